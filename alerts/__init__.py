@@ -1,0 +1,1 @@
+"""The domain: device kinds, rules and the alert lifecycle. Pure: no I/O, no clock reads."""

@@ -1,0 +1,95 @@
+"""Device kinds and what each may say: the registry decides a device's kind, never the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    SMOKE = "smoke"
+    ELECTRICAL = "electrical"
+    THERMAL_CAMERA = "thermal_camera"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRange:
+    """Physical limits of a metric: a value outside them is a broken sensor or a forged message."""
+
+    low: float
+    high: float
+
+
+# Units are in the names (contract v1). Ranges are what the hardware can physically report.
+METRIC_RANGES: dict[str, MetricRange] = {
+    "obscuration_pct_per_m": MetricRange(0.0, 100.0),
+    "temperature_c": MetricRange(-40.0, 1200.0),
+    "residual_current_ma": MetricRange(0.0, 10000.0),
+    "cable_temp_c": MetricRange(-40.0, 1200.0),
+    "current_a": MetricRange(0.0, 1000.0),
+    "voltage_v": MetricRange(0.0, 1000.0),
+    "max_temp_c": MetricRange(-40.0, 1200.0),
+    "avg_temp_c": MetricRange(-40.0, 1200.0),
+    "min_temp_c": MetricRange(-40.0, 1200.0),
+    # Derived from frames by ingest; a radiometric sensor sees a cold sky far below -40 °C.
+    "frame_max_temp_c": MetricRange(-273.15, 2000.0),
+    "frame_avg_temp_c": MetricRange(-273.15, 2000.0),
+    "frame_min_temp_c": MetricRange(-273.15, 2000.0),
+    # From status messages, kept as readings so battery drain and signal have a history.
+    "battery_pct": MetricRange(0.0, 100.0),
+    "rssi_dbm": MetricRange(-150.0, 0.0),
+}
+
+STATUS_METRICS = frozenset({"battery_pct", "rssi_dbm"})
+FRAME_METRICS = frozenset({"frame_max_temp_c", "frame_avg_temp_c", "frame_min_temp_c"})
+
+EVENT_TYPES = frozenset(
+    {
+        "alarm",
+        "alarm_cleared",
+        "test",
+        "tamper",
+        "fault",
+        "fault_cleared",
+        "button",
+        "fire_detected",
+        "smoke_detected",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """What a kind may publish, and how often it must be heard from."""
+
+    metrics: frozenset[str]
+    events: frozenset[str]
+    frames: bool
+    heartbeat_s: int
+
+
+_COMMON_EVENTS = frozenset({"test", "tamper", "fault", "fault_cleared"})
+
+KIND_SPECS: dict[Kind, KindSpec] = {
+    Kind.SMOKE: KindSpec(
+        metrics=frozenset({"obscuration_pct_per_m", "temperature_c"}) | STATUS_METRICS,
+        events=_COMMON_EVENTS | {"alarm", "alarm_cleared", "button"},
+        frames=False,
+        heartbeat_s=3600,
+    ),
+    Kind.ELECTRICAL: KindSpec(
+        metrics=frozenset({"residual_current_ma", "cable_temp_c", "current_a", "voltage_v"})
+        | STATUS_METRICS,
+        events=_COMMON_EVENTS | {"alarm", "alarm_cleared"},
+        frames=False,
+        heartbeat_s=300,
+    ),
+    Kind.THERMAL_CAMERA: KindSpec(
+        metrics=frozenset({"max_temp_c", "avg_temp_c", "min_temp_c"})
+        | STATUS_METRICS
+        | FRAME_METRICS,
+        events=_COMMON_EVENTS | {"fire_detected", "smoke_detected", "alarm_cleared"},
+        frames=True,
+        heartbeat_s=60,
+    ),
+}

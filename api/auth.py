@@ -1,0 +1,47 @@
+"""Bearer tokens and roles: 401 when who you are is unknown, 403 when your role may not."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from store.users import Principal, principal_for_token
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing 'Authorization: Bearer <token>'; create a token with "
+            "'firewatch users add NAME --role ROLE'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    async with request.app.state.pool.connection() as conn:
+        principal = await principal_for_token(conn, credentials.credentials)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "token unknown, revoked or its user disabled; ask an admin for a new one",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role!r} may not do this; it needs one of {', '.join(roles)}",
+            )
+        return principal
+
+    return check

@@ -1,0 +1,1 @@
+"""Composition root: settings, the console script and process wiring."""

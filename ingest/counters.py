@@ -1,0 +1,48 @@
+"""What ingest has done, for logs, /metrics and the benchmark. Written by one thread only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingest.messages import Reason
+
+# Commit latency buckets, in seconds (Prometheus style: each counts observations <= bound).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(slots=True)
+class Histogram:
+    bounds: tuple[float, ...] = LATENCY_BUCKETS
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    total: float = 0.0
+    n: int = 0
+
+    def observe(self, value: float) -> None:
+        for index, bound in enumerate(self.bounds):
+            if value <= bound:
+                self.counts[index] += 1
+                break
+        else:
+            self.counts[-1] += 1
+        self.total += value
+        self.n += 1
+
+
+@dataclass(slots=True)
+class IngestCounters:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    retries: int = 0
+    alerts_opened: int = 0
+    rejected: Counter[Reason] = field(default_factory=Counter)
+    commit_seconds: Histogram = field(default_factory=Histogram)
+
+    def summary(self) -> str:
+        rejected = sum(self.rejected.values())
+        return (
+            f"received={self.received} stored={self.stored} duplicates={self.duplicates} "
+            f"rejected={rejected} batches={self.batches} alerts_opened={self.alerts_opened}"
+        )

@@ -1,0 +1,52 @@
+"""Decoded messages and rejections: what the codec hands to the batch writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ingest.topics import Channel
+
+
+class Reason(StrEnum):
+    """Why a message was dead-lettered; one per rejection, stable for dashboards and alerts."""
+
+    BAD_TOPIC = "bad_topic"
+    UNKNOWN_DEVICE = "unknown_device"
+    MALFORMED = "malformed"
+    SCHEMA = "schema"
+    OUT_OF_RANGE = "out_of_range"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    STALE = "stale"
+    OVERSIZE = "oversize"
+    KIND_MISMATCH = "kind_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: Reason
+    detail: str
+    device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A valid message. ``values`` holds every numeric metric it carries, frames included."""
+
+    site: str
+    device_id: str
+    channel: Channel
+    ts: datetime
+    seq: int
+    values: dict[str, float] = field(default_factory=dict)
+    region: str | None = None
+    preset: str | None = None
+    event_type: str | None = None
+    detail: dict[str, Any] | None = None
+    firmware: str | None = None
+    frame: npt.NDArray[np.float32] | None = None

@@ -1,0 +1,195 @@
+"""The one place that talks MQTT for ingest.
+
+Why paho-mqtt and not aiomqtt: a message may be acknowledged to the broker only after the
+batch holding it has committed, and paho-mqtt 2.x is the client with manual acknowledgement
+(``manual_ack=True`` and ``Client.ack``); aiomqtt 2.5 has no public API for it.
+
+Packet ids are only meaningful on the connection they arrived on: acknowledging an old id on
+a new connection would acknowledge some other, unstored message. Every message therefore
+carries the connection generation it came in on, and acknowledgements for an older
+generation are dropped; the broker redelivers those messages and the store skips them as
+duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from firewatch.settings import MqttTarget
+from ingest.pipeline import Inbound
+
+log = logging.getLogger(__name__)
+
+START_HINT = (
+    "is Mosquitto running? Start it with 'mosquitto -d -c /etc/mosquitto/mosquitto.conf', "
+    "or point FIREWATCH_MQTT_URL at a running broker"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AckToken:
+    generation: int
+    mid: int
+    qos: int
+
+
+class MqttSource:
+    """Persistent QoS 1 session; messages are queued for the writer thread and acked by it."""
+
+    def __init__(
+        self,
+        target: MqttTarget,
+        *,
+        client_id: str,
+        subscription: str,
+        session_expiry_s: int,
+        receive_maximum: int,
+    ) -> None:
+        self._subscription = subscription
+        self._target = target
+        self._session_expiry_s = session_expiry_s
+        self._receive_maximum = min(receive_maximum, 65535)
+        self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._subscribed = threading.Event()
+        self.last_error = ""
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if target.username:
+            self._client.username_pw_set(target.username, target.password)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    # -- network thread -------------------------------------------------------------------
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:  # fmt: skip
+        if reason.is_failure:
+            self.last_error = f"broker refused the connection: {reason}"
+            log.error("%s", self.last_error)
+            return
+        with self._lock:
+            self._generation += 1
+        self.last_error = ""
+        client.subscribe(self._subscription, qos=1)
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
+        _props: Properties | None,
+    ) -> None:  # fmt: skip
+        if all(not r.is_failure for r in reasons):
+            self._subscribed.set()
+        else:
+            self.last_error = f"subscription to {self._subscription} refused: {reasons}"
+            log.error("%s", self.last_error)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:  # fmt: skip
+        with self._lock:
+            self._generation += 1
+        self._subscribed.clear()
+        if reason.is_failure:
+            self.last_error = f"disconnected from broker: {reason}"
+            log.warning("%s; reconnecting", self.last_error)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = bytes(msg._topic).decode("utf-8", "replace")  # noqa: SLF001
+        self._queue.put(
+            Inbound(
+                topic,
+                msg.payload,
+                datetime.now(UTC),
+                AckToken(self._generation, msg.mid, msg.qos),
+            )
+        )
+
+    # -- writer thread --------------------------------------------------------------------
+    def start(self, *, wait_s: float = 10.0) -> None:
+        """Connects and subscribes, or raises with what to do next."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._session_expiry_s
+        props.ReceiveMaximum = self._receive_maximum
+        try:
+            self._client.connect(
+                self._target.host, self._target.port, keepalive=30, clean_start=False,
+                properties=props,
+            )  # fmt: skip
+        except OSError as exc:
+            raise ConnectionError(
+                f"cannot reach MQTT broker at {self._target.host}:{self._target.port}: {exc}; "
+                f"{START_HINT}"
+            ) from exc
+        self._client.loop_start()
+        if not self._subscribed.wait(wait_s):
+            self.stop()
+            raise ConnectionError(
+                f"no subscription to {self._subscription} within {wait_s:.0f} s"
+                f" ({self.last_error or 'no answer'}); {START_HINT}"
+            )
+
+    @property
+    def connected(self) -> bool:
+        return self._client.is_connected() and self._subscribed.is_set()
+
+    def next_batch(self, *, max_size: int, wait_s: float, idle_s: float) -> list[Inbound]:
+        """Waits up to ``idle_s`` for a first message, then at most ``wait_s`` for more."""
+        try:
+            batch = [self._queue.get(timeout=idle_s)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + wait_s
+        while len(batch) < max_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(remaining, 0.005)))
+            except queue.Empty:
+                continue
+        return batch
+
+    def ack(self, batch: Sequence[Inbound]) -> int:
+        """Acknowledge in arrival order (as MQTT requires); returns how many were sent."""
+        sent = 0
+        with self._lock:
+            for item in batch:
+                token = item.token
+                if isinstance(token, AckToken) and token.generation == self._generation:
+                    self._client.ack(token.mid, token.qos)
+                    sent += 1
+        return sent
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,197 @@
+"""One batch, one transaction: decode, validate, store, evaluate, write alert changes.
+
+The caller acknowledges the batch to the broker only after :meth:`BatchWriter.write` returns,
+so whatever it raised for is redelivered by the broker and nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from alerts.engine import evaluate
+from alerts.kinds import Kind
+from ingest.codec import Limits, check_kind, decode
+from ingest.messages import Decoded, Reason, Rejection
+from ingest.registry import RegistryCache
+from ingest.topics import Channel
+from store.alerts import apply_raises
+from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
+from store.readings import EventRow, ReadingRow, insert_events, insert_readings, prepare_staging
+from store.status import StatusUpdate, upsert_frames, upsert_status
+from store.timeseries import PartitionKeeper
+
+TOPIC_KEEP_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message as the broker handed it over; ``token`` is what acknowledges it."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    token: object = None
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter[Reason] = field(default_factory=Counter)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _registry_rejection(message: Decoded, device: Any) -> Rejection | None:
+    if device is None:
+        return Rejection(
+            Reason.UNKNOWN_DEVICE,
+            f"device {message.device_id!r} is not registered; register it with "
+            "POST /api/v1/devices",
+            message.device_id,
+        )
+    if device.site != message.site:
+        return Rejection(
+            Reason.UNKNOWN_DEVICE,
+            f"device {message.device_id!r} is registered at site {device.site!r}, "
+            f"not {message.site!r}",
+            message.device_id,
+        )
+    if device.status == "decommissioned":
+        return Rejection(
+            Reason.UNKNOWN_DEVICE, f"device {message.device_id!r} is decommissioned",
+            message.device_id,
+        )  # fmt: skip
+    return check_kind(message, device.kind)
+
+
+def _dead_letter(item: Inbound, rejection: Rejection) -> DeadLetterRow:
+    return (
+        item.received_at,
+        item.topic[:TOPIC_KEEP_CHARS].replace("\x00", "\ufffd"),
+        rejection.device_id,
+        rejection.reason.value,
+        rejection.detail.replace("\x00", "\ufffd"),
+        item.payload[:PAYLOAD_KEEP_BYTES],
+        len(item.payload),
+    )
+
+
+class BatchWriter:
+    """Owns one connection (autocommit; each batch opens its own transaction)."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        limits: Limits,
+        before_commit: Callable[[Sequence[Inbound]], None] | None = None,
+    ) -> None:
+        conn.autocommit = True
+        self.conn = conn
+        self.limits = limits
+        self.registry = RegistryCache()
+        self.partitions = PartitionKeeper(conn)
+        self._before_commit = before_commit
+        prepare_staging(conn)
+
+    def write(self, batch: Sequence[Inbound], *, now: datetime) -> BatchOutcome:
+        outcome = BatchOutcome(received=len(batch))
+        dead: list[DeadLetterRow] = []
+        decoded: list[tuple[Decoded, Inbound]] = []
+        for item in batch:
+            result = decode(item.topic, item.payload, now=now, limits=self.limits)
+            if isinstance(result, Rejection):
+                dead.append(_dead_letter(item, result))
+                outcome.rejected[result.reason] += 1
+            else:
+                decoded.append((result, item))
+
+        devices = self.registry.resolve(self.conn, {m.device_id for m, _ in decoded})
+        accepted: list[tuple[Decoded, Inbound]] = []
+        seen: set[tuple[str, int, datetime]] = set()
+        for message, item in decoded:
+            rejection = _registry_rejection(message, devices.get(message.device_id))
+            if rejection is not None:
+                dead.append(_dead_letter(item, rejection))
+                outcome.rejected[rejection.reason] += 1
+                continue
+            key = (message.device_id, message.seq, message.ts)
+            if key in seen:
+                outcome.duplicates += 1
+                continue
+            seen.add(key)
+            accepted.append((message, item))
+
+        reading_rows: list[ReadingRow] = []
+        event_rows: list[EventRow] = []
+        for message, item in accepted:
+            for metric, value in message.values.items():
+                reading_rows.append(
+                    (message.ts, message.device_id, metric, value, message.seq, message.region,
+                     item.received_at)
+                )  # fmt: skip
+            if message.event_type is not None:
+                event_rows.append(
+                    (message.ts, message.device_id, message.seq, message.event_type,
+                     message.detail, item.received_at)
+                )  # fmt: skip
+
+        self.partitions.ensure(self.conn, {m.ts.date() for m, _ in accepted})
+        with self.conn.transaction():
+            new_keys = insert_readings(self.conn, reading_rows) | insert_events(self.conn, event_rows)
+            fresh = [
+                (m, i) for m, i in accepted
+                if (m.device_id, m.seq) in new_keys or not (m.values or m.event_type)
+            ]  # fmt: skip
+            outcome.duplicates += len(accepted) - len(fresh)
+            outcome.stored = len(fresh)
+            kinds: dict[str, Kind] = {m.device_id: devices[m.device_id].kind for m, _ in fresh}
+            outcome.alerts = apply_raises(
+                self.conn, evaluate(((m, i.received_at) for m, i in fresh), kinds)
+            )
+            upsert_status(self.conn, _status_updates(fresh))
+            upsert_frames(self.conn, _newest_frames(fresh))
+            insert_dead_letters(self.conn, dead)
+            if self._before_commit is not None:
+                self._before_commit(batch)
+        return outcome
+
+
+def _status_updates(fresh: Sequence[tuple[Decoded, Inbound]]) -> list[StatusUpdate]:
+    updates: dict[str, StatusUpdate] = {}
+    # Oldest first, so the newest message's values win within the batch.
+    for message, item in sorted(fresh, key=lambda pair: pair[0].ts):
+        update = updates.get(message.device_id)
+        if update is None:
+            update = updates[message.device_id] = StatusUpdate(
+                message.device_id, message.ts, item.received_at, message.seq
+            )
+        update.count += 1
+        update.last_seen, update.last_seq = message.ts, message.seq
+        update.received_at = max(update.received_at, item.received_at)
+        if message.channel is Channel.STATUS:
+            update.battery_pct = message.values.get("battery_pct", update.battery_pct)
+            update.rssi_dbm = message.values.get("rssi_dbm", update.rssi_dbm)
+            update.firmware = message.firmware or update.firmware
+        else:
+            update.latest.update(message.values)
+    return list(updates.values())
+
+
+def _newest_frames(
+    fresh: Sequence[tuple[Decoded, Inbound]],
+) -> list[tuple[str, datetime, int, bytes]]:
+    newest: dict[str, tuple[str, datetime, int, bytes]] = {}
+    for message, item in fresh:
+        if message.channel is Channel.FRAME:
+            current = newest.get(message.device_id)
+            if current is None or message.ts >= current[1]:
+                newest[message.device_id] = (message.device_id, message.ts, message.seq, item.payload)
+    return list(newest.values())

@@ -1,0 +1,180 @@
+"""The consumer loop: batch, write, commit, then acknowledge; retry what the database refused."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from firewatch.settings import MqttTarget, Settings
+from ingest.codec import Limits
+from ingest.counters import IngestCounters
+from ingest.messages import Reason, Rejection
+from ingest.mqtt_source import MqttSource
+from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, _dead_letter
+from ingest.topics import subscription_for
+from store.database import DatabaseUnavailable, connect
+from store.dead_letters import insert_dead_letters
+from store.timeseries import apply_retention
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+MAINTENANCE_EVERY_S = 3600.0
+PROGRESS_EVERY_S = 10.0
+BACKOFF_MAX_S = 30.0
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_frame_bytes=settings.max_frame_bytes,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+        stale_after=timedelta(seconds=settings.stale_after_s),
+    )
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        before_commit: Callable[[Sequence[Inbound]], None] | None = None,
+        on_batch: Callable[[BatchOutcome], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = IngestCounters()
+        self.source = MqttSource(
+            MqttTarget(settings.mqtt_url),
+            client_id=settings.ingest_client_id,
+            subscription=subscription_for(settings.site, settings.ingest_shared_group),
+            session_expiry_s=settings.ingest_session_expiry_s,
+            receive_maximum=4 * settings.ingest_batch_max,
+        )
+        self._before_commit = before_commit
+        self._on_batch = on_batch
+        self._writer: BatchWriter | None = None
+        self._maintained_at = float("-inf")
+        self.database_ok = False
+
+    @property
+    def ready(self) -> bool:
+        return self.database_ok and self.source.connected
+
+    def _open_writer(self) -> BatchWriter:
+        if self._writer is None:
+            conn = connect(self.settings.database_url, autocommit=True)
+            self._writer = BatchWriter(
+                conn, limits=limits_from(self.settings), before_commit=self._before_commit
+            )
+            self.database_ok = True
+        return self._writer
+
+    def _drop_writer(self) -> None:
+        self.database_ok = False
+        if self._writer is not None:
+            self._writer.conn.close()
+            self._writer = None
+
+    def _maintain(self, writer: BatchWriter) -> None:
+        now = datetime.now(UTC)
+        writer.partitions.ensure_window(
+            writer.conn, now=now, back=timedelta(seconds=self.settings.stale_after_s + 86400)
+        )
+        dropped = apply_retention(writer.conn, now=now, keep_days=self.settings.retention_days)
+        if dropped:
+            log.info("retention: %s", ", ".join(dropped))
+        self._maintained_at = time.monotonic()
+
+    def _write_resilient(self, batch: Sequence[Inbound]) -> BatchOutcome:
+        """Transient errors propagate (the caller retries); anything else is narrowed down
+        by halving until the one message the database refuses is dead-lettered alone."""
+        writer = self._open_writer()
+        try:
+            return writer.write(batch, now=datetime.now(UTC))
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("message on %s refused by the database; dead-lettered", batch[0].topic)
+                rejection = Rejection(Reason.SCHEMA, f"refused by the database: {exc}"[:1000])
+                with writer.conn.transaction():
+                    insert_dead_letters(writer.conn, [_dead_letter(batch[0], rejection)])
+                outcome = BatchOutcome(received=1)
+                outcome.rejected[Reason.SCHEMA] += 1
+                return outcome
+        half = len(batch) // 2
+        first, second = self._write_resilient(batch[:half]), self._write_resilient(batch[half:])
+        first.received += second.received
+        first.stored += second.stored
+        first.duplicates += second.duplicates
+        first.rejected.update(second.rejected)
+        first.alerts.extend(second.alerts)
+        return first
+
+    def _write_until_done(self, batch: Sequence[Inbound], stop: threading.Event) -> BatchOutcome | None:
+        delay = 0.5
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                outcome = self._write_resilient(batch)
+            except (*TRANSIENT, DatabaseUnavailable) as exc:
+                self.counters.retries += 1
+                self._drop_writer()
+                log.warning(
+                    "database unavailable (%s); batch of %d kept unacknowledged, retry in %.1f s",
+                    exc, len(batch), delay,
+                )  # fmt: skip
+                stop.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+                continue
+            self.counters.commit_seconds.observe(time.perf_counter() - started)
+            return outcome
+        return None
+
+    def _account(self, outcome: BatchOutcome) -> None:
+        c = self.counters
+        c.batches += 1
+        c.received += outcome.received
+        c.stored += outcome.stored
+        c.duplicates += outcome.duplicates
+        c.rejected.update(outcome.rejected)
+        c.alerts_opened += sum(1 for a in outcome.alerts if a["opened"])
+
+    def run(self, stop: threading.Event) -> None:
+        """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
+        self.source.start()
+        log.info("ingest subscribed to %s", subscription_for(self.settings.site))
+        progress_at = time.monotonic()
+        try:
+            while not stop.is_set():
+                if time.monotonic() - self._maintained_at >= MAINTENANCE_EVERY_S:
+                    try:
+                        self._maintain(self._open_writer())
+                    except (*TRANSIENT, DatabaseUnavailable) as exc:
+                        log.warning("maintenance postponed: %s", exc)
+                        self._drop_writer()
+                batch = self.source.next_batch(
+                    max_size=self.settings.ingest_batch_max,
+                    wait_s=self.settings.ingest_batch_wait_ms / 1000,
+                    idle_s=0.2,
+                )
+                if batch:
+                    outcome = self._write_until_done(batch, stop)
+                    if outcome is None:
+                        break  # stopping: the broker redelivers this batch to the next run
+                    self.source.ack(batch)
+                    self._account(outcome)
+                    if self._on_batch is not None:
+                        self._on_batch(outcome)
+                if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
+                    log.info("ingest: %s", self.counters.summary())
+                    progress_at = time.monotonic()
+        finally:
+            self.source.stop()
+            self._drop_writer()

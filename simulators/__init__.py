@@ -1,0 +1,1 @@
+"""Simulated devices that speak the wire contract from ``ingest``; deterministic per seed."""

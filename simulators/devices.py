@@ -1,0 +1,65 @@
+"""Minimal device models for the demo and the tests: a reading, an event, a status, a frame.
+
+Richer models (daily load cycles, drift, plumes) belong to the simulators issue.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+
+from alerts.kinds import Kind
+from ingest.frames import encode_frame
+from ingest.topics import Channel, topic_for
+
+
+def epoch_ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+@dataclass(slots=True)
+class SimDevice:
+    id: str
+    kind: Kind
+    site: str
+    seq: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def reading(self, ts: datetime, **override: float) -> tuple[str, bytes]:
+        r = self.rng
+        if self.kind is Kind.SMOKE:
+            values = {"obscuration_pct_per_m": round(abs(r.gauss(0.2, 0.05)), 3),
+                      "temperature_c": round(r.gauss(24.0, 0.5), 2)}  # fmt: skip
+        elif self.kind is Kind.ELECTRICAL:
+            values = {"residual_current_ma": round(r.uniform(100, 200), 1),
+                      "cable_temp_c": round(r.gauss(32.0, 1.0), 2)}  # fmt: skip
+        else:
+            values = {"max_temp_c": round(r.gauss(38.0, 2.0), 2),
+                      "avg_temp_c": round(r.gauss(26.0, 1.0), 2),
+                      "min_temp_c": round(r.gauss(18.0, 1.0), 2)}  # fmt: skip
+        values.update(override)
+        body = {"ts": epoch_ms(ts), "seq": self._next(), "values": values}
+        return topic_for(self.site, self.id, Channel.READING), orjson.dumps(body)
+
+    def event(self, ts: datetime, event_type: str) -> tuple[str, bytes]:
+        body = {"ts": ts.astimezone(UTC).isoformat(), "seq": self._next(), "type": event_type}
+        return topic_for(self.site, self.id, Channel.EVENT), orjson.dumps(body)
+
+    def status(self, ts: datetime, *, battery_pct: float = 97.0) -> tuple[str, bytes]:
+        body = {"ts": epoch_ms(ts), "seq": self._next(), "battery_pct": battery_pct,
+                "rssi_dbm": round(self.rng.uniform(-95, -60)), "firmware": "1.4.2"}  # fmt: skip
+        return topic_for(self.site, self.id, Channel.STATUS), orjson.dumps(body)
+
+    def frame(self, ts: datetime, *, width: int = 160, height: int = 120) -> tuple[str, bytes]:
+        scene = np.full((height, width), 22.0) + np.linspace(0, 8, height)[:, None]
+        return topic_for(self.site, self.id, Channel.FRAME), encode_frame(
+            scene, ts=epoch_ms(ts), seq=self._next()
+        )

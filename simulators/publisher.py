@@ -1,0 +1,76 @@
+"""A QoS 1 publisher with a bounded in-flight window.
+
+MQTT packet ids are 16 bits: a client with more than 65,535 unacknowledged QoS 1 messages
+reuses ids and the broker silently drops messages. The window keeps far below that.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from firewatch.settings import MqttTarget
+
+WINDOW = 1000
+
+
+class Publisher:
+    def __init__(self, target: MqttTarget, *, client_id: str, window: int = WINDOW) -> None:
+        if not 1 <= window <= 65535:
+            raise ValueError("window must be 1..65535 (MQTT packet ids are 16 bits)")
+        self._window = threading.BoundedSemaphore(window)
+        self._size = window
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
+        )
+        if target.username:
+            self._client.username_pw_set(target.username, target.password)
+        self._client.max_inflight_messages_set(window)
+        self._client.on_publish = self._on_publish
+        self._target = target
+        self.published = 0
+        self.acked = 0
+
+    def _on_publish(
+        self, _c: mqtt.Client, _u: Any, _mid: int, _rc: ReasonCode, _p: Any
+    ) -> None:
+        self.acked += 1
+        self._window.release()
+
+    def __enter__(self) -> Publisher:
+        self._client.connect(self._target.host, self._target.port, keepalive=30)
+        self._client.loop_start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.flush()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
+        if qos:
+            self._window.acquire()
+        info = self._client.publish(topic, payload, qos=qos)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+            raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        self.published += 1
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until the broker has acknowledged everything published so far."""
+        taken = 0
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while taken < self._size and not deadline.is_set():
+                if self._window.acquire(timeout=0.1):
+                    taken += 1
+        finally:
+            timer.cancel()
+            for _ in range(taken):
+                self._window.release()
+        if taken < self._size:
+            raise TimeoutError(f"broker did not acknowledge {self._size - taken} messages")

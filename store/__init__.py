@@ -1,0 +1,1 @@
+"""The only package that holds SQL: schema, migrations, connections and repositories."""
