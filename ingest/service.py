@@ -45,8 +45,9 @@ class IngestService:
         settings: Settings,
         *,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
-        on_batch: Callable[[BatchOutcome], None] | None = None,
+        before_ack: Callable[[Sequence[Inbound]], None] | None = None,
     ) -> None:
+        """The two hooks are fault-injection points for the crash-safety tests."""
         self.settings = settings
         self.counters = IngestCounters()
         self.source = MqttSource(
@@ -57,7 +58,7 @@ class IngestService:
             receive_maximum=4 * settings.ingest_batch_max,
         )
         self._before_commit = before_commit
-        self._on_batch = on_batch
+        self._before_ack = before_ack
         self._writer: BatchWriter | None = None
         self._maintained_at = float("-inf")
         self.database_ok = False
@@ -168,10 +169,10 @@ class IngestService:
                     outcome = self._write_until_done(batch, stop)
                     if outcome is None:
                         break  # stopping: the broker redelivers this batch to the next run
+                    if self._before_ack is not None:
+                        self._before_ack(batch)
                     self.source.ack(batch)
                     self._account(outcome)
-                    if self._on_batch is not None:
-                        self._on_batch(outcome)
                 if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
                     log.info("ingest: %s", self.counters.summary())
                     progress_at = time.monotonic()

@@ -1,0 +1,84 @@
+"""Real services for tests and benchmarks: a Mosquitto of our own, a database of our own."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from store.database import connect, drop_database, ensure_database
+from store.migrate import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER_CONF = ROOT / "deploy" / "mosquitto" / "firewatch.conf"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(found).exists():
+        raise RuntimeError("mosquitto is not installed: apt-get install mosquitto")
+    return found
+
+
+@contextmanager
+def own_broker(workdir: Path) -> Iterator[str]:
+    """Mosquitto started from deploy/mosquitto/firewatch.conf on a free port; yields its URL."""
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        BROKER_CONF.read_text()
+        + f"\npersistence_location {workdir}/\nlog_dest file {workdir}/mosquitto.log\n"
+        # Run as whoever started it, so it can write its own work folder.
+        + f"user {getpass.getuser()}\n"
+        + f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+    )
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])  # noqa: S603
+    try:
+        wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def own_database(prefix: str = "fw_test") -> Iterator[str]:
+    """A fresh, migrated database, dropped afterwards."""
+    url = f"postgresql://postgres@127.0.0.1:5432/{prefix}_{uuid.uuid4().hex[:10]}"
+    ensure_database(url)
+    try:
+        with connect(url) as conn:
+            migrate(conn, progress=lambda _line: None)
+        yield url
+    finally:
+        drop_database(url)
+
+
+def wait_until(check: Callable[[], object], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
