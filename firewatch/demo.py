@@ -28,7 +28,7 @@ PROGRESS_EVERY_S = 5.0
 
 async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
     async with await AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
-        await upsert_devices(conn, rows)  # type: ignore[arg-type]
+        await upsert_devices(conn, rows)
         return await issue_token(conn, name="demo-operator", role="operator")
 
 
@@ -37,7 +37,9 @@ def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: th
     started = time.monotonic()
     next_progress = started + PROGRESS_EVERY_S
     scripted = {
-        5.0: "bad", 15.0: "overheat", 25.0: "alarm",
+        5.0: "bad",
+        15.0: "overheat",
+        25.0: "alarm",
     }
     victim = next(s for s in sims if s.kind.value == "smoke")
     with Publisher(MqttTarget(settings.mqtt_url), client_id="firewatch-demo-publisher") as pub:
@@ -71,7 +73,7 @@ def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: th
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
     run_migrate(settings)
     rows, sims = quarter(site=settings.site)
-    token = asyncio.run(_register(settings, rows))  # type: ignore[arg-type]
+    token = asyncio.run(_register(settings, rows))
     base = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nregistered {len(rows)} simulated devices at site {settings.site!r}.\n"

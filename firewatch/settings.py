@@ -22,8 +22,9 @@ class Settings(BaseSettings):
     # Ingest: a batch is flushed when it is full or when its first message is this old.
     ingest_client_id: str = "firewatch-ingest"
     ingest_shared_group: str = ""
-    ingest_batch_max: int = Field(default=2000, ge=1, le=20000)
+    ingest_batch_max: int = Field(default=5000, ge=1, le=16000)
     ingest_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
+    ingest_mqtt5: bool = False
     ingest_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60)
     stale_after_s: int = Field(default=7 * 24 * 3600, ge=60)
     future_tolerance_s: int = Field(default=300, ge=0)

@@ -120,7 +120,9 @@ def _object(payload: bytes) -> dict[str, Any]:
 
 
 def _only(body: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = set(body) - allowed
+    if allowed.issuperset(body):
+        return
+    unknown = body.keys() - allowed
     if unknown:
         raise _schema(f"unknown fields: {', '.join(sorted(k[:32] for k in unknown)[:5])}")
 
@@ -169,9 +171,7 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
             raise _schema("'detail' must be an object")
         if detail and _has_nul(detail):
             raise _schema("'detail' must not contain NUL characters (\\u0000)")
-        return Decoded(
-            site, device_id, channel, ts, seq, event_type=event_type, detail=detail
-        )
+        return Decoded(site, device_id, channel, ts, seq, event_type=event_type, detail=detail)
     _only(body, _STATUS_KEYS)
     values = {
         name: _metric(name, body[name]) for name in ("battery_pct", "rssi_dbm") if name in body
@@ -218,7 +218,9 @@ def check_kind(message: Decoded, kind: Kind) -> Rejection | None:
     """A device may only report what its registered kind can measure."""
     spec = KIND_SPECS[kind]
     if message.channel is Channel.FRAME and not spec.frames:
-        return Rejection(Reason.KIND_MISMATCH, f"a {kind} device sends no frames", message.device_id)
+        return Rejection(
+            Reason.KIND_MISMATCH, f"a {kind} device sends no frames", message.device_id
+        )
     foreign = message.values.keys() - spec.metrics
     if foreign:
         return Rejection(

@@ -51,10 +51,12 @@ def _side(header: dict[str, object], key: str) -> int:
 
 
 def decode_frame(payload: bytes) -> tuple[FrameHeader, npt.NDArray[np.float32]]:
-    """Pixels in °C as float32; vectorised, because a 640×512 frame must cost well under 10 ms."""
+    """Pixels in °C as float32; vectorised, because a 640x512 frame must cost well under 10 ms."""
     newline = payload.find(b"\n", 0, MAX_HEADER_BYTES)
     if newline < 0:
-        raise FrameError(f"no header line ending in \\n within {MAX_HEADER_BYTES} bytes", malformed=True)
+        raise FrameError(
+            f"no header line ending in \\n within {MAX_HEADER_BYTES} bytes", malformed=True
+        )
     try:
         header = orjson.loads(payload[:newline])
     except orjson.JSONDecodeError as exc:
@@ -74,7 +76,9 @@ def decode_frame(payload: bytes) -> tuple[FrameHeader, npt.NDArray[np.float32]]:
     if preset is not None and not (
         isinstance(preset, str) and 0 < len(preset) <= 64 and preset.isprintable()
     ):
-        raise FrameError("header field 'preset' must be a string of 1..64 characters", malformed=False)
+        raise FrameError(
+            "header field 'preset' must be a string of 1..64 characters", malformed=False
+        )
     body = memoryview(payload)[newline + 1 :]
     expected = width * height * 2
     if len(body) != expected:
@@ -113,4 +117,5 @@ def encode_frame(
     }
     if preset is not None:
         header["preset"] = preset
-    return orjson.dumps(header) + b"\n" + raw.tobytes()
+    body: bytes = raw.tobytes()
+    return orjson.dumps(header) + b"\n" + body

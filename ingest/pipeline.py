@@ -22,6 +22,7 @@ from ingest.registry import RegistryCache
 from ingest.topics import Channel
 from store.alerts import apply_raises
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
+from store.devices import RegisteredDevice
 from store.readings import EventRow, ReadingRow, insert_events, insert_readings, prepare_staging
 from store.status import StatusUpdate, upsert_frames, upsert_status
 from store.timeseries import PartitionKeeper
@@ -48,7 +49,7 @@ class BatchOutcome:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _registry_rejection(message: Decoded, device: Any) -> Rejection | None:
+def _registry_rejection(message: Decoded, device: RegisteredDevice | None) -> Rejection | None:
     if device is None:
         return Rejection(
             Reason.UNKNOWN_DEVICE,
@@ -71,7 +72,7 @@ def _registry_rejection(message: Decoded, device: Any) -> Rejection | None:
     return check_kind(message, device.kind)
 
 
-def _dead_letter(item: Inbound, rejection: Rejection) -> DeadLetterRow:
+def dead_letter_row(item: Inbound, rejection: Rejection) -> DeadLetterRow:
     return (
         item.received_at,
         item.topic[:TOPIC_KEEP_CHARS].replace("\x00", "\ufffd"),
@@ -83,6 +84,68 @@ def _dead_letter(item: Inbound, rejection: Rejection) -> DeadLetterRow:
     )
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch decoded and validated, its rows built: everything but the database."""
+
+    batch: Sequence[Inbound]
+    outcome: BatchOutcome
+    accepted: list[tuple[Decoded, Inbound]]
+    kinds: dict[str, Kind]
+    reading_rows: list[ReadingRow]
+    event_rows: list[EventRow]
+    dead: list[DeadLetterRow]
+
+
+def prepare(
+    batch: Sequence[Inbound], *, now: datetime, limits: Limits, registry: RegistryCache
+) -> Prepared:
+    """Runs while the previous batch commits, so its CPU time overlaps the database's."""
+    outcome = BatchOutcome(received=len(batch))
+    dead: list[DeadLetterRow] = []
+    decoded: list[tuple[Decoded, Inbound]] = []
+    for item in batch:
+        result = decode(item.topic, item.payload, now=now, limits=limits)
+        if isinstance(result, Rejection):
+            dead.append(dead_letter_row(item, result))
+            outcome.rejected[result.reason] += 1
+        else:
+            decoded.append((result, item))
+
+    devices = registry.resolve({m.device_id for m, _ in decoded}) if decoded else {}
+    accepted: list[tuple[Decoded, Inbound]] = []
+    seen: set[tuple[str, int, datetime]] = set()
+    for message, item in decoded:
+        device = devices.get(message.device_id)
+        rejection = _registry_rejection(message, device)
+        if rejection is not None:
+            dead.append(dead_letter_row(item, rejection))
+            outcome.rejected[rejection.reason] += 1
+            continue
+        key = (message.device_id, message.seq, message.ts)
+        if key in seen:
+            outcome.duplicates += 1
+            continue
+        seen.add(key)
+        accepted.append((message, item))
+
+    reading_rows: list[ReadingRow] = []
+    event_rows: list[EventRow] = []
+    for message, item in accepted:
+        for metric, value in message.values.items():
+            reading_rows.append(
+                (message.ts, message.device_id, metric, value, message.seq, message.region,
+                 item.received_at)
+            )  # fmt: skip
+        if message.event_type is not None:
+            event_rows.append(
+                (message.ts, message.device_id, message.seq, message.event_type,
+                 message.detail, item.received_at)
+            )  # fmt: skip
+    kinds = {m.device_id: devices[m.device_id].kind for m, _ in accepted}
+    return Prepared(batch, outcome, accepted, kinds, reading_rows, event_rows, dead)
+
+
 class BatchWriter:
     """Owns one connection (autocommit; each batch opens its own transaction)."""
 
@@ -90,77 +153,35 @@ class BatchWriter:
         self,
         conn: psycopg.Connection[Any],
         *,
-        limits: Limits,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
     ) -> None:
         conn.autocommit = True
         self.conn = conn
-        self.limits = limits
-        self.registry = RegistryCache()
         self.partitions = PartitionKeeper(conn)
         self._before_commit = before_commit
         prepare_staging(conn)
 
-    def write(self, batch: Sequence[Inbound], *, now: datetime) -> BatchOutcome:
-        outcome = BatchOutcome(received=len(batch))
-        dead: list[DeadLetterRow] = []
-        decoded: list[tuple[Decoded, Inbound]] = []
-        for item in batch:
-            result = decode(item.topic, item.payload, now=now, limits=self.limits)
-            if isinstance(result, Rejection):
-                dead.append(_dead_letter(item, result))
-                outcome.rejected[result.reason] += 1
-            else:
-                decoded.append((result, item))
-
-        devices = self.registry.resolve(self.conn, {m.device_id for m, _ in decoded})
-        accepted: list[tuple[Decoded, Inbound]] = []
-        seen: set[tuple[str, int, datetime]] = set()
-        for message, item in decoded:
-            rejection = _registry_rejection(message, devices.get(message.device_id))
-            if rejection is not None:
-                dead.append(_dead_letter(item, rejection))
-                outcome.rejected[rejection.reason] += 1
-                continue
-            key = (message.device_id, message.seq, message.ts)
-            if key in seen:
-                outcome.duplicates += 1
-                continue
-            seen.add(key)
-            accepted.append((message, item))
-
-        reading_rows: list[ReadingRow] = []
-        event_rows: list[EventRow] = []
-        for message, item in accepted:
-            for metric, value in message.values.items():
-                reading_rows.append(
-                    (message.ts, message.device_id, metric, value, message.seq, message.region,
-                     item.received_at)
-                )  # fmt: skip
-            if message.event_type is not None:
-                event_rows.append(
-                    (message.ts, message.device_id, message.seq, message.event_type,
-                     message.detail, item.received_at)
-                )  # fmt: skip
-
+    def commit(self, prepared: Prepared) -> BatchOutcome:
+        outcome = prepared.outcome
+        accepted = prepared.accepted
         self.partitions.ensure(self.conn, {m.ts.date() for m, _ in accepted})
         with self.conn.transaction():
-            new_keys = insert_readings(self.conn, reading_rows) | insert_events(self.conn, event_rows)
+            new_keys = insert_readings(self.conn, prepared.reading_rows)
+            new_keys |= insert_events(self.conn, prepared.event_rows)
             fresh = [
                 (m, i) for m, i in accepted
                 if (m.device_id, m.seq) in new_keys or not (m.values or m.event_type)
             ]  # fmt: skip
             outcome.duplicates += len(accepted) - len(fresh)
             outcome.stored = len(fresh)
-            kinds: dict[str, Kind] = {m.device_id: devices[m.device_id].kind for m, _ in fresh}
             outcome.alerts = apply_raises(
-                self.conn, evaluate(((m, i.received_at) for m, i in fresh), kinds)
+                self.conn, evaluate(((m, i.received_at) for m, i in fresh), prepared.kinds)
             )
             upsert_status(self.conn, _status_updates(fresh))
             upsert_frames(self.conn, _newest_frames(fresh))
-            insert_dead_letters(self.conn, dead)
+            insert_dead_letters(self.conn, prepared.dead)
             if self._before_commit is not None:
-                self._before_commit(batch)
+                self._before_commit(prepared.batch)
         return outcome
 
 
@@ -193,5 +214,10 @@ def _newest_frames(
         if message.channel is Channel.FRAME:
             current = newest.get(message.device_id)
             if current is None or message.ts >= current[1]:
-                newest[message.device_id] = (message.device_id, message.ts, message.seq, item.payload)
+                newest[message.device_id] = (
+                    message.device_id,
+                    message.ts,
+                    message.seq,
+                    item.payload,
+                )
     return list(newest.values())

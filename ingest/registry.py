@@ -2,16 +2,19 @@
 
 The copy is reloaded periodically; an id it does not know is looked up once, then
 remembered as unknown for a few seconds so a flood from a rogue id cannot hammer the database.
+It has a connection of its own, because batches are prepared while the previous one commits.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import psycopg
 
+from store.database import connect
 from store.devices import RegisteredDevice, load_registered
 
 RELOAD_S = 30.0
@@ -20,27 +23,38 @@ _UNKNOWN_MAX = 100_000
 
 
 class RegistryCache:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, database_url: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._url = database_url
         self._clock = clock
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
         self._devices: dict[str, RegisteredDevice] = {}
         self._unknown: dict[str, float] = {}
         self._loaded_at = float("-inf")
 
-    def resolve(
-        self, conn: psycopg.Connection[Any], ids: Iterable[str]
-    ) -> dict[str, RegisteredDevice]:
+    def resolve(self, ids: Iterable[str]) -> dict[str, RegisteredDevice]:
+        """Raises psycopg.OperationalError (or DatabaseUnavailable) when the database is away."""
+        with self._lock:
+            try:
+                return self._resolve(set(ids))
+            except psycopg.Error:
+                self.close()
+                raise
+
+    def _resolve(self, wanted: set[str]) -> dict[str, RegisteredDevice]:
         now = self._clock()
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self._url, autocommit=True)
         if now - self._loaded_at >= RELOAD_S:
-            self._devices = load_registered(conn)
+            self._devices = load_registered(self._conn)
             self._unknown.clear()
             self._loaded_at = now
-        wanted = set(ids)
         missing = [
             i for i in wanted
             if i not in self._devices and now - self._unknown.get(i, float("-inf")) >= UNKNOWN_TTL_S
         ]  # fmt: skip
         if missing:
-            found = load_registered(conn, missing)
+            found = load_registered(self._conn, missing)
             self._devices.update(found)
             if len(self._unknown) > _UNKNOWN_MAX:
                 self._unknown.clear()
@@ -48,3 +62,8 @@ class RegistryCache:
                 if device_id not in found:
                     self._unknown[device_id] = now
         return {i: self._devices[i] for i in wanted if i in self._devices}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,13 +1,18 @@
-"""The consumer loop: batch, write, commit, then acknowledge; retry what the database refused."""
+"""The consumer loop: batch, write, commit, then acknowledge; retry what the database refused.
+
+Two threads share the work: the preparer decodes and validates the next batch while the
+committer writes the previous one, so Python's CPU time overlaps the database's. Batches are
+committed and acknowledged strictly in arrival order.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 
@@ -16,7 +21,8 @@ from ingest.codec import Limits
 from ingest.counters import IngestCounters
 from ingest.messages import Reason, Rejection
 from ingest.mqtt_source import MqttSource
-from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, _dead_letter
+from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
+from ingest.registry import RegistryCache
 from ingest.topics import subscription_for
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
@@ -24,10 +30,11 @@ from store.timeseries import apply_retention
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
 MAINTENANCE_EVERY_S = 3600.0
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
+IDLE_S = 0.2
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -49,6 +56,7 @@ class IngestService:
     ) -> None:
         """The two hooks are fault-injection points for the crash-safety tests."""
         self.settings = settings
+        self.limits = limits_from(settings)
         self.counters = IngestCounters()
         self.source = MqttSource(
             MqttTarget(settings.mqtt_url),
@@ -56,7 +64,9 @@ class IngestService:
             subscription=subscription_for(settings.site, settings.ingest_shared_group),
             session_expiry_s=settings.ingest_session_expiry_s,
             receive_maximum=4 * settings.ingest_batch_max,
+            mqtt5=settings.ingest_mqtt5,
         )
+        self.registry = RegistryCache(settings.database_url)
         self._before_commit = before_commit
         self._before_ack = before_ack
         self._writer: BatchWriter | None = None
@@ -67,12 +77,11 @@ class IngestService:
     def ready(self) -> bool:
         return self.database_ok and self.source.connected
 
+    # -- committer side ---------------------------------------------------------------------
     def _open_writer(self) -> BatchWriter:
         if self._writer is None:
             conn = connect(self.settings.database_url, autocommit=True)
-            self._writer = BatchWriter(
-                conn, limits=limits_from(self.settings), before_commit=self._before_commit
-            )
+            self._writer = BatchWriter(conn, before_commit=self._before_commit)
             self.database_ok = True
         return self._writer
 
@@ -82,7 +91,8 @@ class IngestService:
             self._writer.conn.close()
             self._writer = None
 
-    def _maintain(self, writer: BatchWriter) -> None:
+    def _maintain(self) -> None:
+        writer = self._open_writer()
         now = datetime.now(UTC)
         writer.partitions.ensure_window(
             writer.conn, now=now, back=timedelta(seconds=self.settings.stale_after_s + 86400)
@@ -92,25 +102,31 @@ class IngestService:
             log.info("retention: %s", ", ".join(dropped))
         self._maintained_at = time.monotonic()
 
-    def _write_resilient(self, batch: Sequence[Inbound]) -> BatchOutcome:
+    def _prepare(self, batch: Sequence[Inbound]) -> Prepared:
+        return prepare(batch, now=datetime.now(UTC), limits=self.limits, registry=self.registry)
+
+    def _write_resilient(self, batch: Sequence[Inbound], prepared: Prepared | None) -> BatchOutcome:
         """Transient errors propagate (the caller retries); anything else is narrowed down
         by halving until the one message the database refuses is dead-lettered alone."""
         writer = self._open_writer()
         try:
-            return writer.write(batch, now=datetime.now(UTC))
+            return writer.commit(prepared or self._prepare(batch))
         except TRANSIENT:
             raise
         except Exception as exc:
             if len(batch) == 1:
-                log.exception("message on %s refused by the database; dead-lettered", batch[0].topic)
+                log.exception(
+                    "message on %s refused by the database; dead-lettered", batch[0].topic
+                )
                 rejection = Rejection(Reason.SCHEMA, f"refused by the database: {exc}"[:1000])
                 with writer.conn.transaction():
-                    insert_dead_letters(writer.conn, [_dead_letter(batch[0], rejection)])
+                    insert_dead_letters(writer.conn, [dead_letter_row(batch[0], rejection)])
                 outcome = BatchOutcome(received=1)
                 outcome.rejected[Reason.SCHEMA] += 1
                 return outcome
         half = len(batch) // 2
-        first, second = self._write_resilient(batch[:half]), self._write_resilient(batch[half:])
+        first = self._write_resilient(batch[:half], None)
+        second = self._write_resilient(batch[half:], None)
         first.received += second.received
         first.stored += second.stored
         first.duplicates += second.duplicates
@@ -118,15 +134,18 @@ class IngestService:
         first.alerts.extend(second.alerts)
         return first
 
-    def _write_until_done(self, batch: Sequence[Inbound], stop: threading.Event) -> BatchOutcome | None:
+    def _write_until_done(
+        self, batch: Sequence[Inbound], prepared: Prepared | None, stop: threading.Event
+    ) -> BatchOutcome | None:
         delay = 0.5
         while not stop.is_set():
             started = time.perf_counter()
             try:
-                outcome = self._write_resilient(batch)
-            except (*TRANSIENT, DatabaseUnavailable) as exc:
+                outcome = self._write_resilient(batch, prepared)
+            except TRANSIENT as exc:
                 self.counters.retries += 1
                 self._drop_writer()
+                prepared = None  # prepare again: the registry may have changed meanwhile
                 log.warning(
                     "database unavailable (%s); batch of %d kept unacknowledged, retry in %.1f s",
                     exc, len(batch), delay,
@@ -147,26 +166,59 @@ class IngestService:
         c.rejected.update(outcome.rejected)
         c.alerts_opened += sum(1 for a in outcome.alerts if a["opened"])
 
+    # -- preparer side ----------------------------------------------------------------------
+    def _prepare_loop(
+        self,
+        handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]],
+        stop: threading.Event,
+    ) -> None:
+        """A batch the preparer cannot prepare (database away, a bug) goes on unprepared;
+        the committer then prepares it itself, with its retries and its halving."""
+        while not stop.is_set():
+            batch = self.source.next_batch(
+                max_size=self.settings.ingest_batch_max,
+                wait_s=self.settings.ingest_batch_wait_ms / 1000,
+                idle_s=IDLE_S,
+            )
+            if not batch:
+                continue
+            prepared: Prepared | None
+            try:
+                prepared = self._prepare(batch)
+            except Exception:
+                log.warning("preparing a batch of %d failed; the committer retries", len(batch))
+                prepared = None
+            while not stop.is_set():
+                try:
+                    handoff.put((batch, prepared), timeout=IDLE_S)
+                    break
+                except queue.Full:
+                    continue
+
     def run(self, stop: threading.Event) -> None:
         """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
         self.source.start()
         log.info("ingest subscribed to %s", subscription_for(self.settings.site))
+        handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]] = queue.Queue(maxsize=1)
+        preparer = threading.Thread(
+            target=self._prepare_loop, args=(handoff, stop), name="ingest-prepare", daemon=True
+        )
+        preparer.start()
         progress_at = time.monotonic()
         try:
             while not stop.is_set():
                 if time.monotonic() - self._maintained_at >= MAINTENANCE_EVERY_S:
                     try:
-                        self._maintain(self._open_writer())
-                    except (*TRANSIENT, DatabaseUnavailable) as exc:
+                        self._maintain()
+                    except TRANSIENT as exc:
                         log.warning("maintenance postponed: %s", exc)
                         self._drop_writer()
-                batch = self.source.next_batch(
-                    max_size=self.settings.ingest_batch_max,
-                    wait_s=self.settings.ingest_batch_wait_ms / 1000,
-                    idle_s=0.2,
-                )
+                try:
+                    batch, prepared = handoff.get(timeout=IDLE_S)
+                except queue.Empty:
+                    batch = []
                 if batch:
-                    outcome = self._write_until_done(batch, stop)
+                    outcome = self._write_until_done(batch, prepared, stop)
                     if outcome is None:
                         break  # stopping: the broker redelivers this batch to the next run
                     if self._before_ack is not None:
@@ -177,5 +229,8 @@ class IngestService:
                     log.info("ingest: %s", self.counters.summary())
                     progress_at = time.monotonic()
         finally:
+            stop.set()
+            preparer.join()
             self.source.stop()
             self._drop_writer()
+            self.registry.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 SITE_RE = re.compile(r"[a-z0-9-]{1,32}")
 DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -32,10 +33,14 @@ class TopicError(ValueError):
 _CHANNELS = {c.value: c for c in Channel}
 
 
+@lru_cache(maxsize=65536)
 def parse_topic(topic: str) -> Topic:
+    """Cached: a quarter has a few thousand devices, each on the same four topics all day."""
     parts = topic.split("/")
     if len(parts) != 5 or parts[0] != "fw" or parts[1] != "v1":
-        raise TopicError(f"expected {PREFIX}/{{site}}/{{device_id}}/{{channel}}, got {topic[:200]!r}")
+        raise TopicError(
+            f"expected {PREFIX}/{{site}}/{{device_id}}/{{channel}}, got {topic[:200]!r}"
+        )
     _, _, site, device_id, channel = parts
     if not SITE_RE.fullmatch(site):
         raise TopicError(f"site {site[:64]!r} must match [a-z0-9-]{{1,32}}")

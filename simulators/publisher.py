@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from firewatch.settings import MqttTarget
@@ -24,7 +25,7 @@ class Publisher:
         self._window = threading.BoundedSemaphore(window)
         self._size = window
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
         )
         if target.username:
             self._client.username_pw_set(target.username, target.password)
@@ -34,9 +35,7 @@ class Publisher:
         self.published = 0
         self.acked = 0
 
-    def _on_publish(
-        self, _c: mqtt.Client, _u: Any, _mid: int, _rc: ReasonCode, _p: Any
-    ) -> None:
+    def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, _rc: ReasonCode, _p: Any) -> None:
         self.acked += 1
         self._window.release()
 
@@ -54,7 +53,7 @@ class Publisher:
         if qos:
             self._window.acquire()
         info = self._client.publish(topic, payload, qos=qos)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
         self.published += 1
 

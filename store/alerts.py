@@ -43,9 +43,7 @@ FROM up
 """
 
 
-def apply_raises(
-    conn: psycopg.Connection[Any], raises: Sequence[Raise]
-) -> list[dict[str, Any]]:
+def apply_raises(conn: psycopg.Connection[Any], raises: Sequence[Raise]) -> list[dict[str, Any]]:
     if not raises:
         return []
     with conn.cursor(row_factory=dict_row) as cur:
@@ -78,7 +76,7 @@ async def list_alerts(
     where = "WHERE state <> 'resolved'" if open_only else ""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY raised_at DESC LIMIT %s",  # noqa: S608
+            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY raised_at DESC LIMIT %s",
             (limit,),
         )
         return await cur.fetchall()

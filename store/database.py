@@ -28,7 +28,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
 def _safe(url: str) -> str:
     params = conninfo_to_dict(url)
     params.pop("password", None)
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def ensure_database(url: str) -> bool:
@@ -51,7 +51,9 @@ def drop_database(url: str) -> None:
     name = str(conninfo_to_dict(url).get("dbname") or "")
     admin_url = make_conninfo(url, dbname="postgres")
     with connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def has_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> bool:

@@ -19,10 +19,13 @@ def insert_dead_letters(
 ) -> None:
     if not rows:
         return
-    with conn.cursor() as cur, cur.copy(
-        "COPY dead_letters (received_at, topic, device_id, reason, detail, payload, payload_size)"
-        " FROM STDIN (FORMAT BINARY)"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY dead_letters (received_at, topic, device_id, reason, detail, payload,"
+            " payload_size) FROM STDIN (FORMAT BINARY)"
+        ) as copy,
+    ):
         copy.set_types(["timestamptz", "text", "text", "text", "text", "bytea", "int4"])
         for row in rows:
             copy.write_row(row)

@@ -54,7 +54,7 @@ async def create_device(
     async with conn.cursor(row_factory=dict_row) as cur:
         try:
             await cur.execute(
-                f"INSERT INTO devices ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+                f"INSERT INTO devices ({', '.join(columns)}) VALUES ({placeholders})"
                 f" RETURNING {DEVICE_COLUMNS}",
                 values,
             )
@@ -71,9 +71,10 @@ async def upsert_devices(conn: psycopg.AsyncConnection[Any], rows: list[dict[str
         return 0
     columns = list(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+    placeholders = ", ".join(["%s"] * len(columns))
     async with conn.cursor() as cur:
         await cur.executemany(
-            f"INSERT INTO devices ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+            f"INSERT INTO devices ({', '.join(columns)}) VALUES ({placeholders})"
             f" ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = now()",
             [[Jsonb(v) if k == "config" else v for k, v in r.items()] for r in rows],
         )

@@ -15,7 +15,9 @@ import psycopg
 
 from store.database import has_timescaledb
 
-_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<variant>timescaledb|native))?\.sql$")
+_FILE = re.compile(
+    r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<variant>timescaledb|native))?\.sql$"
+)
 _LOCK_KEY = 0x46697265  # advisory lock: two migrators never interleave
 
 
@@ -65,8 +67,10 @@ def migrate(
         for migration in available():
             if migration.version in done or migration.variant not in (None, variant):
                 continue
-            progress(f"applying migration {migration.version:04d} {migration.name}"
-                     + (f" ({migration.variant})" if migration.variant else ""))
+            progress(
+                f"applying migration {migration.version:04d} {migration.name}"
+                + (f" ({migration.variant})" if migration.variant else "")
+            )
             with conn.transaction():
                 conn.execute(migration.sql.encode())
                 conn.execute(

@@ -1,20 +1,27 @@
-"""Readings and events: binary COPY into a staging table, then one insert that skips duplicates.
+"""Readings and events: binary COPY straight into the table, with a slower path for duplicates.
 
-COPY cannot skip conflicts, and a QoS 1 redelivery must not be stored twice, so rows land
-in a temporary table first; the insert reports which (device, seq) pairs were new.
+A QoS 1 redelivery must not be stored twice, and COPY cannot skip conflicts. Duplicates are
+rare (a restart, a device retrying), so each batch is first copied straight in under a
+savepoint; only if that hits the unique index are its rows copied into a staging table and
+inserted with ON CONFLICT DO NOTHING, which reports which messages were new.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 ReadingRow = tuple[datetime, str, str, float, int, str | None, datetime]
 EventRow = tuple[datetime, str, int, str, dict[str, Any] | None, datetime]
+
+_READING_COLUMNS = "(ts, device_id, metric, value, seq, region, received_at)"
+_READING_TYPES = ["timestamptz", "text", "text", "float8", "int8", "text", "timestamptz"]
+_EVENT_COLUMNS = "(ts, device_id, seq, type, detail, received_at)"
+_EVENT_TYPES = ["timestamptz", "text", "int8", "text", "jsonb", "timestamptz"]
 
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_readings (ts timestamptz, device_id text, metric text,"
@@ -30,45 +37,61 @@ def prepare_staging(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     conn.execute(_STAGING)
 
 
+def _copy(
+    conn: psycopg.Connection[Any],
+    table: LiteralString,
+    columns: LiteralString,
+    types: list[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} {columns} FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert(
+    conn: psycopg.Connection[Any],
+    *,
+    table: LiteralString,
+    columns: LiteralString,
+    types: list[str],
+    rows: Sequence[tuple[Any, ...]],
+    key: tuple[int, int],
+) -> set[tuple[str, int]]:
+    """Returns the (device_id, seq) of the rows that were new."""
+    if not rows:
+        return set()
+    device, seq = key
+    try:
+        with conn.transaction():  # a savepoint inside the batch's transaction
+            _copy(conn, table, columns, types, rows)
+        return {(row[device], row[seq]) for row in rows}
+    except psycopg.errors.UniqueViolation:
+        pass
+    _copy(conn, f"stage_{table}", columns, types, rows)
+    inserted = conn.execute(
+        f"INSERT INTO {table} {columns} SELECT * FROM stage_{table}"
+        " ON CONFLICT DO NOTHING RETURNING device_id, seq"
+    ).fetchall()
+    return {(str(d), int(s)) for d, s in inserted}
+
+
 def insert_readings(
-    conn: psycopg.Connection[tuple[Any, ...]], rows: Sequence[ReadingRow]
+    conn: psycopg.Connection[Any], rows: Sequence[ReadingRow]
 ) -> set[tuple[str, int]]:
-    """Returns the (device_id, seq) of the messages that were new."""
-    if not rows:
-        return set()
-    with conn.cursor() as cur:
-        with cur.copy(
-            "COPY stage_readings (ts, device_id, metric, value, seq, region, received_at)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["timestamptz", "text", "text", "float8", "int8", "text", "timestamptz"])
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(
-            "WITH ins AS (INSERT INTO readings SELECT * FROM stage_readings"
-            " ON CONFLICT DO NOTHING RETURNING device_id, seq)"
-            " SELECT DISTINCT device_id, seq FROM ins"
-        )
-        return {(str(d), int(s)) for d, s in cur.fetchall()}
+    return _insert(
+        conn, table="readings", columns=_READING_COLUMNS, types=_READING_TYPES, rows=rows,
+        key=(1, 4),
+    )  # fmt: skip
 
 
-def insert_events(
-    conn: psycopg.Connection[tuple[Any, ...]], rows: Sequence[EventRow]
-) -> set[tuple[str, int]]:
-    if not rows:
-        return set()
-    with conn.cursor() as cur:
-        with cur.copy(
-            "COPY stage_events (ts, device_id, seq, type, detail, received_at)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["timestamptz", "text", "int8", "text", "jsonb", "timestamptz"])
-            for ts, device_id, seq, kind, detail, received_at in rows:
-                copy.write_row(
-                    (ts, device_id, seq, kind, None if detail is None else Jsonb(detail), received_at)
-                )
-        cur.execute(
-            "INSERT INTO events SELECT * FROM stage_events"
-            " ON CONFLICT DO NOTHING RETURNING device_id, seq"
-        )
-        return {(str(d), int(s)) for d, s in cur.fetchall()}
+def insert_events(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> set[tuple[str, int]]:
+    jsonable = [(*row[:4], None if row[4] is None else Jsonb(row[4]), row[5]) for row in rows]
+    return _insert(
+        conn, table="events", columns=_EVENT_COLUMNS, types=_EVENT_TYPES, rows=jsonable,
+        key=(1, 2),
+    )  # fmt: skip

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
-from psycopg.types.json import Jsonb
 
 
 @dataclass(slots=True)
@@ -27,17 +27,21 @@ class StatusUpdate:
 
 
 # An older message (a redelivery, a gateway flushing its buffer) never overwrites newer state;
-# its values only fill metrics the row does not have yet.
+# its values only fill metrics the row does not have yet. The batch travels as one JSON
+# document: parsing one document costs half of what a jsonb[] of thousands of elements does.
 _UPSERT = """
 INSERT INTO device_status AS s (device_id, last_seen, last_received_at, last_seq, battery_pct,
                                 rssi_dbm, firmware, latest, message_count)
-SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[], %s::bigint[],
-                     %s::float8[], %s::float8[], %s::text[], %s::jsonb[], %s::bigint[])
+SELECT device_id, last_seen, received_at, last_seq, battery_pct, rssi_dbm, firmware, latest, n
+FROM jsonb_to_recordset(%s::jsonb) AS u(device_id text, last_seen timestamptz,
+     received_at timestamptz, last_seq bigint, battery_pct float8, rssi_dbm float8,
+     firmware text, latest jsonb, n bigint)
 ON CONFLICT (device_id) DO UPDATE SET
     last_received_at = greatest(s.last_received_at, excluded.last_received_at),
     message_count = s.message_count + excluded.message_count,
     last_seen = greatest(s.last_seen, excluded.last_seen),
-    last_seq = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.last_seq ELSE s.last_seq END,
+    last_seq = CASE WHEN excluded.last_seen >= s.last_seen
+                    THEN excluded.last_seq ELSE s.last_seq END,
     battery_pct = CASE WHEN excluded.last_seen >= s.last_seen
                        THEN coalesce(excluded.battery_pct, s.battery_pct)
                        ELSE coalesce(s.battery_pct, excluded.battery_pct) END,
@@ -52,25 +56,27 @@ ON CONFLICT (device_id) DO UPDATE SET
 """
 
 
-def upsert_status(conn: psycopg.Connection[tuple[Any, ...]], updates: Sequence[StatusUpdate]) -> None:
+def upsert_status(conn: psycopg.Connection[Any], updates: Sequence[StatusUpdate]) -> None:
     if not updates:
         return
     # Sorted, so that two ingest workers lock rows in the same order and never deadlock.
-    ordered = sorted(updates, key=lambda u: u.device_id)
-    conn.execute(
-        _UPSERT,
-        (
-            [u.device_id for u in ordered],
-            [u.last_seen for u in ordered],
-            [u.received_at for u in ordered],
-            [u.last_seq for u in ordered],
-            [u.battery_pct for u in ordered],
-            [u.rssi_dbm for u in ordered],
-            [u.firmware for u in ordered],
-            [Jsonb(u.latest) for u in ordered],
-            [u.count for u in ordered],
-        ),
+    document = orjson.dumps(
+        [
+            {
+                "device_id": u.device_id,
+                "last_seen": u.last_seen,
+                "received_at": u.received_at,
+                "last_seq": u.last_seq,
+                "battery_pct": u.battery_pct,
+                "rssi_dbm": u.rssi_dbm,
+                "firmware": u.firmware,
+                "latest": u.latest,
+                "n": u.count,
+            }
+            for u in sorted(updates, key=lambda u: u.device_id)
+        ]
     )
+    conn.execute(_UPSERT, (document.decode(),))
 
 
 def upsert_frames(

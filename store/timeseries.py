@@ -62,9 +62,7 @@ def apply_retention(
     """Drop what is older than ``keep_days``; returns what was dropped (or the policy set)."""
     if backend(conn) == "timescaledb":
         for table in TABLES:
-            conn.execute(
-                "SELECT remove_retention_policy(%s, if_exists => true)", (table,)
-            )
+            conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
             conn.execute(
                 "SELECT add_retention_policy(%s, %s::interval)", (table, f"{keep_days} days")
             )

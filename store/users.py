@@ -40,7 +40,8 @@ async def add_user(conn: psycopg.AsyncConnection[Any], *, name: str, role: str) 
     row = await cur.fetchone()
     assert row is not None
     await conn.execute(
-        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)", (row[0], hash_token(token))
+        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)",
+        (row[0], hash_token(token)),
     )
     return token
 
@@ -66,6 +67,7 @@ async def issue_token(conn: psycopg.AsyncConnection[Any], *, name: str, role: st
     row = await cur.fetchone()
     assert row is not None
     await conn.execute(
-        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)", (row[0], hash_token(token))
+        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)",
+        (row[0], hash_token(token)),
     )
     return token

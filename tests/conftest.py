@@ -58,7 +58,8 @@ class Registry:
 
     def add(self, device_id: str, kind: Kind, *, site: str | None = None) -> str:
         self.conn.execute(
-            "INSERT INTO devices (id, kind, site, heartbeat_s, building) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO devices (id, kind, site, heartbeat_s, building)"
+            " VALUES (%s, %s, %s, %s, %s)",
             (device_id, kind.value, site or self.site, KIND_SPECS[kind].heartbeat_s, "B-001"),
         )
         return device_id

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
+from firewatch.settings import Settings
 from store.database import connect, drop_database, ensure_database
 from store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_CONF = ROOT / "deploy" / "mosquitto" / "firewatch.conf"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -45,7 +47,7 @@ def own_broker(workdir: Path) -> Iterator[str]:
         + f"user {getpass.getuser()}\n"
         + f"listener {port} 127.0.0.1\nallow_anonymous true\n"
     )
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])  # noqa: S603
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])
     try:
         wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
         yield f"mqtt://127.0.0.1:{port}"
@@ -65,7 +67,8 @@ def _listening(port: int) -> bool:
 @contextmanager
 def own_database(prefix: str = "fw_test") -> Iterator[str]:
     """A fresh, migrated database, dropped afterwards."""
-    url = f"postgresql://postgres@127.0.0.1:5432/{prefix}_{uuid.uuid4().hex[:10]}"
+    # Same server as FIREWATCH_DATABASE_URL (or its default), in a database of its own.
+    url = make_conninfo(Settings().database_url, dbname=f"{prefix}_{uuid.uuid4().hex[:10]}")
     ensure_database(url)
     try:
         with connect(url) as conn:

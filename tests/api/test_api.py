@@ -73,7 +73,10 @@ def test_technician_registers_a_device_viewer_may_not(
     assert created.status_code == 201, created.text
     device = created.json()
     assert (device["id"], device["kind"], device["status"], device["heartbeat_s"]) == (
-        f"{site}-SD1", "smoke", "active", 3600,
+        f"{site}-SD1",
+        "smoke",
+        "active",
+        3600,
     )
     again = client.post("/api/v1/devices", json=body, headers=_auth(tech))
     assert again.status_code == 409

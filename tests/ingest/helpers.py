@@ -17,6 +17,6 @@ def wait_received(service: IngestService, count: int, timeout: float = 15) -> No
 
 
 def scalar(conn: psycopg.Connection[Any], query: str, *params: object) -> Any:
-    row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(query, params).fetchone()
     assert row is not None
     return row[0]

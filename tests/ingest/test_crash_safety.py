@@ -33,7 +33,7 @@ def _start_crashing_consumer(settings: Settings, point: str, root: Path) -> subp
         "FIREWATCH_SITE": settings.site,
         "FIREWATCH_INGEST_CLIENT_ID": settings.ingest_client_id,
     }
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "tests.crash_consumer", point],
         cwd=root, env=env, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -48,7 +48,9 @@ def test_sigkill_then_restart_stores_each_message_once(
     repo_root: Path,
 ) -> None:  # fmt: skip
     site = settings.site
-    devices = [SimDevice(registry.add(f"{site}-{n}", Kind.SMOKE), Kind.SMOKE, site) for n in range(30)]
+    devices = [
+        SimDevice(registry.add(f"{site}-{n}", Kind.SMOKE), Kind.SMOKE, site) for n in range(30)
+    ]
     proc = _start_crashing_consumer(settings, point, repo_root)
     start = datetime.now(UTC) - timedelta(minutes=1)
     with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:

@@ -19,7 +19,6 @@ from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import scalar, wait_received
-from tests.services import wait_until
 
 
 def publisher(settings: Settings) -> Publisher:
@@ -175,7 +174,9 @@ def test_a_lost_database_connection_is_retried_without_loss(
             pub.publish(*smoke.reading(datetime.now(UTC)))
     wait_received(ingest, 21)
     assert ingest.counters.retries >= 1
-    assert scalar(db, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", smoke.id) == 21
+    assert (
+        scalar(db, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", smoke.id) == 21
+    )
 
 
 def test_ready_reports_both_connections(ingest: IngestService) -> None:
@@ -187,11 +188,14 @@ def test_payload_bytes_survive_in_the_dead_letter(
     settings: Settings, ingest: IngestService, db: psycopg.Connection[Any]
 ) -> None:
     topic = topic_for(settings.site, "NOBODY", Channel.READING)
-    body = orjson.dumps({"ts": epoch_ms(datetime.now(UTC)), "seq": 1, "values": {"temperature_c": 20}})
+    body = orjson.dumps(
+        {"ts": epoch_ms(datetime.now(UTC)), "seq": 1, "values": {"temperature_c": 20}}
+    )
     with publisher(settings) as pub:
         pub.publish(topic, body)
     wait_received(ingest, 1)
     row = db.execute(
-        "SELECT reason, payload, payload_size, device_id FROM dead_letters WHERE topic = %s", (topic,)
+        "SELECT reason, payload, payload_size, device_id FROM dead_letters WHERE topic = %s",
+        (topic,),
     ).fetchone()
     assert row == ("unknown_device", body, len(body), "NOBODY")

@@ -13,6 +13,7 @@ import pytest
 from alerts.kinds import Kind
 from firewatch.settings import MqttTarget, Settings
 from ingest.frames import encode_frame
+from ingest.messages import Reason
 from ingest.service import IngestService
 from ingest.topics import Channel, topic_for
 from simulators.devices import SimDevice, epoch_ms
@@ -31,7 +32,8 @@ def _bad_message(reason: str, site: str, device: str, other_site_device: str) ->
     cases: dict[str, tuple[str, bytes]] = {
         "bad_topic": (f"fw/v1/{site}/{device}/telemetry", _reading(now, temperature_c=20)),
         "unknown_device": (
-            topic_for(site, "NOT-REGISTERED", Channel.READING), _reading(now, temperature_c=20)
+            topic_for(site, "NOT-REGISTERED", Channel.READING),
+            _reading(now, temperature_c=20),
         ),
         "malformed": (reading, b'{"ts": 1, "seq": '),
         "schema": (reading, orjson.dumps({"ts": epoch_ms(now), "values": {"temperature_c": 1}})),
@@ -88,7 +90,7 @@ def test_rejection_is_stored_with_reason_and_loses_nothing_else(
     assert got_reason == reason, detail
     assert detail  # a reason a technician can act on
     assert size == len(payload) and kept == min(len(payload), 4096)
-    assert ingest.counters.rejected[reason] == 1
+    assert ingest.counters.rejected[Reason(reason)] == 1
     assert ingest.counters.stored == 2  # the good messages either side are stored
     assert scalar(db, "SELECT count(*) FROM alerts WHERE device_id = %s", smoke.id) == 1
 
@@ -106,7 +108,8 @@ def test_a_flood_of_garbage_does_not_stop_ingest(
     wait_received(ingest, 501)
     assert ingest.counters.stored == 1
     assert sum(ingest.counters.rejected.values()) == 500
-    assert scalar(
-        db, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", f"fw/v1/{site}/%"
-    ) == 500
+    assert (
+        scalar(db, "SELECT count(*) FROM dead_letters WHERE topic LIKE %s", f"fw/v1/{site}/%")
+        == 500
+    )
     assert scalar(db, "SELECT class FROM alerts WHERE device_id = %s", smoke.id) == "fire"

@@ -14,7 +14,9 @@ from tests.services import own_database
 
 def test_migrate_twice_applies_nothing_the_second_time(db: psycopg.Connection[Any]) -> None:
     assert migrate(db, progress=lambda _l: None) == []
-    recorded = db.execute("SELECT version, variant FROM schema_migrations ORDER BY version").fetchall()
+    recorded = db.execute(
+        "SELECT version, variant FROM schema_migrations ORDER BY version"
+    ).fetchall()
     expected_variant = backend(db)
     assert [v for v, _ in recorded] == sorted({m.version for m in available()})
     assert ("timescaledb" if expected_variant == "timescaledb" else "native") in {
@@ -58,5 +60,7 @@ def _partitions_and_retention(db: psycopg.Connection[Any]) -> None:
     )
     keeper.ensure(db, [(now + timedelta(days=404)).date()])
     dropped = apply_retention(db, now=now + timedelta(days=404), keep_days=400)
-    assert set(dropped) == {f"{t}_p203103{d:02d}" for t in ("readings", "events") for d in range(7, 13)}
+    assert set(dropped) == {
+        f"{t}_p203103{d:02d}" for t in ("readings", "events") for d in range(7, 13)
+    }
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
