@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from psycopg.errors import UndefinedTable
 from pydantic import ValidationError
 
 from firewatch.settings import Settings
@@ -14,12 +15,11 @@ from store.database import DatabaseUnavailable
 
 
 def _users_add(settings: Settings, name: str, role: str) -> None:
-    from psycopg import AsyncConnection
-
+    from store.database import connect_async
     from store.users import UserExists, add_user
 
     async def go() -> str:
-        async with await AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
+        async with await connect_async(settings.database_url) as conn:
             return await add_user(conn, name=name, role=role)
 
     try:
@@ -77,5 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             _users_add(settings, args.name, args.role)
     except (DatabaseUnavailable, ConnectionError) as exc:
         sys.exit(f"firewatch {args.command}: {exc}")
+    except UndefinedTable as exc:
+        sys.exit(f"firewatch {args.command}: {exc.diag.message_primary}; run 'firewatch migrate'")
     except KeyboardInterrupt:
         pass

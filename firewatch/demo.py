@@ -11,8 +11,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from psycopg import AsyncConnection
-
 from firewatch.processes import run_migrate, serve_all
 from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
@@ -20,6 +18,7 @@ from ingest.topics import Channel, topic_for
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from simulators.quarter import quarter
+from store.database import connect_async
 from store.devices import upsert_devices
 from store.users import issue_token
 
@@ -27,7 +26,7 @@ PROGRESS_EVERY_S = 5.0
 
 
 async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
-    async with await AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
+    async with await connect_async(settings.database_url) as conn:
         await upsert_devices(conn, rows)
         return await issue_token(conn, name="demo-operator", role="operator")
 

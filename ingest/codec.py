@@ -218,20 +218,18 @@ def check_kind(message: Decoded, kind: Kind) -> Rejection | None:
     """A device may only report what its registered kind can measure."""
     spec = KIND_SPECS[kind]
     if message.channel is Channel.FRAME and not spec.frames:
-        return Rejection(
-            Reason.KIND_MISMATCH, f"a {kind} device sends no frames", message.device_id
-        )
+        return Rejection(Reason.KIND_MISMATCH, f"{kind} devices send no frames", message.device_id)
     foreign = message.values.keys() - spec.metrics
     if foreign:
         return Rejection(
             Reason.KIND_MISMATCH,
-            f"a {kind} device does not measure {', '.join(sorted(foreign))}",
+            f"{kind} devices do not measure {', '.join(sorted(foreign))}",
             message.device_id,
         )
     if message.event_type is not None and message.event_type not in spec.events:
         return Rejection(
             Reason.KIND_MISMATCH,
-            f"a {kind} device does not send {message.event_type!r} events",
+            f"{kind} devices do not send {message.event_type!r} events",
             message.device_id,
         )
     return None

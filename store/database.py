@@ -25,6 +25,13 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
         raise DatabaseUnavailable(f"cannot connect to {_safe(url)}: {exc}; {START_HINT}") from exc
 
 
+async def connect_async(url: str) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    try:
+        return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot connect to {_safe(url)}: {exc}; {START_HINT}") from exc
+
+
 def _safe(url: str) -> str:
     params = conninfo_to_dict(url)
     params.pop("password", None)

@@ -1,0 +1,5 @@
+"""``python -m firewatch``, the same as the ``firewatch`` console script."""
+
+from firewatch.cli import main
+
+main()

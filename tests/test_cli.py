@@ -1,0 +1,159 @@
+"""The console script, run as a user runs it: a separate process, settings from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from alerts.kinds import Kind
+from firewatch.settings import MqttTarget, Settings
+from simulators.devices import SimDevice
+from simulators.publisher import Publisher
+from store.database import drop_database
+from tests.conftest import Registry
+from tests.services import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def firewatch(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "firewatch", *args],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture()
+def fresh_database_url(database_url: str) -> Iterator[str]:
+    url = make_conninfo(database_url, dbname=f"fw_cli_{uuid.uuid4().hex[:10]}")
+    yield url
+    drop_database(url)
+
+
+def test_migrate_creates_the_database_then_has_nothing_to_do(fresh_database_url: str) -> None:
+    env = {"FIREWATCH_DATABASE_URL": fresh_database_url}
+    first = firewatch("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "created the database" in first.stdout
+    assert "applied 2 migration(s)" in first.stdout
+    second = firewatch("migrate", env=env)
+    assert second.returncode == 0
+    assert "schema is up to date" in second.stdout
+
+
+def test_users_add_prints_a_token_once_and_refuses_a_second_user_of_that_name(
+    database_url: str, db: psycopg.Connection[Any], site: str
+) -> None:
+    env = {"FIREWATCH_DATABASE_URL": database_url}
+    created = firewatch("users", "add", f"op-{site}", "--role", "operator", env=env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("fw_") and len(token) > 40
+    stored = db.execute(
+        "SELECT u.role, t.token_sha256 FROM users u JOIN api_tokens t ON t.user_id = u.id"
+        " WHERE u.name = %s",
+        (f"op-{site}",),
+    ).fetchall()
+    assert len(stored) == 1 and stored[0][0] == "operator"
+    assert token not in str(stored)  # only the hash is kept
+    again = firewatch("users", "add", f"op-{site}", "--role", "viewer", env=env)
+    assert again.returncode != 0
+    assert "exists already" in again.stderr
+
+
+def test_bad_settings_and_missing_services_say_what_to_do(database_url: str) -> None:
+    bad = firewatch("migrate", env={"FIREWATCH_MQTT_URL": "http://broker"})
+    assert bad.returncode != 0
+    assert "FIREWATCH_MQTT_URL must look like mqtt://" in bad.stderr
+    no_db = firewatch(
+        "migrate", env={"FIREWATCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}
+    )
+    assert no_db.returncode != 0
+    assert "pg_ctlcluster" in no_db.stderr
+    no_broker = firewatch(
+        "ingest",
+        env={"FIREWATCH_DATABASE_URL": database_url, "FIREWATCH_MQTT_URL": "mqtt://127.0.0.1:1"},
+    )
+    assert no_broker.returncode != 0
+    assert "mosquitto -d -c" in no_broker.stderr
+
+
+def test_up_runs_ingest_and_the_api_in_one_process(
+    settings: Settings, registry: Registry, database_url: str
+) -> None:
+    port = free_port()
+    token = firewatch(
+        "users", "add", f"viewer-{settings.site}", "--role", "viewer",
+        env={"FIREWATCH_DATABASE_URL": database_url},
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    env = {
+        **os.environ,
+        "FIREWATCH_DATABASE_URL": database_url,
+        "FIREWATCH_MQTT_URL": settings.mqtt_url,
+        "FIREWATCH_SITE": settings.site,
+        "FIREWATCH_INGEST_CLIENT_ID": f"up-{settings.site}",
+        "FIREWATCH_API_PORT": str(port),
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "firewatch", "up"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _status(f"{base}/readyz") == 200, timeout=20, what="firewatch up")
+        smoke = SimDevice(
+            registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site
+        )
+        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}") as pub:
+            pub.publish(*smoke.event(datetime.now(UTC), "alarm"))
+
+        def fire_listed() -> bool:
+            request = urllib.request.Request(
+                f"{base}/api/v1/alerts", headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=2) as response:
+                alerts = orjson.loads(response.read())
+            return any(a["device_id"] == smoke.id and a["class"] == "fire" for a in alerts)
+
+        wait_until(fire_listed, timeout=15, what="the fire alert in GET /api/v1/alerts")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) is not None
+
+
+def test_demo_runs_the_whole_pipeline(settings: Settings, database_url: str) -> None:
+    env = {
+        "FIREWATCH_DATABASE_URL": database_url,
+        "FIREWATCH_MQTT_URL": settings.mqtt_url,
+        "FIREWATCH_SITE": settings.site,
+        "FIREWATCH_INGEST_CLIENT_ID": f"demo-{settings.site}",
+        "FIREWATCH_API_PORT": str(free_port()),
+    }
+    result = firewatch("demo", "--duration", "32", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "registered 1471 simulated devices" in out
+    assert "Authorization: Bearer fw_" in out
+    final = out.strip().splitlines()[-1]
+    assert final.startswith("demo stopped:")
+    assert "rejected=2 " in final and "alerts_opened=2" in final
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return int(response.status)
+    except OSError:
+        return 0
