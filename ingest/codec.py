@@ -90,23 +90,27 @@ def _metric(name: str, value: object) -> float:
     return number
 
 
-def _has_nul(value: object) -> bool:
-    """PostgreSQL text and jsonb cannot hold NUL; catch it here rather than fail the batch.
+DETAIL_MAX_DEPTH = 16
+
+
+def _detail_problem(detail: dict[str, Any]) -> str | None:
+    """What would make ``detail`` unstorable: NUL (PostgreSQL text and jsonb refuse it) or
+    nesting deeper than anyone needs (the JSON encoder would run out of stack).
 
     Iterative, because JSON nests deeper than Python's recursion limit.
     """
-    stack = [value]
+    stack: list[tuple[object, int]] = [(detail, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+                return "'detail' must not contain NUL characters (\\u0000)"
+        elif isinstance(item, dict | list):
+            if depth > DETAIL_MAX_DEPTH:
+                return f"'detail' nests deeper than {DETAIL_MAX_DEPTH} levels"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _object(payload: bytes) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
         }
         return Decoded(
             site, device_id, channel, parse_ts(header.ts), _seq(header.seq),
-            values=values, preset=header.preset, frame=temps,
+            values=values, preset=header.preset,
         )  # fmt: skip
     body = _object(payload)
     ts, seq = parse_ts(body.get("ts")), _seq(body.get("seq"))
@@ -169,8 +173,9 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
         detail = body.get("detail")
         if detail is not None and not isinstance(detail, dict):
             raise _schema("'detail' must be an object")
-        if detail and _has_nul(detail):
-            raise _schema("'detail' must not contain NUL characters (\\u0000)")
+        problem = _detail_problem(detail) if detail else None
+        if problem:
+            raise _schema(problem)
         return Decoded(site, device_id, channel, ts, seq, event_type=event_type, detail=detail)
     _only(body, _STATUS_KEYS)
     values = {

@@ -23,7 +23,15 @@ from ingest.topics import Channel
 from store.alerts import apply_raises
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
 from store.devices import RegisteredDevice
-from store.readings import EventRow, ReadingRow, insert_events, insert_readings, prepare_staging
+from store.series import (
+    EventRow,
+    HeartbeatRow,
+    ReadingRow,
+    insert_events,
+    insert_heartbeats,
+    insert_readings,
+    prepare_staging,
+)
 from store.status import StatusUpdate, upsert_frames, upsert_status
 from store.timeseries import PartitionKeeper
 
@@ -94,6 +102,7 @@ class Prepared:
     kinds: dict[str, Kind]
     reading_rows: list[ReadingRow]
     event_rows: list[EventRow]
+    heartbeat_rows: list[HeartbeatRow]
     dead: list[DeadLetterRow]
 
 
@@ -129,21 +138,28 @@ def prepare(
         seen.add(key)
         accepted.append((message, item))
 
+    # Every message becomes at least one row under a unique index, so every redelivery is
+    # recognised: readings (and frames' derived metrics), events, heartbeats.
     reading_rows: list[ReadingRow] = []
     event_rows: list[EventRow] = []
-    for message, item in accepted:
-        for metric, value in message.values.items():
-            reading_rows.append(
-                (message.ts, message.device_id, metric, value, message.seq, message.region,
-                 item.received_at)
+    heartbeat_rows: list[HeartbeatRow] = []
+    for m, item in accepted:
+        if m.channel is Channel.STATUS:
+            heartbeat_rows.append(
+                (m.ts, m.device_id, m.seq, m.values.get("battery_pct"), m.values.get("rssi_dbm"),
+                 m.firmware, item.received_at)
             )  # fmt: skip
-        if message.event_type is not None:
+        elif m.channel is Channel.EVENT:
             event_rows.append(
-                (message.ts, message.device_id, message.seq, message.event_type,
-                 message.detail, item.received_at)
-            )  # fmt: skip
+                (m.ts, m.device_id, m.seq, m.event_type or "", m.detail, item.received_at)
+            )
+        else:
+            for metric, value in m.values.items():
+                reading_rows.append(
+                    (m.ts, m.device_id, metric, value, m.seq, m.region, m.preset, item.received_at)
+                )
     kinds = {m.device_id: devices[m.device_id].kind for m, _ in accepted}
-    return Prepared(batch, outcome, accepted, kinds, reading_rows, event_rows, dead)
+    return Prepared(batch, outcome, accepted, kinds, reading_rows, event_rows, heartbeat_rows, dead)
 
 
 class BatchWriter:
@@ -168,10 +184,8 @@ class BatchWriter:
         with self.conn.transaction():
             new_keys = insert_readings(self.conn, prepared.reading_rows)
             new_keys |= insert_events(self.conn, prepared.event_rows)
-            fresh = [
-                (m, i) for m, i in accepted
-                if (m.device_id, m.seq) in new_keys or not (m.values or m.event_type)
-            ]  # fmt: skip
+            new_keys |= insert_heartbeats(self.conn, prepared.heartbeat_rows)
+            fresh = [(m, i) for m, i in accepted if (m.device_id, m.seq, m.ts) in new_keys]
             outcome.duplicates += len(accepted) - len(fresh)
             outcome.stored = len(fresh)
             outcome.alerts = apply_raises(

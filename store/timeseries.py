@@ -10,7 +10,7 @@ from psycopg import sql
 
 from store.migrate import backend
 
-TABLES = ("readings", "events")
+TABLES = ("readings", "events", "heartbeats")
 
 
 def _partition_name(table: str, day: date) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from alerts.kinds import Kind
 from ingest.codec import MAX_SEQ, Limits, check_kind, decode
-from ingest.frames import encode_frame
+from ingest.frames import decode_frame, encode_frame
 from ingest.messages import Decoded, Reason, Rejection
 from ingest.topics import Channel
 
@@ -144,7 +144,7 @@ def test_frame_uses_the_frame_limit_not_the_payload_limit():
     temps = np.full((512, 512), 25.0)
     data = encode_frame(temps, ts=TS, seq=1)
     assert 256 * 1024 < len(data) <= 1024 * 1024
-    assert accept(topic("frame", device="CAM-1"), data).frame is not None
+    assert accept(topic("frame", device="CAM-1"), data).channel is Channel.FRAME
     # The same bytes on the reading channel are oversize.
     reject(topic("reading"), data, Reason.OVERSIZE, "reading payload")
 
@@ -313,12 +313,17 @@ def test_event_detail_must_not_hold_nul(detail):
     reject(topic("event"), data, Reason.SCHEMA, "'detail'", "NUL")
 
 
-def test_deeply_nested_detail_is_accepted_or_rejected_without_crashing():
-    # orjson refuses nesting beyond its own limit (malformed); below it the NUL scan is iterative.
-    shallow: Any = "x\x00"
+def test_deeply_nested_detail_is_rejected_without_crashing():
+    # orjson refuses nesting beyond its own limit (malformed); below it the depth check does,
+    # since the database's JSON encoder would run out of stack on it.
+    nested: Any = "x"
     for _ in range(200):
-        shallow = {"d": shallow}
-    reject(topic("event"), payload(type="alarm", detail=shallow), Reason.SCHEMA, "NUL")
+        nested = {"d": nested}
+    reject(topic("event"), payload(type="alarm", detail=nested), Reason.SCHEMA, "deeper than 16")
+    ok: Any = "x"
+    for _ in range(15):
+        ok = {"d": ok}
+    assert accept(topic("event"), payload(type="alarm", detail=ok)).detail == ok
     deep = b'{"ts":"2025-06-01T12:00:00Z","seq":1,"type":"alarm","detail":' + b'{"d":' * 5000
     deep += b"1" + b"}" * 5001
     reject(topic("event"), deep, Reason.MALFORMED, "not JSON")
@@ -550,7 +555,7 @@ def test_reading_with_region_and_preset():
     assert message.values == {"max_temp_c": 48.5, "avg_temp_c": 31.0, "min_temp_c": 12.25}
     assert all(type(v) is float for v in message.values.values())
     assert (message.region, message.preset) == ("loading-bay", "P1 north")
-    assert message.event_type is None and message.frame is None
+    assert message.event_type is None
 
 
 def test_reading_without_region():
@@ -593,9 +598,9 @@ def test_frame_round_trip():
     message = accept(topic("frame", device="CAM-1"), data)
     assert message.channel is Channel.FRAME
     assert (message.seq, message.ts, message.preset) == (9, NOW, "dock")
-    assert message.frame is not None
-    assert message.frame.shape == (24, 32) and message.frame.dtype == np.float32
-    np.testing.assert_allclose(message.frame, temps, atol=0.006)
+    _, pixels = decode_frame(data)
+    assert pixels.shape == (24, 32) and pixels.dtype == np.float32
+    np.testing.assert_allclose(pixels, temps, atol=0.006)
     assert set(message.values) == {"frame_max_temp_c", "frame_avg_temp_c", "frame_min_temp_c"}
     assert message.values["frame_max_temp_c"] == pytest.approx(temps.max(), abs=0.006)
     assert message.values["frame_min_temp_c"] == pytest.approx(temps.min(), abs=0.006)
@@ -607,8 +612,7 @@ def test_frame_with_epoch_ms_and_custom_scale():
     data = encode_frame(temps, ts=NOW_MS, seq=0, scale=0.1, offset=-100.0)
     message = accept(topic("frame", device="CAM-1"), data)
     assert message.ts == NOW and message.preset is None
-    assert message.frame is not None
-    np.testing.assert_allclose(message.frame, temps, atol=0.051)
+    np.testing.assert_allclose(decode_frame(data)[1], temps, atol=0.051)
     assert message.values["frame_max_temp_c"] == pytest.approx(600.0, abs=0.051)
 
 
@@ -616,8 +620,7 @@ def test_frame_pixels_are_row_major_little_endian():
     body = np.array([[0, 1, 2], [3, 4, 1999]], dtype="<u2").tobytes()
     data = raw_frame({"width": 3, "height": 2, "scale": 1.0, "offset": 0.0}, body)
     message = accept(topic("frame", device="CAM-1"), data)
-    assert message.frame is not None
-    assert message.frame.tolist() == [[0, 1, 2], [3, 4, 1999]]
+    assert decode_frame(data)[1].tolist() == [[0, 1, 2], [3, 4, 1999]]
     assert message.values["frame_max_temp_c"] == 1999.0
 
 

@@ -52,8 +52,11 @@ def test_each_channel_is_stored_with_status(
             "SELECT metric, value FROM readings WHERE device_id = %s", (smoke.id,)
         ).fetchall()
     )
-    assert readings.pop("rssi_dbm") <= 0
-    assert readings == {"temperature_c": 23.5, "obscuration_pct_per_m": 0.4, "battery_pct": 88.0}
+    assert readings == {"temperature_c": 23.5, "obscuration_pct_per_m": 0.4}
+    heartbeat = db.execute(
+        "SELECT battery_pct, firmware FROM heartbeats WHERE device_id = %s", (smoke.id,)
+    ).fetchall()
+    assert heartbeat == [(88.0, "1.4.2")]
     assert scalar(db, "SELECT type FROM events WHERE device_id = %s", smoke.id) == "test"
     status = db.execute(
         "SELECT last_seen, battery_pct, firmware, latest, message_count FROM device_status"
@@ -139,23 +142,35 @@ def test_duplicates_are_counted_and_stored_once(
 ) -> None:
     site = settings.site
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
-    topic, payload = smoke.reading(datetime.now(UTC))
-    alarm_topic, alarm = smoke.event(datetime.now(UTC), "alarm")
+    now = datetime.now(UTC)
+    topic, payload = smoke.reading(now)
+    alarm_topic, alarm = smoke.event(now, "alarm")
+    beat_topic = topic_for(site, smoke.id, Channel.STATUS)
+    beat = orjson.dumps({"ts": epoch_ms(now), "seq": 99})  # a bare heartbeat
     with publisher(settings) as pub:
         pub.publish(topic, payload)
         pub.publish(topic, payload)  # same batch
         pub.publish(alarm_topic, alarm)
-    wait_received(ingest, 3)
+        pub.publish(beat_topic, beat)
+    wait_received(ingest, 4)
+    # A later batch, as after a redelivery; plus a new message reusing an old seq with another
+    # ts (a device that restarted its counter), which is not a duplicate.
+    reused_seq = orjson.dumps(
+        {"ts": epoch_ms(now) + 1000, "seq": 99, "values": {"temperature_c": 21.0}}
+    )
     with publisher(settings) as pub:
-        pub.publish(topic, payload)  # a later batch, as after a redelivery
+        pub.publish(topic, payload)
         pub.publish(alarm_topic, alarm)
-    wait_received(ingest, 5)
-    assert ingest.counters.duplicates == 3
-    assert ingest.counters.stored == 2
-    assert scalar(db, "SELECT count(*) FROM readings WHERE device_id = %s", smoke.id) == 2
+        pub.publish(beat_topic, beat)
+        pub.publish(topic, reused_seq)
+    wait_received(ingest, 8)
+    assert ingest.counters.duplicates == 4
+    assert ingest.counters.stored == 4
+    assert scalar(db, "SELECT count(*) FROM readings WHERE device_id = %s", smoke.id) == 3
     assert scalar(db, "SELECT count(*) FROM events WHERE device_id = %s", smoke.id) == 1
+    assert scalar(db, "SELECT count(*) FROM heartbeats WHERE device_id = %s", smoke.id) == 1
     assert scalar(db, "SELECT count FROM alerts WHERE device_id = %s", smoke.id) == 1
-    assert scalar(db, "SELECT message_count FROM device_status WHERE device_id = %s", smoke.id) == 2
+    assert scalar(db, "SELECT message_count FROM device_status WHERE device_id = %s", smoke.id) == 4
 
 
 def test_a_lost_database_connection_is_retried_without_loss(

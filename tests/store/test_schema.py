@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from store.migrate import available, backend, migrate
-from store.timeseries import PartitionKeeper, apply_retention
+from store.timeseries import TABLES, PartitionKeeper, apply_retention
 from tests.services import own_database
 
 
@@ -29,9 +29,9 @@ def test_unique_indexes_on_time_series_include_time(db: psycopg.Connection[Any])
     rows = db.execute(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indrelid"
-        " WHERE c.relname IN ('readings', 'events') AND i.indisunique"
+        " WHERE c.relname IN ('readings', 'events', 'heartbeats') AND i.indisunique"
     ).fetchall()
-    assert {name for name, _ in rows} == {"readings", "events"}
+    assert {name for name, _ in rows} == {"readings", "events", "heartbeats"}
     assert all("ts" in definition for _, definition in rows)
 
 
@@ -55,12 +55,10 @@ def _partitions_and_retention(db: psycopg.Connection[Any]) -> None:
     }
     assert names == {f"readings_p203103{d:02d}" for d in range(7, 13)}
     db.execute(
-        "INSERT INTO readings VALUES (%s, 'D', 'temperature_c', 20, 1, NULL, now())",
+        "INSERT INTO readings VALUES (%s, 'D', 'temperature_c', 20, 1, NULL, NULL, now())",
         (now,),
     )
     keeper.ensure(db, [(now + timedelta(days=404)).date()])
     dropped = apply_retention(db, now=now + timedelta(days=404), keep_days=400)
-    assert set(dropped) == {
-        f"{t}_p203103{d:02d}" for t in ("readings", "events") for d in range(7, 13)
-    }
+    assert set(dropped) == {f"{t}_p203103{d:02d}" for t in TABLES for d in range(7, 13)}
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
