@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     ingest_client_id: str = "firewatch-ingest"
     ingest_shared_group: str = ""
     ingest_batch_max: int = Field(default=5000, ge=1, le=16000)
+    ingest_batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
     ingest_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
     ingest_mqtt5: bool = False
     ingest_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60)

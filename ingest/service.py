@@ -31,6 +31,10 @@ from store.timeseries import apply_retention
 log = logging.getLogger(__name__)
 
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
+# Errors that some message's content can cause: the batch is halved until that message is
+# alone, and it is dead-lettered. Anything else (a missing table, a permission, a bug) says
+# nothing about the messages: the batch stays unacknowledged and is retried, loudly.
+CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, RecursionError)
 MAINTENANCE_EVERY_S = 3600.0
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
@@ -44,6 +48,10 @@ def limits_from(settings: Settings) -> Limits:
         future_tolerance=timedelta(seconds=settings.future_tolerance_s),
         stale_after=timedelta(seconds=settings.stale_after_s),
     )
+
+
+def _missing_partition(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg.errors.CheckViolation) and "no partition" in str(exc)
 
 
 class IngestService:
@@ -111,9 +119,9 @@ class IngestService:
         writer = self._open_writer()
         try:
             return writer.commit(prepared or self._prepare(batch))
-        except TRANSIENT:
-            raise
-        except Exception as exc:
+        except CONTENT_ERRORS as exc:
+            if _missing_partition(exc):
+                raise  # retried after the partition cache is rebuilt with the connection
             if len(batch) == 1:
                 log.exception(
                     "message on %s refused by the database; dead-lettered", batch[0].topic
@@ -142,14 +150,20 @@ class IngestService:
             started = time.perf_counter()
             try:
                 outcome = self._write_resilient(batch, prepared)
-            except TRANSIENT as exc:
+            except Exception as exc:
                 self.counters.retries += 1
                 self._drop_writer()
                 prepared = None  # prepare again: the registry may have changed meanwhile
-                log.warning(
-                    "database unavailable (%s); batch of %d kept unacknowledged, retry in %.1f s",
-                    exc, len(batch), delay,
-                )  # fmt: skip
+                if isinstance(exc, TRANSIENT):
+                    log.warning(
+                        "database unavailable (%s); batch of %d kept unacknowledged, "
+                        "retry in %.1f s", exc, len(batch), delay,
+                    )  # fmt: skip
+                else:
+                    log.exception(
+                        "writing a batch of %d failed for a reason no message explains; it stays"
+                        " unacknowledged and is retried in %.1f s", len(batch), delay,
+                    )  # fmt: skip
                 stop.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX_S)
                 continue
@@ -177,6 +191,7 @@ class IngestService:
         while not stop.is_set():
             batch = self.source.next_batch(
                 max_size=self.settings.ingest_batch_max,
+                max_bytes=self.settings.ingest_batch_max_bytes,
                 wait_s=self.settings.ingest_batch_wait_ms / 1000,
                 idle_s=IDLE_S,
             )
@@ -198,7 +213,10 @@ class IngestService:
     def run(self, stop: threading.Event) -> None:
         """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
         self.source.start()
-        log.info("ingest subscribed to %s", subscription_for(self.settings.site))
+        log.info(
+            "ingest subscribed to %s",
+            subscription_for(self.settings.site, self.settings.ingest_shared_group),
+        )
         handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]] = queue.Queue(maxsize=1)
         preparer = threading.Thread(
             target=self._prepare_loop, args=(handoff, stop), name="ingest-prepare", daemon=True

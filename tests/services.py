@@ -35,10 +35,8 @@ def mosquitto_binary() -> str:
     return found
 
 
-@contextmanager
-def own_broker(workdir: Path) -> Iterator[str]:
-    """Mosquitto started from deploy/mosquitto/firewatch.conf on a free port; yields its URL."""
-    port = free_port()
+def broker_config(workdir: Path, port: int) -> Path:
+    """deploy/mosquitto/firewatch.conf plus a local anonymous listener and a work folder."""
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         BROKER_CONF.read_text()
@@ -47,13 +45,30 @@ def own_broker(workdir: Path) -> Iterator[str]:
         + f"user {getpass.getuser()}\n"
         + f"listener {port} 127.0.0.1\nallow_anonymous true\n"
     )
+    return conf
+
+
+def start_broker(conf: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])
+    wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
+    return proc
+
+
+def stop_broker(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: Mosquitto saves its sessions to disk as it exits."""
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@contextmanager
+def own_broker(workdir: Path) -> Iterator[str]:
+    """Mosquitto started from deploy/mosquitto/firewatch.conf on a free port; yields its URL."""
+    port = free_port()
+    proc = start_broker(broker_config(workdir, port), port)
     try:
-        wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
         yield f"mqtt://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_broker(proc)
 
 
 def _listening(port: int) -> bool:
