@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench services
+.PHONY: install demo test lint bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,13 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-services:
-	@deploy/local/services.sh check
-
-demo: install services
+demo: install
+	@deploy/local/services.sh check --broker
 	$(BIN)/firewatch demo
 
-test: install services
+test: install
+	@deploy/local/services.sh check
 	$(BIN)/pytest
 
 lint: install
@@ -28,5 +27,6 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install services
+bench: install
+	@deploy/local/services.sh check
 	$(BIN)/python -m bench.ingest

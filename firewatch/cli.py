@@ -75,9 +75,21 @@ def main(argv: list[str] | None = None) -> None:
             run_demo(settings, duration=args.duration, rate=args.rate)
         elif args.command == "users":
             _users_add(settings, args.name, args.role)
-    except (DatabaseUnavailable, ConnectionError) as exc:
-        sys.exit(f"firewatch {args.command}: {exc}")
-    except UndefinedTable as exc:
-        sys.exit(f"firewatch {args.command}: {exc.diag.message_primary}; run 'firewatch migrate'")
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        explained = _explain(exc)
+        if explained is None:
+            raise
+        sys.exit(f"firewatch {args.command}: {explained}")
+
+
+def _explain(exc: BaseException) -> str | None:
+    """What a person can act on, if anything; processes run in task groups, so unwrap those."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, DatabaseUnavailable | ConnectionError):
+        return str(exc)
+    if isinstance(exc, UndefinedTable):
+        return f"{exc.diag.message_primary}; run 'firewatch migrate'"
+    return None

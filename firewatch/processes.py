@@ -62,6 +62,7 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
         finally:
             server.should_exit = True
 
+    await asyncio.to_thread(service.connect)  # a missing broker stops us before the API starts
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(ingest(), name="ingest")
         tasks.create_task(api(), name="api")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
     max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
     retention_days: int = Field(default=400, ge=8)
+
+    @model_validator(mode="after")
+    def _retention_outlasts_the_stale_window(self) -> Settings:
+        # Ingest accepts messages up to stale_after_s old; their partitions must still exist.
+        if self.retention_days * 86400 <= self.stale_after_s + 2 * 86400:
+            raise ValueError(
+                "FIREWATCH_RETENTION_DAYS must exceed FIREWATCH_STALE_AFTER_S by two days or more"
+            )
+        return self
 
     @field_validator("mqtt_url")
     @classmethod

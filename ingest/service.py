@@ -79,6 +79,7 @@ class IngestService:
         self._before_ack = before_ack
         self._writer: BatchWriter | None = None
         self._maintained_at = float("-inf")
+        self._connected = False
         self.database_ok = False
 
     @property
@@ -210,9 +211,15 @@ class IngestService:
                 except queue.Full:
                     continue
 
+    def connect(self) -> None:
+        """Connects and subscribes, or raises ConnectionError saying what to do."""
+        if not self._connected:
+            self.source.start()
+            self._connected = True
+
     def run(self, stop: threading.Event) -> None:
         """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
-        self.source.start()
+        self.connect()
         log.info(
             "ingest subscribed to %s",
             subscription_for(self.settings.site, self.settings.ingest_shared_group),

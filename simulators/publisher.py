@@ -48,13 +48,15 @@ class Publisher:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.flush()
-        self._client.disconnect()
-        self._client.loop_stop()
+        try:
+            self.flush()
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
-        if qos:
-            self._window.acquire()
+        # Every message takes a place in the window: paho reports QoS 0 ones as published too.
+        self._window.acquire()
         info = self._client.publish(topic, payload, qos=qos)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")

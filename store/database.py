@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -64,7 +66,13 @@ def drop_database(url: str) -> None:
 
 
 def has_timescaledb(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Installed is not enough: CREATE EXTENSION fails unless the library is preloaded."""
     row = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+        " AND current_setting('shared_preload_libraries') LIKE '%timescaledb%'"
     ).fetchone()
     return row is not None
+
+
+async def ping(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.execute("SELECT 1")

@@ -17,6 +17,23 @@ def _partition_name(table: str, day: date) -> str:
     return f"{table}_p{day:%Y%m%d}"
 
 
+def _create_partition(conn: psycopg.Connection[tuple[object, ...]], table: str, day: date) -> None:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    # Creating a partition locks the parent; never queue ingest behind a long API query.
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '2s'")
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+            ).format(
+                sql.Identifier(_partition_name(table, day)),
+                sql.Identifier(table),
+                sql.Literal(start),
+                sql.Literal(start + timedelta(days=1)),
+            )
+        )
+
+
 class PartitionKeeper:
     """Makes sure a day's partition exists before rows for it are written.
 
@@ -31,20 +48,9 @@ class PartitionKeeper:
     def ensure(self, conn: psycopg.Connection[tuple[object, ...]], days: Iterable[date]) -> None:
         if not self.native:
             return
-        missing = sorted(set(days) - self._known)
-        for day in missing:
+        for day in sorted(set(days) - self._known):
             for table in TABLES:
-                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                conn.execute(
-                    sql.SQL(
-                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
-                    ).format(
-                        sql.Identifier(_partition_name(table, day)),
-                        sql.Identifier(table),
-                        sql.Literal(start),
-                        sql.Literal(start + timedelta(days=1)),
-                    )
-                )
+                _create_partition(conn, table, day)
             self._known.add(day)
 
     def ensure_window(

@@ -32,17 +32,18 @@ async def add_user(conn: psycopg.AsyncConnection[Any], *, name: str, role: str) 
     """Creates the user and returns a new bearer token, the only time it is ever seen."""
     token = "fw_" + secrets.token_urlsafe(32)
     try:
-        cur = await conn.execute(
-            "INSERT INTO users (name, role) VALUES (%s, %s) RETURNING id", (name, role)
-        )
+        async with conn.transaction():
+            cur = await conn.execute(
+                "INSERT INTO users (name, role) VALUES (%s, %s) RETURNING id", (name, role)
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            await conn.execute(
+                "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)",
+                (row[0], hash_token(token)),
+            )
     except psycopg.errors.UniqueViolation:
         raise UserExists(name) from None
-    row = await cur.fetchone()
-    assert row is not None
-    await conn.execute(
-        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)",
-        (row[0], hash_token(token)),
-    )
     return token
 
 

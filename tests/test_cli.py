@@ -91,6 +91,17 @@ def test_bad_settings_and_missing_services_say_what_to_do(database_url: str) -> 
     )
     assert no_broker.returncode != 0
     assert "mosquitto -d -c" in no_broker.stderr
+    up_no_broker = firewatch(  # ingest runs inside a task group there
+        "up",
+        env={
+            "FIREWATCH_DATABASE_URL": database_url,
+            "FIREWATCH_MQTT_URL": "mqtt://127.0.0.1:1",
+            "FIREWATCH_API_PORT": str(free_port()),
+        },
+    )
+    assert up_no_broker.returncode != 0
+    assert "mosquitto -d -c" in up_no_broker.stderr
+    assert "Traceback" not in up_no_broker.stderr
 
 
 def test_up_runs_ingest_and_the_api_in_one_process(

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from store.database import ping
+
 router = APIRouter(tags=["health"])
 
 
@@ -24,7 +26,7 @@ async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
         async with request.app.state.pool.connection(timeout=2) as conn:
-            await conn.execute("SELECT 1")
+            await ping(conn)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {exc}"
