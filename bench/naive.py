@@ -36,14 +36,15 @@ class NaiveConsumer:
             with self.conn.cursor() as cur:
                 for metric, value in message.values.items():
                     cur.execute(
-                        "INSERT INTO readings VALUES (%s, %s, %s, %s, %s, %s, now())"
+                        "INSERT INTO readings (ts, device_id, metric, value, seq, region,"
+                        " received_at) VALUES (%s, %s, %s, %s, %s, %s, now())"
                         " ON CONFLICT DO NOTHING",
                         (message.ts, message.device_id, metric, value, message.seq, message.region),
                     )
                 if message.event_type:
                     cur.execute(
-                        "INSERT INTO events VALUES (%s, %s, %s, %s, NULL, now())"
-                        " ON CONFLICT DO NOTHING",
+                        "INSERT INTO events (ts, device_id, seq, type, received_at)"
+                        " VALUES (%s, %s, %s, %s, now()) ON CONFLICT DO NOTHING",
                         (message.ts, message.device_id, message.seq, message.event_type),
                     )
             self.conn.commit()

@@ -43,7 +43,7 @@ START_HINT = (
 GAP_S = 0.005
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AckToken:
     generation: int
     mid: int

@@ -38,9 +38,12 @@ from store.timeseries import PartitionKeeper
 TOPIC_KEEP_CHARS = 512
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Inbound:
-    """A message as the broker handed it over; ``token`` is what acknowledges it."""
+    """A message as the broker handed it over; ``token`` is what acknowledges it.
+
+    Not frozen, like the other per-message classes: frozen dataclasses cost three times as
+    much to create, and ingest creates several per message."""
 
     topic: str
     payload: bytes
