@@ -13,6 +13,7 @@ import psycopg
 from alerts.kinds import Kind
 from firewatch.settings import MqttTarget, Settings
 from ingest.mqtt_source import MqttSource
+from ingest.pipeline import Inbound
 from ingest.service import IngestService
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
@@ -21,13 +22,14 @@ from tests.ingest.helpers import scalar, wait_received
 from tests.services import broker_config, free_port, start_broker, stop_broker, wait_until
 
 
-def _collect(source: MqttSource, count: int) -> list[Any]:
-    got: list[Any] = []
-    wait_until(
-        lambda: got.extend(source.next_batch(max_size=count, max_bytes=1 << 20, wait_s=0.05,
-                                             idle_s=0.1)) or len(got) >= count,
-        timeout=15, what=f"{count} messages",
-    )  # fmt: skip
+def _collect(source: MqttSource, count: int) -> list[Inbound]:
+    got: list[Inbound] = []
+
+    def more() -> bool:
+        got.extend(source.next_batch(max_size=count, max_bytes=1 << 20, wait_s=0.05, idle_s=0.1))
+        return len(got) >= count
+
+    wait_until(more, timeout=15, what=f"{count} messages")
     return got
 
 
