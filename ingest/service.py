@@ -126,8 +126,9 @@ class IngestService:
         return prepare(batch, now=datetime.now(UTC), limits=self.limits, registry=self.registry)
 
     def _write_resilient(self, batch: Sequence[Inbound], prepared: Prepared | None) -> BatchOutcome:
-        """Transient errors propagate (the caller retries); anything else is narrowed down
-        by halving until the one message the database refuses is dead-lettered alone."""
+        """An error some message's content can cause is narrowed down by halving, until the one
+        message the database refuses is dead-lettered (as ``schema``) alone; every other error
+        propagates, and the caller retries the whole batch unacknowledged."""
         writer = self._open_writer()
         try:
             return writer.commit(prepared or self._prepare(batch))
