@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from firewatch.processes import run_migrate, serve_all
@@ -33,32 +34,32 @@ async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
 
 def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: threading.Event,
              service: IngestService) -> None:  # fmt: skip
-    started = time.monotonic()
-    next_progress = started + PROGRESS_EVERY_S
-    scripted = {
-        5.0: "bad",
-        15.0: "overheat",
-        25.0: "alarm",
-    }
     victim = next(s for s in sims if s.kind.value == "smoke")
     with Publisher(MqttTarget(settings.mqtt_url), client_id="firewatch-demo-publisher") as pub:
+
+        def bad(now: datetime) -> str:
+            pub.publish(topic_for(settings.site, victim.id, Channel.READING), b"{oops")
+            pub.publish(*SimDevice("GHOST-1", victim.kind, settings.site).reading(now))
+            return "published a malformed message and one from an unknown device"
+
+        def overheat(now: datetime) -> str:
+            pub.publish(*victim.reading(now, temperature_c=61.5))
+            return f"{victim.id} reads 61.5 °C (expect a prealarm)"
+
+        def alarm(now: datetime) -> str:
+            pub.publish(*victim.event(now, "alarm"))
+            return f"{victim.id} sends its alarm event (expect a fire alert)"
+
+        script: list[tuple[float, Callable[[datetime], str]]] = [
+            (5.0, bad), (15.0, overheat), (25.0, alarm),
+        ]  # fmt: skip
+        started = time.monotonic()
+        next_progress = started + PROGRESS_EVERY_S
         sent = 0
         while not stop.is_set():
             elapsed = time.monotonic() - started
-            for at, action in list(scripted.items()):
-                if elapsed >= at:
-                    del scripted[at]
-                    now = datetime.now(UTC)
-                    if action == "bad":
-                        pub.publish(topic_for(settings.site, victim.id, Channel.READING), b"{oops")
-                        pub.publish(*SimDevice("GHOST-1", victim.kind, settings.site).reading(now))
-                        print("demo: published a malformed message and one from an unknown device")
-                    elif action == "overheat":
-                        pub.publish(*victim.reading(now, temperature_c=61.5))
-                        print(f"demo: {victim.id} reads 61.5 °C (expect a prealarm)")
-                    else:
-                        pub.publish(*victim.event(now, "alarm"))
-                        print(f"demo: {victim.id} sends its alarm event (expect a fire alert)")
+            while script and elapsed >= script[0][0]:
+                print(f"demo: {script.pop(0)[1](datetime.now(UTC))}")
             due = int(elapsed * rate)
             while sent < due and not stop.is_set():
                 pub.publish(*sims[sent % len(sims)].reading(datetime.now(UTC)))

@@ -13,13 +13,16 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 @dataclass(slots=True)
 class Histogram:
-    bounds: tuple[float, ...] = LATENCY_BUCKETS
     counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     total: float = 0.0
     n: int = 0
 
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else 0.0
+
     def observe(self, value: float) -> None:
-        for index, bound in enumerate(self.bounds):
+        for index, bound in enumerate(LATENCY_BUCKETS):
             if value <= bound:
                 self.counts[index] += 1
                 break
@@ -44,5 +47,6 @@ class IngestCounters:
         rejected = sum(self.rejected.values())
         return (
             f"received={self.received} stored={self.stored} duplicates={self.duplicates} "
-            f"rejected={rejected} batches={self.batches} alerts_opened={self.alerts_opened}"
+            f"rejected={rejected} batches={self.batches} alerts_opened={self.alerts_opened} "
+            f"commit_ms_mean={self.commit_seconds.mean * 1000:.1f}"
         )

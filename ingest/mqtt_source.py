@@ -67,7 +67,7 @@ class MqttSource:
         its receive rate; with 3.1.1 the broker's max_inflight_messages bounds the window
         (deploy/mosquitto/firewatch.conf). MQTT 5 adds Receive Maximum and a session expiry,
         for brokers whose per-client window cannot be configured."""
-        self._subscription = subscription
+        self.subscription = subscription
         self._target = target
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = min(receive_maximum, 65535)
@@ -103,7 +103,7 @@ class MqttSource:
             log.error("%s", self.last_error)
             return
         self.last_error = ""
-        client.subscribe(self._subscription, qos=1)
+        client.subscribe(self.subscription, qos=1)
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
@@ -112,7 +112,7 @@ class MqttSource:
         if all(not r.is_failure for r in reasons):
             self._subscribed.set()
         else:
-            self.last_error = f"subscription to {self._subscription} refused: {reasons}"
+            self.last_error = f"subscription to {self.subscription} refused: {reasons}"
             log.error("%s", self.last_error)
 
     def _on_socket_close(self, _client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
@@ -167,7 +167,7 @@ class MqttSource:
         if not self._subscribed.wait(wait_s):
             self.stop()
             raise ConnectionError(
-                f"no subscription to {self._subscription} within {wait_s:.0f} s"
+                f"no subscription to {self.subscription} within {wait_s:.0f} s"
                 f" ({self.last_error or 'no answer'}); {START_HINT}"
             )
 

@@ -1,6 +1,6 @@
 """One batch, one transaction: decode, validate, store, evaluate, write alert changes.
 
-The caller acknowledges the batch to the broker only after :meth:`BatchWriter.write` returns,
+The caller acknowledges the batch to the broker only after :meth:`BatchWriter.commit` returns,
 so whatever it raised for is redelivered by the broker and nothing acknowledged is lost.
 """
 

@@ -233,10 +233,7 @@ class IngestService:
         """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
         self.connect()
         _tune_garbage_collector()
-        log.info(
-            "ingest subscribed to %s",
-            subscription_for(self.settings.site, self.settings.ingest_shared_group),
-        )
+        log.info("ingest subscribed to %s", self.source.subscription)
         handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]] = queue.Queue(maxsize=1)
         preparer = threading.Thread(
             target=self._prepare_loop, args=(handoff, stop), name="ingest-prepare", daemon=True

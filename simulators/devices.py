@@ -1,4 +1,4 @@
-"""Minimal device models for the demo and the tests: a reading, an event, a status, a frame.
+"""Minimal device models for the demo and the tests: a reading, an event, a status.
 
 Richer models (daily load cycles, drift, plumes) belong to the simulators issue.
 """
@@ -9,11 +9,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import numpy as np
 import orjson
 
 from alerts.kinds import Kind
-from ingest.frames import encode_frame
 from ingest.topics import Channel, topic_for
 
 
@@ -57,9 +55,3 @@ class SimDevice:
         body = {"ts": epoch_ms(ts), "seq": self._next(), "battery_pct": battery_pct,
                 "rssi_dbm": round(self.rng.uniform(-95, -60)), "firmware": "1.4.2"}  # fmt: skip
         return topic_for(self.site, self.id, Channel.STATUS), orjson.dumps(body)
-
-    def frame(self, ts: datetime, *, width: int = 160, height: int = 120) -> tuple[str, bytes]:
-        scene = np.full((height, width), 22.0) + np.linspace(0, 8, height)[:, None]
-        return topic_for(self.site, self.id, Channel.FRAME), encode_frame(
-            scene, ts=epoch_ms(ts), seq=self._next()
-        )

@@ -36,10 +36,8 @@ class Publisher:
         self._client.on_publish = self._on_publish
         self._target = target
         self.published = 0
-        self.acked = 0
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, _rc: ReasonCode, _p: Any) -> None:
-        self.acked += 1
         self._window.release()
 
     def __enter__(self) -> Publisher:
