@@ -1,75 +1,559 @@
-"""The minimal engine: enough rules for a real slice, replaced by the full engine (issue 3).
+"""The rules engine: messages, the registry's view of each device and ``now`` go in, decisions
+come out. No I/O, no clock reads, no logging: the caller owns all of that.
 
-Pure: decoded messages and each device's kind go in, alert decisions come out.
+Readings are evaluated as arrays over every device a batch touches (one round per sample
+depth), events, status and frames one by one, since they are few. Rules use the devices' own
+timestamps, so a replay at any speed and in batches of any size reaches the same decisions.
+A sample older than the newest one already seen from its device (a gateway flushing its buffer)
+is stored by ingest but does not move the engine's state.
+
+State advances tentatively: :meth:`Engine.evaluate` records how to undo itself, and the caller
+either :meth:`commit`s once the batch's transaction has committed or :meth:`rollback`s, so a
+batch that is retried is evaluated exactly once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+import copy
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from alerts import metric_rules
+from alerts.config import RuleConfig
+from alerts.correlation import Correlator
+from alerts.devices import SUPPRESSING_STATUSES, DeviceInfo
 from alerts.kinds import Kind
+from alerts.metric_rules import METRIC_RULES, Round
+from alerts.rings import MetricRing
+from alerts.signals import AlertClass, Change, Condition, Decision, Rule
+from alerts.thermal import CameraState, analyse
+from alerts.tracks import Track
+from alerts.trend import TrendRing
 from ingest.messages import Decoded
+from ingest.topics import Channel
 
-# EN 54-5 class A1 heat detectors answer between 54 and 65 °C.
-HEAT_PREALARM_C = 57.0
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Metrics the engine keeps history for; the rest are stored but not evaluated.
+RING_METRICS = ("temperature_c", "cable_temp_c", "obscuration_pct_per_m",
+                "residual_current_ma", "max_temp_c")  # fmt: skip
+# The metric whose frozen value means a dead sensor, per kind.
+STUCK_METRIC = {Kind.SMOKE: "temperature_c", Kind.ELECTRICAL: "cable_temp_c",
+                Kind.THERMAL_CAMERA: "max_temp_c"}  # fmt: skip
+MASS_OFFLINE_MIN = 5  # devices of one building silent together: a power cut, not five faults
+MASS_OFFLINE_SHARE = 0.5
+FLOOD_ALERTS = 10  # ISA-18.2: more than 10 new alerts in 10 minutes per operator is a flood
+BATTERY_CLEAR_MARGIN = 5.0
+
+_EVENT_RULES: dict[tuple[Kind, str], tuple[Rule, AlertClass]] = {
+    (Kind.SMOKE, "alarm"): (Rule.SMOKE_ALARM, AlertClass.FIRE),
+    (Kind.ELECTRICAL, "alarm"): (Rule.ELECTRICAL_ALARM, AlertClass.PREALARM),
+    (Kind.THERMAL_CAMERA, "fire_detected"): (Rule.CAMERA_FIRE, AlertClass.FIRE),
+    (Kind.THERMAL_CAMERA, "smoke_detected"): (Rule.CAMERA_SMOKE, AlertClass.PREALARM),
+}
+_CLEARED_BY = {
+    "alarm_cleared": (Rule.SMOKE_ALARM, Rule.ELECTRICAL_ALARM, Rule.CAMERA_FIRE, Rule.CAMERA_SMOKE),
+    "fault_cleared": (Rule.FAULT,),
+}
 
 
-class AlertClass(StrEnum):
-    FIRE = "fire"
-    PREALARM = "prealarm"
-    SUPERVISORY = "supervisory"
-    TROUBLE = "trouble"
+def seconds(ts: datetime) -> float:
+    return (ts - EPOCH).total_seconds()
+
+
+def at(t: float) -> datetime:
+    return EPOCH + timedelta(seconds=t)
 
 
 @dataclass(slots=True)
-class Raise:
-    """Open an alert, or count a repeat on the one already open for this device and rule."""
+class _Batch:
+    """Decisions of one evaluation, holds merged so each active alert is touched once."""
 
-    device_id: str
-    rule: str
-    alert_class: AlertClass
-    at: datetime
-    last_at: datetime
-    received_at: datetime
-    count: int = 1
-    detail: dict[str, Any] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    holds: dict[tuple[str, Rule], Decision] = field(default_factory=dict)
 
-
-def evaluate(
-    messages: Iterable[tuple[Decoded, datetime]], kinds: Mapping[str, Kind]
-) -> list[Raise]:
-    """One decision per device and rule per batch, however many messages triggered it."""
-    decisions: dict[tuple[str, str], Raise] = {}
-
-    def fire(message: Decoded, received_at: datetime, rule: str, cls: AlertClass,
-             detail: dict[str, Any]) -> None:  # fmt: skip
-        key = (message.device_id, rule)
-        found = decisions.get(key)
-        if found is None:
-            decisions[key] = Raise(
-                message.device_id, rule, cls, message.ts, message.ts, received_at, 1, detail
-            )
+    def add(self, decision: Decision) -> None:
+        key = (decision.subject, decision.rule)
+        if decision.change is Change.HOLD:
+            held = self.holds.get(key)
+            if held is None:
+                self.holds[key] = decision
+                self.decisions.append(decision)
+            else:
+                held.at = max(held.at, decision.at)
+                if decision.value is not None and (
+                    held.value is None or decision.value > held.value
+                ):
+                    held.value, held.detail = decision.value, decision.detail
             return
-        found.count += 1
-        if message.ts < found.at:
-            found.at, found.received_at, found.detail = message.ts, received_at, detail
-        found.last_at = max(found.last_at, message.ts)
+        self.holds.pop(key, None)
+        self.decisions.append(decision)
 
-    for message, received_at in messages:
-        kind = kinds.get(message.device_id)
-        if kind is Kind.SMOKE and message.event_type == "alarm":
-            fire(message, received_at, "smoke_alarm", AlertClass.FIRE, {"event": "alarm"})
-        temperature = message.values.get("temperature_c")
-        if temperature is not None and temperature >= HEAT_PREALARM_C:
-            fire(
-                message,
-                received_at,
-                "heat_fixed",
-                AlertClass.PREALARM,
-                {"temperature_c": temperature, "threshold_c": HEAT_PREALARM_C},
+
+class Engine:
+    def __init__(self, *, correlation_window_s: float = 120.0) -> None:
+        self.devices: dict[str, DeviceInfo] = {}
+        self._slot: dict[str, int] = {}
+        self._ids: list[str] = []
+        self.rings = {metric: MetricRing() for metric in RING_METRICS}
+        self.tracks: dict[tuple[str, Rule], Track] = defaultdict(Track)
+        self.trend = TrendRing()
+        self.cameras: dict[str, CameraState] = {}
+        self.heard: F64 = np.full(64, np.nan)  # server time of each device's newest message
+        self.test_until: dict[str, float] = {}
+        self.correlator = Correlator(window_s=correlation_window_s)
+        self._chatter: dict[tuple[str, Rule], deque[float]] = {}
+        self._deferred_clear: dict[tuple[str, Rule], Decision] = {}
+        self._building_size: dict[str, int] = {}
+        self._offline_buildings: set[str] = set()
+        self._flooding: set[str] = set()
+        self._undo: list[Callable[[], None]] = []
+        # Every device's thresholds as arrays by slot, so a round reads them without a loop.
+        self._cfg: dict[str, F64] = {name: np.zeros(64) for name in _RULE_FIELDS}
+        self._stuck_metric: npt.NDArray[np.str_] = np.full(64, "", dtype="<U32")
+
+    # -- registry --------------------------------------------------------------------------
+    def configure(self, devices: Iterable[DeviceInfo]) -> None:
+        """Adds or updates devices; thresholds take effect from the next sample."""
+        for device in devices:
+            self.devices[device.id] = device
+            slot = self._slot_of(device.id)
+            for name, values in self._cfg.items():
+                values[slot] = getattr(device.rules, name)
+            self._stuck_metric[slot] = STUCK_METRIC[device.kind]
+        sizes: dict[str, int] = defaultdict(int)
+        for device in self.devices.values():
+            if device.building and device.status != "decommissioned":
+                sizes[device.building] += 1
+        self._building_size = dict(sizes)
+
+    def _slot_of(self, device_id: str) -> int:
+        slot = self._slot.get(device_id)
+        if slot is None:
+            slot = self._slot[device_id] = len(self._ids)
+            self._ids.append(device_id)
+            if slot >= self.heard.shape[0]:
+                grow = self.heard.shape[0]
+                self.heard = np.concatenate([self.heard, np.full(grow, np.nan)])
+                self._cfg = {n: np.concatenate([a, np.zeros(grow)]) for n, a in self._cfg.items()}
+                self._stuck_metric = np.concatenate(
+                    [self._stuck_metric, np.full(grow, "", dtype="<U32")]
+                )
+        return slot
+
+    # -- transactions ----------------------------------------------------------------------
+    def commit(self) -> None:
+        self._undo.clear()
+
+    def rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _save_rows(self, slots: I64, metric: str, rules: Sequence[Rule]) -> None:
+        ring = self.rings[metric]
+        saved = ring.rows(slots)
+        self._undo.append(lambda: ring.restore(slots, saved))
+        for rule in rules:
+            self._save_track(self.tracks[(metric, rule)], slots)
+
+    def _save_track(self, track: Track, slots: I64) -> None:
+        saved = track.rows(slots)
+        self._undo.append(lambda: track.restore(slots, saved))
+
+    def _save_python_state(self) -> None:
+        snapshot = (copy.deepcopy(self._chatter), dict(self._deferred_clear), dict(self.test_until),
+                    copy.deepcopy(self.correlator), set(self._offline_buildings),
+                    set(self._flooding), self.heard.copy())  # fmt: skip
+
+        def restore() -> None:
+            (self._chatter, self._deferred_clear, self.test_until, self.correlator,
+             self._offline_buildings, self._flooding, heard) = snapshot  # fmt: skip
+            self.heard[: heard.shape[0]] = heard
+
+        self._undo.append(restore)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:
+        """Decisions for one batch of accepted, non-duplicate messages with their arrival times."""
+        self._save_python_state()
+        out = _Batch()
+        readings: dict[str, list[tuple[int, float, float, int]]] = defaultdict(list)
+        arrivals: list[datetime] = []
+        others: list[tuple[Decoded, datetime]] = []
+        for message, received_at in messages:
+            device = self.devices.get(message.device_id)
+            if device is None:
+                continue
+            slot = self._slot_of(message.device_id)
+            heard = self.heard[slot]
+            received = seconds(received_at)
+            if not heard >= received:  # NaN-safe max
+                self.heard[slot] = received
+            if message.channel is Channel.READING:
+                t = seconds(message.ts)
+                index = len(arrivals)
+                arrivals.append(received_at)
+                for metric, value in message.values.items():
+                    if metric in self.rings:
+                        readings[metric].append((slot, t, value, index))
+            else:
+                others.append((message, received_at))
+        self._back_online(messages, out)
+        for metric, samples in readings.items():
+            self._evaluate_metric(metric, samples, arrivals, out)
+        for message, received_at in sorted(others, key=lambda pair: pair[0].ts):
+            self._evaluate_other(message, received_at, out)
+        self._release_deferred(out, until=max((seconds(m.ts) for m, _ in messages), default=None))
+        return out.decisions
+
+    def _evaluate_metric(
+        self, metric: str, samples: list[tuple[int, float, float, int]],
+        arrivals: list[datetime], out: _Batch,
+    ) -> None:  # fmt: skip
+        ring = self.rings[metric]
+        ring.ensure(len(self._ids))
+        data = np.array(samples, dtype=np.float64)
+        slots = data[:, 0].astype(np.int64)
+        order = np.lexsort((data[:, 1], slots))
+        data, slots = data[order], slots[order]
+        # Rank of each sample among its device's samples: round r evaluates every device's
+        # r-th sample at once.
+        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        rank = np.arange(len(slots)) - np.repeat(starts, np.diff(np.r_[starts, len(slots)]))
+        rules = METRIC_RULES[metric]
+        touched = np.unique(slots)
+        for rule in (*rules, Rule.SENSOR_STUCK):
+            self.tracks[(metric, rule)].ensure(len(self._ids))
+        self._save_rows(touched, metric, (*rules, Rule.SENSOR_STUCK))
+        if metric == "residual_current_ma":
+            self.trend.ensure(len(self._ids))
+            saved = self.trend.rows(touched)
+            self._undo.append(lambda: self.trend.restore(touched, saved))
+        for r in range(int(rank.max()) + 1):
+            pick = rank == r
+            s, t, v = slots[pick], data[pick, 1], data[pick, 2]
+            fresh = t > ring.last_t[s]
+            if not fresh.all():
+                s, t, v, idx = s[fresh], t[fresh], v[fresh], data[pick, 3][fresh]
+            else:
+                idx = data[pick, 3]
+            if len(s):
+                self._round(
+                    metric, ring, s=s, t=t, v=v, arrivals=[arrivals[int(i)] for i in idx], out=out
+                )
+
+    def _round(
+        self,
+        metric: str,
+        ring: MetricRing,
+        *,
+        s: I64,
+        t: F64,
+        v: F64,
+        arrivals: list[datetime],
+        out: _Batch,
+    ) -> None:
+        def cfg(name: str) -> F64:
+            return self._cfg[name][s]
+
+        base, spread = ring.base[s].copy(), ring.spread[s].copy()
+        warm = (ring.n[s] >= 10) & (t - ring.first_t[s] >= cfg("anomaly_warmup_s"))
+        ring.push(s, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c"))
+
+        def emit(rule: Rule, cls: AlertClass, *, on: npt.NDArray[np.bool_],
+                 off: npt.NDArray[np.bool_], dwell: F64 | float = 0.0, rows: I64 | None = None,
+                 **detail: Any) -> None:  # fmt: skip
+            pick = slice(None) if rows is None else rows
+            step = self.tracks[(metric, rule)].step(s[pick], t[pick], on=on, off=off, dwell_s=dwell)
+            for change, found in ((Change.RAISE, step.raised), (Change.CLEAR, step.cleared),
+                                  (Change.HOLD, step.held)):  # fmt: skip
+                for i in found:
+                    j = int(i) if rows is None else int(rows[i])
+                    facts: dict[str, Any] = {"metric": metric}
+                    for key, value in detail.items():
+                        item = value[i] if isinstance(value, np.ndarray) else value
+                        facts[key] = (
+                            round(float(item), 3) if isinstance(item, np.floating) else item
+                        )
+                    device = self.devices[self._ids[int(s[j])]]
+                    decision = Decision(device.id, rule, cls, change, at(float(t[j])),
+                                        float(v[j]), arrivals[j], device.site, device.building,
+                                        facts)  # fmt: skip
+                    self._record(decision, device, out)
+
+        sigma = np.maximum(spread, cfg("anomaly_min_sigma_c"))
+        r = Round(s, t, v, ring.level(s), base, sigma, warm, ring, cfg, emit)
+        if metric == "temperature_c":
+            metric_rules.heat(r)
+        elif metric == "cable_temp_c":
+            metric_rules.cable(r)
+        elif metric == "obscuration_pct_per_m":
+            metric_rules.smoke(r)
+        elif metric == "residual_current_ma":
+            metric_rules.leakage(r, self.trend)
+        elif metric == "max_temp_c":
+            metric_rules.camera_region(r)
+        metric_rules.stuck(r, self._stuck_metric[s] == metric)
+
+    # -- events, status, frames ------------------------------------------------------------
+    def _evaluate_other(self, message: Decoded, received_at: datetime, out: _Batch) -> None:
+        device = self.devices[message.device_id]
+        t = seconds(message.ts)
+        slot = self._slot[device.id]
+
+        def record(rule: Rule, cls: AlertClass, active: bool, value: float | None,
+                   detail: dict[str, Any]) -> None:  # fmt: skip
+            track = self.tracks[("event", rule)]
+            track.ensure(len(self._ids))
+            was = bool(track.active[slot])
+            if not active and not was:
+                return
+            self._save_track(track, np.array([slot]))
+            track.set(slot, active)
+            change = Change.CLEAR if not active else Change.REPEAT if was else Change.RAISE
+            self._record(Decision(device.id, rule, cls, change, message.ts, value, received_at,
+                                  device.site, device.building, detail), device, out)  # fmt: skip
+
+        if message.channel is Channel.EVENT:
+            kind_rule = _EVENT_RULES.get((device.kind, message.event_type or ""))
+            detail = {"event": message.event_type, **(message.detail or {})}
+            if kind_rule is not None:
+                record(kind_rule[0], kind_rule[1], True, None, detail)
+            elif message.event_type == "tamper":
+                record(Rule.TAMPER, AlertClass.SUPERVISORY, True, None, detail)
+            elif message.event_type == "fault":
+                record(Rule.FAULT, AlertClass.TROUBLE, True, None, detail)
+            elif message.event_type == "test":
+                self.test_until[device.id] = t + device.rules.test_mode_s
+            for rule in _CLEARED_BY.get(message.event_type or "", ()):
+                cls = AlertClass.TROUBLE if rule is Rule.FAULT else AlertClass.FIRE
+                record(rule, cls, False, None, detail)
+        elif message.channel is Channel.STATUS:
+            battery = message.values.get("battery_pct")
+            if battery is not None:
+                low = device.rules.low_battery_pct
+                track = self.tracks[("event", Rule.LOW_BATTERY)]
+                track.ensure(len(self._ids))
+                was = bool(track.active[slot])
+                if battery <= low or (was and battery < low + BATTERY_CLEAR_MARGIN):
+                    record(Rule.LOW_BATTERY, AlertClass.TROUBLE, True, battery,
+                           {"battery_pct": battery, "threshold_pct": low})  # fmt: skip
+                elif was:
+                    record(
+                        Rule.LOW_BATTERY,
+                        AlertClass.TROUBLE,
+                        False,
+                        battery,
+                        {"battery_pct": battery},
+                    )
+        elif message.channel is Channel.FRAME and message.frame is not None:
+            state = self.cameras.get(device.id)
+            if state is None:
+                state = self.cameras[device.id] = CameraState()
+                self._undo.append(lambda: self._forget_camera(device.id))
+            else:
+                saved_state = copy.deepcopy(state)
+                self._undo.append(lambda: self.cameras.__setitem__(device.id, saved_state))
+            conditions = analyse(
+                state,
+                message.frame,
+                camera_id=device.id,
+                preset=message.preset,
+                at=message.ts,
+                config=device.thermal,
             )
-    return list(decisions.values())
+            for condition in conditions:
+                self._frame_condition(condition, device, received_at, out)
+
+    def _forget_camera(self, device_id: str) -> None:
+        self.cameras.pop(device_id, None)
+
+    def _frame_condition(
+        self, condition: Condition, device: DeviceInfo, received_at: datetime, out: _Batch
+    ) -> None:
+        slot = self._slot[device.id]
+        track = self.tracks[("frame", condition.rule)]
+        track.ensure(len(self._ids))
+        was = bool(track.active[slot])
+        if not condition.active and not was:
+            return
+        self._save_track(track, np.array([slot]))
+        track.set(slot, condition.active)
+        change = Change.CLEAR if not condition.active else Change.HOLD if was else Change.RAISE
+        self._record(Decision(device.id, condition.rule, condition.alert_class, change,
+                              condition.at, condition.value, received_at, device.site,
+                              device.building, dict(condition.detail)), device, out)  # fmt: skip
+
+    # -- what every device decision goes through -------------------------------------------
+    def _record(self, decision: Decision, device: DeviceInfo, out: _Batch) -> None:
+        t = seconds(decision.at)
+        if device.status in SUPPRESSING_STATUSES:
+            decision.suppressed = device.status
+        elif self.test_until.get(device.id, float("-inf")) >= t:
+            decision.suppressed = "test"
+        key = (decision.subject, decision.rule)
+        if decision.change is Change.RAISE:
+            if self._chattering(key, t, device):
+                decision.detail["chattering"] = True
+                if self._deferred_clear.pop(key, None) is not None:
+                    decision.change = Change.HOLD  # the alert never left: one alert, not many
+        elif (
+            decision.change is Change.CLEAR
+            and key in self._chatter
+            and len(self._chatter[key]) >= device.rules.chatter_count
+        ):
+            self._deferred_clear[key] = decision  # released once it stays quiet a window
+            return
+        out.add(decision)
+        if decision.change is Change.RAISE and decision.suppressed is None:
+            for confirmed in self.correlator.signal(decision, covers=device.covers):
+                out.add(confirmed)
+
+    def _chattering(self, key: tuple[str, Rule], t: float, device: DeviceInfo) -> bool:
+        window = device.rules.chatter_window_s
+        times = self._chatter.setdefault(key, deque())
+        times.append(t)
+        while times and times[0] < t - window:
+            times.popleft()
+        if len(times) <= 1:
+            del self._chatter[key]
+            return False
+        return len(times) >= device.rules.chatter_count
+
+    def _release_deferred(self, out: _Batch, *, until: float | None) -> None:
+        if until is None:
+            return
+        for key, decision in list(self._deferred_clear.items()):
+            device = self.devices[decision.subject]
+            times = self._chatter.get(key)
+            last = times[-1] if times else float("-inf")
+            if until - last >= device.rules.chatter_window_s:
+                del self._deferred_clear[key]
+                self._chatter.pop(key, None)
+                decision.detail["chattering"] = True
+                out.add(decision)
+
+    def _back_online(self, messages: Sequence[tuple[Decoded, datetime]], out: _Batch) -> None:
+        track = self.tracks[("tick", Rule.OFFLINE)]
+        track.ensure(len(self._ids))
+        for message, received_at in messages:
+            slot = self._slot.get(message.device_id)
+            if slot is None or not track.active[slot]:
+                continue
+            self._save_track(track, np.array([slot]))
+            track.set(slot, False)
+            device = self.devices[message.device_id]
+            out.add(Decision(device.id, Rule.OFFLINE, AlertClass.TROUBLE, Change.CLEAR,
+                             message.ts, None, received_at, device.site, device.building,
+                             {"back_at": received_at.isoformat()}))  # fmt: skip
+
+    # -- timers ----------------------------------------------------------------------------
+    def tick(
+        self, now: datetime, *, opened_last_10min: Mapping[str, int] | None = None
+    ) -> list[Decision]:
+        """Timers on the server clock: offline devices (rolled up per building when many go
+        silent together), chattering alerts that went quiet, and alert floods per site."""
+        self._save_python_state()
+        out = _Batch()
+        now_s = seconds(now)
+        track = self.tracks[("tick", Rule.OFFLINE)]
+        track.ensure(len(self._ids))
+        self._save_track(track, np.arange(len(self._ids)))
+        silent_by_building: dict[str, list[DeviceInfo]] = defaultdict(list)
+        newly: list[tuple[DeviceInfo, float]] = []
+        for slot, device_id in enumerate(self._ids):
+            device = self.devices.get(device_id)
+            heard = self.heard[slot]
+            if device is None or np.isnan(heard) or device.status == "decommissioned":
+                continue
+            silent = now_s - heard > 2 * device.heartbeat + device.rules.offline_margin_s
+            if silent and device.building:
+                silent_by_building[device.building].append(device)
+            if silent and not track.active[slot]:
+                newly.append((device, float(heard)))
+        rolled_up: set[str] = set()
+        for building, silent in silent_by_building.items():
+            size = self._building_size.get(building, len(silent))
+            if len(silent) >= MASS_OFFLINE_MIN and len(silent) >= MASS_OFFLINE_SHARE * size:
+                rolled_up.add(building)
+                change = Change.HOLD if building in self._offline_buildings else Change.RAISE
+                first = silent[0]
+                out.add(Decision(f"building:{building}", Rule.COMM_FAULT, AlertClass.TROUBLE,
+                                 change, now, float(len(silent)), None, first.site, building,
+                                 {"silent": len(silent), "devices_in_building": size,
+                                  "devices": sorted(d.id for d in silent)[:200]}))  # fmt: skip
+        for building in self._offline_buildings - rolled_up:
+            site = next((d.site for d in self.devices.values() if d.building == building), None)
+            out.add(Decision(f"building:{building}", Rule.COMM_FAULT, AlertClass.TROUBLE,
+                             Change.CLEAR, now, None, None, site, building, {}))  # fmt: skip
+        self._offline_buildings = rolled_up
+        for device, heard in newly:
+            track.set(self._slot[device.id], True)
+            if device.building in rolled_up:
+                continue  # counted in the building's communication fault
+            decision = Decision(device.id, Rule.OFFLINE, AlertClass.TROUBLE, Change.RAISE, now,
+                                None, None, device.site, device.building,
+                                {"last_heard": at(heard).isoformat(),
+                                 "heartbeat_s": device.heartbeat})  # fmt: skip
+            if device.status in SUPPRESSING_STATUSES:
+                decision.suppressed = device.status
+            out.add(decision)
+        self._release_deferred(out, until=now_s)
+        rates = opened_last_10min if opened_last_10min is not None else {}
+        for site in sorted(set(rates) | self._flooding) if opened_last_10min is not None else ():
+            opened = rates.get(site, 0)
+            flooding = opened > FLOOD_ALERTS
+            if flooding or site in self._flooding:
+                change = (Change.CLEAR if not flooding else
+                          Change.HOLD if site in self._flooding else Change.RAISE)  # fmt: skip
+                out.add(Decision(f"site:{site}", Rule.ALERT_FLOOD, AlertClass.SUPERVISORY,
+                                 change, now, float(opened), None, site, None,
+                                 {"opened_last_10_min": opened,
+                                  "threshold": FLOOD_ALERTS}))  # fmt: skip
+            if flooding:
+                self._flooding.add(site)
+            else:
+                self._flooding.discard(site)
+        return out.decisions
+
+    def remember_open(self, open_alerts: Iterable[tuple[str, str]]) -> None:
+        """At start-up: alerts already open count as active, so their return is noticed."""
+        for subject, name in open_alerts:
+            try:
+                rule = Rule(name)
+            except ValueError:
+                continue  # a rule this version no longer has: operators resolve it
+            _, _, ident = subject.partition(":")
+            if rule is Rule.COMM_FAULT:
+                self._offline_buildings.add(ident)
+            elif rule is Rule.ALERT_FLOOD:
+                self._flooding.add(ident)
+            elif subject in self._slot:
+                slot = self._slot[subject]
+                scope = _RULE_SCOPE.get(rule, "event")
+                track = self.tracks[(scope, rule)]
+                track.ensure(len(self._ids))
+                track.set(slot, True)
+
+    def remember_heard(self, heard: Mapping[str, datetime]) -> None:
+        """At start-up, from the stored device status: offline timers survive a restart."""
+        for device_id, when in heard.items():
+            if device_id in self.devices:
+                self.heard[self._slot_of(device_id)] = seconds(when)
+
+
+# Which track holds a rule's state: a metric's, the frames', the timers' or the events'.
+_RULE_SCOPE: dict[Rule, str] = {
+    **{rule: metric for metric, rules in METRIC_RULES.items() for rule in rules},
+    Rule.CAMERA_PREALARM: "frame", Rule.CAMERA_SUDDEN_RISE: "frame", Rule.CAMERA_GROWTH: "frame",
+    Rule.OFFLINE: "tick",
+}  # fmt: skip
+_RULE_FIELDS = tuple(f.name for f in fields(RuleConfig))

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.engine import AlertClass
 from alerts.kinds import Kind
+from alerts.signals import AlertClass
 
 
 class DeviceCreate(BaseModel):
@@ -68,10 +68,20 @@ class DeviceRead(BaseModel):
 
 class AlertRead(BaseModel):
     id: int
-    device_id: str
+    device_id: str | None = Field(description="None for roll-ups of a building or a site.")
+    subject: str = Field(description="A device id, or building:<id> / site:<id> for roll-ups.")
     rule: str
     alert_class: AlertClass = Field(alias="class")
     state: str
+    site: str | None
+    building: str | None
+    peak: float | None = Field(description="Highest value seen while open (°C, mA, %/m, px).")
+    condition_active: bool
+    latching: bool = Field(description="Fire alarms latch until an operator resolves them.")
+    chattering: bool
+    suppressed_reason: str | None
+    escalation_level: int
+    parent_id: int | None = Field(description="The confirmed-fire alert this one is part of.")
     raised_at: datetime = Field(description="Device clock of the message that raised it.")
     received_at: datetime = Field(description="Server clock when that message arrived.")
     last_at: datetime

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
     retention_days: int = Field(default=400, ge=8)
 
+    # Alerts: timers run on the server clock every tick.
+    engine_tick_s: float = Field(default=1.0, gt=0, le=60)
+    engine_warmup_s: int = Field(default=900, ge=0, le=86400)
+    correlation_window_s: float = Field(default=120.0, ge=10, le=3600)
+    escalate_after_s: int = Field(default=60, ge=5, le=3600)
+    escalate_max_level: int = Field(default=3, ge=1, le=10)
+    webhook_url: str | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
     @model_validator(mode="after")
     def _retention_outlasts_the_stale_window(self) -> Settings:
         # Ingest accepts messages up to stale_after_s old; their partitions must still exist.
@@ -41,6 +50,13 @@ class Settings(BaseSettings):
                 "FIREWATCH_RETENTION_DAYS must exceed FIREWATCH_STALE_AFTER_S by two days or more"
             )
         return self
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("FIREWATCH_WEBHOOK_URL must be an http:// or https:// URL")
+        return value or None
 
     @field_validator("mqtt_url")
     @classmethod

@@ -149,7 +149,7 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
         }
         return Decoded(
             site, device_id, channel, parse_ts(header.ts), _seq(header.seq),
-            values=values, preset=header.preset,
+            values=values, preset=header.preset, frame=temps,
         )  # fmt: skip
     body = _object(payload)
     ts, seq = parse_ts(body.get("ts")), _seq(body.get("seq"))

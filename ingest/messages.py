@@ -7,6 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from ingest.topics import Channel
 
 
@@ -50,3 +53,4 @@ class Decoded:
     event_type: str | None = None
     detail: dict[str, Any] | None = None
     firmware: str | None = None
+    frame: npt.NDArray[np.float32] | None = None  # °C per pixel, for the engine's analysis

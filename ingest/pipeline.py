@@ -14,13 +14,13 @@ from typing import Any
 
 import psycopg
 
-from alerts.engine import evaluate
-from alerts.kinds import Kind
+from alerts.devices import DeviceInfo
+from alerts.engine import Engine
 from ingest.codec import Limits, check_kind, decode
 from ingest.messages import Decoded, Reason, Rejection
 from ingest.registry import RegistryCache
 from ingest.topics import Channel
-from store.alerts import apply_raises
+from store.alerts import AlertChange, apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
 from store.devices import RegisteredDevice
 from store.series import (
@@ -57,7 +57,7 @@ class BatchOutcome:
     stored: int = 0
     duplicates: int = 0
     rejected: Counter[Reason] = field(default_factory=Counter)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertChange] = field(default_factory=list)
 
 
 def _registry_rejection(message: Decoded, device: RegisteredDevice | None) -> Rejection | None:
@@ -102,7 +102,7 @@ class Prepared:
     batch: Sequence[Inbound]
     outcome: BatchOutcome
     accepted: list[tuple[Decoded, Inbound]]
-    kinds: dict[str, Kind]
+    devices: dict[str, DeviceInfo]
     reading_rows: list[ReadingRow]
     event_rows: list[EventRow]
     heartbeat_rows: list[HeartbeatRow]
@@ -161,8 +161,8 @@ def prepare(
                 reading_rows.append(
                     (m.ts, m.device_id, metric, value, m.seq, m.region, m.preset, item.received_at)
                 )
-    kinds = {m.device_id: devices[m.device_id].kind for m, _ in accepted}
-    return Prepared(batch, outcome, accepted, kinds, reading_rows, event_rows, heartbeat_rows, dead)
+    infos = {i: registry.info(devices[i]) for i in {m.device_id for m, _ in accepted}}
+    return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead)
 
 
 class BatchWriter:
@@ -172,10 +172,12 @@ class BatchWriter:
         self,
         conn: psycopg.Connection[Any],
         *,
+        engine: Engine,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
     ) -> None:
         conn.autocommit = True
         self.conn = conn
+        self.engine = engine
         self.partitions = PartitionKeeper(conn)
         self._before_commit = before_commit
         prepare_staging(conn)
@@ -184,6 +186,19 @@ class BatchWriter:
         outcome = prepared.outcome
         accepted = prepared.accepted
         self.partitions.ensure(self.conn, {m.ts.date() for m, _ in accepted})
+        engine = self.engine
+        engine.configure(d for i, d in prepared.devices.items() if engine.devices.get(i) is not d)
+        try:
+            self._write(prepared)
+        except BaseException:
+            engine.rollback()  # the batch is retried: its evaluation must not count twice
+            raise
+        engine.commit()
+        return outcome
+
+    def _write(self, prepared: Prepared) -> None:
+        outcome = prepared.outcome
+        accepted = prepared.accepted
         with self.conn.transaction():
             new_keys = insert_readings(self.conn, prepared.reading_rows)
             new_keys |= insert_events(self.conn, prepared.event_rows)
@@ -191,15 +206,13 @@ class BatchWriter:
             fresh = [(m, i) for m, i in accepted if (m.device_id, m.seq, m.ts) in new_keys]
             outcome.duplicates += len(accepted) - len(fresh)
             outcome.stored = len(fresh)
-            outcome.alerts = apply_raises(
-                self.conn, evaluate(((m, i.received_at) for m, i in fresh), prepared.kinds)
-            )
+            decisions = self.engine.evaluate([(m, i.received_at) for m, i in fresh])
+            outcome.alerts = apply_decisions(self.conn, decisions)
             upsert_status(self.conn, _status_updates(fresh))
             upsert_frames(self.conn, _newest_frames(fresh))
             insert_dead_letters(self.conn, prepared.dead)
             if self._before_commit is not None:
                 self._before_commit(prepared.batch)
-        return outcome
 
 
 def _status_updates(fresh: Sequence[tuple[Decoded, Inbound]]) -> list[StatusUpdate]:

@@ -7,6 +7,7 @@ It has a connection of its own, because batches are prepared while the previous 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -14,8 +15,12 @@ from typing import Any
 
 import psycopg
 
+from alerts.config import ConfigError
+from alerts.devices import DeviceInfo, device_info
 from store.database import connect
 from store.devices import RegisteredDevice, load_registered
+
+log = logging.getLogger(__name__)
 
 RELOAD_S = 30.0
 UNKNOWN_TTL_S = 5.0
@@ -31,6 +36,7 @@ class RegistryCache:
         self._devices: dict[str, RegisteredDevice] = {}
         self._unknown: dict[str, float] = {}
         self._loaded_at = float("-inf")
+        self._infos: dict[str, tuple[RegisteredDevice, DeviceInfo]] = {}
 
     def resolve(self, ids: Iterable[str]) -> dict[str, RegisteredDevice]:
         """Raises psycopg.OperationalError (or DatabaseUnavailable) when the database is away."""
@@ -67,3 +73,21 @@ class RegistryCache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def info(self, device: RegisteredDevice) -> DeviceInfo:
+        """The engine's view of a device, rebuilt only when its registry row changed. A config
+        the registry should have refused falls back to the kind's defaults, loudly."""
+        cached = self._infos.get(device.id)
+        if cached is not None and cached[0] == device:
+            return cached[1]
+        args: dict[str, Any] = {"device_id": device.id, "kind": device.kind, "site": device.site,
+                                "building": device.building, "status": device.status,
+                                "heartbeat_s": device.heartbeat_s}  # fmt: skip
+        try:
+            info = device_info(**args, config=device.config)
+        except ConfigError as exc:
+            log.warning("device %s: %s; using the %s defaults until it is fixed",
+                        device.id, exc, device.kind)  # fmt: skip
+            info = device_info(**args)
+        self._infos[device.id] = (device, info)
+        return info

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from alerts.engine import Engine
+from alerts.flows import Webhook, escalation_payload
 from firewatch.settings import MqttTarget, Settings
 from ingest.codec import Limits
 from ingest.counters import IngestCounters
@@ -25,8 +27,11 @@ from ingest.mqtt_source import MqttSource
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
 from ingest.topics import subscription_for
+from store.alert_timers import escalate_due, expire_shelves, opened_since
+from store.alerts import apply_decisions
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
+from store.engine_state import warm_engine
 from store.timeseries import apply_retention
 
 log = logging.getLogger(__name__)
@@ -86,6 +91,11 @@ class IngestService:
             mqtt5=settings.ingest_mqtt5,
         )
         self.registry = RegistryCache(settings.database_url)
+        self.engine = Engine(correlation_window_s=settings.correlation_window_s)
+        self.webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s) if (
+            settings.webhook_url) else None  # fmt: skip
+        self._ticked_at = float("-inf")
+        self._warm = False
         self._before_commit = before_commit
         self._before_ack = before_ack
         self._writer: BatchWriter | None = None
@@ -101,8 +111,10 @@ class IngestService:
     def _open_writer(self) -> BatchWriter:
         if self._writer is None:
             conn = connect(self.settings.database_url, autocommit=True)
-            self._writer = BatchWriter(conn, before_commit=self._before_commit)
+            self._writer = BatchWriter(conn, engine=self.engine, before_commit=self._before_commit)
             self.database_ok = True
+            if not self._warm:
+                self._warm_up(self._writer)
         return self._writer
 
     def _drop_writer(self) -> None:
@@ -121,6 +133,46 @@ class IngestService:
         if dropped:
             log.info("retention: %s", ", ".join(dropped))
         self._maintained_at = time.monotonic()
+
+    def _warm_up(self, writer: BatchWriter) -> None:
+        """Rebuilds the engine's per-device state from the store, so a restart neither forgets a
+        rising baseline nor re-raises what is already open."""
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        warmed = warm_engine(
+            writer.conn, self.engine, registry=self.registry, now=now,
+            window=timedelta(seconds=self.settings.engine_warmup_s),
+        )  # fmt: skip
+        self._warm = True
+        log.info("engine warmed up from %d stored readings in %.1f s",
+                 warmed, time.perf_counter() - started)  # fmt: skip
+
+    def _tick(self) -> None:
+        """The engine's timers on the server clock, in a transaction of their own."""
+        writer = self._open_writer()
+        now = datetime.now(UTC)
+        engine = self.engine
+        try:
+            with writer.conn.transaction():
+                opened = opened_since(writer.conn, since=now - timedelta(minutes=10))
+                changes = apply_decisions(writer.conn, engine.tick(now, opened_last_10min=opened))
+                escalations = escalate_due(
+                    writer.conn, now=now, after_s=self.settings.escalate_after_s,
+                    max_level=self.settings.escalate_max_level,
+                )  # fmt: skip
+                expire_shelves(writer.conn, now=now)
+        except BaseException:
+            engine.rollback()
+            raise
+        engine.commit()
+        self._ticked_at = time.monotonic()
+        self.counters.alerts_opened += sum(1 for c in changes if c.change == "raise")
+        for escalation in escalations:
+            log.warning("escalated unacknowledged fire alert %s (%s on %s) to level %d",
+                        escalation["id"], escalation["rule"], escalation["subject"],
+                        escalation["escalation_level"])  # fmt: skip
+            if self.webhook is not None:
+                self.webhook.send(escalation_payload(escalation))
 
     def _prepare(self, batch: Sequence[Inbound]) -> Prepared:
         return prepare(batch, now=datetime.now(UTC), limits=self.limits, registry=self.registry)
@@ -191,7 +243,7 @@ class IngestService:
         c.stored += outcome.stored
         c.duplicates += outcome.duplicates
         c.rejected.update(outcome.rejected)
-        c.alerts_opened += sum(1 for a in outcome.alerts if a["opened"])
+        c.alerts_opened += sum(1 for a in outcome.alerts if a.change == "raise")
 
     # -- preparer side ----------------------------------------------------------------------
     def _prepare_loop(
@@ -260,6 +312,12 @@ class IngestService:
                         self._before_ack(batch)
                     self.source.ack(batch)
                     self._account(outcome)
+                if time.monotonic() - self._ticked_at >= self.settings.engine_tick_s:
+                    try:
+                        self._tick()
+                    except TRANSIENT as exc:
+                        log.warning("alert timers postponed: %s", exc)
+                        self._drop_writer()
                 if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
                     log.info("ingest: %s", self.counters.summary())
                     progress_at = time.monotonic()
@@ -269,3 +327,5 @@ class IngestService:
             self.source.stop()
             self._drop_writer()
             self.registry.close()
+            if self.webhook is not None:
+                self.webhook.close()

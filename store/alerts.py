@@ -1,72 +1,232 @@
-"""Alert rows, their audit log, and the NOTIFY that tells every API replica about a change."""
+"""Alert rows, their audit log, and the NOTIFY that tells every API replica about a change.
+
+The engine decides *what* happened (raise, hold, clear); the lifecycle table in
+``alerts.lifecycle`` decides what that does to the alert's state; this module reads the open
+alerts a batch touches, applies both, and writes rows, audit entries and notifications in the
+caller's transaction. NOTIFY is transactional: listeners hear of a change only once it commits.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.engine import Raise
+from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
+from alerts.signals import Change, Decision, latches
 
 NOTIFY_CHANNEL = "fw_alerts"
+ENGINE = "engine"
 
-# A raise either opens an alert (logged as 'raise') or counts a repeat on the open one.
-# NOTIFY is transactional: listeners hear of the change only once the batch commits.
-_APPLY_RAISES = """
-WITH d AS (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[],
-                         %s::timestamptz[], %s::timestamptz[], %s::int[], %s::jsonb[])
-        AS d(device_id, rule, class, raised_at, last_at, received_at, n, detail)
-), up AS (
-    INSERT INTO alerts AS a (device_id, rule, class, state, raised_at, received_at, last_at,
-                             count, detail)
-    SELECT device_id, rule, class, 'active_unack', raised_at, received_at, last_at, n, detail
-    FROM d ORDER BY device_id, rule
-    ON CONFLICT (device_id, rule) WHERE state <> 'resolved' DO UPDATE SET
-        count = a.count + excluded.count,
-        last_at = greatest(a.last_at, excluded.last_at),
-        updated_at = now()
-    RETURNING a.id, a.device_id, a.rule, a.class, a.state, a.count, (a.xmax = 0) AS opened
-), log AS (
-    INSERT INTO alert_log (alert_id, actor, action, to_state, detail)
-    SELECT up.id, 'engine', 'raise', up.state, d.detail
-    FROM up JOIN d USING (device_id, rule) WHERE up.opened
-)
-SELECT id, device_id, rule, class, state, count, opened,
-       pg_notify(%s, json_build_object('id', id, 'device_id', device_id, 'rule', rule,
-                 'class', class, 'state', state, 'count', count,
-                 'change', CASE WHEN opened THEN 'raise' ELSE 'repeat' END)::text)
-FROM up
+_OPEN_FOR = """
+SELECT id, subject, rule, class, state, condition_active, count, peak, latching, chattering,
+       suppressed_reason
+FROM alerts
+WHERE state <> 'resolved' AND (subject, rule) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+ORDER BY id
+FOR UPDATE
+"""
+
+# A concurrent worker may have opened the same alert (a building's roll-up fed by two
+# workers): the insert then counts as a repeat on it.
+_INSERT = """
+INSERT INTO alerts AS a (device_id, subject, rule, class, state, raised_at, received_at, last_at,
+                         count, peak, detail, site, building, latching, chattering,
+                         suppressed_reason, condition_active)
+VALUES (%(device_id)s, %(subject)s, %(rule)s, %(class)s, %(state)s, %(at)s,
+        coalesce(%(received_at)s, now()), %(at)s, 1, %(value)s, %(detail)s, %(site)s,
+        %(building)s, %(latching)s, %(chattering)s, %(suppressed)s, true)
+ON CONFLICT (subject, rule) WHERE state <> 'resolved' DO UPDATE SET
+    count = a.count + 1, last_at = greatest(a.last_at, excluded.last_at),
+    peak = greatest(a.peak, excluded.peak), condition_active = true, updated_at = now()
+RETURNING id, (xmax = 0) AS opened, state
+"""
+
+_UPDATE = """
+UPDATE alerts SET state = %(state)s, count = %(count)s, last_at = greatest(last_at, %(at)s),
+    peak = %(peak)s, condition_active = %(condition_active)s, chattering = %(chattering)s,
+    returned_at = CASE WHEN %(returned)s THEN %(at)s ELSE returned_at END,
+    resolved_at = CASE WHEN %(state)s = 'resolved' THEN now() ELSE resolved_at END,
+    resolved_by = CASE WHEN %(state)s = 'resolved' THEN %(actor)s ELSE resolved_by END,
+    cause = CASE WHEN %(state)s = 'resolved' THEN %(cause)s ELSE cause END,
+    resolution_note = CASE WHEN %(state)s = 'resolved' THEN %(note)s ELSE resolution_note END,
+    detail = CASE WHEN %(detail)s::jsonb IS NULL THEN detail ELSE detail || %(detail)s END,
+    updated_at = now()
+WHERE id = %(id)s
+"""
+
+_LOG = """
+INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
+_LINK_CHILDREN = """
+UPDATE alerts SET parent_id = %s
+WHERE state <> 'resolved' AND parent_id IS NULL AND id <> %s
+  AND (subject, rule) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 """
 
 
-def apply_raises(conn: psycopg.Connection[Any], raises: Sequence[Raise]) -> list[dict[str, Any]]:
-    if not raises:
+@dataclass(slots=True)
+class _Open:
+    id: int
+    state: State
+    alert_class: str
+    condition_active: bool
+    count: int
+    peak: float | None
+    latching: bool
+    chattering: bool
+    suppressed: str | None
+
+
+@dataclass(slots=True)
+class AlertChange:
+    """One alert's change in this transaction, as NOTIFY and the SSE stream carry it."""
+
+    id: int
+    subject: str
+    rule: str
+    alert_class: str
+    state: str
+    change: str
+    count: int
+    at: datetime
+    site: str | None
+    building: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": self.id, "subject": self.subject, "rule": self.rule,
+                "class": self.alert_class, "state": self.state, "change": self.change,
+                "count": self.count, "at": self.at.isoformat(), "site": self.site,
+                "building": self.building, **self.extra}  # fmt: skip
+
+
+def _peak(old: float | None, new: float | None) -> float | None:
+    if new is None:
+        return old
+    return new if old is None else max(old, new)
+
+
+def _engine_action(decision: Decision, found: _Open) -> tuple[Action, Cause | None, str | None]:
+    if decision.change is not Change.CLEAR:
+        return Action.REPEAT, None, None
+    if found.state is State.SUPPRESSED:
+        cause = Cause.TEST if found.suppressed == "test" else Cause.MAINTENANCE
+        return Action.SUPPRESSED_RETURN, cause, f"returned to normal while {found.suppressed}"
+    if found.latching:
+        return Action.RETURN_LATCHED, None, None
+    return Action.RETURN, Cause.OTHER, "returned to normal after acknowledgement"
+
+
+def apply_decisions(
+    conn: psycopg.Connection[Any], decisions: Sequence[Decision]
+) -> list[AlertChange]:
+    """Applies the engine's decisions in order; returns what changed (holds included)."""
+    if not decisions:
         return []
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            _APPLY_RAISES,
-            (
-                [r.device_id for r in raises],
-                [r.rule for r in raises],
-                [r.alert_class.value for r in raises],
-                [r.at for r in raises],
-                [r.last_at for r in raises],
-                [r.received_at for r in raises],
-                [r.count for r in raises],
-                [Jsonb(r.detail) for r in raises],
-                NOTIFY_CHANNEL,
-            ),
+    keys = sorted({(d.subject, d.rule.value) for d in decisions})
+    opened: dict[tuple[str, str], _Open] = {}
+    changes: list[AlertChange] = []
+    logs: list[tuple[Any, ...]] = []
+    with conn.cursor() as cur:
+        cur.execute(_OPEN_FOR, ([k[0] for k in keys], [k[1] for k in keys]))
+        for row in cur.fetchall():
+            opened[(row[1], row[2])] = _Open(
+                row[0], State(row[4]), row[3], row[5], row[6], row[7], row[8], row[9], row[10]
+            )
+        for d in decisions:
+            key = (d.subject, d.rule.value)
+            found = opened.get(key)
+            chattering = bool(d.detail.get("chattering"))
+            if found is None:
+                if d.change is Change.CLEAR:
+                    continue  # nothing open: an operator resolved it already
+                state = State.SUPPRESSED if d.suppressed else State.ACTIVE_UNACK
+                cur.execute(_INSERT, {
+                    "device_id": None if ":" in d.subject else d.subject, "subject": d.subject,
+                    "rule": d.rule.value, "class": d.alert_class.value, "state": state.value,
+                    "at": d.at, "received_at": d.received_at, "value": d.value,
+                    "detail": Jsonb(d.detail), "site": d.site, "building": d.building,
+                    "latching": latches(d.rule, d.alert_class), "chattering": chattering,
+                    "suppressed": d.suppressed,
+                })  # fmt: skip
+                alert_id, fresh, stored_state = cur.fetchone() or (0, False, state.value)
+                found = opened[key] = _Open(alert_id, State(stored_state), d.alert_class.value,
+                                            True, 1, d.value, latches(d.rule, d.alert_class),
+                                            chattering, d.suppressed)  # fmt: skip
+                action = "raise" if fresh else "repeat"
+                logs.append((alert_id, ENGINE, action, None, stored_state, Jsonb(d.detail)))
+                changes.append(_change(found, d, key, action))
+                continue
+            action, cause, note = _engine_action(d, found)
+            before = found.state
+            facts = AlertFacts(found.state, found.alert_class, found.condition_active)
+            found.state = next_state(facts, action)
+            if d.change in (Change.RAISE, Change.REPEAT):
+                found.count += 1
+            found.condition_active = d.change is not Change.CLEAR
+            found.peak = _peak(found.peak, d.value)
+            found.chattering = found.chattering or chattering
+            cur.execute(_UPDATE, {
+                "id": found.id, "state": found.state.value, "count": found.count, "at": d.at,
+                "peak": found.peak, "condition_active": found.condition_active,
+                "chattering": found.chattering, "returned": d.change is Change.CLEAR,
+                "actor": ENGINE, "cause": cause.value if cause else None, "note": note,
+                "detail": Jsonb(d.detail) if d.change is Change.RAISE or d.rule.value ==
+                "confirmed_fire" else None,
+            })  # fmt: skip
+            if d.change is not Change.HOLD or found.state is not before:
+                logged = {"return": "return", "return_latched": "return"}.get(
+                    action.value, "repeat"
+                )
+                logs.append((found.id, ENGINE, logged, before.value, found.state.value,
+                             Jsonb({**d.detail, **({"cause": cause.value} if cause and
+                                    found.state is State.RESOLVED else {})})))  # fmt: skip
+            if found.state is State.RESOLVED:
+                del opened[key]
+            change = "hold" if d.change is Change.HOLD else logs[-1][2]
+            changes.append(_change(found, d, key, change))
+        for d in decisions:
+            children = d.detail.get("children") if d.rule.value == "confirmed_fire" else None
+            parent = opened.get((d.subject, d.rule.value))
+            if children and parent is not None:
+                cur.execute(_LINK_CHILDREN, (parent.id, parent.id,
+                                             [c["device_id"] for c in children],
+                                             [c["rule"] for c in children]))  # fmt: skip
+        if logs:
+            cur.executemany(_LOG, logs)
+        _notify(cur, changes)
+    return changes
+
+
+def _change(found: _Open, d: Decision, key: tuple[str, str], change: str) -> AlertChange:
+    return AlertChange(found.id, key[0], key[1], found.alert_class, found.state.value, change,
+                       found.count, d.at, d.site, d.building,
+                       {"suppressed": found.suppressed} if found.suppressed else {})  # fmt: skip
+
+
+def _notify(cur: psycopg.Cursor[Any], changes: Sequence[AlertChange]) -> None:
+    """One NOTIFY per change; payloads are small and bounded (ids, no detail)."""
+    if changes:
+        cur.executemany(
+            "SELECT pg_notify(%s, %s)",
+            [(NOTIFY_CHANNEL, orjson.dumps(c.payload()).decode()) for c in changes],
         )
-        return cur.fetchall()
 
 
 _ALERT_COLUMNS = (
-    "id, device_id, rule, class, state, raised_at, received_at, last_at, count, detail,"
-    " updated_at, resolved_at, cause"
+    "id, device_id, subject, rule, class, state, raised_at, received_at, last_at, count, peak,"
+    " detail, site, building, condition_active, latching, chattering, suppressed_reason,"
+    " acked_at, acked_by, shelved_until, shelve_reason, claimed_by, escalation_level,"
+    " updated_at, resolved_at, resolved_by, cause, resolution_note, parent_id"
 )
 
 

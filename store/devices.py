@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -15,24 +16,34 @@ from alerts.kinds import Kind
 
 @dataclass(frozen=True, slots=True)
 class RegisteredDevice:
-    """What ingest needs to know of a device to accept its messages."""
+    """What ingest and the engine need to know of a device."""
 
     id: str
     kind: Kind
     site: str
     status: str
+    building: str | None = None
+    heartbeat_s: int = 0
+    config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    updated_at: datetime | None = None
+
+
+_REGISTERED = (
+    "SELECT id, kind, site, status, building, heartbeat_s, config, updated_at FROM devices"
+)
 
 
 def load_registered(
     conn: psycopg.Connection[Any], ids: Iterable[str] | None = None
 ) -> dict[str, RegisteredDevice]:
     if ids is None:
-        rows = conn.execute("SELECT id, kind, site, status FROM devices").fetchall()
+        rows = conn.execute(_REGISTERED).fetchall()
     else:
-        rows = conn.execute(
-            "SELECT id, kind, site, status FROM devices WHERE id = ANY(%s)", (list(ids),)
-        ).fetchall()
-    return {r[0]: RegisteredDevice(r[0], Kind(r[1]), r[2], r[3]) for r in rows}
+        rows = conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (list(ids),)).fetchall()
+    return {
+        r[0]: RegisteredDevice(r[0], Kind(r[1]), r[2], r[3], r[4], r[5], r[6] or {}, r[7])
+        for r in rows
+    }
 
 
 DEVICE_COLUMNS = (

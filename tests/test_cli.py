@@ -50,7 +50,7 @@ def test_migrate_creates_the_database_then_has_nothing_to_do(fresh_database_url:
     first = firewatch("migrate", env=env)
     assert first.returncode == 0, first.stderr
     assert "created the database" in first.stdout
-    assert "applied 2 migration(s)" in first.stdout
+    assert "applied 3 migration(s)" in first.stdout
     second = firewatch("migrate", env=env)
     assert second.returncode == 0
     assert "schema is up to date" in second.stdout
@@ -155,7 +155,7 @@ def test_demo_runs_the_whole_pipeline(settings: Settings, database_url: str) -> 
     result = firewatch("demo", "--duration", "32", env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "registered 1471 simulated devices" in out
+    assert "registered 3031 simulated devices" in out
     assert "Authorization: Bearer fw_" in out
     final = out.strip().splitlines()[-1]
     assert final.startswith("demo stopped:")

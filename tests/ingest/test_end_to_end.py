@@ -107,7 +107,7 @@ def test_smoke_alarm_opens_one_fire_alert_and_notifies(
     log = db.execute(
         "SELECT actor, action, to_state FROM alert_log WHERE alert_id = %s", (alert_id,)
     ).fetchall()
-    assert log == [("engine", "raise", "active_unack")]
+    assert log == [("engine", "raise", "active_unack"), ("engine", "repeat", "active_unack")]
 
     notes = [json.loads(n.payload) for n in listener.notifies(timeout=2, stop_after=2)]
     listener.close()
@@ -117,7 +117,7 @@ def test_smoke_alarm_opens_one_fire_alert_and_notifies(
     ]
 
 
-def test_heat_threshold_raises_prealarm_only_at_57(
+def test_heat_threshold_raises_a_fire_alarm_only_at_57(
     settings: Settings, registry: Registry, ingest: IngestService, db: psycopg.Connection[Any]
 ) -> None:
     site = settings.site
@@ -129,12 +129,11 @@ def test_heat_threshold_raises_prealarm_only_at_57(
         pub.publish(*hot.reading(now, temperature_c=57.0))
     wait_received(ingest, 2)
     alerts = db.execute(
-        "SELECT device_id, rule, class, detail FROM alerts WHERE device_id IN (%s, %s)",
+        "SELECT device_id, rule, class, peak, detail->>'threshold_c' FROM alerts"
+        " WHERE device_id IN (%s, %s)",
         (cool.id, hot.id),
     ).fetchall()
-    assert alerts == [
-        (hot.id, "heat_fixed", "prealarm", {"temperature_c": 57.0, "threshold_c": 57.0})
-    ]
+    assert alerts == [(hot.id, "heat_fixed", "fire", 57.0, "57.0")]
 
 
 def test_duplicates_are_counted_and_stored_once(

@@ -1,0 +1,62 @@
+"""Confirmed fire: two independent signals in one building within a window (a positive alarm
+sequence). A camera's detection counts for every building it covers; two rules of the same
+device are one signal, not two."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from alerts.signals import AlertClass, Change, Decision, Rule
+
+# Rules that say "something is burning". Electrical leakage, trends and health do not.
+FIRE_SIGNALS = frozenset({
+    Rule.SMOKE_ALARM, Rule.SMOKE_PREALARM, Rule.SMOKE_OBSCURATION, Rule.HEAT_FIXED,
+    Rule.HEAT_ROR, Rule.HEAT_ANOMALY, Rule.CABLE_FIRE, Rule.CAMERA_HOTSPOT, Rule.CAMERA_GROWTH,
+    Rule.CAMERA_FIRE, Rule.CAMERA_SMOKE, Rule.CAMERA_SUDDEN_RISE,
+})  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Signal:
+    t: float
+    device_id: str
+    rule: Rule
+
+
+@dataclass(slots=True)
+class Correlator:
+    window_s: float
+    _recent: dict[str, deque[_Signal]] = field(default_factory=lambda: defaultdict(deque))
+    _confirmed_until: dict[str, float] = field(default_factory=dict)
+
+    def signal(self, decision: Decision, *, covers: tuple[str, ...]) -> list[Decision]:
+        """Feeds one rising edge; returns a confirmed-fire decision per building it confirms."""
+        if decision.rule not in FIRE_SIGNALS:
+            return []
+        t = decision.at.timestamp()
+        buildings = set(covers) | ({decision.building} if decision.building else set())
+        out: list[Decision] = []
+        for building in sorted(buildings):
+            recent = self._recent[building]
+            recent.append(_Signal(t, decision.subject, decision.rule))
+            while recent and recent[0].t < t - self.window_s:
+                recent.popleft()
+            devices = {s.device_id for s in recent if abs(s.t - t) <= self.window_s}
+            if len(devices) < 2:
+                continue
+            held = self._confirmed_until.get(building, float("-inf")) >= t
+            self._confirmed_until[building] = t + self.window_s
+            children = [
+                {"device_id": s.device_id, "rule": s.rule.value, "at": s.t}
+                for s in recent if abs(s.t - t) <= self.window_s
+            ]  # fmt: skip
+            out.append(
+                Decision(
+                    f"building:{building}", Rule.CONFIRMED_FIRE, AlertClass.FIRE,
+                    Change.HOLD if held else Change.RAISE, decision.at, float(len(devices)),
+                    decision.received_at, decision.site, building,
+                    {"children": children, "devices": len(devices), "window_s": self.window_s},
+                )
+            )  # fmt: skip
+        return out

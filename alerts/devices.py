@@ -1,0 +1,61 @@
+"""What the engine knows of a device: taken from the registry, never from the device's messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.config import ConfigError, RuleConfig, rule_config
+from alerts.kinds import KIND_SPECS, Kind
+from alerts.thermal import ThermalConfig
+
+# Registry statuses whose alerts are recorded but never dispatched to operators.
+SUPPRESSING_STATUSES = frozenset({"maintenance", "commissioning"})
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: str
+    kind: Kind
+    site: str
+    building: str | None = None
+    status: str = "active"
+    heartbeat_s: int = 0  # 0: the kind's interval
+    rules: RuleConfig = field(default_factory=RuleConfig)
+    thermal: ThermalConfig = field(default_factory=ThermalConfig)
+    covers: tuple[str, ...] = ()  # buildings a camera watches, for correlation
+
+    @property
+    def heartbeat(self) -> int:
+        return self.heartbeat_s or KIND_SPECS[self.kind].heartbeat_s
+
+
+def device_info(
+    *,
+    device_id: str,
+    kind: Kind,
+    site: str,
+    building: str | None = None,
+    status: str = "active",
+    heartbeat_s: int = 0,
+    config: dict[str, Any] | None = None,
+) -> DeviceInfo:
+    """Validates the device's ``config`` (``rules``, ``thermal``, ``covers``); raises
+    ConfigError naming the field, so the registry can refuse a bad override with a 422."""
+    config = config or {}
+    rules = rule_config(kind, config.get("rules"))
+    thermal_overrides = config.get("thermal") or {}
+    if not isinstance(thermal_overrides, dict):
+        raise ConfigError("thermal", "must be an object of threshold names to numbers")
+    try:
+        thermal = ThermalConfig(**thermal_overrides)
+    except TypeError as exc:
+        raise ConfigError("thermal", f"unknown threshold ({exc})") from None
+    except ValueError as exc:
+        raise ConfigError("thermal", str(exc)) from None
+    covers = config.get("covers") or []
+    if not isinstance(covers, list) or not all(isinstance(b, str) for b in covers):
+        raise ConfigError("covers", "must be a list of building ids")
+    return DeviceInfo(
+        device_id, kind, site, building, status, heartbeat_s, rules, thermal, tuple(covers)
+    )

@@ -1,0 +1,124 @@
+"""The rules on readings, one function per metric family. Each judges one round: one sample
+per device, as arrays, with the thresholds of each device beside it (docs/rules.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from alerts.rings import MetricRing
+from alerts.signals import AlertClass, Rule
+from alerts.trend import TrendRing
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+# A camera's region summary against its own baseline, like the frames' ΔT rule.
+CAMERA_REGION_RISE_C = 15.0
+CAMERA_REGION_ALARM_C = 55.0
+STUCK_MIN_SAMPLES = 20
+
+
+class Emit(Protocol):
+    def __call__(
+        self, rule: Rule, cls: AlertClass, *, on: Mask, off: Mask, dwell: F64 | float = 0.0,
+        rows: I64 | None = None, **detail: Any,
+    ) -> None: ...  # fmt: skip
+
+
+@dataclass(slots=True)
+class Round:
+    """One sample per device of one metric. ``base``/``sigma`` are the baseline as it stood
+    before this sample: a rise is measured against what was normal until now."""
+
+    s: I64
+    t: F64
+    v: F64
+    level: F64
+    base: F64
+    sigma: F64
+    warm: Mask
+    ring: MetricRing
+    cfg: Callable[[str], F64]
+    emit: Emit
+
+
+def heat(r: Round) -> None:
+    fixed = r.cfg("fixed_c")
+    r.emit(Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0,
+           threshold_c=fixed)  # fmt: skip
+    ror, limit = r.ring.rate_per_min(r.s, r.cfg("ror_window_s")), r.cfg("ror_c_per_min")
+    dwell = r.cfg("heat_dwell_s")
+    r.emit(Rule.HEAT_ROR, AlertClass.FIRE, on=ror >= limit, off=~(ror >= limit / 2),
+           dwell=dwell, rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
+    need = np.maximum(r.cfg("anomaly_rise_c"), r.cfg("anomaly_z") * r.sigma)
+    rise = r.level - r.base
+    r.emit(Rule.HEAT_ANOMALY, AlertClass.PREALARM, on=r.warm & (rise >= need),
+           off=rise < need / 2, dwell=dwell, baseline_c=r.base, rise_c=rise)  # fmt: skip
+
+
+def cable(r: Round) -> None:
+    """Electrical warnings are pre-alarms; a cable that keeps heating past its rating is a fire."""
+    pre, fire = r.cfg("cable_prealarm_c"), r.cfg("cable_fire_c")
+    limit = r.cfg("cable_ror_c_per_min")
+    ror = r.ring.rate_per_min(r.s, 2 * r.cfg("ror_window_s"))
+    rising = ror >= limit
+    r.emit(Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0,
+           threshold_c=pre)  # fmt: skip
+    r.emit(Rule.CABLE_TEMP_ROR, AlertClass.PREALARM, on=rising, off=~(ror >= limit / 2),
+           rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
+    r.emit(Rule.CABLE_FIRE, AlertClass.FIRE, on=(r.v >= fire) | ((r.level >= pre) & rising),
+           off=r.v < pre - 3.0, threshold_c=fire, rate_c_per_min=ror)  # fmt: skip
+
+
+def smoke(r: Round) -> None:
+    pre, alarm = r.cfg("obscuration_prealarm_pct_per_m"), r.cfg("obscuration_alarm_pct_per_m")
+    r.emit(Rule.SMOKE_PREALARM, AlertClass.PREALARM, on=r.level >= pre,
+           off=r.level < 0.8 * pre, threshold_pct_per_m=pre)  # fmt: skip
+    r.emit(Rule.SMOKE_OBSCURATION, AlertClass.FIRE, on=r.v >= alarm, off=r.level < 0.8 * pre,
+           dwell=r.cfg("obscuration_dwell_s"), threshold_pct_per_m=alarm)  # fmt: skip
+
+
+def leakage(r: Round, trend: TrendRing) -> None:
+    """GB 14287.2 residual current, and its trend over hours (judged as each bucket closes)."""
+    limit = r.cfg("leakage_ma")
+    r.emit(Rule.LEAKAGE, AlertClass.PREALARM, on=r.level >= limit, off=r.level < 0.9 * limit,
+           threshold_ma=limit)  # fmt: skip
+    window = r.cfg("leakage_trend_window_s")
+    closed = trend.push(r.s, r.t, r.v, window_s=window)
+    if len(closed):
+        slope, r2 = trend.fit(r.s[closed], window[closed])
+        least = r.cfg("leakage_trend_ma_per_h")[closed]
+        r.emit(Rule.LEAKAGE_TREND, AlertClass.PREALARM, rows=closed,
+               on=(slope >= least) & (r2 >= r.cfg("leakage_trend_r2")[closed]),
+               off=~(slope >= least / 2), slope_ma_per_h=slope, r2=r2)  # fmt: skip
+
+
+def camera_region(r: Round) -> None:
+    hot = (r.level >= CAMERA_REGION_ALARM_C) & (r.level - r.base >= CAMERA_REGION_RISE_C)
+    off = r.level < CAMERA_REGION_ALARM_C - 3.0
+    r.emit(Rule.CAMERA_HOTSPOT, AlertClass.FIRE, on=r.warm & hot, off=off, baseline_c=r.base,
+           source="region")  # fmt: skip
+
+
+def stuck(r: Round, applies: Mask) -> None:
+    """A value that has not changed at all for hours is a dead sensor, not a calm room."""
+    frozen = r.t - r.ring.changed_at[r.s]
+    limit = r.cfg("stuck_s")
+    r.emit(Rule.SENSOR_STUCK, AlertClass.TROUBLE,
+           on=applies & (r.ring.n[r.s] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
+           off=frozen < limit, frozen_s=frozen)  # fmt: skip
+
+
+METRIC_RULES: dict[str, tuple[Rule, ...]] = {
+    "temperature_c": (Rule.HEAT_FIXED, Rule.HEAT_ROR, Rule.HEAT_ANOMALY),
+    "cable_temp_c": (Rule.CABLE_TEMP, Rule.CABLE_TEMP_ROR, Rule.CABLE_FIRE),
+    "obscuration_pct_per_m": (Rule.SMOKE_PREALARM, Rule.SMOKE_OBSCURATION),
+    "residual_current_ma": (Rule.LEAKAGE, Rule.LEAKAGE_TREND),
+    "max_temp_c": (Rule.CAMERA_HOTSPOT,),
+}

@@ -1,0 +1,124 @@
+"""Per-device recent samples of one metric, one row per device, so a batch is evaluated with
+array operations over every device it touches instead of a Python loop per reading.
+
+Besides the last ``DEPTH`` samples, each row keeps a robust exponentially weighted baseline and
+spread: an anomaly needs the device's normal level over many minutes, and a median over a
+window that long would cost a ring ten times deeper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+DEPTH = 32  # 30 s of history at 1 Hz for the rate of rise; half an hour at one per minute
+CLIP_SIGMAS = 3.0  # a sample moves the baseline by at most this many spreads: spikes do not
+SPREAD_CLIP_SIGMAS = 8.0
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+
+def _grown(array: npt.NDArray[np.generic], size: int, fill: object) -> npt.NDArray[np.generic]:
+    extra = np.full((size - array.shape[0], *array.shape[1:]), fill, dtype=array.dtype)
+    return np.concatenate([array, extra])
+
+
+class MetricRing:
+    def __init__(self, capacity: int = 64) -> None:
+        self.t: F64 = np.full((capacity, DEPTH), np.nan)
+        self.v: npt.NDArray[np.float32] = np.full((capacity, DEPTH), np.nan, dtype=np.float32)
+        self.n: I64 = np.zeros(capacity, dtype=np.int64)
+        self.last_t: F64 = np.full(capacity, -np.inf)
+        self.first_t: F64 = np.full(capacity, np.nan)
+        self.base: F64 = np.full(capacity, np.nan)
+        self.spread: F64 = np.zeros(capacity)
+        self.changed_at: F64 = np.full(capacity, np.nan)
+
+    @property
+    def capacity(self) -> int:
+        return int(self.n.shape[0])
+
+    def ensure(self, size: int) -> None:
+        if size <= self.capacity:
+            return
+        size = max(size, 2 * self.capacity)
+        self.t = _grown(self.t, size, np.nan)  # type: ignore[assignment]
+        self.v = _grown(self.v, size, np.nan)  # type: ignore[assignment]
+        self.n = _grown(self.n, size, 0)  # type: ignore[assignment]
+        self.last_t = _grown(self.last_t, size, -np.inf)  # type: ignore[assignment]
+        self.first_t = _grown(self.first_t, size, np.nan)  # type: ignore[assignment]
+        self.base = _grown(self.base, size, np.nan)  # type: ignore[assignment]
+        self.spread = _grown(self.spread, size, 0.0)  # type: ignore[assignment]
+        self.changed_at = _grown(self.changed_at, size, np.nan)  # type: ignore[assignment]
+
+    def rows(self, slots: I64) -> dict[str, npt.NDArray[np.generic]]:
+        """A copy of these devices' rows, to put back if the batch's transaction fails."""
+        return {name: getattr(self, name)[slots].copy() for name in _FIELDS}
+
+    def restore(self, slots: I64, saved: dict[str, npt.NDArray[np.generic]]) -> None:
+        for name, values in saved.items():
+            getattr(self, name)[slots] = values
+
+    def push(self, slots: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> None:
+        """Appends one sample per slot (slots unique), updating baseline and spread with the
+        sample clipped to a few spreads, and remembers when the value last changed."""
+        previous = self.v[slots, (self.n[slots] - 1) % DEPTH].astype(np.float64)
+        column = self.n[slots] % DEPTH
+        self.t[slots, column] = t
+        self.v[slots, column] = v
+        fresh = self.n[slots] == 0
+        dt = np.where(fresh, 0.0, t - self.last_t[slots])
+        # Plain averaging over the first samples, so a new device's spread is learnt in its
+        # first minute rather than over the baseline's much longer memory.
+        alpha = np.maximum(-np.expm1(-dt / tau_s), 1.0 / (self.n[slots] + 1))
+        base = np.where(fresh, v, self.base[slots])
+        sigma = np.maximum(self.spread[slots], min_sigma)
+        step = np.clip(v - base, -CLIP_SIGMAS * sigma, CLIP_SIGMAS * sigma)
+        base = base + alpha * step
+        spread = np.where(fresh, 0.0, self.spread[slots])
+        # The spread sees more of the tail than the baseline does: bursts of noise must widen it.
+        deviation = np.minimum(np.abs(v - base), SPREAD_CLIP_SIGMAS * sigma)
+        spread = spread + alpha * (deviation - spread)
+        self.base[slots] = base
+        self.spread[slots] = spread
+        self.first_t[slots] = np.where(fresh, t, self.first_t[slots])
+        changed = fresh | (previous != v.astype(np.float32))
+        self.changed_at[slots] = np.where(changed, t, self.changed_at[slots])
+        self.last_t[slots] = t
+        self.n[slots] += 1
+
+    def level(self, slots: I64) -> F64:
+        """Median of the last three samples: one spiking sample never makes a level."""
+        n = self.n[slots]
+        last = self.v[slots, (n - 1) % DEPTH].astype(np.float64)
+        two = np.where(n >= 2, self.v[slots, (n - 2) % DEPTH], last)
+        three = np.where(n >= 3, self.v[slots, (n - 3) % DEPTH], last)
+        return np.asarray(np.median(np.stack([last, two, three]), axis=0), dtype=np.float64)
+
+    def rate_per_min(self, slots: I64, window_s: F64) -> F64:
+        """Rise per minute between the level now and the newest sample at least ``window_s``
+        older; NaN while the ring holds no sample that old."""
+        now = self.last_t[slots]
+        times = self.t[slots]
+        old = times <= (now - window_s)[:, None]
+        have = old.any(axis=1)
+        pick = np.argmax(np.where(old, times, -np.inf), axis=1)
+        then_t = times[np.arange(len(slots)), pick]
+        # The level then, like the level now: a median of three, of the samples beside it
+        # (those close to it in time; a wrapped-around neighbour is not).
+        near = 0.5 * (now - then_t)
+        around = []
+        for k in (-1, 0, 1):
+            column = (pick + k) % DEPTH
+            value = self.v[slots, column].astype(np.float64)
+            close = np.abs(times[np.arange(len(slots)), column] - then_t) <= near
+            around.append(np.where(close, value, np.nan))
+        with np.errstate(all="ignore"):
+            then_v = np.nanmedian(np.stack(around), axis=0)
+        rate = (self.level(slots) - then_v) / np.maximum(now - then_t, 1e-9) * 60.0
+        return np.where(have, rate, np.nan)
+
+
+_FIELDS = ("t", "v", "n", "last_t", "first_t", "base", "spread", "changed_at")

@@ -1,0 +1,93 @@
+"""Alert timers the engine's tick drives: escalation of unacknowledged fire alarms, shelves that
+run out, and the rate of new alerts per site (for flood detection)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from alerts.lifecycle import Cause, State, unshelve_to
+from store.alerts import ENGINE, NOTIFY_CHANNEL
+
+# Level n+1 is due (n+1) escalation periods after the alert was stored: 60 s, 120 s, 180 s.
+_ESCALATE = """
+WITH due AS (
+    SELECT id FROM alerts
+    WHERE state = 'active_unack' AND class = 'fire' AND escalation_level < %(max)s
+      AND created_at + make_interval(secs => %(after)s * (escalation_level + 1)) <= %(now)s
+    ORDER BY id FOR UPDATE SKIP LOCKED
+), up AS (
+    UPDATE alerts a SET escalation_level = a.escalation_level + 1, escalated_at = %(now)s,
+                        updated_at = now()
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.subject, a.rule, a.class, a.state, a.site, a.building, a.count,
+              a.escalation_level, a.raised_at, a.created_at, a.detail
+), log AS (
+    INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)
+    SELECT id, 'engine', 'escalate', state, state,
+           jsonb_build_object('level', escalation_level,
+                              'unacknowledged_s', extract(epoch FROM %(now)s - created_at))
+    FROM up
+)
+SELECT up.*, pg_notify(%(channel)s, json_build_object(
+    'id', id, 'subject', subject, 'rule', rule, 'class', class, 'state', state,
+    'change', 'escalate', 'count', count, 'at', %(now)s, 'site', site, 'building', building,
+    'escalation_level', escalation_level)::text)
+FROM up
+"""
+
+
+def escalate_due(
+    conn: psycopg.Connection[Any], *, now: datetime, after_s: int, max_level: int
+) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            _ESCALATE, {"now": now, "after": after_s, "max": max_level, "channel": NOTIFY_CHANNEL}
+        )
+        rows = cur.fetchall()
+    for row in rows:
+        row.pop("pg_notify", None)
+    return rows
+
+
+def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
+    """Shelved alerts whose time ran out go back to the state their condition calls for."""
+    rows = conn.execute(
+        "SELECT id, condition_active FROM alerts WHERE state = 'shelved' AND shelved_until <= %s"
+        " ORDER BY id FOR UPDATE SKIP LOCKED",
+        (now,),
+    ).fetchall()
+    for alert_id, active in rows:
+        state = unshelve_to(active)
+        resolved = state is State.RESOLVED
+        conn.execute(
+            "UPDATE alerts SET state = %s, shelved_until = NULL, updated_at = now(),"
+            " resolved_at = CASE WHEN %s THEN now() END, resolved_by = CASE WHEN %s THEN %s END,"
+            " cause = CASE WHEN %s THEN %s END WHERE id = %s",
+            (state.value, resolved, resolved, ENGINE, resolved, Cause.OTHER.value, alert_id),
+        )
+        conn.execute(
+            "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
+            " VALUES (%s, %s, 'unshelve', 'shelved', %s, %s)",
+            (alert_id, ENGINE, state.value, Jsonb({"reason": "shelving time ran out"})),
+        )
+        conn.execute(
+            "SELECT pg_notify(%s, json_build_object('id', %s::bigint, 'state', %s::text,"
+            " 'change', 'unshelve')::text)",
+            (NOTIFY_CHANNEL, alert_id, state.value),
+        )
+    return len(rows)
+
+
+def opened_since(conn: psycopg.Connection[Any], *, since: datetime) -> dict[str, int]:
+    """New alerts per site since ``since``, roll-ups of floods themselves excluded."""
+    rows = conn.execute(
+        "SELECT site, count(*) FROM alerts WHERE created_at >= %s AND site IS NOT NULL"
+        " AND rule <> 'alert_flood' AND state <> 'suppressed' GROUP BY site",
+        (since,),
+    ).fetchall()
+    return {site: count for site, count in rows}
