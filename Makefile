@@ -30,3 +30,6 @@ lint: install
 bench: install
 	@deploy/local/services.sh check
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.thermal
+	$(BIN)/python -m bench.detection

@@ -56,7 +56,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 class RuleConfig:
     """Thresholds for one device; docs/rules.md explains each default and where it comes from."""
 
-    # Heat (temperature_c on detectors, cable_temp_c on electrical monitors for the anomaly).
+    # Heat (temperature_c on detectors); the baseline settings also shape every metric's ring.
     fixed_c: float = 57.0  # EN 54-5 class A1: static response between 54 and 65 °C
     ror_c_per_min: float = 8.3  # EN 54-5 / NFPA 72 rate of rise, 15 °F/min
     ror_window_s: float = 30.0  # "sustained": the rise must hold over this much event time

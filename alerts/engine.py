@@ -59,6 +59,7 @@ _EVENT_RULES: dict[tuple[Kind, str], tuple[Rule, AlertClass]] = {
     (Kind.THERMAL_CAMERA, "fire_detected"): (Rule.CAMERA_FIRE, AlertClass.FIRE),
     (Kind.THERMAL_CAMERA, "smoke_detected"): (Rule.CAMERA_SMOKE, AlertClass.PREALARM),
 }
+_EVENT_CLASS = {rule: cls for rule, cls in _EVENT_RULES.values()} | {Rule.FAULT: AlertClass.TROUBLE}
 _CLEARED_BY = {
     "alarm_cleared": (Rule.SMOKE_ALARM, Rule.ELECTRICAL_ALARM, Rule.CAMERA_FIRE, Rule.CAMERA_SMOKE),
     "fault_cleared": (Rule.FAULT,),
@@ -334,8 +335,7 @@ class Engine:
             elif message.event_type == "test":
                 self.test_until[device.id] = t + device.rules.test_mode_s
             for rule in _CLEARED_BY.get(message.event_type or "", ()):
-                cls = AlertClass.TROUBLE if rule is Rule.FAULT else AlertClass.FIRE
-                record(rule, cls, False, None, detail)
+                record(rule, _EVENT_CLASS[rule], False, None, detail)
         elif message.channel is Channel.STATUS:
             battery = message.values.get("battery_pct")
             if battery is not None:

@@ -22,7 +22,6 @@ class Action(StrEnum):
     REPEAT = "repeat"  # the condition is (still or again) active
     RETURN = "return"  # the condition returned to normal
     RETURN_LATCHED = "return_latched"  # ... on a latching alert: it waits for a person
-    SUPPRESSED_RETURN = "suppressed_return"
     ESCALATE = "escalate"
     # Operators'.
     ACK = "ack"

@@ -120,7 +120,7 @@ def _engine_action(decision: Decision, found: _Open) -> tuple[Action, Cause | No
         return Action.REPEAT, None, None
     if found.state is State.SUPPRESSED:
         cause = Cause.TEST if found.suppressed == "test" else Cause.MAINTENANCE
-        return Action.SUPPRESSED_RETURN, cause, f"returned to normal while {found.suppressed}"
+        return Action.RETURN, cause, f"returned to normal while {found.suppressed}"
     if found.latching:
         return Action.RETURN_LATCHED, None, None
     return Action.RETURN, Cause.OTHER, "returned to normal after acknowledgement"

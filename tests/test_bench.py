@@ -1,10 +1,14 @@
-"""The ingest benchmark still runs end to end (a small run: the figures come from `make bench`)."""
+"""The benchmarks still run end to end (small runs: the figures come from `make bench`)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from bench.fsri import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,3 +24,29 @@ def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
     assert any(line.strip().startswith("firewatch ingest, backlog drain") for line in lines)
     ratio = next(line for line in lines if "firewatch / naive" in line)
     assert float(ratio.split("=")[1].strip().rstrip("x")) > 1.0
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+
+
+def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time() -> None:
+    result = _run("bench.engine", "--devices", "200", "--seconds", "10", "--repeat", "1")
+    median = next(line for line in result.stdout.splitlines() if line.startswith("median:"))
+    assert "one message at a time" in median
+    assert float(median.split("ratio ")[1].split("x")[0]) > 1.0
+
+
+def test_detection_on_the_fsri_fires_meets_its_targets() -> None:
+    """The engine's heat rules against the real fires: earlier than a fixed 57 °C detector on
+    the slow chair fires, and silent before every ignition."""
+    try:
+        data_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    result = _run("bench.detection")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "engine alerts before ignition = 0" in result.stdout
