@@ -80,6 +80,9 @@ class _Batch:
 
     decisions: list[Decision] = field(default_factory=list)
     holds: dict[tuple[str, Rule], Decision] = field(default_factory=dict)
+    # Rising edges for correlation, fed in event-time order once the batch is judged: metrics
+    # are judged one after another, and a confirmed fire must not depend on that order.
+    signals: list[tuple[Decision, tuple[str, ...]]] = field(default_factory=list)
 
     def add(self, decision: Decision) -> None:
         key = (decision.subject, decision.rule)
@@ -212,7 +215,9 @@ class Engine:
             self._evaluate_metric(metric, samples, arrivals, out)
         for message, received_at in sorted(others, key=lambda pair: pair[0].ts):
             self._evaluate_other(message, received_at, out)
-        self._release_deferred(out, until=max((seconds(m.ts) for m, _ in messages), default=None))
+        for decision, covers in sorted(out.signals, key=lambda pair: pair[0].at):
+            for confirmed in self.correlator.signal(decision, covers=covers):
+                out.add(confirmed)
         return out.decisions
 
     def _evaluate_metric(
@@ -414,8 +419,7 @@ class Engine:
             return
         out.add(decision)
         if decision.change is Change.RAISE and decision.suppressed is None:
-            for confirmed in self.correlator.signal(decision, covers=device.covers):
-                out.add(confirmed)
+            out.signals.append((decision, device.covers))
 
     def _chattering(self, key: tuple[str, Rule], t: float, device: DeviceInfo) -> bool:
         window = device.rules.chatter_window_s
@@ -423,14 +427,10 @@ class Engine:
         times.append(t)
         while times and times[0] < t - window:
             times.popleft()
-        if len(times) <= 1:
-            del self._chatter[key]
-            return False
         return len(times) >= device.rules.chatter_count
 
-    def _release_deferred(self, out: _Batch, *, until: float | None) -> None:
-        if until is None:
-            return
+    def _release_deferred(self, out: _Batch, *, until: float) -> None:
+        """Chattering alerts' returns are released by the tick, once quiet for a window."""
         for key, decision in list(self._deferred_clear.items()):
             device = self.devices[decision.subject]
             times = self._chatter.get(key)

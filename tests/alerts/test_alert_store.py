@@ -1,0 +1,350 @@
+"""Alert rows on the real PostgreSQL: decisions applied, audit log, NOTIFY, escalation,
+shelving timers and the escalation webhook against a real local HTTP server."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from alerts.flows import Webhook, escalation_payload
+from alerts.signals import AlertClass, Change, Decision, Rule
+from store.alert_timers import escalate_due, expire_shelves
+from store.alerts import NOTIFY_CHANNEL, AlertChange, apply_decisions
+from tests.services import wait_until
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def ts(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+@pytest.fixture()
+def devices(db: psycopg.Connection[Any], site: str) -> list[str]:
+    """Three smoke detectors of one building, ids unique to the test."""
+    ids = [f"D{uuid.uuid4().hex[:10]}" for _ in range(3)]
+    for device_id in ids:
+        db.execute(
+            "INSERT INTO devices (id, kind, site, heartbeat_s, building)"
+            " VALUES (%s, 'smoke', %s, 3600, %s)",
+            (device_id, site, f"b-{site}"),
+        )
+    return ids
+
+
+def decision(
+    subject: str,
+    rule: Rule,
+    cls: AlertClass,
+    change: Change,
+    at: datetime,
+    value: float | None = None,
+    **kwargs: Any,
+) -> Decision:
+    return Decision(subject, rule, cls, change, at, value, at, "s", None, **kwargs)
+
+
+def apply(db: psycopg.Connection[Any], *decisions: Decision) -> list[AlertChange]:
+    with db.transaction():
+        return apply_decisions(db, decisions)
+
+
+def alert(db: psycopg.Connection[Any], alert_id: int) -> dict[str, Any]:
+    with db.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute("SELECT * FROM alerts WHERE id = %s", (alert_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def log(db: psycopg.Connection[Any], alert_id: int) -> list[tuple[str, str, str | None, str]]:
+    rows = db.execute(
+        "SELECT actor, action, from_state, to_state FROM alert_log WHERE alert_id = %s ORDER BY id",
+        (alert_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def test_raise_opens_an_alert_logs_and_notifies(
+    db: psycopg.Connection[Any], database_url: str, devices: list[str]
+) -> None:
+    device_id = devices[0]
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        [change] = apply(
+            db, decision(device_id, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0))
+        )
+        heard: list[dict[str, Any]] = []
+        for note in listener.notifies(timeout=5.0):
+            payload = orjson.loads(note.payload)
+            if note.channel == NOTIFY_CHANNEL and payload.get("subject") == device_id:
+                heard.append(payload)
+                break
+    row = alert(db, change.id)
+    assert (row["state"], row["count"], row["class"], row["latching"]) == (
+        "active_unack", 1, "fire", True,
+    )  # fmt: skip
+    assert row["raised_at"] == ts(0) and row["condition_active"] is True
+    assert log(db, change.id) == [("engine", "raise", None, "active_unack")]
+    assert change.change == "raise"
+    assert heard and heard[0]["id"] == change.id
+    assert (heard[0]["state"], heard[0]["change"], heard[0]["rule"]) == (
+        "active_unack", "raise", "smoke_alarm",
+    )  # fmt: skip
+
+
+def test_raise_on_an_open_alert_counts(db: psycopg.Connection[Any], devices: list[str]) -> None:
+    d = devices[0]
+    [opened] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310))
+    [again] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(9), 320))
+    assert again.id == opened.id
+    row = alert(db, opened.id)
+    assert (row["count"], row["peak"], row["last_at"]) == (2, 320.0, ts(9))
+    assert [a for _, a, _, _ in log(db, opened.id)] == ["raise", "repeat"]
+
+
+def test_hold_updates_last_at_and_peak_without_counting(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    d = devices[0]
+    [opened] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310))
+    apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.HOLD, ts(30), 360))
+    apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.HOLD, ts(60), 330))
+    row = alert(db, opened.id)
+    assert (row["count"], row["peak"], row["last_at"], row["state"]) == (
+        1, 360.0, ts(60), "active_unack",
+    )  # fmt: skip
+    assert [a for _, a, _, _ in log(db, opened.id)] == ["raise"]
+
+
+def test_clear_returns_a_non_latching_alert(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    d = devices[0]
+    [opened] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310))
+    [cleared] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.CLEAR, ts(50)))
+    row = alert(db, opened.id)
+    assert (row["state"], row["condition_active"], row["returned_at"]) == (
+        "returned_unack", False, ts(50),
+    )  # fmt: skip
+    assert cleared.change == "return"
+    assert log(db, opened.id)[-1] == ("engine", "return", "active_unack", "returned_unack")
+
+
+def test_clear_keeps_a_fire_alert_active(db: psycopg.Connection[Any], devices: list[str]) -> None:
+    d = devices[0]
+    [opened] = apply(db, decision(d, Rule.HEAT_FIXED, AlertClass.FIRE, Change.RAISE, ts(0), 60))
+    apply(db, decision(d, Rule.HEAT_FIXED, AlertClass.FIRE, Change.CLEAR, ts(50), 40))
+    row = alert(db, opened.id)
+    assert (row["state"], row["condition_active"], row["latching"]) == (
+        "active_unack", False, True,
+    )  # fmt: skip
+
+
+def test_clear_without_an_open_alert_does_nothing(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    d = devices[0]
+    assert apply(db, decision(d, Rule.FAULT, AlertClass.TROUBLE, Change.CLEAR, ts(0))) == []
+    assert db.execute("SELECT count(*) FROM alerts WHERE subject = %s", (d,)).fetchone() == (0,)
+
+
+def test_suppressed_decision_opens_a_suppressed_alert(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    d = devices[0]
+    [opened] = apply(
+        db,
+        decision(d, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0), suppressed="test"),
+    )
+    row = alert(db, opened.id)
+    assert (row["state"], row["suppressed_reason"]) == ("suppressed", "test")
+    assert opened.extra == {"suppressed": "test"}
+    # Back to normal while in test: resolved with cause 'test'.
+    apply(db, decision(d, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.CLEAR, ts(5)))
+    row = alert(db, opened.id)
+    assert (row["state"], row["cause"]) == ("resolved", "test")
+
+
+def test_confirmed_fire_links_its_children(
+    db: psycopg.Connection[Any], devices: list[str], site: str
+) -> None:
+    a, b, other = devices
+    building = f"building:b-{site}"
+    children = [
+        {"device_id": a, "rule": "smoke_alarm", "at": 0.0},
+        {"device_id": b, "rule": "heat_fixed", "at": 30.0},
+    ]
+    changes = apply(
+        db,
+        decision(a, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0)),
+        decision(b, Rule.HEAT_FIXED, AlertClass.FIRE, Change.RAISE, ts(30), 60),
+        decision(other, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(31)),
+        decision(building, Rule.CONFIRMED_FIRE, AlertClass.FIRE, Change.RAISE, ts(30), 2.0,
+                 detail={"children": children}),
+    )  # fmt: skip
+    ids = {c.subject: c.id for c in changes}
+    parent = alert(db, ids[building])
+    assert parent["device_id"] is None and parent["latching"] is True
+    assert alert(db, ids[a])["parent_id"] == parent["id"]
+    assert alert(db, ids[b])["parent_id"] == parent["id"]
+    assert alert(db, ids[other])["parent_id"] is None
+    assert parent["parent_id"] is None
+
+
+def test_escalate_due_escalates_only_unacknowledged_fires(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    unacked, acked, prealarm = devices
+    changes = apply(
+        db,
+        decision(unacked, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0)),
+        decision(acked, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0)),
+        decision(prealarm, Rule.SMOKE_PREALARM, AlertClass.PREALARM, Change.RAISE, ts(0), 2.0),
+    )
+    ids = [c.id for c in changes]
+    db.execute("UPDATE alerts SET state = 'active_ack' WHERE id = %s", (ids[1],))
+    now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    # Not yet due: stored just now.
+    assert not [r for r in escalate_due(db, now=now, after_s=60, max_level=3) if r["id"] in ids]
+    db.execute(
+        "UPDATE alerts SET created_at = created_at - interval '90 seconds' WHERE id = ANY(%s)",
+        (ids,),
+    )
+    now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    rows = [r for r in escalate_due(db, now=now, after_s=60, max_level=3) if r["id"] in ids]
+    assert [(r["id"], r["escalation_level"]) for r in rows] == [(ids[0], 1)]
+    assert alert(db, ids[0])["escalation_level"] == 1
+    assert alert(db, ids[1])["escalation_level"] == 0
+    assert alert(db, ids[2])["escalation_level"] == 0
+    assert log(db, ids[0])[-1] == ("engine", "escalate", "active_unack", "active_unack")
+    # Level 2 is due only 120 s after the alert was stored.
+    assert not [r for r in escalate_due(db, now=now, after_s=60, max_level=3) if r["id"] in ids]
+
+
+def test_expire_shelves_unshelves_by_condition(
+    db: psycopg.Connection[Any], devices: list[str]
+) -> None:
+    still, gone = devices[:2]
+    changes = apply(
+        db,
+        decision(still, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310),
+        decision(gone, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310),
+    )
+    ids = [c.id for c in changes]
+    db.execute(
+        "UPDATE alerts SET state = 'shelved', shelved_until = now() - interval '1 second',"
+        " condition_active = (id = %s) WHERE id = ANY(%s)",
+        (ids[0], ids),
+    )
+    now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    assert expire_shelves(db, now=now) >= 2
+    assert (alert(db, ids[0])["state"], alert(db, ids[0])["shelved_until"]) == (
+        "active_unack", None,
+    )  # fmt: skip
+    resolved = alert(db, ids[1])
+    assert (resolved["state"], resolved["resolved_by"], resolved["cause"]) == (
+        "resolved", "engine", "other",
+    )  # fmt: skip
+    assert log(db, ids[0])[-1] == ("engine", "unshelve", "shelved", "active_unack")
+
+
+def test_shelf_that_has_not_run_out_stays(db: psycopg.Connection[Any], devices: list[str]) -> None:
+    [opened] = apply(
+        db, decision(devices[0], Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310)
+    )
+    db.execute(
+        "UPDATE alerts SET state = 'shelved', shelved_until = now() + interval '1 hour'"
+        " WHERE id = %s",
+        (opened.id,),
+    )
+    expire_shelves(db, now=datetime.now(UTC))
+    assert alert(db, opened.id)["state"] == "shelved"
+
+
+# -- webhook -------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A local HTTP server answering each POST with the next status from ``statuses``."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.bodies: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                receiver.bodies.append(orjson.loads(self.rfile.read(length)))
+                code = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    found = Receiver([500])
+    found.thread.start()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+    found.thread.join(5)
+
+
+def test_webhook_delivers_the_escalation_after_a_500(
+    db: psycopg.Connection[Any], devices: list[str], receiver: Receiver
+) -> None:
+    [opened] = apply(
+        db, decision(devices[0], Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0))
+    )
+    db.execute(
+        "UPDATE alerts SET created_at = created_at - interval '90 seconds' WHERE id = %s",
+        (opened.id,),
+    )
+    now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    [row] = [r for r in escalate_due(db, now=now, after_s=60, max_level=3) if r["id"] == opened.id]
+    hook = Webhook(receiver.url, timeout_s=2.0, backoff_s=(0.05, 0.05))
+    try:
+        hook.send(escalation_payload(row))
+        wait_until(lambda: hook.sent == 1, timeout=10, what="the webhook to deliver")
+    finally:
+        hook.close()
+    assert (hook.sent, hook.failed) == (1, 0)
+    assert len(receiver.bodies) == 2  # the 500, then the retry
+    assert receiver.bodies[0] == receiver.bodies[1]
+    body = receiver.bodies[-1]
+    assert (body["type"], body["id"], body["subject"], body["rule"]) == (
+        "escalation", opened.id, devices[0], "smoke_alarm",
+    )  # fmt: skip
+    assert body["escalation_level"] == 1
+
+
+def test_webhook_gives_up_after_its_backoff(receiver: Receiver) -> None:
+    receiver.statuses[:] = [500, 500, 500]
+    hook = Webhook(receiver.url, timeout_s=2.0, backoff_s=(0.05, 0.05))
+    try:
+        hook.send({"type": "escalation", "id": 1})
+        wait_until(lambda: hook.failed == 1, timeout=10, what="the webhook to give up")
+    finally:
+        hook.close()
+    assert hook.sent == 0
+    assert len(receiver.bodies) == 3
