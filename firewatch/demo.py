@@ -44,7 +44,7 @@ def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: th
 
         def overheat(now: datetime) -> str:
             pub.publish(*victim.reading(now, temperature_c=61.5))
-            return f"{victim.id} reads 61.5 °C (expect a prealarm)"
+            return f"{victim.id} reads 61.5 °C (expect a heat_fixed fire alert)"
 
         def alarm(now: datetime) -> str:
             pub.publish(*victim.event(now, "alarm"))
