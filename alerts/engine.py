@@ -123,6 +123,8 @@ class Engine:
         # Every device's thresholds as arrays by slot, so a round reads them without a loop.
         self._cfg: dict[str, F64] = {name: np.zeros(64) for name in _RULE_FIELDS}
         self._stuck_metric: npt.NDArray[np.str_] = np.full(64, "", dtype="<U32")
+        # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned).
+        self._silent_after: F64 = np.full(64, np.inf)
 
     # -- registry --------------------------------------------------------------------------
     def configure(self, devices: Iterable[DeviceInfo]) -> None:
@@ -133,6 +135,10 @@ class Engine:
             for name, values in self._cfg.items():
                 values[slot] = getattr(device.rules, name)
             self._stuck_metric[slot] = STUCK_METRIC[device.kind]
+            self._silent_after[slot] = (
+                np.inf if device.status == "decommissioned"
+                else 2 * device.heartbeat + device.rules.offline_margin_s
+            )  # fmt: skip
         sizes: dict[str, int] = defaultdict(int)
         for device in self.devices.values():
             if device.building and device.status != "decommissioned":
@@ -148,6 +154,7 @@ class Engine:
                 grow = self.heard.shape[0]
                 self.heard = np.concatenate([self.heard, np.full(grow, np.nan)])
                 self._cfg = {n: np.concatenate([a, np.zeros(grow)]) for n, a in self._cfg.items()}
+                self._silent_after = np.concatenate([self._silent_after, np.full(grow, np.inf)])
                 self._stuck_metric = np.concatenate(
                     [self._stuck_metric, np.full(grow, "", dtype="<U32")]
                 )
@@ -469,16 +476,15 @@ class Engine:
         self._save_track(track, np.arange(len(self._ids)))
         silent_by_building: dict[str, list[DeviceInfo]] = defaultdict(list)
         newly: list[tuple[DeviceInfo, float]] = []
-        for slot, device_id in enumerate(self._ids):
-            device = self.devices.get(device_id)
-            heard = self.heard[slot]
-            if device is None or np.isnan(heard) or device.status == "decommissioned":
-                continue
-            silent = now_s - heard > 2 * device.heartbeat + device.rules.offline_margin_s
-            if silent and device.building:
+        count = len(self._ids)
+        with np.errstate(invalid="ignore"):  # never heard: NaN, not silent
+            quiet = now_s - self.heard[:count] > self._silent_after[:count]
+        for slot in np.flatnonzero(quiet):
+            device = self.devices[self._ids[slot]]
+            if device.building:
                 silent_by_building[device.building].append(device)
-            if silent and not track.active[slot]:
-                newly.append((device, float(heard)))
+            if not track.active[slot]:
+                newly.append((device, float(self.heard[slot])))
         rolled_up: set[str] = set()
         for building, silent in silent_by_building.items():
             size = self._building_size.get(building, len(silent))

@@ -27,11 +27,11 @@ from ingest.mqtt_source import MqttSource
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
 from ingest.topics import subscription_for
+from ingest.warmup import warm_engine
 from store.alert_timers import escalate_due, expire_shelves, opened_since
 from store.alerts import apply_decisions
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
-from store.engine_state import warm_engine
 from store.timeseries import apply_retention
 
 log = logging.getLogger(__name__)
