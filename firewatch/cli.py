@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from psycopg.errors import UndefinedTable
 from pydantic import ValidationError
@@ -41,12 +42,98 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the whole pipeline with simulated devices")
     demo.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
     demo.add_argument("--rate", type=float, default=300, help="messages per second to publish")
+    _simulator_parsers(sub)
     users = sub.add_parser("users", help="people and their tokens")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user and print its token once")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     return parser
+
+
+def _simulator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from simulators.scenarios import SCENARIOS
+
+    simulate = sub.add_parser("simulate", help="the simulated quarter: topology, scenarios, load")
+    what = simulate.add_subparsers(dest="simulate_command", required=True)
+    topology = what.add_parser("topology", help="write the quarter in the registry's import format")
+    topology.add_argument("--seed", type=int, default=7)
+    topology.add_argument("--out", type=Path, required=True, help="a .json file")
+    scenario = what.add_parser(
+        "scenario", help="write a scenario's messages (JSONL) and its ground truth beside them",
+        epilog="scenarios:\n" + "\n".join(f"  {s.name}: {s.title}" for s in SCENARIOS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    scenario.add_argument("name", choices=sorted(SCENARIOS))
+    scenario.add_argument("--seed", type=int, default=7)
+    scenario.add_argument("--out", type=Path, required=True, help="NAME.jsonl; the ground "
+                          "truth goes to NAME.expect.json")  # fmt: skip
+    run = what.add_parser("run", help="publish the quarter's live traffic at a target rate")
+    run.add_argument("--devices", type=int, default=3031, help="beyond 3,031 the quarter is "
+                     "tiled into a bigger city")  # fmt: skip
+    run.add_argument("--rate", type=float, required=True, help="messages per second, in total")
+    run.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
+    run.add_argument("--processes", type=int, default=1,
+                     help="publisher processes; one tops out near 12k msg/s")  # fmt: skip
+    run.add_argument("--seed", type=int, default=7)
+    run.add_argument("--register", action="store_true",
+                     help="register the devices first, so ingest accepts them")  # fmt: skip
+    replay = sub.add_parser("replay", help="publish a recording (.jsonl) or an FSRI fire (.csv)")
+    replay.add_argument("file", type=Path)
+    replay.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="N x real time; 0: as fast as the in-flight window allows",
+    )
+    replay.add_argument(
+        "--keep-time",
+        action="store_true",
+        help="keep the recorded device times (default: the recording ends now)",
+    )
+    replay.add_argument("--site", help="publish under this site instead of the recorded one")
+    replay.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=DEVICE[:metric]",
+        help="CSV column to device (repeat; replaces the default quadrants)",
+    )
+    record = sub.add_parser("record", help="capture the site's live traffic as JSONL")
+    record.add_argument("--out", type=Path, required=True)
+    record.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
+
+
+def _run_simulator(settings: Settings, args: argparse.Namespace) -> None:
+    from simulators import commands
+
+    if args.command == "replay":
+        replayed = commands.replay_file(
+            settings, path=args.file, speed=args.speed, keep_time=args.keep_time,
+            site=args.site, maps=args.map,
+        )  # fmt: skip
+        print(
+            f"replayed {replayed.sent} messages in {replayed.seconds:.1f} s "
+            f"({replayed.rate:,.0f} msg/s); device time shifted by "
+            f"{replayed.shift_ms / 1000:+.3f} s"
+        )
+    elif args.command == "record":
+        count = commands.record_traffic(settings, out=args.out, duration=args.duration)
+        print(f"recorded {count} messages to {args.out}")
+    elif args.simulate_command == "topology":
+        print(commands.simulate_topology(seed=args.seed, site=settings.site, out=args.out))
+    elif args.simulate_command == "scenario":
+        print(commands.simulate_scenario(name=args.name, seed=args.seed, site=settings.site,
+                                         out=args.out))  # fmt: skip
+    else:
+        if args.register:
+            count = commands.register_devices(settings, seed=args.seed, devices=args.devices)
+            print(f"registered {count} devices at site {settings.site!r}")
+        result = commands.simulate_run(
+            settings, devices=args.devices, rate=args.rate, duration=args.duration,
+            processes=args.processes, seed=args.seed,
+        )  # fmt: skip
+        print(result.summary())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             from firewatch.demo import run_demo
 
             run_demo(settings, duration=args.duration, rate=args.rate)
+        elif args.command in ("simulate", "replay", "record"):
+            _run_simulator(settings, args)
         elif args.command == "users":
             _users_add(settings, args.name, args.role)
     except KeyboardInterrupt:
@@ -88,7 +177,9 @@ def _explain(exc: BaseException) -> str | None:
     """What a person can act on, if anything; processes run in task groups, so unwrap those."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    if isinstance(exc, DatabaseUnavailable | ConnectionError):
+    from simulators.errors import InputError
+
+    if isinstance(exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError):
         return str(exc)
     if isinstance(exc, UndefinedTable):
         return f"{exc.diag.message_primary}; run 'firewatch migrate'"

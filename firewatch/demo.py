@@ -1,7 +1,9 @@
-"""``firewatch demo``: the whole pipeline on this machine, with a simulated quarter.
+"""``firewatch demo``: the whole pipeline on this machine, with the simulated quarter.
 
-It migrates, registers the quarter, starts ingest and the API, and publishes readings;
-a detector overheats and then alarms, and a few bad messages show the dead-letter path.
+It migrates, registers the quarter, starts ingest and the API, and publishes the quarter's
+live traffic. In the first half minute a detector overheats and then alarms, and a few bad
+messages show the dead-letter path; from then on a scenario from the library plays every
+few minutes, in real time, in a building of its own.
 """
 
 from __future__ import annotations
@@ -10,20 +12,32 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from firewatch.processes import run_migrate, serve_all
 from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
 from ingest.topics import Channel, topic_for
-from simulators.devices import SimDevice
+from simulators.live import LiveTraffic
 from simulators.publisher import Publisher
-from simulators.quarter import quarter
+from simulators.scenarios import ScenarioRun, build_scenario
+from simulators.topology import Quarter, build_quarter
+from simulators.wire import Wire
 from store.database import connect_async
 from store.devices import upsert_devices
 from store.users import issue_token
 
 PROGRESS_EVERY_S = 5.0
+SEED = 7
+VICTIM = "SD-0001"  # in the community hall, where no scenario plays
+FIRST_SCENARIO_S = 40.0
+SCENARIO_EVERY_S = 180.0
+SCENARIO_LEAD_IN_S = 60.0
+# Those that play out within about twenty minutes; the longer ones are for replay.
+DEMO_SCENARIOS = ("flaming_fire", "cooking_smoke", "ebike_charging", "electrical_fire",
+                  "sun_glint", "tamper", "bathroom_steam", "device_offline",
+                  "smouldering_fire")  # fmt: skip
 
 
 async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
@@ -32,37 +46,94 @@ async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
         return await issue_token(conn, name="demo-operator", role="operator")
 
 
-def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: threading.Event,
+@dataclass(slots=True)
+class _Playing:
+    run: ScenarioRun
+    started: float  # monotonic
+    sent: int = 0
+
+
+class _Scenarios:
+    """Plays the library in turn, each live: its devices leave the round robin meanwhile."""
+
+    def __init__(self, quarter: Quarter, traffic: LiveTraffic) -> None:
+        self._quarter, self._traffic = quarter, traffic
+        self._turn = 0
+        self._playing: list[_Playing] = []
+
+    def start_next(self) -> str:
+        busy = set(self._traffic.muted)
+        for _ in DEMO_SCENARIOS:
+            name = DEMO_SCENARIOS[self._turn % len(DEMO_SCENARIOS)]
+            self._turn += 1
+            run = build_scenario(
+                name, quarter=self._quarter, seed=SEED, start=datetime.now(UTC),
+                preroll_s=SCENARIO_LEAD_IN_S,
+                seq_base={d.id: self._traffic.seq(d.id) for d in self._quarter.devices},
+            )  # fmt: skip
+            if busy.isdisjoint(run.final_seq):
+                self._traffic.muted.update(run.final_seq)
+                self._playing.append(_Playing(run, time.monotonic()))
+                expected = ", ".join(
+                    f"{e.rule or e.alert_class} on {e.subject}" for e in run.expectation.expected
+                )
+                return (f"scenario {name} starts; onset in {SCENARIO_LEAD_IN_S:.0f} s; "
+                        f"expect {expected or 'no fire alarm'}")  # fmt: skip
+        return "every scenario's devices are busy; skipping a turn"
+
+    def publish_due(self, pub: Publisher) -> None:
+        now = time.monotonic()
+        for playing in list(self._playing):
+            messages = playing.run.messages
+            while playing.sent < len(messages) and playing.started + messages[
+                    playing.sent].t <= now:  # fmt: skip
+                pub.publish(messages[playing.sent].topic, messages[playing.sent].payload)
+                playing.sent += 1
+            if playing.sent == len(messages):
+                for device_id, seq in playing.run.final_seq.items():
+                    self._traffic.resume(device_id, seq=seq)
+                self._playing.remove(playing)
+
+
+def _publish(settings: Settings, quarter: Quarter, *, rate: float, stop: threading.Event,
              service: IngestService) -> None:  # fmt: skip
-    victim = next(s for s in sims if s.kind.value == "smoke")
+    traffic = LiveTraffic(quarter.devices, seed=SEED)
+    victim = traffic.wire(VICTIM)
+    scenarios = _Scenarios(quarter, traffic)
     with Publisher(MqttTarget(settings.mqtt_url), client_id="firewatch-demo-publisher") as pub:
 
         def bad(now: datetime) -> str:
-            pub.publish(topic_for(settings.site, victim.id, Channel.READING), b"{oops")
-            pub.publish(*SimDevice("GHOST-1", victim.kind, settings.site).reading(now))
+            pub.publish(topic_for(settings.site, VICTIM, Channel.READING), b"{oops")
+            pub.publish(*Wire(settings.site, "GHOST-1").reading(_ms(now), {"temperature_c": 24}))
             return "published a malformed message and one from an unknown device"
 
         def overheat(now: datetime) -> str:
-            pub.publish(*victim.reading(now, temperature_c=61.5))
-            return f"{victim.id} reads 61.5 °C (expect a heat_fixed fire alert)"
+            pub.publish(*victim.reading(_ms(now), {"obscuration_pct_per_m": 0.2,
+                                                   "temperature_c": 61.5}))  # fmt: skip
+            return f"{VICTIM} reads 61.5 °C (expect a heat alert)"
 
         def alarm(now: datetime) -> str:
-            pub.publish(*victim.event(now, "alarm"))
-            return f"{victim.id} sends its alarm event (expect a fire alert)"
+            pub.publish(*victim.event(_ms(now), "alarm"))
+            return f"{VICTIM} sends its alarm event (expect a fire alert)"
 
         script: list[tuple[float, Callable[[datetime], str]]] = [
             (5.0, bad), (15.0, overheat), (25.0, alarm),
         ]  # fmt: skip
         started = time.monotonic()
         next_progress = started + PROGRESS_EVERY_S
+        next_scenario = started + FIRST_SCENARIO_S
         sent = 0
         while not stop.is_set():
             elapsed = time.monotonic() - started
             while script and elapsed >= script[0][0]:
                 print(f"demo: {script.pop(0)[1](datetime.now(UTC))}")
+            if time.monotonic() >= next_scenario:
+                next_scenario += SCENARIO_EVERY_S
+                print(f"demo: {scenarios.start_next()}")
+            scenarios.publish_due(pub)
             due = int(elapsed * rate)
             while sent < due and not stop.is_set():
-                pub.publish(*sims[sent % len(sims)].reading(datetime.now(UTC)))
+                pub.publish(*traffic.next_message(time.time()))
                 sent += 1
             if time.monotonic() >= next_progress:
                 next_progress += PROGRESS_EVERY_S
@@ -70,13 +141,18 @@ def _publish(settings: Settings, sims: list[SimDevice], *, rate: float, stop: th
             stop.wait(0.05)
 
 
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
     run_migrate(settings)
-    rows, sims = quarter(site=settings.site)
-    token = asyncio.run(_register(settings, rows))
+    quarter = build_quarter(seed=SEED, site=settings.site)
+    token = asyncio.run(_register(settings, [d.registry_row() for d in quarter.devices]))
     base = f"http://{settings.api_host}:{settings.api_port}"
     print(
-        f"\nregistered {len(rows)} simulated devices at site {settings.site!r}.\n"
+        f"\nregistered {len(quarter.devices)} simulated devices in {len(quarter.buildings)} "
+        f"buildings at site {settings.site!r}.\n"
         f"  API docs:    {base}/docs\n"
         f"  readiness:   {base}/readyz\n"
         f"  live alerts: curl -H 'Authorization: Bearer {token}' {base}/api/v1/alerts\n"
@@ -90,7 +166,9 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
         async def publisher() -> None:
             while not service.ready and not stop.is_set():
                 await asyncio.sleep(0.1)
-            await asyncio.to_thread(_publish, settings, sims, rate=rate, stop=stop, service=service)
+            await asyncio.to_thread(
+                _publish, settings, quarter, rate=rate, stop=stop, service=service
+            )
 
         async def timer() -> None:
             if duration > 0:

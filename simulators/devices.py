@@ -1,6 +1,6 @@
-"""Minimal device models for the demo and the tests: a reading, an event, a status.
+"""A minimal device for the ingest and API tests: a reading, an event, a status, on demand.
 
-Richer models (daily load cycles, drift, plumes) belong to the simulators issue.
+The quarter's realistic devices (daily cycles, drift, plumes) are in ``simulators.models``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
-"""A QoS 1 publisher with a bounded in-flight window.
+"""A QoS 1 publisher with a bounded in-flight window, that rides out broker restarts.
 
 MQTT packet ids are 16 bits: a client with more than 65,535 unacknowledged QoS 1 messages
 reuses ids and the broker silently drops messages. The window keeps far below that.
+
+Reconnection (paho-mqtt 2.2, verified in its source): the network thread reconnects by
+itself. On reconnecting, paho marks every unacknowledged QoS 1 message for sending again
+with the DUP flag, whatever ``clean_session`` says (only QoS 2 depends on it), and sends
+them after the CONNACK; messages published while disconnected wait in the same queue. Each
+keeps its place in the window until its PUBACK, so the window also bounds what piles up
+during an outage, and the publisher simply blocks until the broker is back. Resent
+messages may reach subscribers twice: at least once, as the contract says.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from firewatch.settings import MqttTarget
+from ingest.mqtt_source import START_HINT
 from ingest.paho_client import BufferedClient
 
 WINDOW = 1000
@@ -33,15 +42,40 @@ class Publisher:
         # The semaphore is the window. paho's own limit would rescan every queued message on
         # each PUBACK (O(window) per message), which caps a publisher near 5k msg/s.
         self._client.max_inflight_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         self._client.on_publish = self._on_publish
+        self._client.on_connect = self._on_connect
         self._target = target
         self.published = 0
+        self.acknowledged = 0
+        self.peak_in_flight = 0
+        self.connections = 0
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, _rc: ReasonCode, _p: Any) -> None:
+        self.acknowledged += 1
         self._window.release()
 
+    def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        if not rc.is_failure:
+            self.connections += 1
+
+    @property
+    def in_flight(self) -> int:
+        """Published and not yet acknowledged by the broker."""
+        return self.published - self.acknowledged
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self.connections - 1)
+
     def __enter__(self) -> Publisher:
-        self._client.connect(self._target.host, self._target.port, keepalive=30)
+        try:
+            self._client.connect(self._target.host, self._target.port, keepalive=30)
+        except OSError as exc:
+            raise ConnectionError(
+                f"cannot reach MQTT broker at {self._target.host}:{self._target.port}: {exc}; "
+                f"{START_HINT}"
+            ) from exc
         self._client.loop_start()
         return self
 
@@ -59,6 +93,7 @@ class Publisher:
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise ConnectionError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
         self.published += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until the broker has acknowledged everything published so far."""
@@ -75,4 +110,7 @@ class Publisher:
             for _ in range(taken):
                 self._window.release()
         if taken < self._size:
-            raise TimeoutError(f"broker did not acknowledge {self._size - taken} messages")
+            raise TimeoutError(
+                f"broker did not acknowledge {self._size - taken} messages within {timeout:.0f} s;"
+                f" {START_HINT}"
+            )

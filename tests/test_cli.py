@@ -155,7 +155,7 @@ def test_demo_runs_the_whole_pipeline(settings: Settings, database_url: str) -> 
     result = firewatch("demo", "--duration", "32", env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "registered 1471 simulated devices" in out
+    assert "registered 3031 simulated devices" in out
     assert "Authorization: Bearer fw_" in out
     final = out.strip().splitlines()[-1]
     assert final.startswith("demo stopped:")

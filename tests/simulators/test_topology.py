@@ -1,0 +1,96 @@
+"""The quarter: its figures, its coverage, its import format, its determinism."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+from alerts.kinds import Kind
+from api.schemas import DeviceCreate
+from simulators.topology import Quarter, build_quarter, load_quarter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine, written out again here rather than trusting the module under test."""
+    r = 6371.0088e3
+    dphi, dl = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(math.radians(lat1)) * math.cos(
+        math.radians(lat2)) * math.sin(dl / 2) ** 2  # fmt: skip
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def test_the_quarter_has_the_issues_figures(quarter: Quarter) -> None:
+    models = Counter(d.model for d in quarter.devices)
+    assert 250 <= len(quarter.buildings) <= 500
+    assert models["smoke"] == 1000
+    assert models["electrical"] == 457
+    assert models["thermal_dome"] == 14
+    assert len(quarter.devices) >= 3000
+    assert {d.kind for d in quarter.devices} == set(Kind)
+    lat = sum(b.lat for b in quarter.buildings) / len(quarter.buildings)
+    lon = sum(b.lon for b in quarter.buildings) / len(quarter.buildings)
+    assert abs(lat - 23.10) < 0.005 and abs(lon - 113.27) < 0.005
+    rented = {b.id for b in quarter.buildings if b.rented}
+    in_rented = sum(d.building in rented for d in quarter.devices if d.model == "electrical")
+    assert in_rented / 457 >= 0.8 > len(rented) / len(quarter.buildings)
+    assert all(quarter.in_building(b.id) for b in quarter.buildings)
+    assert len({d.id for d in quarter.devices}) == len(quarter.devices)
+
+
+def test_each_camera_covers_exactly_the_buildings_within_500_m(quarter: Quarter) -> None:
+    cameras = [d for d in quarter.devices if d.kind is Kind.THERMAL_CAMERA]
+    for camera in cameras:
+        within = {b.id for b in quarter.buildings
+                  if _distance_m(camera.lat, camera.lon, b.lat, b.lon) <= 500}  # fmt: skip
+        assert set(camera.config["covers"]) == within
+        assert 0 < len(within) < len(quarter.buildings)  # a camera sees part of the quarter
+    assert all(quarter.cameras_covering(b.id) for b in quarter.buildings)
+
+
+def test_the_import_document_holds_registry_rows(quarter: Quarter) -> None:
+    doc = quarter.document()
+    assert set(doc) == {"buildings", "devices"}
+    for building in doc["buildings"]:
+        assert set(building) == {"id", "name", "address", "lat", "lon", "zone", "rented"}
+    for row in doc["devices"]:
+        assert set(row) == set(DeviceCreate.model_fields)
+        DeviceCreate.model_validate(row)
+    ids = [r["id"] for r in doc["devices"]]
+    assert {"SD-0001", "EF-0001", "TC-01", "MS-0001", "HD-0001", "MC-0001"} <= set(ids)
+    assert doc["buildings"][0]["id"] == "B-001"
+
+
+def test_the_same_seed_gives_the_same_quarter_and_another_seed_another() -> None:
+    one, two = build_quarter(seed=11).document(), build_quarter(seed=11).document()
+    assert orjson.dumps(one) == orjson.dumps(two)
+    assert orjson.dumps(one) != orjson.dumps(build_quarter(seed=12).document())
+
+
+def test_a_scaled_up_quarter_keeps_every_kind_and_its_coverage() -> None:
+    big = load_quarter(seed=7, site="zilai", devices=10_000)
+    assert len(big.devices) == 10_000
+    assert {d.kind for d in big.devices} == set(Kind)
+    camera = next(d for d in reversed(big.devices) if d.kind is Kind.THERMAL_CAMERA)
+    for building_id in camera.config["covers"][:50]:
+        b = big.building(building_id) if building_id in {x.id for x in big.buildings} else None
+        if b is not None:
+            assert _distance_m(camera.lat, camera.lon, b.lat, b.lon) <= 500
+
+
+def test_the_console_script_writes_the_topology(tmp_path: Path) -> None:
+    out = tmp_path / "quarter.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "firewatch", "simulate", "topology", "--seed", "7", "--out",
+         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "320 buildings and 3031 devices" in result.stdout
+    doc = orjson.loads(out.read_bytes())
+    assert len(doc["devices"]) == 3031
