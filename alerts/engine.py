@@ -18,7 +18,7 @@ import copy
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -67,11 +67,11 @@ _CLEARED_BY = {
 
 
 def seconds(ts: datetime) -> float:
-    return (ts - EPOCH).total_seconds()
+    return ts.timestamp()  # every timestamp here is timezone-aware
 
 
 def at(t: float) -> datetime:
-    return EPOCH + timedelta(seconds=t)
+    return datetime.fromtimestamp(t, UTC)
 
 
 @dataclass(slots=True)
@@ -199,25 +199,26 @@ class Engine:
         readings: dict[str, list[tuple[int, float, float, int]]] = defaultdict(list)
         arrivals: list[datetime] = []
         others: list[tuple[Decoded, datetime]] = []
+        heard: list[tuple[int, int]] = []  # (slot, index into arrivals and sent)
+        sent: list[datetime] = []
+        slot_of, rings = self._slot, self.rings
         for message, received_at in messages:
-            device = self.devices.get(message.device_id)
-            if device is None:
-                continue
-            slot = self._slot_of(message.device_id)
-            heard = self.heard[slot]
-            received = seconds(received_at)
-            if not heard >= received:  # NaN-safe max
-                self.heard[slot] = received
+            slot = slot_of.get(message.device_id)
+            if slot is None:
+                continue  # not configured: the registry does not know it
+            index = len(arrivals)
+            arrivals.append(received_at)
+            sent.append(message.ts)
+            heard.append((slot, index))
             if message.channel is Channel.READING:
-                t = seconds(message.ts)
-                index = len(arrivals)
-                arrivals.append(received_at)
+                t = message.ts.timestamp()
                 for metric, value in message.values.items():
-                    if metric in self.rings:
+                    if metric in rings:
                         readings[metric].append((slot, t, value, index))
             else:
                 others.append((message, received_at))
-        self._back_online(messages, out)
+        if heard:
+            self._heard_from(heard, arrivals, sent, out)
         for metric, samples in readings.items():
             self._evaluate_metric(metric, samples, arrivals, out)
         for message, received_at in sorted(others, key=lambda pair: pair[0].ts):
@@ -448,18 +449,30 @@ class Engine:
                 decision.detail["chattering"] = True
                 out.add(decision)
 
-    def _back_online(self, messages: Sequence[tuple[Decoded, datetime]], out: _Batch) -> None:
+    def _heard_from(
+        self, heard: list[tuple[int, int]], arrivals: list[datetime], sent: list[datetime],
+        out: _Batch,
+    ) -> None:  # fmt: skip
+        """Remembers when each device was last heard (server clock) and clears the offline
+        alerts of those that are back; the batch's arrivals are few distinct instants."""
+        pairs = np.array(heard, dtype=np.int64)
+        slots = pairs[:, 0]
+        stamps = {id(a): a.timestamp() for a in arrivals}
+        received = np.array([stamps[id(arrivals[i])] for i in pairs[:, 1]])
+        np.fmax.at(self.heard, slots, received)
         track = self.tracks[("tick", Rule.OFFLINE)]
         track.ensure(len(self._ids))
-        for message, received_at in messages:
-            slot = self._slot.get(message.device_id)
-            if slot is None or not track.active[slot]:
-                continue
-            self._save_track(track, np.array([slot]))
-            track.set(slot, False)
-            device = self.devices[message.device_id]
+        back = np.unique(slots[track.active[slots]])
+        if not len(back):
+            return
+        self._save_track(track, back)
+        for slot in back:
+            track.set(int(slot), False)
+            device = self.devices[self._ids[slot]]
+            first = next(i for s, i in heard if s == slot)
+            received_at = arrivals[first]
             out.add(Decision(device.id, Rule.OFFLINE, AlertClass.TROUBLE, Change.CLEAR,
-                             message.ts, None, received_at, device.site, device.building,
+                             sent[first], None, received_at, device.site, device.building,
                              {"back_at": received_at.isoformat()}))  # fmt: skip
 
     # -- timers ----------------------------------------------------------------------------

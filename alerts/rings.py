@@ -65,6 +65,7 @@ class MetricRing:
         """Appends one sample per slot (slots unique), updating baseline and spread with the
         sample clipped to a few spreads, and remembers when the value last changed."""
         previous = self.v[slots, (self.n[slots] - 1) % DEPTH].astype(np.float64)
+        level_before = self.level(slots)
         column = self.n[slots] % DEPTH
         self.t[slots, column] = t
         self.v[slots, column] = v
@@ -78,8 +79,10 @@ class MetricRing:
         step = np.clip(v - base, -CLIP_SIGMAS * sigma, CLIP_SIGMAS * sigma)
         base = base + alpha * step
         spread = np.where(fresh, 0.0, self.spread[slots])
-        # The spread sees more of the tail than the baseline does: bursts of noise must widen it.
-        deviation = np.minimum(np.abs(v - base), SPREAD_CLIP_SIGMAS * sigma)
+        # Noise, not trend: the spread follows each sample's distance from the level just
+        # before it, so a slow rise (a smouldering room) does not widen it; spikes and bursts do.
+        jump = np.where(fresh, 0.0, np.abs(v - level_before))
+        deviation = np.minimum(jump, SPREAD_CLIP_SIGMAS * sigma)
         spread = spread + alpha * (deviation - spread)
         self.base[slots] = base
         self.spread[slots] = spread

@@ -230,6 +230,12 @@ _ALERT_COLUMNS = (
 )
 
 
+def seen_alerts(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, datetime]]:
+    """Every alert ever raised, as (subject, rule, class, raised_at): for checking scenarios."""
+    rows = conn.execute("SELECT subject, rule, class, raised_at FROM alerts ORDER BY id")
+    return [(r[0], r[1], r[2], r[3]) for r in rows.fetchall()]
+
+
 async def list_alerts(
     conn: psycopg.AsyncConnection[Any], *, open_only: bool, limit: int
 ) -> list[dict[str, Any]]:

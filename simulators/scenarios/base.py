@@ -63,11 +63,12 @@ class Stage:
         duration_s: float, seq_base: Mapping[str, int],
     ) -> None:  # fmt: skip
         self.name, self.quarter, self.seed = name, quarter, seed
-        self.start = start
+        # Device clocks travel in whole milliseconds: so does the scenario's start.
+        self.start = start.replace(microsecond=start.microsecond // 1000 * 1000)
         self.onset = preroll_s
         self.end = preroll_s + duration_s
         self.rng = rng_for(seed, name)
-        self._t0 = start.timestamp()
+        self._t0 = self.start.timestamp()
         self._seq_base = seq_base
         self._drafts: list[tuple[float, int, str, Build]] = []
         self._wires: dict[str, Wire] = {}
