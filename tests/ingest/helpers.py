@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
+from firewatch.settings import Settings
 from ingest.service import IngestService
 from tests.services import wait_until
 
@@ -20,3 +24,19 @@ def scalar(conn: psycopg.Connection[Any], query: str, *params: object) -> Any:
     row = conn.execute(query, params).fetchone()
     assert row is not None
     return row[0]
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[IngestService]:
+    """An ingest service in a thread, stopped (as a restart would) on leaving."""
+    service = IngestService(settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), name="ingest", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: service.ready, timeout=10, what="ingest to connect")
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive(), "ingest did not stop"

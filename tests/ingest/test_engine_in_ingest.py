@@ -1,0 +1,152 @@
+"""The engine inside the running ingest service: its state survives a restart, and its timers
+(escalation with the webhook, offline devices) run on the server clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from alerts.kinds import Kind
+from firewatch.settings import MqttTarget, Settings
+from simulators.devices import SimDevice
+from simulators.publisher import Publisher
+from tests.conftest import Registry
+from tests.ingest.helpers import running, scalar, wait_received
+from tests.services import wait_until
+
+
+def publisher(settings: Settings) -> Publisher:
+    return Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}")
+
+
+def alert_row(db: psycopg.Connection[Any], device_id: str, rule: str) -> tuple[Any, ...] | None:
+    return db.execute(
+        "SELECT state, count, escalation_level FROM alerts WHERE subject = %s AND rule = %s"
+        " ORDER BY id DESC LIMIT 1",
+        (device_id, rule),
+    ).fetchone()
+
+
+def test_an_open_alert_still_returns_to_normal_after_a_restart(
+    settings: Settings, registry: Registry, db: psycopg.Connection[Any]
+) -> None:
+    """Events are not replayed: only the open alert tells the new engine the fault is active."""
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
+                         settings.site)  # fmt: skip
+    now = datetime.now(UTC)
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            pub.publish(*detector.event(now - timedelta(seconds=10), "fault"))
+        wait_received(ingest, 1)
+    assert alert_row(db, detector.id, "fault") == ("active_unack", 1, 0)
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            pub.publish(*detector.event(now, "fault_cleared"))
+        wait_received(ingest, 1)
+    assert alert_row(db, detector.id, "fault") == ("returned_unack", 1, 0)
+
+
+def test_a_restarted_engine_keeps_the_baseline_it_learnt(
+    settings: Settings, registry: Registry, db: psycopg.Connection[Any]
+) -> None:
+    """A +3 °C step is an anomaly only against a baseline learnt before the restart."""
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
+                         settings.site)  # fmt: skip
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=200)
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            for s in range(120):
+                noise = 0.1 if s % 2 else -0.1
+                pub.publish(*detector.reading(start + timedelta(seconds=s),
+                                              temperature_c=24.0 + noise))  # fmt: skip
+        wait_received(ingest, 120)
+    assert alert_row(db, detector.id, "heat_anomaly") is None
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            for s in range(120, 130):
+                pub.publish(*detector.reading(start + timedelta(seconds=s), temperature_c=27.5))
+        wait_received(ingest, 10)
+    assert alert_row(db, detector.id, "heat_anomaly") == ("active_unack", 1, 0)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+    handler = type("Receiver", (_Receiver,), {"received": received})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_an_unacknowledged_fire_alarm_escalates_and_the_webhook_hears_of_it(
+    settings: Settings, registry: Registry, db: psycopg.Connection[Any],
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> None:  # fmt: skip
+    url, received = webhook
+    settings = settings.model_copy(update={"escalate_after_s": 5, "webhook_url": url})
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
+                         settings.site)  # fmt: skip
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            pub.publish(*detector.event(datetime.now(UTC), "alarm"))
+        wait_received(ingest, 1)
+        wait_until(lambda: received, timeout=15, what="the escalation webhook")
+    state, count, level = alert_row(db, detector.id, "smoke_alarm") or (None, 0, 0)
+    assert (state, count) == ("active_unack", 1) and level >= 1
+    hook = received[0]
+    assert (hook["type"], hook["subject"], hook["rule"], hook["escalation_level"]) == (
+        "escalation",
+        detector.id,
+        "smoke_alarm",
+        1,
+    )
+    actions = [r[0] for r in db.execute(
+        "SELECT action FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.subject = %s"
+        " ORDER BY l.id", (detector.id,)).fetchall()]  # fmt: skip
+    assert actions[:2] == ["raise", "escalate"]
+
+
+def test_a_silent_device_goes_offline_and_comes_back(
+    settings: Settings, registry: Registry, db: psycopg.Connection[Any]
+) -> None:
+    board = SimDevice(registry.add(f"{settings.site}-EF", Kind.ELECTRICAL), Kind.ELECTRICAL,
+                      settings.site)  # fmt: skip
+    db.execute(
+        "UPDATE devices SET heartbeat_s = 1, config = %s WHERE id = %s",
+        (Jsonb({"rules": {"offline_margin_s": 0}}), board.id),
+    )
+    with running(settings) as ingest:
+        with publisher(settings) as pub:
+            pub.publish(*board.status(datetime.now(UTC)))
+        wait_received(ingest, 1)
+        wait_until(lambda: alert_row(db, board.id, "offline") is not None, timeout=10,
+                   what="the offline alert")  # fmt: skip
+        with publisher(settings) as pub:
+            pub.publish(*board.status(datetime.now(UTC)))
+        wait_received(ingest, 2)
+    assert alert_row(db, board.id, "offline") == ("returned_unack", 1, 0)
+    assert scalar(db, "SELECT class FROM alerts WHERE subject = %s", board.id) == "trouble"
