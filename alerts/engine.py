@@ -130,6 +130,8 @@ class Engine:
     def configure(self, devices: Iterable[DeviceInfo]) -> None:
         """Adds or updates devices; thresholds take effect from the next sample."""
         for device in devices:
+            self._count_in_building(self.devices.get(device.id), -1)
+            self._count_in_building(device, +1)
             self.devices[device.id] = device
             slot = self._slot_of(device.id)
             for name, values in self._cfg.items():
@@ -139,11 +141,13 @@ class Engine:
                 np.inf if device.status == "decommissioned"
                 else 2 * device.heartbeat + device.rules.offline_margin_s
             )  # fmt: skip
-        sizes: dict[str, int] = defaultdict(int)
-        for device in self.devices.values():
-            if device.building and device.status != "decommissioned":
-                sizes[device.building] += 1
-        self._building_size = dict(sizes)
+
+    def _count_in_building(self, device: DeviceInfo | None, step: int) -> None:
+        """Devices per building, for the mass-offline roll-up, kept as devices come and go."""
+        if device is not None and device.building and device.status != "decommissioned":
+            self._building_size[device.building] = (
+                self._building_size.get(device.building, 0) + step
+            )
 
     def _slot_of(self, device_id: str) -> int:
         slot = self._slot.get(device_id)
@@ -454,25 +458,24 @@ class Engine:
         out: _Batch,
     ) -> None:  # fmt: skip
         """Remembers when each device was last heard (server clock) and clears the offline
-        alerts of those that are back; the batch's arrivals are few distinct instants."""
-        pairs = np.array(heard, dtype=np.int64)
-        slots = pairs[:, 0]
-        stamps = {id(a): a.timestamp() for a in arrivals}
-        received = np.array([stamps[id(arrivals[i])] for i in pairs[:, 1]])
-        np.fmax.at(self.heard, slots, received)
+        alerts of those that are back. Arrivals are in order: a device's last is its latest."""
+        latest = dict(heard)
+        slots = np.fromiter(latest, dtype=np.int64, count=len(latest))
+        received = np.array([arrivals[i].timestamp() for i in latest.values()])
+        self.heard[slots] = np.fmax(self.heard[slots], received)
         track = self.tracks[("tick", Rule.OFFLINE)]
         track.ensure(len(self._ids))
-        back = np.unique(slots[track.active[slots]])
+        back = slots[track.active[slots]]
         if not len(back):
             return
         self._save_track(track, back)
         for slot in back:
             track.set(int(slot), False)
             device = self.devices[self._ids[slot]]
-            first = next(i for s, i in heard if s == slot)
-            received_at = arrivals[first]
+            index = latest[int(slot)]
+            received_at = arrivals[index]
             out.add(Decision(device.id, Rule.OFFLINE, AlertClass.TROUBLE, Change.CLEAR,
-                             sent[first], None, received_at, device.site, device.building,
+                             sent[index], None, received_at, device.site, device.building,
                              {"back_at": received_at.isoformat()}))  # fmt: skip
 
     # -- timers ----------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def heat(r: Round) -> None:
     fixed = r.cfg("fixed_c")
     r.emit(Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0,
            threshold_c=fixed)  # fmt: skip
-    ror, limit = r.ring.rate_per_min(r.s, r.cfg("ror_window_s")), r.cfg("ror_c_per_min")
+    ror, limit = r.ring.rate_per_min(r.s, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
     dwell = r.cfg("heat_dwell_s")
     r.emit(Rule.HEAT_ROR, AlertClass.FIRE, on=ror >= limit, off=~(ror >= limit / 2),
            dwell=dwell, rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
@@ -66,7 +66,7 @@ def cable(r: Round) -> None:
     """Electrical warnings are pre-alarms; a cable that keeps heating past its rating is a fire."""
     pre, fire = r.cfg("cable_prealarm_c"), r.cfg("cable_fire_c")
     limit = r.cfg("cable_ror_c_per_min")
-    ror = r.ring.rate_per_min(r.s, 2 * r.cfg("ror_window_s"))
+    ror = r.ring.rate_per_min(r.s, 2 * r.cfg("ror_window_s"), r.level)
     rising = ror >= limit
     r.emit(Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0,
            threshold_c=pre)  # fmt: skip

@@ -98,30 +98,36 @@ class MetricRing:
         last = self.v[slots, (n - 1) % DEPTH].astype(np.float64)
         two = np.where(n >= 2, self.v[slots, (n - 2) % DEPTH], last)
         three = np.where(n >= 3, self.v[slots, (n - 3) % DEPTH], last)
-        return np.asarray(np.median(np.stack([last, two, three]), axis=0), dtype=np.float64)
+        return median3(last, two, three)
 
-    def rate_per_min(self, slots: I64, window_s: F64) -> F64:
-        """Rise per minute between the level now and the newest sample at least ``window_s``
-        older; NaN while the ring holds no sample that old."""
+    def rate_per_min(self, slots: I64, window_s: F64, level: F64) -> F64:
+        """Rise per minute from the level then (the newest sample at least ``window_s`` older)
+        to ``level`` now; NaN while the ring holds no sample that old."""
+        rows = np.arange(len(slots))
         now = self.last_t[slots]
         times = self.t[slots]
         old = times <= (now - window_s)[:, None]
-        have = old.any(axis=1)
         pick = np.argmax(np.where(old, times, -np.inf), axis=1)
-        then_t = times[np.arange(len(slots)), pick]
-        # The level then, like the level now: a median of three, of the samples beside it
-        # (those close to it in time; a wrapped-around neighbour is not).
+        then_t = times[rows, pick]
+        # The level then, like the level now: a median of three, of the samples beside it.
+        # A neighbour far from it in time (wrapped around the ring) counts as the sample itself.
         near = 0.5 * (now - then_t)
+        centre = self.v[slots, pick].astype(np.float64)
         around = []
-        for k in (-1, 0, 1):
+        for k in (-1, 1):
             column = (pick + k) % DEPTH
-            value = self.v[slots, column].astype(np.float64)
-            close = np.abs(times[np.arange(len(slots)), column] - then_t) <= near
-            around.append(np.where(close, value, np.nan))
-        with np.errstate(all="ignore"):
-            then_v = np.nanmedian(np.stack(around), axis=0)
-        rate = (self.level(slots) - then_v) / np.maximum(now - then_t, 1e-9) * 60.0
-        return np.where(have, rate, np.nan)
+            close = np.abs(times[rows, column] - then_t) <= near
+            around.append(np.where(close, self.v[slots, column], centre))
+        rate = (level - median3(around[0], centre, around[1])) / np.maximum(now - then_t, 1e-9)
+        return np.where(old.any(axis=1), rate * 60.0, np.nan)
+
+
+def median3(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating],
+            c: npt.NDArray[np.floating]) -> F64:  # fmt: skip
+    """Element-wise median of three arrays, without sorting."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    median: F64 = np.maximum(low, np.minimum(high, c)).astype(np.float64)
+    return median
 
 
 _FIELDS = ("t", "v", "n", "last_t", "first_t", "base", "spread", "changed_at")
