@@ -56,7 +56,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 class RuleConfig:
     """Thresholds for one device; docs/rules.md explains each default and where it comes from."""
 
-    # Heat (temperature_c on detectors); the baseline settings also shape every metric's ring.
+    # Heat: temperature_c on detectors, and the anomaly on cable_temp_c; the baseline settings
+    # also shape every metric's ring.
     fixed_c: float = 57.0  # EN 54-5 class A1: static response between 54 and 65 °C
     ror_c_per_min: float = 8.3  # EN 54-5 / NFPA 72 rate of rise, 15 °F/min
     ror_window_s: float = 30.0  # "sustained": the rise must hold over this much event time
@@ -104,7 +105,9 @@ class RuleConfig:
 
 KIND_DEFAULTS: dict[Kind, RuleConfig] = {
     Kind.SMOKE: RuleConfig(),
-    Kind.ELECTRICAL: RuleConfig(),
+    # A cable warms by several degrees when a heater or an e-bike charger is switched on: its
+    # anomaly must be a larger rise than a room's.
+    Kind.ELECTRICAL: RuleConfig(anomaly_rise_c=10.0),
     Kind.THERMAL_CAMERA: RuleConfig(),
 }
 

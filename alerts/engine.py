@@ -121,7 +121,9 @@ class Engine:
         self._flooding: set[str] = set()
         self._undo: list[Callable[[], None]] = []
         # Every device's thresholds as arrays by slot, so a round reads them without a loop.
-        self._cfg: dict[str, F64] = {name: np.zeros(64) for name in _RULE_FIELDS}
+        self._cfg: dict[str, F64] = {
+            name: np.zeros(64) for name in (*_RULE_FIELDS, *(f"camera_{n}" for n in _REGION_FIELDS))
+        }
         self._stuck_metric: npt.NDArray[np.str_] = np.full(64, "", dtype="<U32")
         # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned).
         self._silent_after: F64 = np.full(64, np.inf)
@@ -134,8 +136,11 @@ class Engine:
             self._count_in_building(device, +1)
             self.devices[device.id] = device
             slot = self._slot_of(device.id)
-            for name, values in self._cfg.items():
-                values[slot] = getattr(device.rules, name)
+            for name in _RULE_FIELDS:
+                self._cfg[name][slot] = getattr(device.rules, name)
+            # A camera's region summaries are judged with its frames' levels.
+            for name in _REGION_FIELDS:
+                self._cfg[f"camera_{name}"][slot] = getattr(device.thermal, name)
             self._stuck_metric[slot] = STUCK_METRIC[device.kind]
             self._silent_after[slot] = (
                 np.inf if device.status == "decommissioned"
@@ -560,7 +565,10 @@ class Engine:
                 self._flooding.add(ident)
             elif subject in self._slot:
                 slot = self._slot[subject]
-                scope = _RULE_SCOPE.get(rule, "event")
+                # A rule several metrics share is the device's main metric's.
+                main = STUCK_METRIC[self.devices[subject].kind]
+                shared = rule is Rule.SENSOR_STUCK or rule in METRIC_RULES[main]
+                scope = main if shared else _RULE_SCOPE.get(rule, "event")
                 track = self.tracks[(scope, rule)]
                 track.ensure(len(self._ids))
                 track.set(slot, True)
@@ -579,3 +587,4 @@ _RULE_SCOPE: dict[Rule, str] = {
     Rule.OFFLINE: "tick",
 }  # fmt: skip
 _RULE_FIELDS = tuple(f.name for f in fields(RuleConfig))
+_REGION_FIELDS = ("alarm_c", "clear_c", "delta_c")

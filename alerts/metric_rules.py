@@ -18,9 +18,6 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-# A camera's region summary against its own baseline, like the frames' ΔT rule.
-CAMERA_REGION_RISE_C = 15.0
-CAMERA_REGION_ALARM_C = 55.0
 STUCK_MIN_SAMPLES = 20
 
 
@@ -56,10 +53,17 @@ def heat(r: Round) -> None:
     dwell = r.cfg("heat_dwell_s")
     r.emit(Rule.HEAT_ROR, AlertClass.FIRE, on=ror >= limit, off=~(ror >= limit / 2),
            dwell=dwell, rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
+    anomaly(r)
+
+
+def anomaly(r: Round) -> None:
+    """A rise against the device's own recent baseline: room air on a detector, a cable's
+    temperature on an electrical monitor (with a larger default rise: load changes move it)."""
     need = np.maximum(r.cfg("anomaly_rise_c"), r.cfg("anomaly_z") * r.sigma)
     rise = r.level - r.base
     r.emit(Rule.HEAT_ANOMALY, AlertClass.PREALARM, on=r.warm & (rise >= need),
-           off=rise < need / 2, dwell=dwell, baseline_c=r.base, rise_c=rise)  # fmt: skip
+           off=rise < need / 2, dwell=r.cfg("heat_dwell_s"), baseline_c=r.base,
+           rise_c=rise)  # fmt: skip
 
 
 def cable(r: Round) -> None:
@@ -74,6 +78,7 @@ def cable(r: Round) -> None:
            rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
     r.emit(Rule.CABLE_FIRE, AlertClass.FIRE, on=(r.v >= fire) | ((r.level >= pre) & rising),
            off=r.v < pre - 3.0, threshold_c=fire, rate_c_per_min=ror)  # fmt: skip
+    anomaly(r)
 
 
 def smoke(r: Round) -> None:
@@ -100,10 +105,13 @@ def leakage(r: Round, trend: TrendRing) -> None:
 
 
 def camera_region(r: Round) -> None:
-    hot = (r.level >= CAMERA_REGION_ALARM_C) & (r.level - r.base >= CAMERA_REGION_RISE_C)
-    off = r.level < CAMERA_REGION_ALARM_C - 3.0
+    """A camera's own region summary (``max_temp_c``), with its frames' thresholds: hot, and
+    that much above the region's own baseline, so a roof in the sun does not alarm."""
+    alarm = r.cfg("camera_alarm_c")
+    hot = (r.level >= alarm) & (r.level - r.base >= r.cfg("camera_delta_c"))
+    off = r.level < r.cfg("camera_clear_c")
     r.emit(Rule.CAMERA_HOTSPOT, AlertClass.FIRE, on=r.warm & hot, off=off, baseline_c=r.base,
-           source="region")  # fmt: skip
+           threshold_c=alarm, source="region")  # fmt: skip
 
 
 def stuck(r: Round, applies: Mask) -> None:
@@ -117,7 +125,7 @@ def stuck(r: Round, applies: Mask) -> None:
 
 METRIC_RULES: dict[str, tuple[Rule, ...]] = {
     "temperature_c": (Rule.HEAT_FIXED, Rule.HEAT_ROR, Rule.HEAT_ANOMALY),
-    "cable_temp_c": (Rule.CABLE_TEMP, Rule.CABLE_TEMP_ROR, Rule.CABLE_FIRE),
+    "cable_temp_c": (Rule.CABLE_TEMP, Rule.CABLE_TEMP_ROR, Rule.CABLE_FIRE, Rule.HEAT_ANOMALY),
     "obscuration_pct_per_m": (Rule.SMOKE_PREALARM, Rule.SMOKE_OBSCURATION),
     "residual_current_ma": (Rule.LEAKAGE, Rule.LEAKAGE_TREND),
     "max_temp_c": (Rule.CAMERA_HOTSPOT,),

@@ -520,3 +520,35 @@ def test_valid_override_takes_effect() -> None:
     config = rule_config(Kind.SMOKE, {"fixed_c": 68})
     assert config.fixed_c == 68.0
     assert rule_config(Kind.SMOKE, None).fixed_c == 57.0
+
+
+# -- anomaly on cables, camera region summaries --------------------------------------------
+
+
+def _flat_then(metric: str, device_id: str, base: float, step: float) -> Batch:
+    flat = [(t, base + (0.2 if t % 20 else -0.2)) for t in range(0, 600, 10)]
+    return series(device_id, metric, [*flat, *((t, step) for t in range(600, 660, 10))])
+
+
+@pytest.mark.parametrize(("step", "anomaly"), [(41.0, False), (47.0, True)])
+def test_a_cable_anomaly_needs_the_electrical_kinds_larger_rise(step: float, anomaly: bool) -> None:
+    """Switching on a heater warms a cable by a few degrees; 10 °C over its baseline is not."""
+    engine = engine_with(device("E1", Kind.ELECTRICAL))
+    decisions = run(engine, _flat_then("cable_temp_c", "E1", 35.0, step))
+    found = edges(decisions, Rule.HEAT_ANOMALY)
+    assert bool(found) is anomaly
+    assert all(d.alert_class is AlertClass.PREALARM for d in found)
+    assert Rule.CABLE_TEMP not in raised(decisions)  # still below the 70 °C rating
+
+
+@pytest.mark.parametrize(
+    ("config", "hotspot"), [(None, True), ({"thermal": {"alarm_c": 65}}, False)]
+)
+def test_a_cameras_region_summary_uses_its_frames_thresholds(
+    config: dict[str, Any] | None, hotspot: bool
+) -> None:
+    engine = engine_with(device("C1", Kind.THERMAL_CAMERA, config=config))
+    decisions = run(engine, _flat_then("max_temp_c", "C1", 30.0, 60.0))
+    found = edges(decisions, Rule.CAMERA_HOTSPOT)
+    assert bool(found) is hotspot
+    assert all(d.alert_class is AlertClass.FIRE and d.detail["source"] == "region" for d in found)
