@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from api.alert_stream import AlertStream
 from api.routers import alerts, devices, health
 from firewatch.settings import MqttTarget, Settings
 
@@ -37,9 +39,14 @@ def create_app(
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
         await pool.open()
         app.state.pool = pool
+        stream = app.state.alert_stream = AlertStream(settings.database_url)
+        streaming = asyncio.create_task(stream.run(), name="alert-stream")
         try:
             yield
         finally:
+            streaming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await streaming
             await pool.close()
 
     app = FastAPI(

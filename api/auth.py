@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from store.users import Principal, principal_for_token
@@ -13,11 +13,8 @@ from store.users import Principal, principal_for_token
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
+async def _principal(request: Request, token: str | None) -> Principal:
+    if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing 'Authorization: Bearer <token>'; create a token with "
@@ -25,7 +22,7 @@ async def current_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     async with request.app.state.pool.connection() as conn:
-        principal = await principal_for_token(conn, credentials.credentials)
+        principal = await principal_for_token(conn, token)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -33,6 +30,25 @@ async def current_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await _principal(request, credentials.credentials if credentials else None)
+
+
+async def stream_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[
+        str | None,
+        Query(description="For EventSource, which cannot send headers; prefer the header."),
+    ] = None,
+) -> Principal:
+    """The header, or the token in the query string for a browser's EventSource."""
+    return await _principal(request, credentials.credentials if credentials else access_token)
 
 
 def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:

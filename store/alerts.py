@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
@@ -222,27 +221,7 @@ def _notify(cur: psycopg.Cursor[Any], changes: Sequence[AlertChange]) -> None:
         )
 
 
-_ALERT_COLUMNS = (
-    "id, device_id, subject, rule, class, state, raised_at, received_at, last_at, count, peak,"
-    " detail, site, building, condition_active, latching, chattering, suppressed_reason,"
-    " acked_at, acked_by, shelved_until, shelve_reason, claimed_by, escalation_level,"
-    " updated_at, resolved_at, resolved_by, cause, resolution_note, parent_id"
-)
-
-
 def seen_alerts(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, datetime]]:
     """Every alert ever raised, as (subject, rule, class, raised_at): for checking scenarios."""
     rows = conn.execute("SELECT subject, rule, class, raised_at FROM alerts ORDER BY id")
     return [(r[0], r[1], r[2], r[3]) for r in rows.fetchall()]
-
-
-async def list_alerts(
-    conn: psycopg.AsyncConnection[Any], *, open_only: bool, limit: int
-) -> list[dict[str, Any]]:
-    where = "WHERE state <> 'resolved'" if open_only else ""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY raised_at DESC LIMIT %s",
-            (limit,),
-        )
-        return await cur.fetchall()

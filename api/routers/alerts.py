@@ -1,30 +1,224 @@
-"""Reading alerts (operator actions are their own issue)."""
+"""Alerts for operators: the list, one alert in full, the actions, and the live stream."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, status
+from fastapi.responses import StreamingResponse
 
-from api.auth import current_principal
-from api.schemas import AlertRead, Problem
-from store.alerts import list_alerts
+from alerts.lifecycle import Action, IllegalTransition, State
+from alerts.signals import AlertClass
+from api.alert_schemas import (
+    AckBody,
+    AlertDetail,
+    AlertRead,
+    ClaimBody,
+    CommentBody,
+    ResolveBody,
+    ShelveBody,
+)
+from api.alert_stream import AlertStream, ReplayTooLong, event_id, parse_event_id, position_of
+from api.auth import current_principal, require_role, stream_principal
+from api.schemas import Problem
+from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
+from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
 from store.users import Principal
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
+_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
+_ACT: dict[int | str, dict[str, Any]] = {
+    **_AUTH,
+    404: {"model": Problem},
+    409: {"model": Problem, "description": "Illegal now"},
+}
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Operator = Annotated[Principal, Depends(require_role("operator", "admin"))]
+_ALERT_KEYS = [c.strip() for c in ALERT_COLUMNS.split(",")]
 
-@router.get(
-    "",
-    response_model=list[AlertRead],
-    responses={401: {"model": Problem}},
-    summary="Alerts, newest first",
-)
+
+@router.get("", response_model=list[AlertRead], responses=_AUTH, summary="Alerts, newest first")
 async def get_alerts(
     request: Request,
+    *,
     _who: Annotated[Principal, Depends(current_principal)],
     open_only: Annotated[bool, Query(alias="open", description="Only unresolved alerts")] = False,
+    alert_class: Annotated[AlertClass | None, Query(alias="class")] = None,
+    state: State | None = None,
+    building: Annotated[str | None, Query(max_length=64)] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(alias="from", description="raised at or after")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="raised before")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Cursor: the last id of the page before")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
+    f = AlertFilter(
+        open_only=open_only, alert_class=alert_class.value if alert_class else None,
+        state=state.value if state else None, building=building, device=device,
+        since=since, until=until, before_id=before, limit=limit,
+    )  # fmt: skip
     async with request.app.state.pool.connection() as conn:
-        return await list_alerts(conn, open_only=open_only, limit=limit)
+        return await list_alerts(conn, f)
+
+
+@router.get(
+    "/stream",
+    summary="Every alert change as Server-Sent Events",
+    response_class=StreamingResponse,
+    responses={
+        **_AUTH,
+        400: {"model": Problem},
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`event: alert` with `id: <txid>-<log id>` and data "
+            '`{"event_id", "change", "actor", "from_state", "to_state", "alert": AlertRead}`; '
+            "`event: reset` when the gap since Last-Event-ID is too long to replay (reload "
+            "the list); a comment every 15 s as a heartbeat.",
+        },
+    },
+)
+async def stream_alerts(
+    request: Request,
+    _who: Annotated[Principal, Depends(stream_principal)],
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> StreamingResponse:
+    try:
+        after = parse_event_id(last_event_id) if last_event_id else None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    hub: AlertStream = request.app.state.alert_stream
+    return StreamingResponse(
+        _sse(request, hub, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(
+    request: Request, hub: AlertStream, after: tuple[int, int] | None
+) -> AsyncIterator[bytes]:
+    yield b"retry: 2000\n\n"
+    try:
+        async for event in hub.subscribe(request.app.state.pool, after):
+            yield b": keepalive\n\n" if event is None else _frame(event)
+    except ReplayTooLong:
+        yield b"event: reset\ndata: {}\n\n"
+        async for event in hub.subscribe(request.app.state.pool, None):
+            yield b": keepalive\n\n" if event is None else _frame(event)
+
+
+def _frame(event: dict[str, Any]) -> bytes:
+    eid = event_id(position_of(event))
+    alert = AlertRead.model_validate({k: event[k] for k in _ALERT_KEYS})
+    body = {
+        "event_id": eid, "change": event["action"], "actor": event["actor"],
+        "from_state": event["from_state"], "to_state": event["to_state"], "at": event["at"],
+        "alert": alert.model_dump(mode="json", by_alias=True),
+    }  # fmt: skip
+    return b"id: " + eid.encode() + b"\nevent: alert\ndata: " + orjson.dumps(body) + b"\n\n"
+
+
+@router.get(
+    "/{alert_id}",
+    response_model=AlertDetail,
+    responses={**_AUTH, 404: {"model": Problem}},
+    summary="One alert with its audit trail and the readings around it",
+)
+async def get_alert(
+    alert_id: AlertId,
+    request: Request,
+    _who: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        found = await alert_detail(conn, alert_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+    return found
+
+
+async def _act(request: Request, alert_id: int, act: OperatorAction) -> dict[str, Any]:
+    async with request.app.state.pool.connection() as conn:
+        try:
+            return await perform(conn, alert_id, act, now=datetime.now(UTC))
+        except AlertNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
+        except IllegalTransition as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        except ClaimedByOther as exc:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"alert {alert_id} is claimed by {exc}; send take_over=true to take it over",
+            ) from None
+
+
+@router.post("/{alert_id}/ack", response_model=AlertRead, responses=_ACT, summary="Acknowledge")
+async def ack(
+    alert_id: AlertId,
+    request: Request,
+    who: Operator,
+    body: Annotated[AckBody | None, Body()] = None,
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return await _act(request, alert_id, OperatorAction(Action.ACK, who.name, note=note))
+
+
+@router.post(
+    "/{alert_id}/shelve",
+    response_model=AlertRead,
+    responses=_ACT,
+    summary="Shelve for a while (never a fire alarm)",
+)
+async def shelve(
+    alert_id: AlertId, request: Request, who: Operator, body: ShelveBody
+) -> dict[str, Any]:
+    act = OperatorAction(Action.SHELVE, who.name, minutes=body.minutes, reason=body.reason)
+    return await _act(request, alert_id, act)
+
+
+@router.post("/{alert_id}/unshelve", response_model=AlertRead, responses=_ACT, summary="Unshelve")
+async def unshelve(alert_id: AlertId, request: Request, who: Operator) -> dict[str, Any]:
+    return await _act(request, alert_id, OperatorAction(Action.UNSHELVE, who.name))
+
+
+@router.post(
+    "/{alert_id}/resolve", response_model=AlertRead, responses=_ACT, summary="Resolve with a cause"
+)
+async def resolve(
+    alert_id: AlertId, request: Request, who: Operator, body: ResolveBody
+) -> dict[str, Any]:
+    act = OperatorAction(Action.RESOLVE, who.name, cause=body.cause, note=body.note)
+    return await _act(request, alert_id, act)
+
+
+@router.post(
+    "/{alert_id}/comment", response_model=AlertRead, responses=_ACT, summary="Add to the log"
+)
+async def comment(
+    alert_id: AlertId,
+    request: Request,
+    who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
+    body: CommentBody,
+) -> dict[str, Any]:
+    return await _act(request, alert_id, OperatorAction(Action.COMMENT, who.name, note=body.text))
+
+
+@router.post(
+    "/{alert_id}/claim",
+    response_model=AlertRead,
+    responses=_ACT,
+    summary="Handle it yourself; others see who",
+)
+async def claim(
+    alert_id: AlertId,
+    request: Request,
+    who: Operator,
+    body: Annotated[ClaimBody | None, Body()] = None,
+) -> dict[str, Any]:
+    act = OperatorAction(Action.CLAIM, who.name, take_over=bool(body and body.take_over))
+    return await _act(request, alert_id, act)

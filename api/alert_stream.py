@@ -1,0 +1,151 @@
+"""The live alert stream of one API process: one LISTEN connection wakes one reader, which
+fans settled events out to every connected browser.
+
+Each replica listens for itself, so the stream works behind a load balancer. NOTIFY is only a
+wake-up: events are read from the alert log, in (transaction, id) order, so a reconnecting
+client that names the last event it saw gets exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from store.alert_queries import Position, events_after, events_between, stream_head
+from store.alerts import NOTIFY_CHANNEL
+from store.database import DatabaseUnavailable, connect_async
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # read even without a wake-up: an event held back by a running transaction
+BATCH = 500
+REPLAY_MAX = 5000  # beyond this a client is told to reload rather than replay
+QUEUE_MAX = 2000  # a client this far behind is cut off; it reconnects and replays
+HEARTBEAT_S = 15.0
+_END: dict[str, Any] = {}  # queued for a client that was cut off
+
+
+class ReplayTooLong(Exception):
+    """The client missed more events than are worth replaying one by one."""
+
+
+def event_id(position: Position) -> str:
+    return f"{position[0]}-{position[1]}"
+
+
+def parse_event_id(text: str) -> Position:
+    """Raises ValueError with what a valid id looks like."""
+    txid, sep, log_id = text.partition("-")
+    if not sep or not txid.isdigit() or not log_id.isdigit():
+        raise ValueError(f"Last-Event-ID {text!r} is not an event id of this stream (N-M)")
+    return int(txid), int(log_id)
+
+
+def position_of(event: dict[str, Any]) -> Position:
+    return int(event["txid"]), int(event["log_id"])
+
+
+@dataclass(eq=False)
+class _Client:
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+
+
+class AlertStream:
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._clients: set[_Client] = set()
+        self._wake = asyncio.Event()
+        self.head: Position = (0, 0)
+        self.ready = asyncio.Event()
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    async def run(self) -> None:
+        """Until cancelled; a lost database connection is retried, clients stay attached."""
+        while True:
+            try:
+                async with (
+                    await connect_async(self._url) as listen,
+                    await connect_async(self._url) as reader,
+                ):
+                    await listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    if not self.ready.is_set():
+                        self.head = await stream_head(reader)
+                        self.ready.set()
+                    async with asyncio.TaskGroup() as tasks:
+                        tasks.create_task(self._listen(listen))
+                        tasks.create_task(self._read(reader))
+            except* (psycopg.Error, DatabaseUnavailable, OSError) as group:
+                log.warning("alert stream lost the database (%s); retrying in 2 s", group)
+                await asyncio.sleep(2)
+
+    async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            async for _ in conn.notifies(timeout=POLL_S, stop_after=1):
+                break
+            self._wake.set()  # on a notification or the poll timeout alike
+
+    async def _read(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while events := await events_after(conn, self.head, upto=None, limit=BATCH):
+                self.head = position_of(events[-1])
+                for event in events:
+                    self._publish(event)
+                if len(events) < BATCH:
+                    break
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for client in list(self._clients):
+            try:
+                client.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        self._clients.discard(client)
+        with contextlib.suppress(asyncio.QueueEmpty):
+            client.queue.get_nowait()  # make room for the end marker
+        client.queue.put_nowait(_END)
+
+    async def subscribe(
+        self, pool: AsyncConnectionPool[Any], after: Position | None
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """What the client missed since ``after``, read from the log, then live events; None
+        when nothing happened for a heartbeat's time. Attaching and reading the head happen
+        with no await between them, so no event falls between the replay and the live queue.
+        Raises ReplayTooLong before sending anything if the gap is too long to replay."""
+        await self.ready.wait()
+        client = _Client()
+        self._clients.add(client)
+        upto = self.head
+        try:
+            if after is not None and after < upto:
+                async with pool.connection() as conn:
+                    if await events_between(conn, after, upto, limit=REPLAY_MAX + 1) > REPLAY_MAX:
+                        raise ReplayTooLong
+                    while batch := await events_after(conn, after, upto=upto, limit=BATCH):
+                        for event in batch:
+                            yield event
+                        after = position_of(batch[-1])
+            while True:
+                try:
+                    event = await asyncio.wait_for(client.queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield None
+                    continue
+                if event is _END:
+                    return
+                yield event
+        finally:
+            self._clients.discard(client)

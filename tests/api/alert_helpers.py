@@ -1,0 +1,47 @@
+"""Alerts raised the way ingest raises them: engine decisions applied by the store."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from alerts.signals import AlertClass, Change, Decision, Rule
+from store.alerts import apply_decisions
+from store.users import add_user
+
+
+def token(database_url: str, name: str, role: str) -> str:
+    async def go() -> str:
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        async with conn:
+            return await add_user(conn, name=name, role=role)
+
+    return asyncio.run(go())
+
+
+def auth(bearer: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {bearer}"}
+
+
+def raise_alert(
+    db: psycopg.Connection[Any],
+    device: str,
+    rule: Rule,
+    alert_class: AlertClass,
+    *,
+    site: str,
+    building: str = "B-001",
+    at: datetime | None = None,
+    change: Change = Change.RAISE,
+) -> int:
+    """The id of the alert the decision opened or touched."""
+    decision = Decision(
+        subject=device, rule=rule, alert_class=alert_class, change=change,
+        at=at or datetime.now(UTC), value=61.5, site=site, building=building,
+    )  # fmt: skip
+    with db.transaction():
+        changes = apply_decisions(db, [decision])
+    return changes[0].id
