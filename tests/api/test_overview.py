@@ -1,0 +1,118 @@
+"""The overview against a small quarter whose every count is known."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
+
+from alerts.signals import AlertClass, Rule
+from api.app import create_app
+from firewatch.settings import Settings
+from tests.api.alert_helpers import auth, raise_alert, token
+
+
+@pytest.fixture()
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _device(
+    db: psycopg.Connection[Any], device: str, kind: str, site: str, building: str, *,
+    status: str = "active", heard_s_ago: float | None = 5, latest: dict[str, float] | None = None,
+    lat: float = 23.1, lon: float = 113.27,
+) -> str:  # fmt: skip
+    db.execute(
+        "INSERT INTO devices (id, kind, site, building, status, heartbeat_s, lat, lon)"
+        " VALUES (%s, %s, %s, %s, %s, 60, %s, %s)",
+        (device, kind, site, building, status, lat, lon),
+    )
+    if heard_s_ago is not None:
+        heard = datetime.now(UTC) - timedelta(seconds=heard_s_ago)
+        db.execute(
+            "INSERT INTO device_status (device_id, last_seen, last_received_at, last_seq, latest)"
+            " VALUES (%s, %s, %s, 1, %s)",
+            (device, heard, heard, Jsonb(latest or {})),
+        )
+    return device
+
+
+def test_overview_counts_a_known_quarter(
+    client: TestClient, database_url: str, db: psycopg.Connection[Any], site: str
+) -> None:
+    sd1 = _device(db, f"{site}-SD1", "smoke", site, "B-1", latest={"temperature_c": 31.0},
+                  lat=23.10, lon=113.20)  # fmt: skip
+    _device(db, f"{site}-SD2", "smoke", site, "B-1", heard_s_ago=600, lat=23.12, lon=113.22)
+    _device(db, f"{site}-SD3", "smoke", site, "B-2", heard_s_ago=None)
+    _device(db, f"{site}-SD4", "smoke", site, "B-2", status="maintenance")
+    em1 = _device(db, f"{site}-EM1", "electrical", site, "B-2", latest={"cable_temp_c": 88.5})
+    _device(db, f"{site}-EM2", "electrical", site, "B-3", status="commissioning")
+    _device(db, f"{site}-EM3", "electrical", site, "B-3", status="decommissioned")
+    cam = _device(db, f"{site}-TC1", "thermal_camera", site, "B-3",
+                  latest={"frame_max_temp_c": 212.0, "max_temp_c": 90.0})  # fmt: skip
+
+    fire = raise_alert(db, sd1, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building="B-1")
+    raise_alert(db, em1, Rule.FAULT, AlertClass.TROUBLE, site=site, building="B-2")
+    low = raise_alert(db, em1, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site, building="B-2")
+    db.execute("UPDATE alerts SET chattering = true WHERE id = %s", (low,))
+    db.execute("UPDATE alerts SET state = 'resolved' WHERE id = %s", (fire,))
+    raise_alert(db, cam, Rule.CAMERA_PREALARM, AlertClass.PREALARM, site=site, building="B-3")
+    db.execute(
+        "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
+        " last_at, site, building, suppressed_reason) VALUES (%s, %s, 'heat_fixed', 'fire',"
+        " 'suppressed', now(), now(), now(), %s, 'B-2', 'maintenance')",
+        (f"{site}-SD4", f"{site}-SD4", site),
+    )
+
+    viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
+    response = client.get("/api/v1/overview", params={"site": site, "hours": 6}, headers=viewer)
+    assert response.status_code == 200, response.text
+    body = response.json()
+
+    assert body["devices"]["total"] == 7  # the decommissioned one is gone
+    kinds = body["devices"]["by_kind"]
+    assert kinds["smoke"] == {"online": 1, "offline": 2, "fault": 0, "maintenance": 1,
+                              "commissioning": 0}  # fmt: skip
+    assert kinds["electrical"] == {"online": 0, "offline": 0, "fault": 1, "maintenance": 0,
+                                   "commissioning": 1}  # fmt: skip
+    assert kinds["thermal_camera"]["online"] == 1
+
+    assert body["open_alerts"] == {
+        "total": 3, "by_class": {"fire": 0, "prealarm": 1, "supervisory": 0, "trouble": 2},
+        "by_state": {"active_unack": 3},
+    }  # fmt: skip
+    assert len(body["timeline"]) in (6, 7)  # the window's hours, both ends included
+    assert sum(h["fire"] for h in body["timeline"]) == 1  # resolved, still in the history
+    assert sum(h["trouble"] for h in body["timeline"]) == 2
+    assert body["alarm_rate"]["last_10min"] == 4
+    assert body["alarm_rate"]["chattering_devices"] == [em1]
+    assert body["alarm_rate"]["flood"] is False
+
+    assert [(h["device_id"], h["metric"], h["value"]) for h in body["hot_spots"]] == [
+        (cam, "frame_max_temp_c", 212.0), (em1, "cable_temp_c", 88.5), (sd1, "temperature_c", 31.0),
+    ]  # fmt: skip
+    buildings = {b["id"]: b for b in body["buildings"]}
+    assert {b: v["state"] for b, v in buildings.items()} == {
+        "B-1": "normal", "B-2": "trouble", "B-3": "prealarm",
+    }  # fmt: skip
+    assert buildings["B-1"]["lat"] == pytest.approx(23.11)
+    assert (buildings["B-2"]["open_alerts"], buildings["B-2"]["devices"]) == (2, 3)
+    assert body["latest_events"][0]["rule"] == "camera_prealarm"
+    assert {e["action"] for e in body["latest_events"]} == {"raise"}
+
+
+def test_overview_refuses_bad_windows(client: TestClient, database_url: str, site: str) -> None:
+    viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
+    for hours in (0, 169, "day"):
+        bad = client.get("/api/v1/overview", params={"hours": hours}, headers=viewer)
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["query", "hours"]
+    assert client.get("/api/v1/overview").status_code == 401
+    empty = client.get("/api/v1/overview", params={"site": "nobody-here"}, headers=viewer)
+    assert empty.json()["devices"] == {"total": 0, "by_kind": {}}
