@@ -1,0 +1,135 @@
+"""A device's history for the operator's drawer: bucketed readings and the camera's heat map."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from alerts.kinds import Kind
+from api.auth import current_principal
+from api.heatmap import colourise, png
+from api.schemas import Problem
+from ingest.frames import FrameError, decode_frame
+from store.device_history import bucketed, device_kind, latest_frame
+from store.users import Principal
+
+router = APIRouter(prefix="/api/v1/devices", tags=["device history"])
+
+MAX_BUCKETS = 5000
+TARGET_BUCKETS = 300  # what a chart across a drawer can show
+MAX_SPAN = timedelta(days=31)
+DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 404: {"model": Problem}}
+
+
+class Bucket(BaseModel):
+    t: datetime = Field(description="The bucket's start.")
+    min: float
+    avg: float
+    max: float
+    n: int = Field(description="Readings in the bucket.")
+
+
+class BucketedSeries(BaseModel):
+    device_id: str
+    metric: str
+    bucket_s: int
+    since: datetime = Field(alias="from")
+    until: datetime = Field(alias="to")
+    points: list[Bucket] = Field(description="Oldest first; empty buckets are left out.")
+
+
+async def _known(request: Request, device_id: str) -> str:
+    async with request.app.state.pool.connection() as conn:
+        kind = await device_kind(conn, device_id)
+    if kind is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r} is registered")
+    return kind
+
+
+@router.get(
+    "/{device_id}/readings",
+    response_model=BucketedSeries,
+    response_model_by_alias=True,
+    responses={**_AUTH, 422: {"model": Problem}},
+    summary="One metric of a device in time buckets",
+)
+async def get_readings(
+    device_id: DeviceId,
+    request: Request,
+    *,
+    _who: Annotated[Principal, Depends(current_principal)],
+    metric: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,64}$", examples=["cable_temp_c"])],
+    since: Annotated[
+        datetime | None, Query(alias="from", description="Default: 24 h before to")
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+    bucket: Annotated[
+        int | None,
+        Query(ge=1, le=86400, description="Seconds; default: about 300 buckets over the span"),
+    ] = None,
+) -> dict[str, Any]:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(hours=24)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise HTTPException(422, "from and to need a time zone, e.g. 2026-11-29T08:00:00+08:00")
+    span = (until - since).total_seconds()
+    if span <= 0 or span > MAX_SPAN.total_seconds():
+        raise HTTPException(422, "from must be before to, and at most 31 days before it")
+    bucket_s = bucket or max(1, math.ceil(span / TARGET_BUCKETS))
+    if span / bucket_s > MAX_BUCKETS:
+        raise HTTPException(
+            422,
+            f"{span / bucket_s:.0f} buckets is too many; use bucket >= {span / MAX_BUCKETS:.0f}",
+        )
+    await _known(request, device_id)
+    async with request.app.state.pool.connection() as conn:
+        points = await bucketed(conn, device_id=device_id, metric=metric, since=since,
+                                until=until, bucket_s=bucket_s)  # fmt: skip
+    return {"device_id": device_id, "metric": metric, "bucket_s": bucket_s, "from": since,
+            "to": until, "points": points}  # fmt: skip
+
+
+@router.get(
+    "/{device_id}/frame.png",
+    response_class=Response,
+    responses={
+        **_AUTH,
+        200: {"content": {"image/png": {}}, "description": "The newest frame as a heat map"},
+    },
+    summary="A thermal camera's newest frame as a PNG heat map",
+)
+async def get_frame(
+    device_id: DeviceId,
+    request: Request,
+    _who: Annotated[Principal, Depends(current_principal)],
+    low: Annotated[float | None, Query(ge=-273.15, le=2000, description="°C at black")] = None,
+    high: Annotated[float | None, Query(ge=-273.15, le=2000, description="°C at white")] = None,
+) -> Response:
+    if low is not None and high is not None and low >= high:
+        raise HTTPException(422, "low must be below high")
+    if await _known(request, device_id) != Kind.THERMAL_CAMERA.value:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
+    async with request.app.state.pool.connection() as conn:
+        found = await latest_frame(conn, device_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} has sent no frame yet")
+    ts, payload = found
+    try:
+        _, temps = decode_frame(payload)
+    except FrameError as exc:  # ingest stored it, so only a changed decoder gets here
+        raise HTTPException(500, f"the stored frame no longer decodes: {exc}") from None
+    body = png(colourise(temps, low=low, high=high))
+    return Response(
+        body,
+        media_type="image/png",
+        headers={
+            "Last-Modified": ts.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "X-Frame-Max-C": f"{float(temps.max()):.2f}",
+            "Cache-Control": "no-cache",
+        },
+    )
