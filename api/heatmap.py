@@ -31,7 +31,8 @@ def colourise(
     hi = high if high is not None else float(finite.max()) if finite.size else lo + 1.0
     span = max(hi - lo, 1e-6)
     index = np.clip((np.nan_to_num(temps, nan=lo) - lo) / span * 255.0, 0, 255).astype(np.uint8)
-    return _PALETTE[index]
+    rgb: npt.NDArray[np.uint8] = _PALETTE[index]
+    return rgb
 
 
 def png(rgb: npt.NDArray[np.uint8]) -> bytes:
