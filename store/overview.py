@@ -13,27 +13,12 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from store.device_states import DEVICE_STATES
+
 # The worst open alert colours a building: the order operators triage in.
 CLASS_ORDER = ("fire", "prealarm", "supervisory", "trouble")
 FAULT_RULES = ("fault", "sensor_stuck", "tamper")
 HOT_METRICS = ("frame_max_temp_c", "max_temp_c", "cable_temp_c", "temperature_c")
-
-# Per device: its state for the counts and the map. Offline uses the engine's own rule: silent
-# for two heartbeats plus the device's margin (60 s unless overridden).
-_DEVICES = """
-SELECT d.id, d.kind, d.building, d.lat, d.lon,
-       CASE
-         WHEN d.status IN ('maintenance', 'commissioning') THEN d.status
-         WHEN s.last_received_at IS NULL
-              OR s.last_received_at < %(now)s - make_interval(secs => 2 * d.heartbeat_s
-                 + coalesce((d.config -> 'rules' ->> 'offline_margin_s')::float8, 60))
-           THEN 'offline'
-         ELSE 'online'
-       END AS state,
-       s.latest
-FROM devices d LEFT JOIN device_status s ON s.device_id = d.id
-WHERE d.site = %(site)s AND d.status NOT IN ('decommissioned', 'registered')
-"""
 
 _OPEN = """
 SELECT id, subject, device_id, rule, class, state, building, chattering
@@ -77,7 +62,7 @@ async def overview(
     since = now - timedelta(hours=hours)
     params = {"site": site, "now": now, "since": since, "events": events}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_DEVICES, params)
+        await cur.execute(DEVICE_STATES, params)
         devices = await cur.fetchall()
         await cur.execute(_OPEN, params)
         open_alerts = await cur.fetchall()
