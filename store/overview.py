@@ -13,12 +13,34 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from store.device_states import DEVICE_STATES
+from store.device_states import DEVICE_STATES, FAULT_RULES
 
 # The worst open alert colours a building: the order operators triage in.
 CLASS_ORDER = ("fire", "prealarm", "supervisory", "trouble")
-FAULT_RULES = ("fault", "sensor_stuck", "tamper")
+# A device's hot-spot value: the first of these it reports (a camera's whole frame first).
 HOT_METRICS = ("frame_max_temp_c", "max_temp_c", "cable_temp_c", "temperature_c")
+_HOT_METRIC = "CASE " + " ".join(f"WHEN st.latest ? '{m}' THEN '{m}'" for m in HOT_METRICS) + " END"
+
+# Counts, buildings and hot spots are aggregated by the database in one round trip: the
+# screen needs a few hundred rows, not one per device.
+_DEVICES = f"""
+WITH st AS MATERIALIZED ({DEVICE_STATES}),
+hot AS (
+    SELECT st.id AS device_id, st.kind, st.building, st.lat, st.lon, {_HOT_METRIC} AS metric,
+           (st.latest ->> {_HOT_METRIC})::float8 AS value
+    FROM st WHERE st.latest IS NOT NULL
+)
+SELECT
+  (SELECT coalesce(json_agg(c), '[]') FROM
+     (SELECT kind, state, count(*) AS n FROM st GROUP BY kind, state) c) AS counts,
+  (SELECT coalesce(json_agg(b ORDER BY b.id), '[]') FROM
+     (SELECT building AS id, avg(lat) AS lat, avg(lon) AS lon, count(*) AS devices,
+             bool_and(state = 'offline') AS silent
+      FROM st WHERE building IS NOT NULL GROUP BY building) b) AS buildings,
+  (SELECT coalesce(json_agg(h), '[]') FROM
+     (SELECT * FROM hot WHERE value IS NOT NULL ORDER BY value DESC, device_id
+      LIMIT %(top)s) h) AS hot_spots
+"""
 
 _OPEN = """
 SELECT id, subject, device_id, rule, class, state, building, chattering
@@ -60,10 +82,11 @@ async def overview(
     hot_spots: int = 10, events: int = 20,
 ) -> dict[str, Any]:  # fmt: skip
     since = now - timedelta(hours=hours)
-    params = {"site": site, "now": now, "since": since, "events": events}
+    params = {"site": site, "now": now, "since": since, "events": events, "top": hot_spots,
+              "fault_rules": list(FAULT_RULES)}  # fmt: skip
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(DEVICE_STATES, params)
-        devices = await cur.fetchall()
+        await cur.execute(_DEVICES, params)
+        rolled = await cur.fetchone()
         await cur.execute(_OPEN, params)
         open_alerts = await cur.fetchall()
         await cur.execute(_TIMELINE, params)
@@ -72,15 +95,11 @@ async def overview(
         rate = await cur.fetchone()
         await cur.execute(_LATEST, params)
         latest = await cur.fetchall()
-    assert rate is not None
+    assert rolled is not None and rate is not None
     dispatched = [a for a in open_alerts if a["state"] != "suppressed"]
-    faulty = {a["device_id"] for a in dispatched if a["rule"] in FAULT_RULES}
-    for d in devices:
-        if d["state"] == "online" and d["id"] in faulty:
-            d["state"] = "fault"
     return {
         "generated_at": now, "hours": hours, "site": site,
-        "devices": _device_counts(devices),
+        "devices": _device_counts(rolled["counts"]),
         "open_alerts": _open_counts(dispatched),
         "timeline": timeline,
         "alarm_rate": {
@@ -89,19 +108,18 @@ async def overview(
             "flood": any(a["rule"] == "alert_flood" for a in dispatched),
             "chattering_devices": sorted({a["subject"] for a in dispatched if a["chattering"]}),
         },
-        "hot_spots": _hot_spots(devices, hot_spots),
-        "buildings": _buildings(devices, dispatched),
+        "hot_spots": rolled["hot_spots"],
+        "buildings": _buildings(rolled["buildings"], dispatched),
         "latest_events": latest,
     }  # fmt: skip
 
 
-def _device_counts(devices: list[dict[str, Any]]) -> dict[str, Any]:
+def _device_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
     states = ("online", "offline", "fault", "maintenance", "commissioning")
     by_kind: dict[str, dict[str, int]] = {}
-    for d in devices:
-        counts = by_kind.setdefault(d["kind"], dict.fromkeys(states, 0))
-        counts[d["state"]] += 1
-    return {"total": len(devices), "by_kind": by_kind}
+    for c in counts:
+        by_kind.setdefault(c["kind"], dict.fromkeys(states, 0))[c["state"]] = c["n"]
+    return {"total": sum(c["n"] for c in counts), "by_kind": by_kind}
 
 
 def _open_counts(alerts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,22 +131,7 @@ def _open_counts(alerts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total": len(alerts), "by_class": by_class, "by_state": by_state}
 
 
-def _hot_spots(devices: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
-    """The hottest newest value per device: cameras' frames, cables, rooms."""
-    found = []
-    for d in devices:
-        latest = d["latest"] or {}
-        for metric in HOT_METRICS:
-            if metric in latest:
-                found.append({"device_id": d["id"], "kind": d["kind"], "metric": metric,
-                              "value": latest[metric], "building": d["building"],
-                              "lat": d["lat"], "lon": d["lon"]})  # fmt: skip
-                break
-    found.sort(key=lambda h: h["value"], reverse=True)
-    return found[:top]
-
-
-def _buildings(devices: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _buildings(rolled: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each building's worst open alert class, or offline when none of its devices speaks."""
     rank = {c: i for i, c in enumerate(CLASS_ORDER)}
     worst: dict[str, str] = {}
@@ -140,20 +143,8 @@ def _buildings(devices: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> l
         open_count[b] = open_count.get(b, 0) + 1
         if b not in worst or rank[a["class"]] < rank[worst[b]]:
             worst[b] = a["class"]
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for d in devices:
-        if d["building"] is not None:
-            grouped.setdefault(d["building"], []).append(d)
-    out = []
-    for building, members in sorted(grouped.items()):
-        placed = [m for m in members if m["lat"] is not None and m["lon"] is not None]
-        silent = all(m["state"] == "offline" for m in members)
-        out.append({
-            "id": building,
-            "lat": sum(m["lat"] for m in placed) / len(placed) if placed else None,
-            "lon": sum(m["lon"] for m in placed) / len(placed) if placed else None,
-            "state": worst.get(building) or ("offline" if silent else "normal"),
-            "open_alerts": open_count.get(building, 0),
-            "devices": len(members),
-        })  # fmt: skip
-    return out
+    for b in rolled:
+        silent = b.pop("silent")
+        b["state"] = worst.get(b["id"]) or ("offline" if silent else "normal")
+        b["open_alerts"] = open_count.get(b["id"], 0)
+    return rolled

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from store.device_states import DEVICE_STATES
+from store.device_states import DEVICE_STATES, FAULT_RULES
 from store.overview import CLASS_ORDER
 
 _RAISED = """
@@ -63,7 +63,8 @@ async def shift_report(
     end: datetime,
     noisy: int = 10,
 ) -> dict[str, Any]:
-    params = {"site": site, "from": start, "to": end, "now": end, "classes": list(CLASS_ORDER)}
+    params = {"site": site, "from": start, "to": end, "now": end, "classes": list(CLASS_ORDER),
+              "fault_rules": list(FAULT_RULES)}  # fmt: skip
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_RAISED, params)
         raised = await cur.fetchall()
