@@ -7,22 +7,28 @@ from dataclasses import dataclass, field
 
 from ingest.messages import Reason
 
-# Commit latency buckets, in seconds (Prometheus style: each counts observations <= bound).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Latency buckets, in seconds (Prometheus style: each counts observations <= bound).
+COMMIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# From a device's timestamp to the alert's commit: the target is 1 s at the 99th percentile.
+ALERT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 @dataclass(slots=True)
 class Histogram:
-    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    bounds: tuple[float, ...] = COMMIT_BUCKETS
+    counts: list[int] = field(default_factory=list)
     total: float = 0.0
     n: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = [0] * (len(self.bounds) + 1)
 
     @property
     def mean(self) -> float:
         return self.total / self.n if self.n else 0.0
 
     def observe(self, value: float) -> None:
-        for index, bound in enumerate(LATENCY_BUCKETS):
+        for index, bound in enumerate(self.bounds):
             if value <= bound:
                 self.counts[index] += 1
                 break
@@ -42,6 +48,9 @@ class IngestCounters:
     alerts_opened: int = 0
     rejected: Counter[Reason] = field(default_factory=Counter)
     commit_seconds: Histogram = field(default_factory=Histogram)
+    alert_latency_seconds: Histogram = field(default_factory=lambda: Histogram(ALERT_BUCKETS))
+    last_commit_unix: float = 0.0
+    lag_seconds: float = 0.0  # the last batch: from its first message's arrival to its commit
 
     def summary(self) -> str:
         rejected = sum(self.rejected.values())

@@ -1,11 +1,12 @@
-"""Liveness and readiness for load balancers and service managers."""
+"""Liveness, readiness and metrics, for load balancers, service managers and Prometheus."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from store.database import ping
 
@@ -33,3 +34,13 @@ async def readyz(request: Request) -> JSONResponse:
     checks["broker"] = "ok" if await request.app.state.broker_ok() else "down"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The Prometheus text format"}},
+)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,103 @@
+"""Prometheus metrics: ingest's counters (when ingest runs in this process) and the API's own.
+
+Ingest keeps plain counters on its hot path, written by one thread; a collector turns them into
+metric families only when Prometheus scrapes, so measuring costs ingest nothing per message.
+Each app has its own registry, so several apps in one process (tests) never collide.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from ingest.counters import Histogram, IngestCounters
+
+log = logging.getLogger(__name__)
+
+
+def _histogram(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
+    cumulative, buckets = 0, []
+    for bound, count in zip((*h.bounds, float("inf")), h.counts, strict=True):
+        cumulative += count
+        buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=h.total)
+
+
+class IngestCollector(Collector):
+    def __init__(self, counters: IngestCounters) -> None:
+        self._c = counters
+
+    def collect(self) -> Iterator[Metric]:
+        c = self._c
+        for name, doc, value in (
+            ("received", "MQTT messages taken from the broker", c.received),
+            ("stored", "Messages stored (readings, events, heartbeats, frames)", c.stored),
+            ("duplicates", "Redelivered messages recognised and stored once", c.duplicates),
+            ("batches", "Batches committed", c.batches),
+            ("db_retries", "Batch writes retried after a database error", c.retries),
+            ("alerts_opened", "Alerts raised by the engine", c.alerts_opened),
+        ):
+            yield CounterMetricFamily(f"firewatch_ingest_{name}", doc, value=value)
+        rejected = CounterMetricFamily(
+            "firewatch_ingest_rejected", "Messages dead-lettered, by reason", labels=["reason"]
+        )
+        for reason, count in sorted(c.rejected.items()):
+            rejected.add_metric([reason.value], count)
+        yield rejected
+        yield _histogram("firewatch_ingest_commit_seconds", "Writing one batch", c.commit_seconds)
+        yield _histogram(
+            "firewatch_alert_latency_seconds",
+            "From the device's timestamp to the raised alert's commit",
+            c.alert_latency_seconds,
+        )
+        yield GaugeMetricFamily(
+            "firewatch_ingest_lag_seconds",
+            "The last batch: from its first message's arrival to its commit",
+            value=c.lag_seconds,
+        )
+        yield GaugeMetricFamily(
+            "firewatch_ingest_seconds_since_commit",
+            "Since the last committed batch (grows while ingest is stuck or idle)",
+            value=time.time() - c.last_commit_unix if c.last_commit_unix else float("nan"),
+        )
+
+
+class GaugeCollector(Collector):
+    """One gauge read from a callable at scrape time."""
+
+    def __init__(self, name: str, doc: str, read: Callable[[], float]) -> None:
+        self._name, self._doc, self._read = name, doc, read
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(self._name, self._doc, value=self._read())
+
+
+def registry_for(
+    *, sse_clients: Callable[[], float] | None, ingest: IngestCounters | None
+) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    if sse_clients is not None:
+        registry.register(
+            GaugeCollector(
+                "firewatch_sse_clients", "Browsers on the live alert stream", sse_clients
+            )
+        )
+    if ingest is not None:
+        registry.register(IngestCollector(ingest))
+    return registry
+
+
+def serve_metrics(port: int, counters: IngestCounters) -> None:
+    """/metrics for an ingest process without the API, from a daemon thread."""
+    start_http_server(port, registry=registry_for(sse_clients=None, ingest=counters))
+    log.info("ingest metrics on http://0.0.0.0:%d/metrics", port)
