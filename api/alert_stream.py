@@ -18,13 +18,20 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from store.alert_queries import Position, events_after, events_between, stream_head
+from store.alert_queries import (
+    Position,
+    events_after,
+    events_between,
+    events_pending,
+    stream_head,
+)
 from store.alerts import NOTIFY_CHANNEL
 from store.database import DatabaseUnavailable, connect_async
 
 log = logging.getLogger(__name__)
 
-POLL_S = 1.0  # read even without a wake-up: an event held back by a running transaction
+POLL_S = 1.0  # read even without a wake-up
+SETTLE_FIRST_S = 0.005  # then doubling: how soon to look again for an event held back
 BATCH = 500
 REPLAY_MAX = 5000  # beyond this a client is told to reload rather than replay
 QUEUE_MAX = 2000  # a client this far behind is cut off; it reconnects and replays
@@ -98,12 +105,20 @@ class AlertStream:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while events := await events_after(conn, self.head, upto=None, limit=BATCH):
-                self.head = position_of(events[-1])
-                for event in events:
-                    self._publish(event)
-                if len(events) < BATCH:
+            delay = SETTLE_FIRST_S
+            while True:
+                while events := await events_after(conn, self.head, upto=None, limit=BATCH):
+                    self.head = position_of(events[-1])
+                    for event in events:
+                        self._publish(event)
+                    if len(events) < BATCH:
+                        break
+                # Held back behind a transaction still running: look again soon, not at the
+                # next poll, or an alarm would wait up to a second for an unrelated commit.
+                if delay > POLL_S or not await events_pending(conn, self.head):
                     break
+                await asyncio.sleep(delay)
+                delay *= 2
 
     def _publish(self, event: dict[str, Any]) -> None:
         for client in list(self._clients):

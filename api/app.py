@@ -11,8 +11,22 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
-from api.routers import alerts, devices, health
+from api.metrics import registry_for
+from api.routers import (
+    alerts,
+    buildings,
+    dashboard,
+    device_bulk,
+    devices,
+    health,
+    overview,
+    pending,
+    readings,
+    reports,
+    users,
+)
 from firewatch.settings import MqttTarget, Settings
+from ingest.counters import IngestCounters
 
 
 def broker_reachable(target: MqttTarget) -> Callable[[], Awaitable[bool]]:
@@ -32,14 +46,19 @@ def broker_reachable(target: MqttTarget) -> Callable[[], Awaitable[bool]]:
 
 
 def create_app(
-    settings: Settings, *, broker_ok: Callable[[], Awaitable[bool]] | None = None
+    settings: Settings,
+    *,
+    broker_ok: Callable[[], Awaitable[bool]] | None = None,
+    ingest_counters: IngestCounters | None = None,
 ) -> FastAPI:
+    """``ingest_counters``: when ingest runs in this process, /metrics includes its figures."""
+    stream = AlertStream(settings.database_url)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
         await pool.open()
         app.state.pool = pool
-        stream = app.state.alert_stream = AlertStream(settings.database_url)
         streaming = asyncio.create_task(stream.run(), name="alert-stream")
         try:
             yield
@@ -55,8 +74,20 @@ def create_app(
         summary="Fire-safety monitoring for the Zilai Street old quarter",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.alert_stream = stream
+    app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters)
     app.state.broker_ok = broker_ok or broker_reachable(MqttTarget(settings.mqtt_url))
     app.include_router(health.router)
+    # Before devices: /devices/import, /export and /pending are not device ids.
+    app.include_router(device_bulk.router)
+    app.include_router(pending.router)
     app.include_router(devices.router)
+    app.include_router(buildings.router)
+    app.include_router(users.router)
     app.include_router(alerts.router)
+    app.include_router(overview.router)
+    app.include_router(readings.router)
+    app.include_router(reports.router)
+    app.include_router(dashboard.router)
     return app

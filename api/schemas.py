@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 # The registry's bodies live in api.registry_schemas; these names stay importable from here.
-from api.registry_schemas import DeviceCreate as DeviceCreate
-from api.registry_schemas import DeviceRead as DeviceRead
+from api.registry_schemas import DeviceCreate, DeviceRead
+
+__all__ = ["DeviceCreate", "DeviceRead", "Problem"]
 
 
 class Problem(BaseModel):

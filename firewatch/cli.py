@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -11,28 +10,13 @@ from pathlib import Path
 from psycopg.errors import UndefinedTable
 from pydantic import ValidationError
 
+from firewatch.cli_broker import add_broker_parser, run_broker
+from firewatch.cli_registry import add_registry_parsers, run_devices, run_users
 from firewatch.settings import Settings
 from store.database import DatabaseUnavailable
 
 
-def _users_add(settings: Settings, name: str, role: str) -> None:
-    from store.database import connect_async
-    from store.users import UserExists, add_user
-
-    async def go() -> str:
-        async with await connect_async(settings.database_url) as conn:
-            return await add_user(conn, name=name, role=role)
-
-    try:
-        token = asyncio.run(go())
-    except UserExists:
-        sys.exit(f"user {name!r} exists already; choose another name")
-    print(f"user {name} ({role}) created. Its bearer token, shown only this once:\n{token}")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from store.users import ROLES
-
     parser = argparse.ArgumentParser(prog="firewatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create the database if needed and apply migrations")
@@ -43,11 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
     demo.add_argument("--rate", type=float, default=300, help="messages per second to publish")
     _simulator_parsers(sub)
-    users = sub.add_parser("users", help="people and their tokens")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", help="create a user and print its token once")
-    add.add_argument("name")
-    add.add_argument("--role", choices=ROLES, required=True)
+    add_broker_parser(sub)
+    add_registry_parsers(sub)
     return parser
 
 
@@ -162,8 +143,12 @@ def main(argv: list[str] | None = None) -> None:
             run_demo(settings, duration=args.duration, rate=args.rate)
         elif args.command in ("simulate", "replay", "record"):
             _run_simulator(settings, args)
+        elif args.command == "broker":
+            run_broker(settings, args)
         elif args.command == "users":
-            _users_add(settings, args.name, args.role)
+            run_users(settings, args)
+        elif args.command == "devices":
+            run_devices(settings, args)
     except KeyboardInterrupt:
         pass
     except Exception as exc:
@@ -177,9 +162,11 @@ def _explain(exc: BaseException) -> str | None:
     """What a person can act on, if anything; processes run in task groups, so unwrap those."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
+    from firewatch.embedded import EmbeddedError
     from simulators.errors import InputError
 
-    if isinstance(exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError):
+    if isinstance(exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError
+                  | EmbeddedError):  # fmt: skip
         return str(exc)
     if isinstance(exc, UndefinedTable):
         return f"{exc.diag.message_primary}; run 'firewatch migrate'"

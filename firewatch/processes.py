@@ -6,10 +6,12 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Set
 
 import uvicorn
 
 from api.app import create_app
+from api.metrics import serve_metrics
 from firewatch.settings import Settings
 from ingest.service import IngestService
 from store.database import connect, ensure_database
@@ -30,7 +32,10 @@ def run_ingest(settings: Settings) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    IngestService(settings).run(stop)
+    service = IngestService(settings)
+    if settings.ingest_metrics_port:
+        serve_metrics(settings.ingest_metrics_port, service.counters)
+    service.run(stop)
 
 
 def run_api(settings: Settings) -> None:
@@ -45,7 +50,7 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, broker_ok=broker_ok),
+            create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters),
             host=settings.api_host, port=settings.api_port, log_level="warning",
         )
     )  # fmt: skip
@@ -68,5 +73,23 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
         tasks.create_task(api(), name="api")
 
 
-def run_up(settings: Settings) -> None:
-    asyncio.run(serve_all(settings, threading.Event(), IngestService(settings)))
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def run_up(
+    settings: Settings, *, configured: Set[str] | None = None, stop: threading.Event | None = None
+) -> None:
+    """Ingest and the API in one process, on embedded services where none is configured or
+    reachable (firewatch.embedded); an embedded database is migrated first. ``configured``
+    overrides which URLs count as set explicitly (default: those set in the environment)."""
+    from firewatch import embedded
+
+    if configured is None:
+        configured = embedded.configured_services(settings)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_cleanly)  # unwinds, so embedded services stop
+    with embedded.services(settings, configured=configured) as choices:
+        if any(choice.embedded and choice.name == "database" for choice in choices):
+            run_migrate(settings)
+        asyncio.run(serve_all(settings, stop or threading.Event(), IngestService(settings)))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLE_SECRET = "CHANGE-ME"  # noqa: S105 - the placeholder refused, not a secret
 
 
 class Settings(BaseSettings):
@@ -18,10 +22,21 @@ class Settings(BaseSettings):
     site: str = Field(default="zilai", pattern=r"^[a-z0-9-]{1,32}$")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # Outside development, the example secrets of deploy/ (``CHANGE-ME``) are refused.
+    env: Literal["development", "production"] = "production"
+    # ``firewatch up`` starts PostgreSQL and a broker here when none is configured or reachable.
+    embedded: bool = True
+    embedded_dir: str = ".firewatch"
 
     # Ingest: a batch is flushed when it is full or when its first message is this old.
     ingest_client_id: str = "firewatch-ingest"
+    # `firewatch ingest` alone serves /metrics here (0: off); with the API, the API serves them.
+    ingest_metrics_port: int = Field(default=9108, ge=0, le=65535)
     ingest_shared_group: str = ""
+    # Several workers: worker i of N owns the devices of the buildings hashed to i, subscribing
+    # to their topics (ingest/partition.py); worker 0 also dead-letters unregistered ids.
+    ingest_workers: int = Field(default=1, ge=1, le=1024)
+    ingest_worker_index: int = Field(default=0, ge=0)
     ingest_batch_max: int = Field(default=5000, ge=1, le=16000)
     ingest_batch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
     ingest_batch_wait_ms: int = Field(default=50, ge=1, le=5000)
@@ -42,6 +57,11 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
+    # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
+    broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
+    broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
+    broker_pid_file: Path = Path("/run/mosquitto/mosquitto.pid")
+
     @model_validator(mode="after")
     def _retention_outlasts_the_stale_window(self) -> Settings:
         # Ingest accepts messages up to stale_after_s old; their partitions must still exist.
@@ -49,6 +69,26 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FIREWATCH_RETENTION_DAYS must exceed FIREWATCH_STALE_AFTER_S by two days or more"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _worker_index_in_range(self) -> Settings:
+        if self.ingest_worker_index >= self.ingest_workers:
+            raise ValueError(
+                f"FIREWATCH_INGEST_WORKER_INDEX must be below FIREWATCH_INGEST_WORKERS "
+                f"({self.ingest_workers}): workers are numbered 0..{self.ingest_workers - 1}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_example_secrets(self) -> Settings:
+        if self.env != "development":
+            for name, value in self:
+                if isinstance(value, str) and EXAMPLE_SECRET in value.upper():
+                    raise ValueError(
+                        f"FIREWATCH_{name.upper()} still holds the example secret {EXAMPLE_SECRET}:"
+                        " set a real one (FIREWATCH_ENV=development accepts it)"
+                    )
         return self
 
     @field_validator("webhook_url")
@@ -74,5 +114,6 @@ class MqttTarget:
         parts = urlsplit(url)
         self.host: str = parts.hostname or "127.0.0.1"
         self.port: int = parts.port or 1883
-        self.username: str | None = parts.username
-        self.password: str | None = parts.password
+        # Percent-decoded, so a password may hold any character ('@' as %40).
+        self.username: str | None = unquote(parts.username) if parts.username else None
+        self.password: str | None = unquote(parts.password) if parts.password else None

@@ -41,6 +41,7 @@ START_HINT = (
 
 
 GAP_S = 0.005
+SUBSCRIBE_CHUNK = 1000  # filters per SUBSCRIBE: ~50 KB, far below max_packet_size
 
 
 @dataclass(slots=True)
@@ -68,6 +69,10 @@ class MqttSource:
         (deploy/mosquitto/firewatch.conf). MQTT 5 adds Receive Maximum and a session expiry,
         for brokers whose per-client window cannot be configured."""
         self.subscription = subscription
+        # Explicit topic filters instead of ``subscription`` (partitioned workers, see
+        # ingest/partition.py), sent SUBSCRIBE_CHUNK to a packet; SUBACKs still awaited.
+        self._filters: list[str] = []
+        self._pending: set[int] = set()
         self._target = target
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = min(receive_maximum, 65535)
@@ -103,14 +108,44 @@ class MqttSource:
             log.error("%s", self.last_error)
             return
         self.last_error = ""
-        client.subscribe(self.subscription, qos=1)
+        with self._lock:
+            filters = self._filters or [self.subscription]
+            self._pending = {self._subscribe(client, filters[i : i + SUBSCRIBE_CHUNK])
+                             for i in range(0, len(filters), SUBSCRIBE_CHUNK)}  # fmt: skip
+
+    @staticmethod
+    def _subscribe(client: mqtt.Client, filters: Sequence[str]) -> int:
+        return client.subscribe([(f, 1) for f in filters])[1] or 0
+
+    def set_filters(self, filters: Sequence[str]) -> tuple[int, int]:
+        """Subscribes to filters new to the list and unsubscribes from those gone from it,
+        live when connected (a reconnect subscribes the whole list); returns (added, removed).
+        """
+        with self._lock:
+            before, after = set(self._filters), set(filters)
+            added, removed = sorted(after - before), sorted(before - after)
+            self._filters = sorted(after)
+            if self._client.is_connected():
+                for i in range(0, len(added), SUBSCRIBE_CHUNK):
+                    self._subscribe(self._client, added[i : i + SUBSCRIBE_CHUNK])
+                for i in range(0, len(removed), SUBSCRIBE_CHUNK):
+                    self._client.unsubscribe(removed[i : i + SUBSCRIBE_CHUNK])
+        return len(added), len(removed)
+
+    def put(self, item: Inbound) -> None:
+        """A message from elsewhere (ingest/partition.py's unrouted stream) into the batches;
+        its token is None, so nothing is acknowledged for it."""
+        self._queue.put(item)
 
     def _on_subscribe(
-        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode],
+        self, _client: mqtt.Client, _userdata: Any, mid: int, reasons: list[ReasonCode],
         _props: Properties | None,
     ) -> None:  # fmt: skip
         if all(not r.is_failure for r in reasons):
-            self._subscribed.set()
+            with self._lock:
+                self._pending.discard(mid)
+                if not self._pending:
+                    self._subscribed.set()
         else:
             self.last_error = f"subscription to {self.subscription} refused: {reasons}"
             log.error("%s", self.last_error)

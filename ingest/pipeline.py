@@ -107,17 +107,30 @@ class Prepared:
     event_rows: list[EventRow]
     heartbeat_rows: list[HeartbeatRow]
     dead: list[DeadLetterRow]
+    # Another worker's devices this one only evaluates (ingest/partition.py): no rows, no
+    # dead letters, no decisions of their own; their owner stores them.
+    observed: list[tuple[Decoded, Inbound]] = field(default_factory=list)
 
 
 def prepare(
-    batch: Sequence[Inbound], *, now: datetime, limits: Limits, registry: RegistryCache
+    batch: Sequence[Inbound],
+    *,
+    now: datetime,
+    limits: Limits,
+    registry: RegistryCache,
+    observed_only: Callable[[str], bool] | None = None,
 ) -> Prepared:
     """Runs while the previous batch commits, so its CPU time overlaps the database's."""
     outcome = BatchOutcome(received=len(batch))
     dead: list[DeadLetterRow] = []
     decoded: list[tuple[Decoded, Inbound]] = []
+    observed: list[tuple[Decoded, Inbound]] = []
     for item in batch:
         result = decode(item.topic, item.payload, now=now, limits=limits)
+        if observed_only is not None and observed_only(_topic_device(item.topic)):
+            if not isinstance(result, Rejection):
+                observed.append((result, item))
+            continue
         if isinstance(result, Rejection):
             dead.append(dead_letter_row(item, result))
             outcome.rejected[result.reason] += 1
@@ -161,8 +174,18 @@ def prepare(
                 reading_rows.append(
                     (m.ts, m.device_id, metric, value, m.seq, m.region, m.preset, item.received_at)
                 )
-    infos = {i: registry.info(devices[i]) for i in {m.device_id for m, _ in accepted}}
-    return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead)
+    if observed:
+        devices |= registry.resolve({m.device_id for m, _ in observed})
+        observed = [(m, i) for m, i in observed if _registry_rejection(m, devices.get(m.device_id))
+                    is None]  # fmt: skip
+    infos = {i: registry.info(devices[i]) for i in {m.device_id for m, _ in accepted + observed}}
+    return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead,
+                    observed)  # fmt: skip
+
+
+def _topic_device(topic: str) -> str:
+    levels = topic.split("/", 4)
+    return levels[3] if len(levels) > 3 else ""
 
 
 class BatchWriter:
@@ -174,10 +197,13 @@ class BatchWriter:
         *,
         engine: Engine,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
+        keep: Callable[[str], bool] | None = None,
     ) -> None:
+        """``keep`` says which alert subjects this worker records (all, when None)."""
         conn.autocommit = True
         self.conn = conn
         self.engine = engine
+        self._keep = keep
         self.partitions = PartitionKeeper(conn)
         self._before_commit = before_commit
         prepare_staging(conn)
@@ -198,7 +224,7 @@ class BatchWriter:
 
     def _write(self, prepared: Prepared) -> None:
         outcome = prepared.outcome
-        accepted = prepared.accepted
+        accepted, observed = prepared.accepted, prepared.observed
         with self.conn.transaction():
             new_keys = insert_readings(self.conn, prepared.reading_rows)
             new_keys |= insert_events(self.conn, prepared.event_rows)
@@ -206,7 +232,9 @@ class BatchWriter:
             fresh = [(m, i) for m, i in accepted if (m.device_id, m.seq, m.ts) in new_keys]
             outcome.duplicates += len(accepted) - len(fresh)
             outcome.stored = len(fresh)
-            decisions = self.engine.evaluate([(m, i.received_at) for m, i in fresh])
+            decisions = self.engine.evaluate([(m, i.received_at) for m, i in fresh + observed])
+            if self._keep is not None:
+                decisions = [d for d in decisions if self._keep(d.subject)]
             outcome.alerts = apply_decisions(self.conn, decisions)
             upsert_status(self.conn, _status_updates(fresh))
             upsert_frames(self.conn, _newest_frames(fresh))

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -24,6 +25,7 @@ from ingest.codec import Limits
 from ingest.counters import IngestCounters
 from ingest.messages import Reason, Rejection
 from ingest.mqtt_source import MqttSource
+from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
 from ingest.topics import subscription_for
@@ -32,6 +34,7 @@ from store.alert_timers import escalate_due, expire_shelves, opened_since
 from store.alerts import apply_decisions
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
+from store.device_lifecycle import end_due_maintenance
 from store.timeseries import apply_retention
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailab
 # nothing about the messages: the batch stays unacknowledged and is retried, loudly.
 CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, RecursionError)
 MAINTENANCE_EVERY_S = 3600.0
+REPARTITION_EVERY_S = 10.0
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
 IDLE_S = 0.2
@@ -92,6 +96,9 @@ class IngestService:
         )
         self.registry = RegistryCache(settings.database_url)
         self.engine = Engine(correlation_window_s=settings.correlation_window_s)
+        self.partition = WorkerPartition(settings, self.source) if (
+            settings.ingest_workers > 1) else None  # fmt: skip
+        self._partitioned_at = float("-inf")
         self.webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s) if (
             settings.webhook_url) else None  # fmt: skip
         self._ticked_at = float("-inf")
@@ -111,7 +118,8 @@ class IngestService:
     def _open_writer(self) -> BatchWriter:
         if self._writer is None:
             conn = connect(self.settings.database_url, autocommit=True)
-            self._writer = BatchWriter(conn, engine=self.engine, before_commit=self._before_commit)
+            self._writer = BatchWriter(conn, engine=self.engine, before_commit=self._before_commit,
+                                       keep=self._records if self.partition else None)  # fmt: skip
             self.database_ok = True
             if not self._warm:
                 self._warm_up(self._writer)
@@ -142,6 +150,7 @@ class IngestService:
         warmed = warm_engine(
             writer.conn, self.engine, registry=self.registry, now=now,
             window=timedelta(seconds=self.settings.engine_warmup_s),
+            owns=self.partition.assignment.owns_subject if self.partition else None,
         )  # fmt: skip
         self._warm = True
         log.info("engine warmed up from %d stored readings in %.1f s",
@@ -154,13 +163,20 @@ class IngestService:
         engine = self.engine
         try:
             with writer.conn.transaction():
-                opened = opened_since(writer.conn, since=now - timedelta(minutes=10))
-                changes = apply_decisions(writer.conn, engine.tick(now, opened_last_10min=opened))
+                # Site-wide rules (alert floods) are judged by one worker only.
+                judges_site = self.partition is None or self.partition.assignment.judges_site
+                since = now - timedelta(minutes=10)
+                opened = opened_since(writer.conn, since=since) if judges_site else None
+                decisions = engine.tick(now, opened_last_10min=opened)
+                if self.partition is not None:
+                    decisions = [d for d in decisions if self._records(d.subject)]
+                changes = apply_decisions(writer.conn, decisions)
                 escalations = escalate_due(
                     writer.conn, now=now, after_s=self.settings.escalate_after_s,
                     max_level=self.settings.escalate_max_level,
                 )  # fmt: skip
                 expire_shelves(writer.conn, now=now)
+                end_due_maintenance(writer.conn, now=now)
         except BaseException:
             engine.rollback()
             raise
@@ -174,8 +190,14 @@ class IngestService:
             if self.webhook is not None:
                 self.webhook.send(escalation_payload(escalation))
 
+    def _records(self, subject: str) -> bool:
+        """Whether this worker records alerts about the subject (partitioned: only its own)."""
+        return self.partition is None or self.partition.assignment.owns_subject(subject)
+
     def _prepare(self, batch: Sequence[Inbound]) -> Prepared:
-        return prepare(batch, now=datetime.now(UTC), limits=self.limits, registry=self.registry)
+        observed = self.partition.assignment.observes_only if self.partition else None
+        return prepare(batch, now=datetime.now(UTC), limits=self.limits, registry=self.registry,
+                       observed_only=observed)  # fmt: skip
 
     def _write_resilient(self, batch: Sequence[Inbound], prepared: Prepared | None) -> BatchOutcome:
         """An error some message's content can cause is narrowed down by halving, until the one
@@ -236,8 +258,14 @@ class IngestService:
             return outcome
         return None
 
-    def _account(self, outcome: BatchOutcome) -> None:
+    def _account(self, outcome: BatchOutcome, batch: Sequence[Inbound]) -> None:
         c = self.counters
+        now = datetime.now(UTC)
+        c.last_commit_unix = now.timestamp()
+        c.lag_seconds = (now - batch[0].received_at).total_seconds()
+        for change in outcome.alerts:
+            if change.change == "raise":
+                c.alert_latency_seconds.observe(max(0.0, (now - change.at).total_seconds()))
         c.batches += 1
         c.received += outcome.received
         c.stored += outcome.stored
@@ -275,10 +303,29 @@ class IngestService:
                 except queue.Full:
                     continue
 
+    def _follow_registry(self) -> None:
+        """A partitioned worker's topics follow the registry. A device it gave up (its building
+        moved to another worker) is kept configured but decommissioned here, so this engine
+        never calls it offline; its new owner judges it."""
+        if self.partition is None:
+            return
+        gone = self.partition.refresh(self._open_writer().conn)
+        retired = [replace(d, status="decommissioned") for i, d in self.engine.devices.items()
+                   if i in gone]  # fmt: skip
+        self.engine.configure(retired)
+        self.engine.commit()
+        self._partitioned_at = time.monotonic()
+
     def connect(self) -> None:
         """Connects and subscribes, or raises ConnectionError saying what to do."""
         if not self._connected:
+            if self.partition is not None:
+                with connect(self.settings.database_url) as conn:
+                    self.partition.refresh(conn)
+                self._partitioned_at = time.monotonic()
             self.source.start()
+            if self.partition is not None:
+                self.partition.start()
             self._connected = True
 
     def run(self, stop: threading.Event) -> None:
@@ -311,12 +358,18 @@ class IngestService:
                     if self._before_ack is not None:
                         self._before_ack(batch)
                     self.source.ack(batch)
-                    self._account(outcome)
+                    self._account(outcome, batch)
                 if time.monotonic() - self._ticked_at >= self.settings.engine_tick_s:
                     try:
                         self._tick()
                     except TRANSIENT as exc:
                         log.warning("alert timers postponed: %s", exc)
+                        self._drop_writer()
+                if time.monotonic() - self._partitioned_at >= REPARTITION_EVERY_S:
+                    try:
+                        self._follow_registry()
+                    except TRANSIENT as exc:
+                        log.warning("partition refresh postponed: %s", exc)
                         self._drop_writer()
                 if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
                     log.info("ingest: %s", self.counters.summary())
@@ -324,6 +377,8 @@ class IngestService:
         finally:
             stop.set()
             preparer.join()
+            if self.partition is not None:
+                self.partition.stop()
             self.source.stop()
             self._drop_writer()
             self.registry.close()

@@ -56,6 +56,14 @@ def topic_for(site: str, device_id: str, channel: Channel) -> str:
     return f"{PREFIX}/{site}/{device_id}/{channel.value}"
 
 
+COMMAND_PREFIX = "fw/cmd/v1"
+
+
+def command_topic_for(site: str, device_id: str) -> str:
+    """Where a device receives commands: outside ``fw/v1/``, so ingest never reads them."""
+    return f"{COMMAND_PREFIX}/{site}/{device_id}"
+
+
 def subscription_for(site: str, shared_group: str = "") -> str:
     """Everything under the site, so a malformed topic still arrives and is dead-lettered."""
     base = f"{PREFIX}/{site}/#"

@@ -3,6 +3,7 @@ restart neither forgets a rising baseline nor loses the returns of alerts alread
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,11 +34,13 @@ def warm_engine(
     registry: RegistryCache,
     now: datetime,
     window: timedelta,
+    owns: Callable[[str], bool] | None = None,
 ) -> int:
     """Configures every device, replays recent readings (decisions discarded: what they would
     say is already in the alerts table) and marks open alerts active. Returns readings replayed;
-    older leakage history arrives as bucket means, which is all the trend needs."""
-    devices = load_registered(conn)
+    older leakage history arrives as bucket means, which is all the trend needs. With ``owns``
+    (a partitioned worker), only the devices and alert subjects it accepts."""
+    devices = {i: d for i, d in load_registered(conn).items() if owns is None or owns(i)}
     engine.configure(registry.info(d) for d in devices.values())
     engine.remember_heard(last_heard(conn))
     raw_since = now - window
@@ -53,7 +56,7 @@ def warm_engine(
             engine.evaluate(batch)
             engine.commit()
             replayed += len(batch)
-    engine.remember_open(open_alert_keys(conn))
+    engine.remember_open(k for k in open_alert_keys(conn) if owns is None or owns(k[0]))
     return replayed
 
 

@@ -166,3 +166,15 @@ async def events_between(
         )
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+async def events_pending(conn: psycopg.AsyncConnection[Any], after: Position) -> bool:
+    """Whether events after ``after`` exist that are not settled yet (their transaction is
+    older than a running one). Every such event lies after the newest settled one."""
+    row = await (
+        await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM alert_log WHERE (txid, id) > (%s::text::xid8, %s))",
+            (str(after[0]), after[1]),
+        )
+    ).fetchone()
+    return bool(row and row[0])

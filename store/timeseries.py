@@ -22,6 +22,9 @@ def _create_partition(conn: psycopg.Connection[tuple[object, ...]], table: str, 
     # Creating a partition locks the parent; never queue ingest behind a long API query.
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '2s'")
+        # Several ingest workers create the same day at once; IF NOT EXISTS alone still races
+        # (DuplicateTable), so they take turns.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('firewatch.partitions'))")
         conn.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 ROLES = ("admin", "technician", "operator", "viewer")
 
@@ -72,3 +73,75 @@ async def issue_token(conn: psycopg.AsyncConnection[Any], *, name: str, role: st
         (row[0], hash_token(token)),
     )
     return token
+
+
+class UnknownUser(LookupError):
+    """No user has this name."""
+
+
+async def list_users(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT u.id, u.name, u.role, u.disabled, u.created_at,"
+            " count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS active_tokens"
+            " FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id"
+            " GROUP BY u.id ORDER BY u.name"
+        )
+        return await cur.fetchall()
+
+
+async def get_user(conn: psycopg.AsyncConnection[Any], name: str) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT u.id, u.name, u.role, u.disabled, u.created_at,"
+            " count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS active_tokens"
+            " FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id"
+            " WHERE u.name = %s GROUP BY u.id",
+            (name,),
+        )
+        return await cur.fetchone()
+
+
+class LastAdmin(Exception):
+    """Disabling this user would leave nobody able to manage users."""
+
+
+async def disable_user(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+    """Its tokens stop working at once (they are checked against the flag on every request)."""
+    cur = await conn.execute("SELECT id, role FROM users WHERE name = %s FOR UPDATE", (name,))
+    row = await cur.fetchone()
+    if row is None:
+        raise UnknownUser(name)
+    if row[1] == "admin":
+        others = await conn.execute(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> %s",
+            (row[0],),
+        )
+        count = await others.fetchone()
+        if count is not None and count[0] == 0:
+            raise LastAdmin(name)
+    await conn.execute("UPDATE users SET disabled = true WHERE id = %s", (row[0],))
+
+
+async def rotate_token(conn: psycopg.AsyncConnection[Any], name: str) -> str:
+    """Revokes every token of the user and returns a new one, the only time it is seen."""
+    cur = await conn.execute("SELECT id, disabled FROM users WHERE name = %s", (name,))
+    row = await cur.fetchone()
+    if row is None:
+        raise UnknownUser(name)
+    if row[1]:
+        raise UserDisabled(name)
+    token = "fw_" + secrets.token_urlsafe(32)
+    await conn.execute(
+        "UPDATE api_tokens SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL",
+        (row[0],),
+    )
+    await conn.execute(
+        "INSERT INTO api_tokens (user_id, token_sha256) VALUES (%s, %s)",
+        (row[0], hash_token(token)),
+    )
+    return token
+
+
+class UserDisabled(Exception):
+    """The user is disabled: a new token would not work."""

@@ -13,6 +13,7 @@ from alerts.kinds import Kind
 from api.auth import current_principal
 from api.heatmap import colourise, png
 from api.schemas import Problem
+from api.time_window import window
 from ingest.frames import FrameError, decode_frame
 from store.device_history import bucketed, device_kind, latest_frame
 from store.users import Principal
@@ -55,7 +56,7 @@ async def _known(request: Request, device_id: str) -> str:
     "/{device_id}/readings",
     response_model=BucketedSeries,
     response_model_by_alias=True,
-    responses={**_AUTH, 422: {"model": Problem}},
+    responses={**_AUTH, 400: {"model": Problem}},
     summary="One metric of a device in time buckets",
 )
 async def get_readings(
@@ -73,17 +74,12 @@ async def get_readings(
         Query(ge=1, le=86400, description="Seconds; default: about 300 buckets over the span"),
     ] = None,
 ) -> dict[str, Any]:
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(hours=24)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise HTTPException(422, "from and to need a time zone, e.g. 2026-11-29T08:00:00+08:00")
+    since, until = window(since, until, default=timedelta(hours=24), longest=MAX_SPAN)
     span = (until - since).total_seconds()
-    if span <= 0 or span > MAX_SPAN.total_seconds():
-        raise HTTPException(422, "from must be before to, and at most 31 days before it")
     bucket_s = bucket or max(1, math.ceil(span / TARGET_BUCKETS))
     if span / bucket_s > MAX_BUCKETS:
         raise HTTPException(
-            422,
+            status.HTTP_400_BAD_REQUEST,
             f"{span / bucket_s:.0f} buckets is too many; use bucket >= {span / MAX_BUCKETS:.0f}",
         )
     await _known(request, device_id)
@@ -99,6 +95,7 @@ async def get_readings(
     response_class=Response,
     responses={
         **_AUTH,
+        400: {"model": Problem},
         200: {"content": {"image/png": {}}, "description": "The newest frame as a heat map"},
     },
     summary="A thermal camera's newest frame as a PNG heat map",
@@ -111,7 +108,7 @@ async def get_frame(
     high: Annotated[float | None, Query(ge=-273.15, le=2000, description="°C at white")] = None,
 ) -> Response:
     if low is not None and high is not None and low >= high:
-        raise HTTPException(422, "low must be below high")
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "low must be below high")
     if await _known(request, device_id) != Kind.THERMAL_CAMERA.value:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
     async with request.app.state.pool.connection() as conn:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import current_principal
 from api.schemas import Problem
 from api.shift_report_html import render
+from api.time_window import window
 from store.shift_report import shift_report
 from store.users import Principal
 
@@ -35,7 +36,7 @@ class Format(StrEnum):
               "description": "Alerts by class, times to acknowledge and resolve (median and "
               "worst), the false-alarm ratio, devices offline, the noisiest devices, and the "
               "open items to hand over."},
-        401: {"model": Problem}, 422: {"model": Problem},
+        400: {"model": Problem}, 401: {"model": Problem},
     },
     summary="What happened during a shift and what the next one inherits",
 )  # fmt: skip
@@ -48,12 +49,7 @@ async def get_shift_report(
     until: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.JSON,
 ) -> Response:
-    until = until or datetime.now(UTC)
-    since = since or until - DEFAULT_SHIFT
-    if since.tzinfo is None or until.tzinfo is None:
-        raise HTTPException(422, "from and to need a time zone, e.g. 2026-11-29T08:00:00+08:00")
-    if not timedelta(0) < until - since <= MAX_SHIFT:
-        raise HTTPException(422, "from must be before to, and at most 7 days before it")
+    since, until = window(since, until, default=DEFAULT_SHIFT, longest=MAX_SHIFT)
     async with request.app.state.pool.connection() as conn:
         report: dict[str, Any] = await shift_report(
             conn, site=request.app.state.settings.site, start=since, end=until

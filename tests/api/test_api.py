@@ -64,7 +64,9 @@ def test_technician_registers_a_device_viewer_may_not(
 ) -> None:
     tech = _token(database_url, f"tech-{site}", "technician")
     viewer = _token(database_url, f"viewer-{site}", "viewer")
-    body = {"id": f"{site}-SD1", "kind": "smoke", "site": site, "building": "B-7", "floor": 3}
+    db.execute("INSERT INTO buildings (id) VALUES (%s)", (f"{site}-B7",))  # registered first
+    body = {"id": f"{site}-SD1", "kind": "smoke", "site": site, "building": f"{site}-B7",
+            "floor": 3}  # fmt: skip
     forbidden = client.post("/api/v1/devices", json=body, headers=_auth(viewer))
     assert forbidden.status_code == 403
     assert "technician" in forbidden.json()["detail"]

@@ -75,20 +75,22 @@ def test_readings_refuse_what_cannot_be_answered(
     device = registry.add(f"{registry.site}-EM2", Kind.ELECTRICAL)
     url = f"/api/v1/devices/{device}/readings"
     now = datetime.now(UTC)
-    cases: list[tuple[dict[str, Any], str]] = [
-        ({}, "metric"),
-        ({"metric": "cable temp"}, "metric"),
-        ({"metric": "cable_temp_c", "bucket": 0}, "bucket"),
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({}, 422, "metric"),
+        ({"metric": "cable temp"}, 422, "metric"),
+        ({"metric": "cable_temp_c", "bucket": 0}, 422, "bucket"),
         ({"metric": "cable_temp_c", "from": now.isoformat(),
-          "to": (now - timedelta(hours=1)).isoformat()}, "from must be before to"),
-        ({"metric": "cable_temp_c", "from": (now - timedelta(days=40)).isoformat()}, "31 days"),
+          "to": (now - timedelta(hours=1)).isoformat()}, 400, "from must be before to"),
+        ({"metric": "cable_temp_c", "from": (now - timedelta(days=40)).isoformat()}, 400,
+         "31 days"),
         ({"metric": "cable_temp_c", "from": (now - timedelta(days=7)).isoformat(), "bucket": 1},
-         "too many"),
-        ({"metric": "cable_temp_c", "from": "2026-11-28T10:00:00"}, "time zone"),
+         400, "too many"),
+        ({"metric": "cable_temp_c", "from": "2026-11-28T10:00:00"}, 400, "time zone"),
+        ({"metric": "cable_temp_c", "to": "0001-01-01T00:00:00Z"}, 400, "between 2000 and 2100"),
     ]  # fmt: skip
-    for params, said in cases:
+    for params, code, said in cases:
         bad = client.get(url, params=params, headers=viewer)
-        assert bad.status_code == 422, (params, bad.text)
+        assert bad.status_code == code, (params, bad.text)
         assert said in bad.text, (params, bad.text)
     missing = client.get("/api/v1/devices/NOPE-1/readings", params={"metric": "x"}, headers=viewer)
     assert (missing.status_code, missing.json()["detail"]) == (
@@ -143,4 +145,5 @@ def test_a_camera_frame_is_served_as_a_heat_map(
     assert pixels[0, 0].tolist() == [0, 0, 0]  # coolest: black
     fixed = _png_pixels(client.get(url, params={"low": 0, "high": 700}, headers=viewer).content)
     assert 0 < fixed[12, 42].sum() < 255 * 3  # half way up a fixed scale
-    assert client.get(url, params={"low": 50, "high": 10}, headers=viewer).status_code == 422
+    inverted = client.get(url, params={"low": 50, "high": 10}, headers=viewer)
+    assert (inverted.status_code, inverted.json()) == (400, {"detail": "low must be below high"})

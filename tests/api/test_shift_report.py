@@ -98,12 +98,13 @@ def test_shift_figures(
 
 def test_shift_report_refuses_bad_windows(client: TestClient, database_url: str, site: str) -> None:
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
-    for params, said in (
-        ({"from": END.isoformat(), "to": START.isoformat()}, "before"),
-        ({"from": (END - timedelta(days=8)).isoformat(), "to": END.isoformat()}, "7 days"),
-        ({"from": "2026-11-28T20:00:00", "to": END.isoformat()}, "time zone"),
-        ({"format": "pdf"}, "format"),
+    for params, code, said in (
+        ({"from": END.isoformat(), "to": START.isoformat()}, 400, "before"),
+        ({"from": (END - timedelta(days=8)).isoformat(), "to": END.isoformat()}, 400, "7 days"),
+        ({"from": "2026-11-28T20:00:00", "to": END.isoformat()}, 400, "time zone"),
+        ({"to": "0001-01-01T00:00:00Z"}, 400, "between 2000 and 2100"),
+        ({"format": "pdf"}, 422, "format"),
     ):
         bad = client.get("/api/v1/reports/shift", params=params, headers=viewer)
-        assert bad.status_code == 422 and said in bad.text, (params, bad.text)
+        assert bad.status_code == code and said in bad.text, (params, bad.text)
     assert client.get("/api/v1/reports/shift").status_code == 401

@@ -1,0 +1,52 @@
+// Resolve and shelve ask for a cause or a reason in one modal dialog; everything else is one click.
+
+import { CAUSES } from "./classes.js";
+import { h } from "./dom.js";
+import { act } from "./actions.js";
+
+const SHELVE_MINUTES = [15, 30, 60, 120, 240, 480];
+
+function open(title, fields, onSubmit) {
+  const dialog = document.getElementById("action-dialog");
+  const form = document.getElementById("action-form");
+  const error = h("p", { class: "error", role: "alert", hidden: true });
+  form.replaceChildren(
+    h("h2", {}, title),
+    ...fields,
+    error,
+    h("div", { class: "dialog-buttons" },
+      h("button", { type: "button", class: "btn btn-quiet", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "btn btn-primary" }, "Confirm")),
+  );
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const done = await onSubmit(new FormData(form));
+    if (done) dialog.close();
+  };
+  dialog.showModal();
+  form.querySelector("input, select, textarea")?.focus();
+}
+
+export function resolveDialog(alert) {
+  // No cause is preselected: the operator states what it was.
+  const causes = CAUSES.map(([value, label]) =>
+    h("label", {}, h("input", { type: "radio", name: "cause", value, required: true }), label));
+  open(`Resolve: ${alert.rule.replaceAll("_", " ")} · ${alert.subject}`, [
+    h("fieldset", { class: "choices" }, h("legend", { class: "muted" }, "Cause"), ...causes),
+    h("label", { for: "resolve-note" }, "Note (what was found on site)"),
+    h("textarea", { id: "resolve-note", name: "note", rows: 3, maxlength: 2000 }),
+  ], async (data) => {
+    const note = data.get("note").trim();
+    return act(alert, "resolve", { cause: data.get("cause"), note: note || null });
+  });
+}
+
+export function shelveDialog(alert) {
+  open(`Shelve: ${alert.rule.replaceAll("_", " ")} · ${alert.subject}`, [
+    h("label", { for: "shelve-minutes" }, "For"),
+    h("select", { id: "shelve-minutes", name: "minutes" },
+      ...SHELVE_MINUTES.map((m) => h("option", { value: m, selected: m === 60 ? true : null }, m < 60 ? `${m} min` : `${m / 60} h`))),
+    h("label", { for: "shelve-reason" }, "Reason (at least 3 characters)"),
+    h("input", { id: "shelve-reason", name: "reason", required: true, minlength: 3, maxlength: 500 }),
+  ], async (data) => act(alert, "shelve", { minutes: Number(data.get("minutes")), reason: data.get("reason").trim() }));
+}

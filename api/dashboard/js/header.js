@@ -1,0 +1,43 @@
+// The top bar: open alerts per class (each a filter), the live-stream indicator, the sound switch.
+
+import { CLASSES, CLASS_LABEL } from "./classes.js";
+import { h } from "./dom.js";
+import { changed, state } from "./state.js";
+
+export function renderFilters() {
+  const counts = Object.fromEntries(CLASSES.map((c) => [c, 0]));
+  for (const a of state.alerts.values()) if (a.state !== "resolved" && a.class in counts) counts[a.class] += 1;
+  document.getElementById("class-filters").replaceChildren(...CLASSES.map((c) => h("button", {
+    type: "button",
+    class: `chip chip-${c}${counts[c] ? " has" : ""}`,
+    "aria-pressed": String(state.filter === c),
+    title: state.filter === c ? "Show every class" : `Show only ${c}`,
+    dataset: { class: c, count: counts[c] },
+    onclick: () => {
+      state.filter = state.filter === c ? null : c;
+      changed("filter");
+    },
+  }, h("b", {}, String(counts[c])), CLASS_LABEL[c])));
+}
+
+export function renderConnection(status, text) {
+  const el = document.getElementById("connection");
+  el.className = `conn conn-${status}`;
+  el.dataset.status = status;
+  el.querySelector(".conn-text").textContent = status === "live" ? "Live" : status === "down" ? `Stream down · ${text}` : text;
+}
+
+export function wireSound(sounder, onChange) {
+  const button = document.getElementById("sound");
+  const paint = () => {
+    button.textContent = sounder.enabled ? "Sound on" : "Enable sound";
+    button.className = `btn ${sounder.enabled ? "btn-sound-on" : "btn-sound-off"}`;
+    button.setAttribute("aria-pressed", String(sounder.enabled));
+  };
+  button.addEventListener("click", async () => {
+    await (sounder.enabled ? sounder.disable() : sounder.enable());
+    paint();
+    onChange();
+  });
+  paint();
+}

@@ -1,0 +1,198 @@
+// Wires the dashboard together: log-in, loading, the live stream, and redrawing on change.
+
+import { ApiError, getJson, whenUnauthorized } from "./api.js";
+import { me } from "./actions.js";
+import { renderAlertList, refreshAges } from "./alert-list.js";
+import { loadAlerts, loadDevices, loadOverview, openShiftReport, planBuildings } from "./data.js";
+import { closeDrawer, openAlert, openBuilding, openDevice, refreshOpenAlert } from "./drawer.js";
+import { renderConnection, renderFilters, wireSound } from "./header.js";
+import { session } from "./session.js";
+import { SitePlan } from "./siteplan.js";
+import { changed, liveClasses, pruneResolved, state, subscribe, unackedFire, upsertAlert } from "./state.js";
+import { renderStatus } from "./status-panel.js";
+import { LiveStream } from "./stream.js";
+import { drawTimeline } from "./timeline.js";
+import { toast } from "./toast.js";
+import { Sounder } from "./tone.js";
+
+const OVERVIEW_EVERY_MS = 15_000;
+const OVERVIEW_AFTER_EVENT_MS = 2_000;
+
+const $ = (id) => document.getElementById(id);
+const sounder = new Sounder();
+const timers = [];
+let stream = null;
+let overviewSoon = null;
+
+const plan = new SitePlan($("plan"), {
+  onBuilding: (b) => {
+    openBuilding(b);
+    plan.selected = { building: b.id };
+    plan.focus(b.id);
+  },
+  onDevice: (d) => {
+    plan.selected = { device: d.id };
+    openDevice(d.id);
+    plan.draw();
+  },
+});
+
+function drawPlan() {
+  plan.setData({ buildings: planBuildings(), devices: [...state.devices.values()], live: liveClasses() });
+}
+
+// The fire tone sounds while a fire alarm waits for acknowledgement; the button shows it.
+function soundFire() {
+  sounder.fire(unackedFire());
+  $("sound").dataset.sounding = sounder.sounding ? "fire" : "off";
+}
+
+function onDetails(alert) {
+  openAlert(alert.id);
+}
+
+subscribe((what) => {
+  if (what === "alerts" || what === "filter") {
+    renderAlertList({ onDetails });
+    renderFilters();
+    soundFire();
+  }
+  if (what === "alerts" || what === "devices" || what === "overview") drawPlan();
+  if (what === "overview") {
+    drawTimeline($("timeline"), state.overview.timeline);
+    renderStatus(state.overview, { onDevice: openDevice });
+  }
+});
+
+function onAlertEvent(event) {
+  // An alert resolved before we ever saw it is no news.
+  if (event.alert.state === "resolved" && !state.alerts.has(event.alert.id)) return;
+  if (!upsertAlert(event.alert)) return;
+  if (event.change === "raise" && event.alert.class !== "fire") sounder.chime(event.alert.class);
+  changed("alerts");
+  refreshOpenAlert(event.alert.id);
+  // The timeline and the buildings' states follow soon after: one request per burst.
+  overviewSoon ??= setTimeout(() => {
+    overviewSoon = null;
+    refresh(loadOverview);
+  }, OVERVIEW_AFTER_EVENT_MS);
+}
+
+async function refresh(loader) {
+  try {
+    await loader();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) console.warn(loader.name, error);
+  }
+}
+
+function showLogin(message = "") {
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message;
+  $("token").focus();
+}
+
+function stop() {
+  stream?.stop();
+  stream = null;
+  timers.splice(0).forEach(clearInterval);
+  clearTimeout(overviewSoon);
+  overviewSoon = null;
+  sounder.fire(false);
+  $("sound").dataset.sounding = "off";
+  closeDrawer();
+  state.alerts.clear();
+  state.alertsLoaded = false;
+}
+
+function signOut(message) {
+  stop();
+  session.token = null;
+  showLogin(message);
+}
+
+function start() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  let opened = false;
+  stream = new LiveStream({
+    url: "/api/v1/alerts/stream",
+    onEvent: onAlertEvent,
+    onReset: () => refresh(loadAlerts),
+    onStatus: (status, text) => renderConnection(status, text),
+    // Replay covers the gap, but a reload also catches what fell out of the replay window.
+    onOpen: () => (opened ? refresh(loadAlerts) : (opened = true)),
+    onUnauthorized: () => signOut("Your token is no longer valid; sign in again."),
+  });
+  stream.start();
+  renderConnection("connecting", "connecting");
+  refresh(loadAlerts);
+  // The overview names this deployment's site; the plan shows only its devices.
+  refresh(async function loadOverviewThenDevices() {
+    await loadOverview();
+    await loadDevices(state.overview.site);
+  });
+  timers.push(
+    setInterval(() => refresh(loadOverview), OVERVIEW_EVERY_MS),
+    setInterval(() => {
+      refreshAges();
+      $("who").textContent = me.name ? `signed in as ${me.name}` : "";
+    }, 5_000),
+    setInterval(() => pruneResolved() && changed("alerts"), 5_000),
+    setInterval(() => {
+      // Buildings on fire blink while a fire alarm waits for acknowledgement.
+      const blink = unackedFire() && !matchMedia("(prefers-reduced-motion: reduce)").matches && !plan.blink;
+      if (blink !== plan.blink) {
+        plan.blink = blink;
+        plan.draw();
+      }
+    }, 600),
+  );
+}
+
+whenUnauthorized(() => signOut("Your token is no longer valid; sign in again."));
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  session.token = $("token").value.trim();
+  try {
+    await getJson("/api/v1/alerts?limit=1");
+    $("token").value = "";
+    start();
+  } catch (error) {
+    session.token = null;
+    showLogin(error instanceof ApiError && error.status === 401 ? "That token is not valid." : `Cannot reach the server: ${error.message}`);
+  }
+});
+$("logout").addEventListener("click", () => signOut(""));
+$("drawer-close").addEventListener("click", () => {
+  closeDrawer();
+  plan.selected = null;
+  plan.draw();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !$("action-dialog").open) $("drawer-close").click();
+});
+$("plan-fit").addEventListener("click", () => plan.reset());
+$("report-link").addEventListener("click", async (event) => {
+  event.preventDefault();
+  const win = window.open("", "_blank"); // opened inside the click, so no pop-up blocker stops it
+  try {
+    await openShiftReport(Number($("report-hours").value), win);
+  } catch (error) {
+    win?.close();
+    toast(`Shift report: ${error.message}`);
+  }
+});
+window.addEventListener("online", () => stream?.kick());
+window.addEventListener("offline", () => stream?.kick());
+window.addEventListener("resize", () => {
+  plan.draw();
+  if (state.overview) drawTimeline($("timeline"), state.overview.timeline);
+});
+wireSound(sounder, soundFire);
+
+if (session.token) start();
+else showLogin();

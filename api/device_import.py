@@ -1,0 +1,358 @@
+"""The registry's import format, CSV and JSON, parsed and checked without the database.
+
+JSON is what ``firewatch simulate topology`` writes: ``{"zones": [...], "buildings": [...],
+"devices": [...]}`` (zones and buildings optional), or a bare list of devices. CSV holds
+devices only, one per line, with the same field names as its header; ``config`` is a JSON
+object in its cell. The API's import and ``firewatch devices import`` both use this module,
+so a file that passes one passes the other.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alerts.kinds import KIND_SPECS
+from api.registry_schemas import (
+    PLACE_ID,
+    BuildingCreate,
+    DeviceCreate,
+    RowError,
+    Section,
+    ZoneWrite,
+)
+from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
+
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
+MAX_ROWS = 100_000
+_SECTIONS = ("zones", "buildings", "devices")
+
+
+class ZoneRow(ZoneWrite):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=PLACE_ID)
+
+
+@dataclass(slots=True)
+class ImportDocument:
+    """Raw rows with their row numbers, per section."""
+
+    zones: list[tuple[int, Any]] = field(default_factory=list)
+    buildings: list[tuple[int, Any]] = field(default_factory=list)
+    devices: list[tuple[int, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CheckedImport:
+    zones: list[dict[str, Any]] = field(default_factory=list)
+    buildings: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportFormatError(ValueError):
+    """The file as a whole cannot be read; the message says what to fix."""
+
+
+def media_type_of(content_type: str | None, *, filename: str | None = None) -> str:
+    """'csv' or 'json', from a Content-Type or else a file name's suffix."""
+    value = (content_type or "").split(";")[0].strip().lower()
+    if value in ("text/csv", "application/csv"):
+        return "csv"
+    if value == "application/json" or value.endswith("+json"):
+        return "json"
+    if not value and filename:
+        if filename.lower().endswith(".csv"):
+            return "csv"
+        if filename.lower().endswith(".json"):
+            return "json"
+    raise ImportFormatError(
+        f"cannot import {value or 'a file of unknown type'}: send text/csv or application/json"
+    )
+
+
+def parse(data: bytes, media_type: str) -> ImportDocument:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportFormatError(f"larger than {MAX_IMPORT_BYTES // 2**20} MiB; split the file")
+    document = _parse_csv(data) if media_type == "csv" else _parse_json(data)
+    if len(document.devices) + len(document.buildings) + len(document.zones) > MAX_ROWS:
+        raise ImportFormatError(f"more than {MAX_ROWS:,} rows; split the file")
+    return document
+
+
+def _parse_json(data: bytes) -> ImportDocument:
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ImportFormatError(f"not valid JSON: {exc}") from None
+    if isinstance(parsed, list):
+        parsed = {"devices": parsed}
+    if not isinstance(parsed, dict):
+        raise ImportFormatError(
+            "JSON must be an object with 'devices' (and optionally "
+            "'buildings', 'zones'), or a list of devices"
+        )
+    unknown = sorted(set(parsed) - set(_SECTIONS))
+    if unknown:
+        raise ImportFormatError(
+            f"unknown section {unknown[0]!r}; a file holds {', '.join(_SECTIONS)}"
+        )
+    document = ImportDocument()
+    for section in _SECTIONS:
+        rows = parsed.get(section, [])
+        if not isinstance(rows, list):
+            raise ImportFormatError(f"'{section}' must be a list")
+        getattr(document, section).extend(enumerate(rows, start=1))
+    return document
+
+
+def _parse_csv(data: bytes) -> ImportDocument:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ImportFormatError("empty file: the first line must name the columns")
+        header = [h.strip() for h in header]
+        unknown = [h for h in header if h not in DEVICE_FIELDS]
+        if unknown:
+            raise ImportFormatError(
+                f"unknown column {unknown[0]!r}; columns are {', '.join(DEVICE_FIELDS)}"
+            )
+        if len(set(header)) != len(header):
+            raise ImportFormatError("a column appears twice in the header")
+        missing = [c for c in ("id", "kind", "site") if c not in header]
+        if missing:
+            raise ImportFormatError(f"missing column {missing[0]!r}")
+        document = ImportDocument()
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            document.devices.append((reader.line_num, _csv_row(header, cells)))
+    except csv.Error as exc:
+        raise ImportFormatError(f"line {reader.line_num}: {exc}") from None
+    return document
+
+
+class _CsvCellError(dict[str, Any]):
+    """A CSV row whose cells could not even be read; validation reports it."""
+
+
+def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
+    if len(cells) != len(header):
+        return _CsvCellError(reason=f"{len(cells)} cells where the header has {len(header)}")
+    row: dict[str, Any] = {}
+    for name, raw in zip(header, cells, strict=True):
+        cell = raw.strip()
+        if not cell:
+            continue
+        if name == "config":
+            try:
+                row[name] = orjson.loads(cell)
+            except orjson.JSONDecodeError:
+                return _CsvCellError(reason="config: not a JSON object", field="config")
+        else:
+            row[name] = cell
+    return row
+
+
+def _errors(section: Section, row: int, raw: Any, exc: ValidationError) -> Iterable[RowError]:
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    for error in exc.errors(include_url=False):
+        ctx = error.get("ctx") or {}
+        name: str | None
+        if error["type"] == "config":
+            name, reason = f"config.{ctx['field']}", str(ctx["reason"])
+        else:
+            name, reason = ".".join(str(p) for p in error["loc"]) or None, error["msg"]
+        yield RowError(
+            section=section,
+            row=row,
+            id=_text(ident),
+            field=name,
+            reason=reason,
+        )
+
+
+def _text(value: Any) -> str | None:
+    return value[:64] if isinstance(value, str) else None
+
+
+def _check_rows(
+    section: Section,
+    rows: list[tuple[int, Any]],
+    model: type[BaseModel],
+    errors: list[RowError],
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    good: list[tuple[int, dict[str, Any]]] = []
+    first_row: dict[str, int] = {}
+    for done, (row, raw) in enumerate(rows, start=1):
+        if progress is not None and done % 500 == 0:
+            progress(done)
+        if isinstance(raw, _CsvCellError):
+            errors.append(
+                RowError(
+                    section=section,
+                    row=row,
+                    id=None,
+                    field=raw.get("field"),
+                    reason=raw["reason"],
+                )
+            )
+            continue
+        if not isinstance(raw, dict):
+            errors.append(
+                RowError(
+                    section=section,
+                    row=row,
+                    id=None,
+                    field=None,
+                    reason="must be an object",
+                )
+            )
+            continue
+        try:
+            checked = model.model_validate(raw).model_dump(mode="json")
+        except ValidationError as exc:
+            errors.extend(_errors(section, row, raw, exc))
+            continue
+        ident = checked["id"]
+        if ident in first_row:
+            errors.append(
+                RowError(
+                    section=section,
+                    row=row,
+                    id=ident,
+                    field="id",
+                    reason=f"duplicate: row {first_row[ident]} has the same id",
+                )
+            )
+            continue
+        first_row[ident] = row
+        good.append((row, checked))
+    return good
+
+
+def check(
+    document: ImportDocument,
+    *,
+    existing: dict[str, tuple[str, str, str | None]],
+    known_buildings: set[str],
+    progress: Callable[[int], None] | None = None,
+) -> CheckedImport:
+    """Every row against its schema, the file against itself and the registry: duplicate ids,
+    unknown buildings, a kind that would change, a decommissioned id. ``existing`` is id ->
+    (kind, status, building) of the file's devices already registered."""
+    result = CheckedImport()
+    errors = result.errors
+    zones = _check_rows("zones", document.zones, ZoneRow, errors)
+    buildings = _check_rows("buildings", document.buildings, BuildingCreate, errors)
+    devices = _check_rows("devices", document.devices, DeviceCreate, errors, progress)
+    buildings_known = known_buildings | {b["id"] for _, b in buildings}
+    result.zones = [{k: z.get(k) for k in ZONE_FIELDS} for _, z in zones]
+    result.buildings = [{k: b.get(k) for k in BUILDING_FIELDS} for _, b in buildings]
+    for row, device in devices:
+        problem = _against_registry(device, existing, buildings_known)
+        if problem is not None:
+            name, reason = problem
+            errors.append(
+                RowError(section="devices", row=row, id=device["id"], field=name, reason=reason)
+            )
+            continue
+        if device["heartbeat_s"] is None:
+            device["heartbeat_s"] = KIND_SPECS[device["kind"]].heartbeat_s
+        result.devices.append({k: device.get(k) for k in DEVICE_FIELDS})
+    errors.sort(key=lambda e: (_SECTIONS.index(e.section), e.row))
+    return result
+
+
+def _against_registry(
+    device: dict[str, Any], existing: dict[str, tuple[str, str, str | None]], buildings: set[str]
+) -> tuple[str, str] | None:
+    known = existing.get(device["id"])
+    building = device.get("building")
+    if known is not None:
+        kind, status, _building = known
+        if status == "decommissioned":
+            return "id", (
+                "this id is decommissioned, which is final; register the hardware under a new id"
+            )
+        if kind != device["kind"]:
+            return "kind", (
+                f"registered as {kind}; a kind never changes: decommission it, or "
+                "replace it with a new id"
+            )
+    # A device keeping the building it has was accepted before (perhaps before buildings were
+    # a resource): an export of the registry must import again.
+    moved = known is None or known[2] != building
+    if moved and building is not None and building not in buildings:
+        return "building", (
+            f"building {building!r} is not registered; add it to the file's "
+            "buildings or POST /api/v1/buildings first"
+        )
+    unknown = [b for b in device["config"].get("covers", []) if b not in buildings]
+    if unknown:
+        return "config.covers", f"building {unknown[0]!r} is not registered"
+    return None
+
+
+def buildings_referenced(document: ImportDocument) -> set[str]:
+    """Building ids the devices name (location and camera coverage), for one registry query."""
+    found: set[str] = set()
+    for _, raw in document.devices:
+        if isinstance(raw, dict):
+            if isinstance(raw.get("building"), str):
+                found.add(raw["building"])
+            config = raw.get("config")
+            covers = config.get("covers") if isinstance(config, dict) else None
+            if isinstance(covers, list):
+                found.update(b for b in covers if isinstance(b, str))
+    return found
+
+
+def device_ids(document: ImportDocument) -> set[str]:
+    return {
+        raw["id"]
+        for _, raw in document.devices
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str)
+    }
+
+
+def to_csv(devices: Iterable[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DEVICE_FIELDS)
+    for d in devices:
+        writer.writerow(
+            [
+                orjson.dumps(d[k]).decode()
+                if k == "config" and d[k]
+                else ("" if d[k] is None or k == "config" else d[k])
+                for k in DEVICE_FIELDS
+            ]
+        )
+    return out.getvalue()
+
+
+def to_json(document: dict[str, list[dict[str, Any]]]) -> bytes:
+    """Empty optional fields are left out, as the topology writes them."""
+    cleaned = {
+        section: [
+            {k: v for k, v in row.items() if v is not None or k in ("id", "kind", "site")}
+            for row in rows
+        ]
+        for section, rows in document.items()
+        if rows or section == "devices"
+    }
+    return orjson.dumps(cleaned, option=orjson.OPT_INDENT_2) + b"\n"

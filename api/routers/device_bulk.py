@@ -1,0 +1,188 @@
+"""Importing and exporting the registry in bulk (CSV or JSON), and the per-kind config schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from alerts.kinds import Kind
+from api.auth import current_principal, require_role
+from api.device_config import kind_schema
+from api.device_import import (
+    MAX_IMPORT_BYTES,
+    ImportFormatError,
+    media_type_of,
+    parse,
+    to_csv,
+    to_json,
+)
+from api.import_service import import_registry
+from api.registry_schemas import ImportReport, InitialStatus, KindRead, RowError
+from api.schemas import Problem
+from store.audit import Actor
+from store.registry_bulk import export_registry
+from store.users import Principal
+
+router = APIRouter(tags=["devices"])
+
+_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
+
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "zones": {"type": "array", "items": {"type": "object"}},
+                    "buildings": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/BuildingCreate"},
+                    },
+                    "devices": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/DeviceCreate"},
+                    },
+                },
+            },
+            "example": {
+                "buildings": [{"id": "B-012", "name": "Zilai Fang No. 12"}],
+                "devices": [
+                    {
+                        "id": "SD-0001",
+                        "kind": "smoke",
+                        "site": "zilai",
+                        "building": "B-012",
+                        "floor": 2,
+                        "room": "corridor",
+                    }
+                ],
+            },
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "id,kind,site,building,floor,room,config\n"
+            'SD-0001,smoke,zilai,B-012,2,corridor,"{""model"": ""smoke""}"\n',
+        },
+    },
+}
+
+
+async def _body(request: Request) -> bytes:
+    """Refuses an oversize body before reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_IMPORT_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"an import may be at most {MAX_IMPORT_BYTES // 2**20} MiB; split the file",
+    )
+
+
+@router.post(
+    "/api/v1/devices/import",
+    response_model=ImportReport,
+    responses={
+        **_AUTH,
+        413: {"model": Problem},
+        422: {"model": ImportReport, "description": "Nothing written; see errors"},
+    },
+    openapi_extra={"requestBody": _IMPORT_BODY},
+    summary="Register or update many devices (and buildings, zones) at once: all or nothing",
+    description="CSV (text/csv) or JSON (application/json), as `firewatch simulate topology` "
+    "writes it. Upsert by id; a kind never changes and a decommissioned id is refused. Any "
+    "error and nothing is written; the report names each row, field and reason. New devices' "
+    "broker passwords are in `credentials`, only this once.",
+)
+async def import_devices(
+    request: Request,
+    who: Annotated[Principal, Depends(require_role("admin", "technician"))],
+    dry_run: bool = False,
+    initial: Annotated[
+        InitialStatus, Query(alias="status", description="What new devices start as.")
+    ] = InitialStatus.ACTIVE,
+) -> Any:
+    data = await _body(request)
+    try:
+        document = parse(data, media_type_of(request.headers.get("content-type")))
+    except ImportFormatError as exc:
+        report = ImportReport(
+            dry_run=dry_run,
+            ok=False,
+            created=[],
+            updated=[],
+            unchanged=0,
+            buildings_created=0,
+            buildings_updated=0,
+            zones_written=0,
+            errors=[RowError(section="file", row=0, id=None, field=None, reason=str(exc))],
+            credentials=[],
+        )
+        return JSONResponse(report.model_dump(mode="json"), status_code=422)
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        report = await import_registry(
+            conn, document, status=initial.value, dry_run=dry_run, actor=Actor.of(who)
+        )
+    if not report.ok:
+        return JSONResponse(report.model_dump(mode="json"), status_code=422)
+    return report
+
+
+@router.get(
+    "/api/v1/devices/export",
+    response_class=Response,
+    responses={
+        **_AUTH,
+        200: {
+            "description": "The registry in the import format",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+    },
+    summary="The registry in its import format: zones, buildings, devices (not decommissioned)",
+)
+async def export_devices(
+    request: Request,
+    _who: Annotated[Principal, Depends(current_principal)],
+    export_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    async with request.app.state.pool.connection() as conn:
+        registry = await export_registry(conn)
+    if export_format == "csv":
+        return Response(
+            to_csv(registry["devices"]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
+        )
+    return Response(
+        to_json(registry),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="devices.json"'},
+    )
+
+
+@router.get(
+    "/api/v1/device-kinds",
+    response_model=list[KindRead],
+    responses=_AUTH,
+    summary="Each kind's wire contract and config keys, with defaults and bounds",
+)
+async def device_kinds(
+    _who: Annotated[Principal, Depends(current_principal)],
+) -> list[dict[str, Any]]:
+    return [kind_schema(kind) for kind in Kind]

@@ -1,0 +1,73 @@
+"""Mosquitto's password_file and acl_file, rendered from the registry and replaced atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from ingest.topics import COMMAND_PREFIX, PREFIX, command_topic_for
+from store.credentials import API_ACCOUNT, INGEST_ACCOUNT, BrokerAccounts
+
+HEADER = "# Written by 'firewatch broker sync'; edits are overwritten at the next sync.\n"
+
+# Ingest reads every site's traffic, also as a member of a shared subscription. The API sends
+# commands (the one thing a device subscribes to) and never reads device traffic.
+SERVICE_ACL = {
+    INGEST_ACCOUNT: [f"topic read {PREFIX}/#", f"topic read $share/+/{PREFIX}/#"],
+    API_ACCOUNT: [f"topic write {COMMAND_PREFIX}/#"],
+}
+
+
+def password_file_text(accounts: BrokerAccounts) -> str:
+    lines = [f"{name}:{digest}" for name, digest in accounts.services.items()]
+    lines += [f"{d.device_id}:{d.password_hash}" for d in accounts.devices]
+    return "".join(line + "\n" for line in lines)
+
+
+def acl_file_text(accounts: BrokerAccounts) -> str:
+    """A device publishes only under its own id at its registered site, and reads only its
+    own command topic; everything not granted is denied."""
+    blocks = [HEADER]
+    for name, rules in SERVICE_ACL.items():
+        blocks.append("\n".join([f"user {name}", *rules]) + "\n")
+    for d in accounts.devices:
+        blocks.append(
+            f"user {d.device_id}\n"
+            f"topic write {PREFIX}/{d.site}/{d.device_id}/#\n"
+            f"topic read {command_topic_for(d.site, d.device_id)}\n"
+        )
+    return "\n".join(blocks)
+
+
+class BrokerFileError(OSError):
+    """A broker file could not be written; the message says what to do."""
+
+
+def write_atomically(path: Path, text: str, *, mode: int = 0o640) -> None:
+    """Temp file in the same folder, fsync, rename: the broker never reads half a file.
+
+    Mode 0640 lets the broker's group read it; make the folder setgid to that group
+    (deploy/README.md) so new files get it.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(fd, mode)  # whatever the umask
+            out.write(text)
+            out.flush()
+            os.fsync(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise BrokerFileError(f"cannot write {path}: {exc.strerror}; {_hint(exc, path)}") from exc
+
+
+def _hint(exc: OSError, path: Path) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"create the folder: install -d -m 2750 -g mosquitto {path.parent}"
+    if isinstance(exc, PermissionError):
+        return "run as root or as the broker's user"
+    return "point FIREWATCH_BROKER_PASSWORD_FILE and FIREWATCH_BROKER_ACL_FILE at a folder"

@@ -1,0 +1,48 @@
+"""``firewatch broker``: the console side of broker credentials (firewatch/broker_sync.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from firewatch.settings import Settings
+
+
+def add_broker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    broker = sub.add_parser("broker", help="MQTT accounts and ACL from the registry")
+    what = broker.add_subparsers(dest="broker_command", required=True)
+    what.add_parser(
+        "sync", help="write the broker's password and ACL files, then signal it to reload"
+    )
+    passwd = what.add_parser(
+        "passwd",
+        help="new passwords for devices or service accounts (svc.ingest, svc.api), shown once",
+    )
+    passwd.add_argument("names", nargs="*", metavar="NAME", help="device ids or service accounts")
+    passwd.add_argument(
+        "--missing", action="store_true", help="also every device that has no password yet"
+    )
+
+
+def run_broker(settings: Settings, args: argparse.Namespace) -> None:
+    from firewatch.broker_files import BrokerFileError
+    from firewatch.broker_sync import new_passwords, sync
+    from store.credentials import UnknownDevice
+
+    try:
+        if args.broker_command == "sync":
+            print(asyncio.run(sync(settings)).summary(settings))
+            return
+        if not args.names and not args.missing:
+            sys.exit("firewatch broker passwd: name devices or service accounts, or --missing")
+        issued = asyncio.run(new_passwords(settings, names=args.names, missing=args.missing))
+    except (BrokerFileError, UnknownDevice) as exc:
+        sys.exit(f"firewatch broker {args.broker_command}: {exc}")
+    print("name,password")
+    print("\n".join(f"{name},{password}" for name, password in issued.items()))
+    print(
+        f"# {len(issued)} new passwords, shown only this once; 'firewatch broker sync' puts them "
+        "into effect",
+        file=sys.stderr,
+    )

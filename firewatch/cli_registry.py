@@ -1,0 +1,247 @@
+"""What ``firewatch devices`` and ``firewatch users`` do, for the console script to call."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import psycopg
+
+from api.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
+from api.import_service import import_registry
+from api.registry_schemas import ImportReport
+from firewatch.settings import Settings
+from simulators.errors import InputError
+from store.audit import Actor, record
+from store.database import connect_async
+from store.registry_bulk import export_registry
+from store.users import (
+    LastAdmin,
+    UnknownUser,
+    UserDisabled,
+    UserExists,
+    add_user,
+    disable_user,
+    list_users,
+    rotate_token,
+)
+
+_BAR = 30
+
+
+def _actor() -> Actor:
+    """Whoever runs the console script: it holds the database's credentials, not a token."""
+    return Actor(f"cli:{getpass.getuser()}")
+
+
+class Bar:
+    """A progress bar on stderr, redrawn in place on a terminal; one line per step in a log."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = round(share * _BAR)
+        line = (
+            f"{self.label}: [{'#' * filled}{'.' * (_BAR - filled)}] "
+            f"{done:,}/{total:,} devices ({phase})"
+        )
+        self._stream.write(f"\r\x1b[K{line}" if self._tty else line + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._tty:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def import_file(
+    settings: Settings, *, path: Path, dry_run: bool, status: str, credentials_out: Path | None
+) -> int:
+    """Prints the outcome; returns the exit status (1 when the file has errors)."""
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; export one with 'firewatch simulate topology'")
+    try:
+        document = parse(path.read_bytes(), media_type_of(None, filename=path.name))
+    except ImportFormatError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    bar = Bar(f"import {path.name}")
+    bar("read", 0, len(document.devices))
+
+    async def go() -> ImportReport:
+        async with await connect_async(settings.database_url) as conn, conn.transaction():
+            return await import_registry(
+                conn, document, status=status, dry_run=dry_run, actor=_actor(), progress=bar
+            )
+
+    report = asyncio.run(go())
+    bar.close()
+    if not report.ok:
+        for e in report.errors:
+            where = f"{e.section} row {e.row}" + (f" ({e.id})" if e.id else "")
+            print(f"{path}: {where}: {e.field or '-'}: {e.reason}", file=sys.stderr)
+        print(
+            f"{len(report.errors)} error(s); nothing was imported. Fix the rows and run again.",
+            file=sys.stderr,
+        )
+        return 1
+    verb = "would register" if dry_run else "registered"
+    print(
+        f"{verb} {len(report.created)} new device(s), updated {len(report.updated)}, "
+        f"{report.unchanged} unchanged; buildings: {report.buildings_created} new, "
+        f"{report.buildings_updated} updated; zones: {report.zones_written}"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    if report.credentials:
+        _hand_over(report, credentials_out)
+    return 0
+
+
+def _hand_over(report: ImportReport, out: Path | None) -> None:
+    """The new devices' broker passwords, shown once: to a file only its owner can read, or
+    to stdout."""
+    lines = "device_id,mqtt_password\n" + "".join(
+        f"{c.device_id},{c.mqtt_password}\n" for c in report.credentials
+    )
+    if out is None:
+        print("broker passwords (username = device id), shown only this once:")
+        print(lines, end="")
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as f:
+        f.write(lines)
+    print(
+        f"broker passwords of {len(report.credentials)} new device(s) written to {out} "
+        "(mode 0600); hand them to the installers and delete the file"
+    )
+
+
+def export_file(settings: Settings, *, export_format: str, out: Path) -> str:
+    async def go() -> dict[str, list[dict[str, object]]]:
+        async with await connect_async(settings.database_url) as conn:
+            return await export_registry(conn)
+
+    registry = asyncio.run(go())
+    if export_format == "csv":
+        out.write_text(to_csv(registry["devices"]), encoding="utf-8")
+    else:
+        out.write_bytes(to_json(registry))
+    return f"exported {len(registry['devices'])} devices to {out}"
+
+
+def run_users(settings: Settings, args: argparse.Namespace) -> None:
+    """``users add|list|disable|rotate-token``; exits with a message a person can act on."""
+
+    async def go() -> str:
+        async with await connect_async(settings.database_url) as conn, conn.transaction():
+            return await _users(conn, args)
+
+    try:
+        print(asyncio.run(go()))
+    except UserExists:
+        sys.exit(f"user {args.name!r} exists already; choose another name")
+    except UnknownUser:
+        sys.exit(f"no user {args.name!r}; 'firewatch users list' shows them")
+    except UserDisabled:
+        sys.exit(f"user {args.name!r} is disabled; a new token would not work")
+    except LastAdmin:
+        sys.exit(f"{args.name!r} is the last admin; add another admin first")
+
+
+async def _users(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> str:
+    actor = _actor()
+    command = args.users_command
+    if command == "list":
+        rows = await list_users(conn)
+        lines = [f"{'name':<24} {'role':<11} {'state':<9} tokens"]
+        lines += [
+            f"{u['name']:<24} {u['role']:<11} "
+            f"{'disabled' if u['disabled'] else 'enabled':<9} {u['active_tokens']}"
+            for u in rows
+        ]
+        return "\n".join(lines)
+    if command == "add":
+        token = await add_user(conn, name=args.name, role=args.role)
+        await record(
+            conn,
+            actor,
+            subject_type="user",
+            subject_id=args.name,
+            action="create",
+            detail={"role": args.role},
+        )
+        return (
+            f"user {args.name} ({args.role}) created. Its bearer token, shown only this "
+            f"once:\n{token}"
+        )
+    if command == "disable":
+        await disable_user(conn, args.name)
+        await record(conn, actor, subject_type="user", subject_id=args.name, action="disable")
+        return f"user {args.name} disabled; its tokens no longer work"
+    token = await rotate_token(conn, args.name)
+    await record(conn, actor, subject_type="user", subject_id=args.name, action="rotate_token")
+    return (
+        f"user {args.name}: every old token revoked. The new bearer token, shown only this "
+        f"once:\n{token}"
+    )
+
+
+def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from store.device_lifecycle import INITIAL_STATUSES
+    from store.users import ROLES
+
+    devices = sub.add_parser("devices", help="the device registry: import and export")
+    what = devices.add_subparsers(dest="devices_command", required=True)
+    load = what.add_parser("import", help="register or update devices from a CSV or JSON file")
+    load.add_argument("file", type=Path, help="a .csv or .json file (docs/devices.md)")
+    load.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    load.add_argument(
+        "--status",
+        choices=INITIAL_STATUSES,
+        default="active",
+        help="what new devices start as (default: active)",
+    )
+    load.add_argument(
+        "--credentials-out",
+        type=Path,
+        metavar="FILE",
+        help="write new devices' broker passwords here (mode 0600) instead of printing them",
+    )
+    dump = what.add_parser("export", help="write the registry in the import format")
+    dump.add_argument("--format", choices=("json", "csv"), default="json", dest="export_format")
+    dump.add_argument("--out", type=Path, required=True)
+    users = sub.add_parser("users", help="people and their tokens")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="create a user and print its token once")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    users_sub.add_parser("list", help="every user, its role and how many tokens it has")
+    disable = users_sub.add_parser("disable", help="disable a user; its tokens stop working")
+    disable.add_argument("name")
+    rotate = users_sub.add_parser("rotate-token", help="revoke a user's tokens, print a new one")
+    rotate.add_argument("name")
+
+
+def run_devices(settings: Settings, args: argparse.Namespace) -> None:
+    if args.devices_command == "export":
+        print(export_file(settings, export_format=args.export_format, out=args.out))
+        return
+    code = import_file(
+        settings,
+        path=args.file,
+        dry_run=args.dry_run,
+        status=args.status,
+        credentials_out=args.credentials_out,
+    )
+    if code:
+        sys.exit(code)

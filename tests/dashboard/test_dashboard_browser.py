@@ -1,0 +1,254 @@
+"""A real browser on the real dashboard: an operator signs in, a smoke detector's alarm goes
+over MQTT through ingest and the stream to the screen, the operator acknowledges it; then the
+API goes away and comes back, and the dashboard says so and misses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from playwright.sync_api import Page, Request, expect, sync_playwright
+
+from alerts.kinds import Kind
+from firewatch.settings import MqttTarget, Settings
+from ingest.frames import encode_frame
+from ingest.topics import Channel, topic_for
+from simulators.devices import SimDevice
+from simulators.publisher import Publisher
+from store.users import add_user
+from tests.dashboard.live_api import serving
+from tests.ingest.helpers import running
+from tests.services import free_port, wait_until
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no system Chromium: apt-get install -y chromium (Playwright's own download "
+    "needs a CDN we do not use)",
+)
+
+# Two buildings 60 m apart, each with a smoke detector; an electrical monitor and a camera.
+BUILDINGS = [("B1", 23.09700, 113.26500), ("B2", 23.09700, 113.26560)]
+DEVICES = [
+    ("SD-A", "smoke", "B1", 23.09701, 113.26501),
+    ("SD-B", "smoke", "B2", 23.09701, 113.26561),
+    ("EF-A", "electrical", "B1", 23.09699, 113.26499),
+    ("TC-A", "thermal_camera", "B2", 23.09699, 113.26559),
+]
+
+
+# The stream sends an alert change once no older write transaction can still commit before
+# it (api/alert_stream.py), anywhere on the PostgreSQL server: on a shared server another
+# session's bulk COPY holds it back for as long as it runs. Normally it takes well under 1 s.
+LIVE_MS = 90_000
+
+
+def _token(database_url: str, name: str, role: str) -> str:
+    async def go() -> str:
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        async with conn:
+            return await add_user(conn, name=name, role=role)
+
+    # Playwright's sync API keeps an event loop running in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
+
+
+def _call(base: str, token: str, method: str, path: str, body: object = None) -> Any:
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def _register(base: str, token: str, site: str) -> None:
+    """As a technician would: the buildings first, then their devices."""
+    for building, lat, lon in BUILDINGS:
+        _call(base, token, "POST", "/api/v1/buildings",
+              {"id": f"{site}-{building}", "lat": lat, "lon": lon})  # fmt: skip
+    for device_id, kind, building, lat, lon in DEVICES:
+        _call(base, token, "POST", "/api/v1/devices", {
+            "id": f"{site}-{device_id}", "kind": kind, "site": site,
+            "building": f"{site}-{building}", "lat": lat, "lon": lon,
+        })  # fmt: skip
+
+
+def _status(base: str, token: str, path: str) -> int:
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _frame(settings: Settings, device_id: str) -> None:
+    """One thermal frame with a 80 °C patch: a hot spot, too brief for an alert."""
+    temps = np.full((24, 32), 24.0)
+    temps[10:13, 14:18] = 80.0
+    frame = encode_frame(temps, ts=int(time.time() * 1000), seq=1)
+    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{device_id}") as pub:
+        pub.publish(topic_for(settings.site, f"{settings.site}-{device_id}", Channel.FRAME), frame)
+
+
+def _alarm(settings: Settings, device_id: str) -> float:
+    """The detector's own alarm event, published at QoS 1; returns when it was sent."""
+    detector = SimDevice(f"{settings.site}-{device_id}", Kind.SMOKE, settings.site)
+    publisher = Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{detector.id}")
+    with publisher as pub:
+        sent = time.monotonic()
+        pub.publish(*detector.event(datetime.now(UTC), "alarm"))
+    return sent
+
+
+@pytest.fixture()
+def browser_page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
+    settings: Settings, database_url: str, browser_page: Page, tmp_path: Path
+) -> None:
+    site, page = settings.site, browser_page
+    technician = _token(database_url, f"tech-{site}", "technician")
+    operator_name = f"night-{site}"
+    operator = _token(database_url, operator_name, "operator")
+    port = free_port()
+    requests: list[Request] = []
+    page.on("request", lambda r: requests.append(r))  # noqa: PLW0108 (Playwright tags it)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    with running(settings), serving(settings, port) as base:
+        _register(base, technician, site)
+        _frame(settings, "TC-A")
+        wait_until(
+            lambda: _status(base, operator, f"/api/v1/devices/{site}-TC-A/frame.png") == 200,
+            timeout=LIVE_MS / 1000, what="the camera's frame to be stored",
+        )  # fmt: skip
+
+        page.goto(base + "/")
+        page.fill("#token", operator)
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+        expect(page.locator("#alerts-empty")).to_be_visible()
+        expect(page.locator("#class-filters .chip-fire")).to_have_attribute("data-count", "0")
+        page.click("#sound")  # browsers allow sound only after a gesture
+        expect(page.locator("#sound")).to_have_attribute("aria-pressed", "true")
+
+        lists_before = sum("/api/v1/alerts?" in r.url for r in requests)
+        sent = _alarm(settings, "SD-A")
+        card = page.locator(f'#alert-list .alert[data-class="fire"]:has-text("{site}-SD-A")')
+        expect(card).to_have_attribute("data-state", "active_unack", timeout=LIVE_MS)
+        print(f"\nalarm published -> fire card on screen: {time.monotonic() - sent:.2f} s")
+        assert sum("/api/v1/alerts?" in r.url for r in requests) == lists_before, (
+            "the alert must come over the live stream, not a reload of the list"
+        )
+        expect(page.locator("#class-filters .chip-fire")).to_have_attribute("data-count", "1")
+        expect(card.locator('[data-role="state"]')).to_have_text("NEW · unacknowledged")
+        expect(page.locator("#sound")).to_have_attribute("data-sounding", "fire")
+
+        card.locator('[data-action="ack"]').click()
+        expect(card).to_have_attribute("data-state", "active_ack")
+        expect(card).to_contain_text(f"acknowledged by {operator_name}")
+        expect(card.locator('[data-action="ack"]')).to_have_count(0)
+        expect(page.locator("#sound")).to_have_attribute("data-sounding", "off")
+        alert_id = card.get_attribute("data-id")
+        stored = _call(base, operator, "GET", f"/api/v1/alerts/{alert_id}")["alert"]
+        assert (stored["state"], stored["acked_by"]) == ("active_ack", operator_name)
+
+        shot = tmp_path / "dashboard-fire-acknowledged.png"
+        # The overview follows the stream within seconds: the timeline counts the fire.
+        expect(page.locator("#timeline")).to_have_attribute("aria-label", re.compile(r"\b1 fire"))
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+
+        # The audit trail names the operator; then the fire is resolved with its cause.
+        card.locator('[data-action="details"]').click()
+        expect(page.locator("#drawer .log")).to_contain_text(f"{operator_name} · ack")
+        page.click("#drawer-close")
+        card.locator('[data-action="resolve"]').click()
+        page.locator("#action-dialog").get_by_label("Test").check()
+        page.fill("#resolve-note", "detector tested by the building manager")
+        page.locator("#action-dialog").get_by_role("button", name="Confirm").click()
+        expect(card).to_have_attribute("data-state", "resolved")
+        expect(page.locator("#class-filters .chip-fire")).to_have_attribute("data-count", "0")
+        stored = _call(base, operator, "GET", f"/api/v1/alerts/{alert_id}")["alert"]
+        assert (stored["state"], stored["cause"]) == ("resolved", "test")
+
+        # The camera's hot spot opens its drawer: the readings chart and the heat map.
+        page.locator("#status .hot-spots button", has_text=f"{site}-TC-A").click()
+        expect(page.locator("#drawer-title")).to_have_text(f"Device {site}-TC-A")
+        chart = page.locator("#drawer canvas.chart")
+        expect(chart).to_have_attribute("aria-label", re.compile(r"^frame_max_temp_c: 1 bucket"))
+        heatmap = page.locator("#drawer img.heatmap")
+        expect(heatmap).to_be_visible()
+        assert heatmap.evaluate("img => img.complete && img.naturalWidth") > 0  # a decoded PNG
+        page.goto("about:blank")  # leave before the API stops, so no stream is cut off
+    assert not errors, errors
+
+
+def test_the_indicator_turns_red_when_the_stream_drops_and_nothing_is_missed(
+    settings: Settings, database_url: str, browser_page: Page
+) -> None:
+    site, page = settings.site, browser_page
+    technician = _token(database_url, f"tech-{site}", "technician")
+    operator = _token(database_url, f"op-{site}", "operator")
+    port = free_port()
+    streams: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda r: streams.append(r.headers) if "/api/v1/alerts/stream" in r.url else None,
+    )
+
+    with running(settings):
+        with serving(settings, port) as base:
+            _register(base, technician, site)
+            page.goto(base + "/")
+            page.fill("#token", operator)
+            page.click("#login-form button[type=submit]")
+            expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+            _alarm(settings, "SD-A")
+            expect(page.locator(f'.alert:has-text("{site}-SD-A")')).to_have_count(
+                1, timeout=LIVE_MS
+            )
+
+        # The API is gone while ingest keeps storing: the indicator says so.
+        expect(page.locator("#connection")).to_have_attribute("data-status", "down")
+        expect(page.locator("#connection")).to_contain_text("Stream down")
+        _alarm(settings, "SD-B")
+
+        with serving(settings, port):
+            # The dashboard retries with a growing delay, at most 15 s.
+            expect(page.locator("#connection")).to_have_attribute(
+                "data-status", "live", timeout=30_000
+            )
+            sd_b = page.locator(f'.alert[data-class="fire"]:has-text("{site}-SD-B")')
+            expect(sd_b).to_have_count(1, timeout=LIVE_MS)
+            page.goto("about:blank")
+    assert streams[0].get("last-event-id") is None
+    assert streams[-1].get("last-event-id"), "the reconnect must say where it left off"
