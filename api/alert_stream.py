@@ -1,9 +1,9 @@
 """The live alert stream of one API process: one LISTEN connection wakes one reader, which
-fans settled events out to every connected browser.
+fans events out to every connected browser.
 
 Each replica listens for itself, so the stream works behind a load balancer. NOTIFY is only a
-wake-up: events are read from the alert log, in (transaction, id) order, so a reconnecting
-client that names the last event it saw gets exactly what it missed.
+wake-up: events are read from the alert log in id order, which is commit order (migration
+0006), so a reconnecting client that names the last event it saw gets exactly what it missed.
 """
 
 from __future__ import annotations
@@ -18,20 +18,13 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from store.alert_queries import (
-    Position,
-    events_after,
-    events_between,
-    events_pending,
-    stream_head,
-)
+from store.alert_queries import events_after, events_between, stream_head
 from store.alerts import NOTIFY_CHANNEL
 from store.database import DatabaseUnavailable, connect_async
 
 log = logging.getLogger(__name__)
 
-POLL_S = 1.0  # read even without a wake-up
-SETTLE_FIRST_S = 0.005  # then doubling: how soon to look again for an event held back
+POLL_S = 1.0  # read even without a wake-up, should a notification be lost with a connection
 BATCH = 500
 REPLAY_MAX = 5000  # beyond this a client is told to reload rather than replay
 QUEUE_MAX = 2000  # a client this far behind is cut off; it reconnects and replays
@@ -43,20 +36,11 @@ class ReplayTooLong(Exception):
     """The client missed more events than are worth replaying one by one."""
 
 
-def event_id(position: Position) -> str:
-    return f"{position[0]}-{position[1]}"
-
-
-def parse_event_id(text: str) -> Position:
+def parse_event_id(text: str) -> int:
     """Raises ValueError with what a valid id looks like."""
-    txid, sep, log_id = text.partition("-")
-    if not sep or not txid.isdigit() or not log_id.isdigit():
-        raise ValueError(f"Last-Event-ID {text!r} is not an event id of this stream (N-M)")
-    return int(txid), int(log_id)
-
-
-def position_of(event: dict[str, Any]) -> Position:
-    return int(event["txid"]), int(event["log_id"])
+    if not text.isdigit() or len(text) > 18:
+        raise ValueError(f"Last-Event-ID {text!r} is not an event id of this stream (digits)")
+    return int(text)
 
 
 @dataclass(eq=False)
@@ -69,7 +53,7 @@ class AlertStream:
         self._url = database_url
         self._clients: set[_Client] = set()
         self._wake = asyncio.Event()
-        self.head: Position = (0, 0)
+        self.head = 0
         self.ready = asyncio.Event()
 
     @property
@@ -105,20 +89,12 @@ class AlertStream:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            delay = SETTLE_FIRST_S
-            while True:
-                while events := await events_after(conn, self.head, upto=None, limit=BATCH):
-                    self.head = position_of(events[-1])
-                    for event in events:
-                        self._publish(event)
-                    if len(events) < BATCH:
-                        break
-                # Held back behind a transaction still running: look again soon, not at the
-                # next poll, or an alarm would wait up to a second for an unrelated commit.
-                if delay > POLL_S or not await events_pending(conn, self.head):
+            while events := await events_after(conn, self.head, upto=None, limit=BATCH):
+                self.head = events[-1]["log_id"]
+                for event in events:
+                    self._publish(event)
+                if len(events) < BATCH:
                     break
-                await asyncio.sleep(delay)
-                delay *= 2
 
     def _publish(self, event: dict[str, Any]) -> None:
         for client in list(self._clients):
@@ -134,7 +110,7 @@ class AlertStream:
         client.queue.put_nowait(_END)
 
     async def subscribe(
-        self, pool: AsyncConnectionPool[Any], after: Position | None
+        self, pool: AsyncConnectionPool[Any], after: int | None
     ) -> AsyncIterator[dict[str, Any] | None]:
         """What the client missed since ``after``, read from the log, then live events; None
         when nothing happened for a heartbeat's time. Attaching and reading the head happen
@@ -152,7 +128,7 @@ class AlertStream:
                     while batch := await events_after(conn, after, upto=upto, limit=BATCH):
                         for event in batch:
                             yield event
-                        after = position_of(batch[-1])
+                        after = batch[-1]["log_id"]
             while True:
                 try:
                     event = await asyncio.wait_for(client.queue.get(), HEARTBEAT_S)

@@ -18,6 +18,8 @@ from store.database import connect, ensure_database
 from store.migrate import migrate
 
 log = logging.getLogger("firewatch")
+# Live alert streams never end by themselves: on shutdown they get this long, then are cut.
+GRACE_S = 3
 
 
 def run_migrate(settings: Settings) -> None:
@@ -39,7 +41,10 @@ def run_ingest(settings: Settings) -> None:
 
 
 def run_api(settings: Settings) -> None:
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port,
+        timeout_graceful_shutdown=GRACE_S,
+    )  # fmt: skip
 
 
 async def serve_all(settings: Settings, stop: threading.Event, service: IngestService) -> None:
@@ -52,6 +57,7 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
         uvicorn.Config(
             create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters),
             host=settings.api_host, port=settings.api_port, log_level="warning",
+            timeout_graceful_shutdown=GRACE_S,
         )
     )  # fmt: skip
 

@@ -108,73 +108,40 @@ async def alert_detail(conn: psycopg.AsyncConnection[Any], alert_id: int) -> dic
 
 
 # --- The stream ------------------------------------------------------------------------------
-
-Position = tuple[int, int]  # (writing transaction, log id)
+# Log ids are handed out in commit order (migration 0006), so an event's id is its position.
 
 _EVENT_COLUMNS = (
-    f"l.txid::text::bigint AS txid, l.id AS log_id, l.action, l.actor, l.from_state,"
-    f" l.to_state, l.at, {_PREFIXED}"
+    f"l.id AS log_id, l.action, l.actor, l.from_state, l.to_state, l.at, {_PREFIXED}"
 )
 
 
-async def stream_head(conn: psycopg.AsyncConnection[Any]) -> Position:
-    """The newest event that no running transaction can precede any more."""
-    row = await (
-        await conn.execute(
-            "SELECT txid::text::bigint, id FROM alert_log"
-            " WHERE txid < pg_snapshot_xmin(pg_current_snapshot())"
-            " ORDER BY txid DESC, id DESC LIMIT 1"
-        )
-    ).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+async def stream_head(conn: psycopg.AsyncConnection[Any]) -> int:
+    row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM alert_log")).fetchone()
+    return int(row[0]) if row else 0
 
 
 async def events_after(
-    conn: psycopg.AsyncConnection[Any], after: Position, *, upto: Position | None, limit: int
+    conn: psycopg.AsyncConnection[Any], after: int, *, upto: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Events after ``after`` in stream order. Without ``upto``, only settled ones: those
-    whose transaction is older than every running one, so none can commit before them later.
-    Must run outside a transaction that holds an id, or it would wait for itself."""
-    bound = (
-        "AND (l.txid, l.id) <= (%s::text::xid8, %s)"
-        if upto is not None
-        else "AND l.txid < pg_snapshot_xmin(pg_current_snapshot())"
-    )
-    params: list[Any] = [str(after[0]), after[1]]
-    if upto is not None:
-        params += [str(upto[0]), upto[1]]
+    """Events after ``after`` (and at most ``upto``), oldest first."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT {_EVENT_COLUMNS} FROM alert_log l JOIN alerts a ON a.id = l.alert_id"
-            f" WHERE (l.txid, l.id) > (%s::text::xid8, %s) {bound}"
-            " ORDER BY l.txid, l.id LIMIT %s",
-            [*params, limit],
+            " WHERE l.id > %s AND l.id <= %s ORDER BY l.id LIMIT %s",
+            (after, upto if upto is not None else 2**63 - 1, limit),
         )
         return await cur.fetchall()
 
 
 async def events_between(
-    conn: psycopg.AsyncConnection[Any], after: Position, upto: Position, *, limit: int
+    conn: psycopg.AsyncConnection[Any], after: int, upto: int, *, limit: int
 ) -> int:
     """How many events lie in (after, upto], counting no further than ``limit``."""
     row = await (
         await conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM alert_log"
-            " WHERE (txid, id) > (%s::text::xid8, %s) AND (txid, id) <= (%s::text::xid8, %s)"
-            " LIMIT %s) AS gap",
-            (str(after[0]), after[1], str(upto[0]), upto[1], limit),
+            "SELECT count(*) FROM (SELECT 1 FROM alert_log WHERE id > %s AND id <= %s LIMIT %s)"
+            " AS gap",
+            (after, upto, limit),
         )
     ).fetchone()
     return int(row[0]) if row else 0
-
-
-async def events_pending(conn: psycopg.AsyncConnection[Any], after: Position) -> bool:
-    """Whether events after ``after`` exist that are not settled yet (their transaction is
-    older than a running one). Every such event lies after the newest settled one."""
-    row = await (
-        await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM alert_log WHERE (txid, id) > (%s::text::xid8, %s))",
-            (str(after[0]), after[1]),
-        )
-    ).fetchone()
-    return bool(row and row[0])

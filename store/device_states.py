@@ -8,15 +8,17 @@ dispatched fault, stuck-sensor or tamper alert on a device that is otherwise onl
 
 FAULT_RULES = ("fault", "sensor_stuck", "tamper")
 
+# When a device (d, joined with its status s) counts as silent at %(now)s.
+SILENT = """(s.last_received_at IS NULL
+     OR s.last_received_at < %(now)s - make_interval(secs => 2 * d.heartbeat_s
+        + coalesce((d.config -> 'rules' ->> 'offline_margin_s')::float8, 60)))"""
+
 # Parameters: %(site)s, %(now)s, %(fault_rules)s.
-DEVICE_STATES = """
+DEVICE_STATES = f"""
 SELECT d.id, d.kind, d.building, d.lat, d.lon, s.last_received_at, s.latest,
        CASE
          WHEN d.status IN ('maintenance', 'commissioning') THEN d.status
-         WHEN s.last_received_at IS NULL
-              OR s.last_received_at < %(now)s - make_interval(secs => 2 * d.heartbeat_s
-                 + coalesce((d.config -> 'rules' ->> 'offline_margin_s')::float8, 60))
-           THEN 'offline'
+         WHEN {SILENT} THEN 'offline'
          WHEN d.id IN (SELECT a.device_id FROM alerts a
                        WHERE a.site = %(site)s AND a.state NOT IN ('resolved', 'suppressed')
                          AND a.rule = ANY(%(fault_rules)s)) THEN 'fault'

@@ -21,7 +21,7 @@ from api.alert_schemas import (
     ResolveBody,
     ShelveBody,
 )
-from api.alert_stream import AlertStream, ReplayTooLong, event_id, parse_event_id, position_of
+from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
 from api.auth import current_principal, require_role, stream_principal
 from api.schemas import Problem
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
@@ -76,7 +76,7 @@ async def get_alerts(
         400: {"model": Problem},
         200: {
             "content": {"text/event-stream": {}},
-            "description": "`event: alert` with `id: <txid>-<log id>` and data "
+            "description": "`event: alert` with `id: <log id>` and data "
             '`{"event_id", "change", "actor", "from_state", "to_state", "alert": AlertRead}`; '
             "`event: reset` when the gap since Last-Event-ID is too long to replay (reload "
             "the list); a comment every 15 s as a heartbeat.",
@@ -101,7 +101,7 @@ async def stream_alerts(
 
 
 async def _sse(
-    request: Request, hub: AlertStream, after: tuple[int, int] | None
+    request: Request, hub: AlertStream, after: int | None
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
     try:
@@ -114,7 +114,7 @@ async def _sse(
 
 
 def _frame(event: dict[str, Any]) -> bytes:
-    eid = event_id(position_of(event))
+    eid = str(event["log_id"])
     alert = AlertRead.model_validate({k: event[k] for k in _ALERT_KEYS})
     body = {
         "event_id": eid, "change": event["action"], "actor": event["actor"],

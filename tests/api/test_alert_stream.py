@@ -108,23 +108,46 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
     again.close()
 
 
-def test_an_event_committed_late_is_not_skipped(
+def test_log_writers_commit_in_id_order(
     base_url: str, database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str,
 ) -> None:  # fmt: skip
-    """Transaction A writes first but commits after B: a stream that had sent B and resumed
-    from it would never send A. The stream holds B back until A is settled."""
+    """A writer that holds its transaction open makes the next writer of the log wait, so ids
+    are handed out in commit order and a client resuming after an id never skips one."""
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
     device = registry.add(f"{site}-SD2", Kind.SMOKE)
     listener = Listener(f"{base_url}/api/v1/alerts/stream", viewer, site)
+    second: list[int] = []
     with psycopg.connect(database_url) as slow:
-        slow.execute("SELECT pg_current_xact_id()")  # A takes its transaction id first
-        late = raise_alert(slow, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
-        early = raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)
+        slow.execute("SELECT 1")  # a transaction of its own, which raise_alert only nests in
+        first = raise_alert(slow, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
+        writer = threading.Thread(target=lambda: second.append(
+            raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)))  # fmt: skip
+        writer.start()
+        writer.join(timeout=1.5)
+        assert writer.is_alive(), "the second writer did not wait for the first to commit"
         with pytest.raises(queue.Empty):
-            listener.events.get(timeout=2.5)  # B waits behind the open transaction A
+            listener.events.get(timeout=0.5)
         slow.commit()
+    writer.join(timeout=10)
     got = listener.take(2)
-    assert [e["alert"]["id"] for e in got] == [late, early]
+    assert [e["alert"]["id"] for e in got] == [first, second[0]]
+    assert int(got[0]["id"]) < int(got[1]["id"])
+    listener.close()
+
+
+def test_an_unrelated_long_transaction_does_not_hold_the_stream_back(
+    base_url: str, database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str,
+) -> None:  # fmt: skip
+    """A bulk load or an import running for minutes must not freeze the operators' screen."""
+    viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
+    device = registry.add(f"{site}-SD3", Kind.SMOKE)
+    listener = Listener(f"{base_url}/api/v1/alerts/stream", viewer, site)
+    with psycopg.connect(database_url) as busy:
+        busy.execute("UPDATE devices SET name = 'being imported' WHERE id = %s", (device,))
+        alert = raise_alert(db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
+        (event,) = listener.take(1)
+        busy.rollback()
+    assert event["alert"]["id"] == alert
     listener.close()
 
 
@@ -135,6 +158,7 @@ def test_stream_refuses_bad_requests(base_url: str, database_url: str, site: str
     bad = httpx2.get(url, headers={**auth(viewer), "Last-Event-ID": "yesterday"})
     assert bad.status_code == 400
     assert "not an event id" in bad.json()["detail"]
+    assert httpx2.get(url, headers={**auth(viewer), "Last-Event-ID": "12-34"}).status_code == 400
     # EventSource cannot send headers: the token may come in the query instead.
     with httpx2.stream("GET", url, params={"access_token": viewer}) as response:
         assert response.status_code == 200
