@@ -2,6 +2,7 @@
 // is shown to the operator as the server worded it.
 
 import { ApiError, postJson } from "./api.js";
+import { STATE_LABEL } from "./classes.js";
 import { changed, upsertAlert } from "./state.js";
 import { toast } from "./toast.js";
 
@@ -16,7 +17,7 @@ export async function act(alert, action, body = {}) {
     if (LEARN_FROM[action] && updated[LEARN_FROM[action]]) me.name = updated[LEARN_FROM[action]];
     upsertAlert(updated);
     changed("alerts");
-    toast(`${action} · ${updated.subject}: ${updated.state.replace("_", " ")}`, { ok: true });
+    toast(`${updated.subject}: ${action} done · ${STATE_LABEL[updated.state] ?? updated.state}`, { ok: true });
     return updated;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) toast(`Could not ${action}: ${error.message}`);

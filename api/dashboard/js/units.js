@@ -24,6 +24,23 @@ export const KIND_METRICS = {
   thermal_camera: ["frame_max_temp_c", "max_temp_c", "avg_temp_c"],
 };
 
+const METRIC_LABELS = {
+  obscuration_pct_per_m: "Smoke",
+  temperature_c: "Temperature",
+  residual_current_ma: "Residual current",
+  cable_temp_c: "Cable temperature",
+  current_a: "Current",
+  voltage_v: "Voltage",
+  frame_max_temp_c: "Hottest pixel",
+  max_temp_c: "Region max",
+  avg_temp_c: "Region average",
+};
+
+export function metricLabel(metric) {
+  const unit = metricUnit(metric);
+  return `${METRIC_LABELS[metric] ?? metric}${unit ? ` (${unit})` : ""}`;
+}
+
 export function metricUnit(metric) {
   return METRIC_UNITS[metric] ?? "";
 }
