@@ -23,6 +23,7 @@ from alerts.engine import Engine
 from alerts.kinds import Kind
 from alerts.signals import AlertClass, Change
 from bench.fsri import QUADRANTS, Experiment, experiments
+from bench.results import Figure, record
 from ingest.messages import Decoded
 from ingest.topics import Channel
 
@@ -136,6 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ok = engine_med <= 0.5 * fixed_med and before_total == 0 and missed == 0
     print("targets met" if ok else "TARGETS NOT MET")
+    record("detection", [
+        Figure("slow chair fires: median seconds to first alert", engine_med, "s",
+               "<= 0.50 of fixed 57 °C", engine_med <= 0.5 * fixed_med, "fixed 57 °C",
+               engine_med / fixed_med),
+        Figure("alerts before ignition, all experiments", before_total, "alerts", "0",
+               before_total == 0),
+        Figure("fires never alerted", missed, "experiments", "0", missed == 0),
+    ], note=f"UL FSRI 2018, {len(rows)} experiments, {len(slow)} slow chair fires")  # fmt: skip
     return 0 if ok else 1
 
 

@@ -35,6 +35,7 @@ import psycopg
 
 from alerts.kinds import KIND_SPECS, Kind
 from bench.naive import NaiveConsumer
+from bench.results import Figure, record
 from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
 from ingest.topics import Channel, subscription_for, topic_for
@@ -247,6 +248,14 @@ def main() -> None:
     print(f"  firewatch / naive    = {med['firewatch'] / med['naive']:.1f}x")
     print(f"  firewatch / ceiling  = {med['firewatch'] / med['ceiling']:.2f}")
     print(f"  live / naive         = {med['live'] / med['naive']:.1f}x")
+    record("ingest", [
+        Figure("backlog drain", med["firewatch"], "msg/s", ">= 15,000 msg/s",
+               med["firewatch"] >= 15_000, "naive", med["firewatch"] / med["naive"]),
+        Figure("backlog drain vs broker alone", med["firewatch"], "msg/s", "", None,
+               "mosquitto_sub", med["firewatch"] / med["ceiling"]),
+        Figure("live, 2 publishers alongside", med["live"], "msg/s", "", None, "naive",
+               med["live"] / med["naive"]),
+    ], note=f"medians of {args.repeat} runs of {args.messages:,} QoS 1 messages")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.results import Figure, record
 from ingest.partition import device_topics
 from tests.services import broker_config, free_port, start_broker, stop_broker
 
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    figures: list[Figure] = []
     print("devices  subscribe  broker RSS  explicit msg/s  wildcard msg/s  ratio   (medians)")
     for devices in args.devices:
         runs = [one_run(devices, args.messages) for _ in range(args.repeat)]
@@ -114,6 +116,10 @@ def main() -> None:
         print(f"{devices:7,d}  {med['subscribe_s']:7.2f} s  {med['rss_mib']:7.1f} MiB"
               f"  {med['explicit_msg_s']:14,.0f}  {med['wildcard_msg_s']:14,.0f}"
               f"  {med['explicit_msg_s'] / med['wildcard_msg_s']:5.2f}")  # fmt: skip
+        figures.append(Figure(f"per-device subscriptions, {devices:,} devices: delivery",
+                              med["explicit_msg_s"], "msg/s", "", None, "one wildcard",
+                              med["explicit_msg_s"] / med["wildcard_msg_s"]))  # fmt: skip
+    record("subscriptions", figures, note=f"medians of {args.repeat} runs")
 
 
 if __name__ == "__main__":

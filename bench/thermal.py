@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.thermal import CameraState, ThermalConfig, analyse
+from bench.results import Figure, record
 
 SIZES = ((640, 512), (384, 288))
 TARGET_MS = 10.0
@@ -90,10 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         " (a fire grows in the second half of each run)"
     )
     medians: list[float] = []
+    bares: list[float] = []
     for width, height in SIZES:
         runs = [run_once(width, height, args.frames) for _ in range(args.repeat)]
         total, quiet, burning, bare = (statistics.median(r[k] for r in runs) for k in range(4))
         medians.append(total)
+        bares.append(bare)
         print(
             f"  {width}x{height}  analyse {total:6.3f} ms (quiet {quiet:.3f}, fire {burning:.3f})"
             f"  baseline {bare:6.3f} ms  analyse / baseline = {total / bare:.1f}x"
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     verdict = "met" if medians[0] < TARGET_MS else "NOT met"
     print(f"  target: < {TARGET_MS:g} ms per {SIZES[0][0]}x{SIZES[0][1]} frame: {verdict}")
+    record("thermal", [Figure(f"one {SIZES[0][0]}x{SIZES[0][1]} frame analysed", medians[0], "ms",
+                              f"< {TARGET_MS:g} ms", medians[0] < TARGET_MS,
+                              "max + threshold count", medians[0] / bares[0])],
+           note=f"median of {args.repeat} runs of {args.frames} frames")  # fmt: skip
 
 
 if __name__ == "__main__":

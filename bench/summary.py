@@ -1,0 +1,33 @@
+"""One table of every benchmark's headline figures, read from bench/results/*.json.
+
+python -m bench.summary
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.results import RESULTS
+
+
+def main() -> int:
+    rows = []
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        for f in data.get("figures", []):
+            verdict = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
+            ratio = f"{f['ratio']:.2f}x {f['baseline']}" if f["ratio"] is not None else ""
+            rows.append((data["bench"], f["name"], f"{f['value']:,.4g} {f['unit']}", f["target"],
+                         verdict, ratio, data["at"][:16]))  # fmt: skip
+    if not rows:
+        print(f"no results in {RESULTS}: run `make bench` first")
+        return 1
+    header = ("bench", "figure", "measured", "target", "", "vs baseline (same run)", "when")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
