@@ -46,6 +46,11 @@ class IngestCollector(Collector):
             ("batches", "Batches committed", c.batches),
             ("db_retries", "Batch writes retried after a database error", c.retries),
             ("alerts_opened", "Alerts raised by the engine", c.alerts_opened),
+            (
+                "event_copies",
+                "Second copies of events from the alarm session, skipped",
+                c.event_copies,
+            ),
         ):
             yield CounterMetricFamily(f"firewatch_ingest_{name}", doc, value=value)
         rejected = CounterMetricFamily(

@@ -46,6 +46,7 @@ class IngestCounters:
     batches: int = 0
     retries: int = 0
     alerts_opened: int = 0
+    event_copies: int = 0  # second copies of events (both sessions get them), acknowledged only
     rejected: Counter[Reason] = field(default_factory=Counter)
     commit_seconds: Histogram = field(default_factory=Histogram)
     alert_latency_seconds: Histogram = field(default_factory=lambda: Histogram(ALERT_BUCKETS))

@@ -23,12 +23,13 @@ from alerts.flows import Webhook, escalation_payload
 from firewatch.settings import MqttTarget, Settings
 from ingest.codec import Limits
 from ingest.counters import IngestCounters
+from ingest.lanes import EventCopies, Handoff
 from ingest.messages import Reason, Rejection
 from ingest.mqtt_source import MqttSource
 from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
-from ingest.topics import subscription_for
+from ingest.topics import alarm_subscription_for, subscription_for
 from ingest.warmup import warm_engine
 from store.alert_timers import escalate_due, expire_shelves, opened_since
 from store.alerts import apply_decisions
@@ -49,6 +50,7 @@ REPARTITION_EVERY_S = 10.0
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
 IDLE_S = 0.2
+ALARM_POLL_S = 0.01  # with two lanes, how often an idle preparer and committer look again
 GC_THRESHOLD = 50_000
 
 
@@ -98,6 +100,17 @@ class IngestService:
         self.engine = Engine(correlation_window_s=settings.correlation_window_s)
         self.partition = WorkerPartition(settings, self.source) if (
             settings.ingest_workers > 1) else None  # fmt: skip
+        # Alarms ahead of telemetry (ingest/lanes.py). A partitioned worker subscribes to its
+        # own devices' explicit topics, a backlog no bigger than its share: one session only.
+        self.alarms = MqttSource(
+            MqttTarget(settings.mqtt_url),
+            client_id=f"{settings.ingest_client_id}-alarms",
+            subscription=alarm_subscription_for(settings.site, settings.ingest_shared_group),
+            session_expiry_s=settings.ingest_session_expiry_s,
+            receive_maximum=settings.ingest_batch_max,
+            mqtt5=settings.ingest_mqtt5,
+        ) if self.partition is None else None  # fmt: skip
+        self._copies = EventCopies()
         self._partitioned_at = float("-inf")
         self.webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s) if (
             settings.webhook_url) else None  # fmt: skip
@@ -112,7 +125,8 @@ class IngestService:
 
     @property
     def ready(self) -> bool:
-        return self.database_ok and self.source.connected
+        return (self.database_ok and self.source.connected
+                and (self.alarms is None or self.alarms.connected))  # fmt: skip
 
     # -- committer side ---------------------------------------------------------------------
     def _open_writer(self) -> BatchWriter:
@@ -258,8 +272,25 @@ class IngestService:
             return outcome
         return None
 
+    def _commit(self, item: Handoff, stop: threading.Event) -> bool:
+        """Writes what is new of the batch, then acknowledges all of it; False if stopped."""
+        outcome = BatchOutcome()
+        if item.keep:
+            written = self._write_until_done(item.keep, item.prepared, stop)
+            if written is None:
+                return False
+            outcome = written
+        if self._before_ack is not None:
+            self._before_ack(item.batch)
+        item.source.ack(item.batch)
+        self.counters.event_copies += len(item.batch) - len(item.keep)
+        self._account(outcome, item.keep)
+        return True
+
     def _account(self, outcome: BatchOutcome, batch: Sequence[Inbound]) -> None:
         c = self.counters
+        if not batch:
+            return
         now = datetime.now(UTC)
         c.last_commit_unix = now.timestamp()
         c.lag_seconds = (now - batch[0].received_at).total_seconds()
@@ -275,33 +306,49 @@ class IngestService:
 
     # -- preparer side ----------------------------------------------------------------------
     def _prepare_loop(
-        self,
-        handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]],
+        self, urgent: queue.SimpleQueue[Handoff], handoff: queue.Queue[Handoff],
         stop: threading.Event,
-    ) -> None:
-        """A batch the preparer cannot prepare (database away, a bug) goes on unprepared;
-        the committer then prepares it itself, with its retries and its halving."""
+    ) -> None:  # fmt: skip
+        """Alarm batches go out as soon as they come, even while a telemetry batch waits for
+        the committer."""
+        waiting: Handoff | None = None
+        poll = IDLE_S if self.alarms is None else ALARM_POLL_S
         while not stop.is_set():
+            if self.alarms is not None:
+                alarms = self.alarms.next_batch(
+                    max_size=self.settings.ingest_batch_max,
+                    max_bytes=self.settings.ingest_batch_max_bytes, wait_s=0.0, idle_s=0.0,
+                )  # fmt: skip
+                if alarms:
+                    urgent.put(self._handoff(self.alarms, alarms))
+                    continue
+            if waiting is not None:
+                try:
+                    handoff.put(waiting, timeout=poll)
+                    waiting = None
+                except queue.Full:
+                    pass
+                continue
             batch = self.source.next_batch(
                 max_size=self.settings.ingest_batch_max,
                 max_bytes=self.settings.ingest_batch_max_bytes,
                 wait_s=self.settings.ingest_batch_wait_ms / 1000,
-                idle_s=IDLE_S,
+                idle_s=poll,
             )
-            if not batch:
-                continue
-            prepared: Prepared | None
+            if batch:
+                waiting = self._handoff(self.source, batch)
+
+    def _handoff(self, source: MqttSource, batch: list[Inbound]) -> Handoff:
+        """A batch the preparer cannot prepare (database away, a bug) goes on unprepared;
+        the committer then prepares it itself, with its retries and its halving."""
+        keep = batch if self.alarms is None else self._copies.first_copies(batch)
+        prepared: Prepared | None = None
+        if keep:
             try:
-                prepared = self._prepare(batch)
+                prepared = self._prepare(keep)
             except Exception:
-                log.warning("preparing a batch of %d failed; the committer retries", len(batch))
-                prepared = None
-            while not stop.is_set():
-                try:
-                    handoff.put((batch, prepared), timeout=IDLE_S)
-                    break
-                except queue.Full:
-                    continue
+                log.warning("preparing a batch of %d failed; the committer retries", len(keep))
+        return Handoff(source, batch, keep, prepared)
 
     def _follow_registry(self) -> None:
         """A partitioned worker's topics follow the registry. A device it gave up (its building
@@ -324,6 +371,8 @@ class IngestService:
                     self.partition.refresh(conn)
                 self._partitioned_at = time.monotonic()
             self.source.start()
+            if self.alarms is not None:
+                self.alarms.start()
             if self.partition is not None:
                 self.partition.start()
             self._connected = True
@@ -333,10 +382,13 @@ class IngestService:
         self.connect()
         _tune_garbage_collector()
         log.info("ingest subscribed to %s", self.source.subscription)
-        handoff: queue.Queue[tuple[Sequence[Inbound], Prepared | None]] = queue.Queue(maxsize=1)
+        urgent: queue.SimpleQueue[Handoff] = queue.SimpleQueue()
+        handoff: queue.Queue[Handoff] = queue.Queue(maxsize=1)
         preparer = threading.Thread(
-            target=self._prepare_loop, args=(handoff, stop), name="ingest-prepare", daemon=True
-        )
+            target=self._prepare_loop, args=(urgent, handoff, stop), name="ingest-prepare",
+            daemon=True,
+        )  # fmt: skip
+        poll = IDLE_S if self.alarms is None else ALARM_POLL_S
         preparer.start()
         progress_at = time.monotonic()
         try:
@@ -348,17 +400,14 @@ class IngestService:
                         log.warning("maintenance postponed: %s", exc)
                         self._drop_writer()
                 try:
-                    batch, prepared = handoff.get(timeout=IDLE_S)
+                    item: Handoff | None = urgent.get_nowait()
                 except queue.Empty:
-                    batch = []
-                if batch:
-                    outcome = self._write_until_done(batch, prepared, stop)
-                    if outcome is None:
-                        break  # stopping: the broker redelivers this batch to the next run
-                    if self._before_ack is not None:
-                        self._before_ack(batch)
-                    self.source.ack(batch)
-                    self._account(outcome, batch)
+                    try:
+                        item = handoff.get(timeout=poll)
+                    except queue.Empty:
+                        item = None
+                if item is not None and not self._commit(item, stop):
+                    break  # stopping: the broker redelivers this batch to the next run
                 if time.monotonic() - self._ticked_at >= self.settings.engine_tick_s:
                     try:
                         self._tick()
@@ -380,6 +429,8 @@ class IngestService:
             if self.partition is not None:
                 self.partition.stop()
             self.source.stop()
+            if self.alarms is not None:
+                self.alarms.stop()
             self._drop_writer()
             self.registry.close()
             if self.webhook is not None:

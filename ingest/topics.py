@@ -64,6 +64,12 @@ def command_topic_for(site: str, device_id: str) -> str:
     return f"{COMMAND_PREFIX}/{site}/{device_id}"
 
 
+def alarm_subscription_for(site: str, shared_group: str = "") -> str:
+    """The site's events only, for the session that puts alarms ahead of telemetry."""
+    base = f"{PREFIX}/{site}/+/{Channel.EVENT.value}"
+    return f"$share/{shared_group}-alarms/{base}" if shared_group else base
+
+
 def subscription_for(site: str, shared_group: str = "") -> str:
     """Everything under the site, so a malformed topic still arrives and is dead-lettered."""
     base = f"{PREFIX}/{site}/#"
