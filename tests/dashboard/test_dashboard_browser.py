@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -29,16 +28,12 @@ from ingest.topics import Channel, topic_for
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.users import add_user
+from tests.dashboard.chromium import CHROMIUM, needs_chromium
 from tests.dashboard.live_api import serving
 from tests.ingest.helpers import running
 from tests.services import free_port, wait_until
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no system Chromium: apt-get install -y chromium (Playwright's own download "
-    "needs a CDN we do not use)",
-)
+pytestmark = needs_chromium
 
 # Two buildings 60 m apart, each with a smoke detector; an electrical monitor and a camera.
 BUILDINGS = [("B1", 23.09700, 113.26500), ("B2", 23.09700, 113.26560)]

@@ -3,7 +3,6 @@ handed to Chromium straight from the package folder."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +10,9 @@ import pytest
 from playwright.sync_api import Page, Route, sync_playwright
 
 from api.routers.dashboard import DASHBOARD_DIR
+from tests.dashboard.chromium import CHROMIUM, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no system Chromium: apt-get install -y chromium"
-)
+pytestmark = needs_chromium
 ORIGIN = "http://dashboard.test"  # never resolved: every request is answered below
 
 
