@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 
 # (low, high) bounds for each field: what a sane installation could ask for.
-_BOUNDS: dict[str, tuple[float, float]] = {
+BOUNDS: dict[str, tuple[float, float]] = {
     "fixed_c": (40.0, 120.0),
     "ror_c_per_min": (2.0, 30.0),
     "ror_window_s": (10.0, 600.0),
@@ -90,7 +90,7 @@ class RuleConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            low, high = _BOUNDS[f.name]
+            low, high = BOUNDS[f.name]
             if not (isinstance(value, int | float) and math.isfinite(value)):
                 raise ConfigError(f.name, "must be a finite number")
             if not low <= value <= high:

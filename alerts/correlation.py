@@ -29,6 +29,11 @@ class Correlator:
     window_s: float
     _recent: dict[str, deque[_Signal]] = field(default_factory=lambda: defaultdict(deque))
     _confirmed_until: dict[str, float] = field(default_factory=dict)
+    # Every signal that took part while a building's confirmation holds: the alert lists them
+    # all, so what it says does not depend on the order the signals were judged in.
+    _episode: dict[str, dict[tuple[float, str, str], dict[str, object]]] = field(
+        default_factory=dict
+    )
 
     def signal(self, decision: Decision, *, covers: tuple[str, ...]) -> list[Decision]:
         """Feeds one rising edge; returns a confirmed-fire decision per building it confirms."""
@@ -46,11 +51,18 @@ class Correlator:
             if len(devices) < 2:
                 continue
             held = self._confirmed_until.get(building, float("-inf")) >= t
-            self._confirmed_until[building] = t + self.window_s
-            children = [
-                {"device_id": s.device_id, "rule": s.rule.value, "at": s.t}
-                for s in recent if abs(s.t - t) <= self.window_s
-            ]  # fmt: skip
+            self._confirmed_until[building] = max(
+                self._confirmed_until.get(building, float("-inf")), t + self.window_s
+            )
+            episode = self._episode.setdefault(building, {}) if held else {}
+            self._episode[building] = episode
+            for s in recent:
+                if abs(s.t - t) <= self.window_s:
+                    episode[(s.t, s.device_id, s.rule.value)] = {
+                        "device_id": s.device_id, "rule": s.rule.value, "at": s.t,
+                    }  # fmt: skip
+            children = [episode[key] for key in sorted(episode)]
+            devices = {device for _, device, _ in episode}
             out.append(
                 Decision(
                     f"building:{building}", Rule.CONFIRMED_FIRE, AlertClass.FIRE,

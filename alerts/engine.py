@@ -15,6 +15,7 @@ batch that is retried is evaluated exactly once.
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -93,13 +94,19 @@ class _Batch:
                 self.decisions.append(decision)
             else:
                 held.at = max(held.at, decision.at)
+                # At an equal peak the later detail wins: a confirmed fire's lists every signal
+                # so far, whichever batch the last one happened to fall in.
                 if decision.value is not None and (
-                    held.value is None or decision.value > held.value
+                    held.value is None or decision.value >= held.value
                 ):
                     held.value, held.detail = decision.value, decision.detail
             return
         self.holds.pop(key, None)
         self.decisions.append(decision)
+
+
+def _index_of(sample: tuple[int, float, float, int]) -> int:
+    return sample[3]
 
 
 class Engine:
@@ -208,6 +215,7 @@ class Engine:
         readings: dict[str, list[tuple[int, float, float, int]]] = defaultdict(list)
         arrivals: list[datetime] = []
         others: list[tuple[Decoded, datetime]] = []
+        other_index: list[int] = []  # each other message's place in the batch
         heard: list[tuple[int, int]] = []  # (slot, index into arrivals and sent)
         sent: list[datetime] = []
         slot_of, rings = self._slot, self.rings
@@ -226,16 +234,41 @@ class Engine:
                         readings[metric].append((slot, t, value, index))
             else:
                 others.append((message, received_at))
+                other_index.append(index)
         if heard:
             self._heard_from(heard, arrivals, sent, out)
-        for metric, samples in readings.items():
-            self._evaluate_metric(metric, samples, arrivals, out)
-        for message, received_at in sorted(others, key=lambda pair: pair[0].ts):
+        # A camera's frames and its region readings drive the same tracks, so each frame is
+        # judged after the readings that came before it and before those after it: where the
+        # stream is cut into batches does not change the outcome.
+        frames = [(m, r, i) for (m, r), i in zip(others, other_index, strict=True)
+                  if m.channel is Channel.FRAME]  # fmt: skip
+        done = 0
+        for message, received_at, index in frames:
+            self._evaluate_readings(readings, done, index, arrivals, out)
+            self._evaluate_other(message, received_at, out)
+            done = index
+        self._evaluate_readings(readings, done, len(arrivals), arrivals, out)
+        rest = [pair for pair in others if pair[0].channel is not Channel.FRAME]
+        for message, received_at in sorted(rest, key=lambda pair: pair[0].ts):
             self._evaluate_other(message, received_at, out)
         for decision, covers in sorted(out.signals, key=lambda pair: pair[0].at):
             for confirmed in self.correlator.signal(decision, covers=covers):
                 out.add(confirmed)
         return out.decisions
+
+    def _evaluate_readings(
+        self, readings: dict[str, list[tuple[int, float, float, int]]], start: int, stop: int,
+        arrivals: list[datetime], out: _Batch,
+    ) -> None:  # fmt: skip
+        """The readings of messages ``start`` <= index < ``stop`` of the batch."""
+        for metric, samples in readings.items():
+            if start == 0 and stop == len(arrivals):
+                part = samples
+            else:
+                first = bisect_left(samples, start, key=_index_of)
+                part = samples[first : bisect_left(samples, stop, key=_index_of)]
+            if part:
+                self._evaluate_metric(metric, part, arrivals, out)
 
     def _evaluate_metric(
         self, metric: str, samples: list[tuple[int, float, float, int]],

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
@@ -25,6 +26,7 @@ from api.routers import (
     reports,
     users,
 )
+from api.validation import validation_error
 from firewatch.settings import MqttTarget, Settings
 from ingest.counters import IngestCounters
 
@@ -75,6 +77,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.state.alert_stream = stream
     app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters)
     app.state.broker_ok = broker_ok or broker_reachable(MqttTarget(settings.mqtt_url))

@@ -6,12 +6,13 @@ document, so a registry override can never pass here and fail in the engine.
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import Any
 
 import orjson
 
-from alerts.config import _BOUNDS, KIND_DEFAULTS, ConfigError
+from alerts.config import BOUNDS, KIND_DEFAULTS, ConfigError
 from alerts.devices import device_info
 from alerts.kinds import KIND_SPECS, Kind
 from alerts.thermal import ThermalConfig
@@ -36,6 +37,8 @@ def check_config(kind: Kind, config: dict[str, Any]) -> None:
         encoded = orjson.dumps(config)
     except TypeError as exc:  # an integer beyond 64 bits, which no threshold needs
         raise ConfigFieldError("config", f"cannot be stored: {exc}") from None
+    if not _finite(config):
+        raise ConfigFieldError("config", "holds NaN or Infinity; thresholds are finite numbers")
     if len(encoded) > CONFIG_MAX_BYTES:
         raise ConfigFieldError("config", f"larger than {CONFIG_MAX_BYTES} bytes")
     if b"\\u0000" in encoded:
@@ -66,6 +69,17 @@ def check_config(kind: Kind, config: dict[str, Any]) -> None:
         raise _located(exc) from None
 
 
+def _finite(value: Any) -> bool:
+    """orjson writes NaN as null, so a non-finite number must be found before it is stored."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
 def _located(exc: ConfigError) -> ConfigFieldError:
     reason = str(exc).split(": ", 1)[-1]
     if exc.field == "thermal":
@@ -93,7 +107,7 @@ def kind_schema(kind: Kind) -> dict[str, Any]:
         },
     ]
     for f in fields(defaults):
-        low, high = _BOUNDS[f.name]
+        low, high = BOUNDS[f.name]
         keys.append(
             {
                 "key": f"rules.{f.name}",

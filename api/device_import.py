@@ -5,6 +5,9 @@ JSON is what ``firewatch simulate topology`` writes: ``{"zones": [...], "buildin
 devices only, one per line, with the same field names as its header; ``config`` is a JSON
 object in its cell. The API's import and ``firewatch devices import`` both use this module,
 so a file that passes one passes the other.
+
+An import changes only what a row gives: for a registered device, a JSON key left out or an
+empty CSV cell keeps the current value; JSON ``null`` or the CSV cell ``-`` clears it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
 MAX_ROWS = 100_000
 _SECTIONS = ("zones", "buildings", "devices")
+# A CSV cell holding only this clears the field (an empty cell keeps it).
+CLEAR = "-"
+# Text cells that a spreadsheet would take for a formula are exported behind a quote.
+_FORMULA_START = ("=", "+", "-", "@")
+_TEXT_FIELDS = frozenset({"id", "site", "name", "building", "room", "zone"})
+# Fixed for a registered device: a change is refused, not applied.
+_FIXED_FIELDS = ("id", "kind", "site")
 
 
 class ZoneRow(ZoneWrite):
@@ -49,11 +59,25 @@ class ImportDocument:
     devices: list[tuple[int, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """A registered device's fields that the file changes: name -> (old, new)."""
+
+    row: int
+    id: str
+    kind: str
+    site: str
+    changes: dict[str, tuple[Any, Any]]
+
+
 @dataclass(slots=True)
 class CheckedImport:
     zones: list[dict[str, Any]] = field(default_factory=list)
     buildings: list[dict[str, Any]] = field(default_factory=list)
-    devices: list[dict[str, Any]] = field(default_factory=list)
+    # New devices, every DEVICE_FIELD filled in, with their row numbers.
+    new_devices: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    changed_devices: list[DeviceChange] = field(default_factory=list)
+    unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -156,7 +180,11 @@ def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
         cell = raw.strip()
         if not cell:
             continue
-        if name == "config":
+        if cell == CLEAR and name not in _FIXED_FIELDS:
+            row[name] = {} if name == "config" else None
+        elif name in _TEXT_FIELDS and cell[:1] == "'" and cell[1:2] in _FORMULA_START:
+            row[name] = cell[1:]  # as exported (to_csv), so an export imports unchanged
+        elif name == "config":
             try:
                 row[name] = orjson.loads(cell)
             except orjson.JSONDecodeError:
@@ -194,7 +222,10 @@ def _check_rows(
     model: type[BaseModel],
     errors: list[RowError],
     progress: Callable[[int], None] | None = None,
+    *,
+    given_only: bool = False,
 ) -> list[tuple[int, dict[str, Any]]]:
+    """Valid rows as dicts: every field, or (``given_only``) only the fields the row gives."""
     good: list[tuple[int, dict[str, Any]]] = []
     first_row: dict[str, int] = {}
     for done, (row, raw) in enumerate(rows, start=1):
@@ -223,7 +254,7 @@ def _check_rows(
             )
             continue
         try:
-            checked = model.model_validate(raw).model_dump(mode="json")
+            checked = model.model_validate(raw).model_dump(mode="json", exclude_unset=given_only)
         except ValidationError as exc:
             errors.extend(_errors(section, row, raw, exc))
             continue
@@ -247,61 +278,77 @@ def _check_rows(
 def check(
     document: ImportDocument,
     *,
-    existing: dict[str, tuple[str, str, str | None]],
+    existing: dict[str, dict[str, Any]],
     known_buildings: set[str],
     progress: Callable[[int], None] | None = None,
 ) -> CheckedImport:
     """Every row against its schema, the file against itself and the registry: duplicate ids,
-    unknown buildings, a kind that would change, a decommissioned id. ``existing`` is id ->
-    (kind, status, building) of the file's devices already registered."""
+    unknown buildings, a kind or site that would change, a decommissioned id. ``existing`` is
+    id -> the registered row (DEVICE_FIELDS and status) of the file's devices."""
     result = CheckedImport()
     errors = result.errors
     zones = _check_rows("zones", document.zones, ZoneRow, errors)
     buildings = _check_rows("buildings", document.buildings, BuildingCreate, errors)
-    devices = _check_rows("devices", document.devices, DeviceCreate, errors, progress)
+    devices = _check_rows(
+        "devices", document.devices, DeviceCreate, errors, progress, given_only=True
+    )
     buildings_known = known_buildings | {b["id"] for _, b in buildings}
     result.zones = [{k: z.get(k) for k in ZONE_FIELDS} for _, z in zones]
     result.buildings = [{k: b.get(k) for k in BUILDING_FIELDS} for _, b in buildings]
     for row, device in devices:
-        problem = _against_registry(device, existing, buildings_known)
+        known = existing.get(device["id"])
+        problem = _against_registry(device, known, buildings_known)
         if problem is not None:
             name, reason = problem
             errors.append(
                 RowError(section="devices", row=row, id=device["id"], field=name, reason=reason)
             )
             continue
-        if device["heartbeat_s"] is None:
+        if device.get("heartbeat_s", 0) is None:  # cleared: back to the kind's interval
             device["heartbeat_s"] = KIND_SPECS[device["kind"]].heartbeat_s
-        result.devices.append({k: device.get(k) for k in DEVICE_FIELDS})
+        if known is None:
+            new = {k: device.get(k) for k in DEVICE_FIELDS}
+            new["config"] = device.get("config") or {}
+            new["heartbeat_s"] = new["heartbeat_s"] or KIND_SPECS[device["kind"]].heartbeat_s
+            result.new_devices.append((row, new))
+            continue
+        changes = {
+            k: (known[k], v) for k, v in device.items() if k not in _FIXED_FIELDS and known[k] != v
+        }
+        if changes:
+            result.changed_devices.append(
+                DeviceChange(row, device["id"], device["kind"], device["site"], changes)
+            )
+        else:
+            result.unchanged += 1
     errors.sort(key=lambda e: (_SECTIONS.index(e.section), e.row))
     return result
 
 
 def _against_registry(
-    device: dict[str, Any], existing: dict[str, tuple[str, str, str | None]], buildings: set[str]
+    device: dict[str, Any], known: dict[str, Any] | None, buildings: set[str]
 ) -> tuple[str, str] | None:
-    known = existing.get(device["id"])
     building = device.get("building")
     if known is not None:
-        kind, status, _building = known
-        if status == "decommissioned":
+        if known["status"] == "decommissioned":
             return "id", (
                 "this id is decommissioned, which is final; register the hardware under a new id"
             )
-        if kind != device["kind"]:
-            return "kind", (
-                f"registered as {kind}; a kind never changes: decommission it, or "
-                "replace it with a new id"
-            )
+        for fixed in ("kind", "site"):
+            if known[fixed] != device[fixed]:
+                return fixed, (
+                    f"registered with {fixed} {known[fixed]!r}; a {fixed} never changes: "
+                    "decommission it, or replace it with a new id"
+                )
     # A device keeping the building it has was accepted before (perhaps before buildings were
     # a resource): an export of the registry must import again.
-    moved = known is None or known[2] != building
+    moved = known is None or ("building" in device and known["building"] != building)
     if moved and building is not None and building not in buildings:
         return "building", (
             f"building {building!r} is not registered; add it to the file's "
             "buildings or POST /api/v1/buildings first"
         )
-    unknown = [b for b in device["config"].get("covers", []) if b not in buildings]
+    unknown = [b for b in (device.get("config") or {}).get("covers", []) if b not in buildings]
     if unknown:
         return "config.covers", f"building {unknown[0]!r} is not registered"
     return None
@@ -330,19 +377,27 @@ def device_ids(document: ImportDocument) -> set[str]:
 
 
 def to_csv(devices: Iterable[dict[str, Any]]) -> str:
+    """Empty cells for unset fields; text a spreadsheet would run as a formula gets a leading
+    quote, which the import removes again."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DEVICE_FIELDS)
     for d in devices:
-        writer.writerow(
-            [
-                orjson.dumps(d[k]).decode()
-                if k == "config" and d[k]
-                else ("" if d[k] is None or k == "config" else d[k])
-                for k in DEVICE_FIELDS
-            ]
-        )
+        writer.writerow([_csv_cell(k, d[k]) for k in DEVICE_FIELDS])
     return out.getvalue()
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    if name == "config":
+        return orjson.dumps(value).decode() if value else ""
+    if value is None:
+        return ""
+    text = str(value)
+    if name in _TEXT_FIELDS and (
+        text.startswith(_FORMULA_START) or (text[:1] == "'" and text[1:2] in _FORMULA_START)
+    ):
+        return "'" + text
+    return value
 
 
 def to_json(document: dict[str, list[dict[str, Any]]]) -> bytes:

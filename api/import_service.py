@@ -9,18 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import psycopg
 
-from api.device_import import ImportDocument, buildings_referenced, check, device_ids
-from api.registry_schemas import CredentialRead, ImportReport
-from store.audit import Actor, record_many
+from api.device_import import (
+    CheckedImport,
+    ImportDocument,
+    buildings_referenced,
+    check,
+    device_ids,
+    parse,
+)
+from api.registry_schemas import CredentialRead, ImportReport, RowError
+from store.audit import SYSTEM, Actor, record_many
 from store.buildings import known_buildings
 from store.credentials import issue_credentials
 from store.devices import existing_devices
 from store.registry_bulk import (
+    DEVICE_FIELDS,
+    DeviceFieldChanges,
     Upserted,
+    insert_devices_bulk,
+    lock_registry_import,
+    update_devices_bulk,
     upsert_buildings_bulk,
-    upsert_devices_bulk,
     upsert_zones_bulk,
 )
 
@@ -28,6 +40,14 @@ CHUNK = 1000
 
 # (phase, done, total): for a progress bar.
 Progress = Callable[[str, int, int], None]
+
+
+class _Skipped(Exception):
+    """Rows the database refused to write although they passed the checks; rolls back."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} row(s) changed meanwhile")
+        self.errors = errors
 
 
 async def import_registry(
@@ -39,9 +59,14 @@ async def import_registry(
     actor: Actor,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Runs inside the caller's transaction; ``status`` is what new devices start as."""
+    """Runs inside the caller's transaction; ``status`` is what new devices start as.
+
+    Imports take turns (a transaction-scoped advisory lock), and the file's registered devices
+    are locked in id order before they are checked, so the checks hold until the commit and
+    two imports never deadlock."""
     total = len(document.devices)
-    existing = await existing_devices(conn, device_ids(document))
+    await lock_registry_import(conn)
+    existing = await existing_devices(conn, device_ids(document), fields=DEVICE_FIELDS)
     known = await known_buildings(conn, buildings_referenced(document))
     checked = check(
         document,
@@ -63,32 +88,77 @@ async def import_registry(
     )
     if checked.errors:
         return report
-    async with conn.transaction(force_rollback=dry_run):
-        zones = await upsert_zones_bulk(conn, checked.zones)
-        buildings = await upsert_buildings_bulk(conn, checked.buildings)
-        devices = Upserted()
-        for start in range(0, len(checked.devices), CHUNK):
-            chunk = await upsert_devices_bulk(
-                conn, checked.devices[start : start + CHUNK], status=status
-            )
-            devices.created += chunk.created
-            devices.updated += chunk.updated
-            if progress is not None:
-                progress("write", min(start + CHUNK, total), total)
-        if not dry_run:
-            passwords = await issue_credentials(conn, devices.created)
-            report.credentials = [
-                CredentialRead(device_id=i, mqtt_password=p) for i, p in passwords.items()
-            ]
-            await _audit(
-                conn, actor, zones=zones, buildings=buildings, devices=devices, status=status
-            )
-    report.created, report.updated = sorted(devices.created), sorted(devices.updated)
-    report.unchanged = total - len(devices.created) - len(devices.updated)
+    try:
+        async with conn.transaction(force_rollback=dry_run):
+            zones = await upsert_zones_bulk(conn, checked.zones)
+            buildings = await upsert_buildings_bulk(conn, checked.buildings)
+            created, updated = await _write_devices(conn, checked, status=status, progress=progress)
+            if not dry_run:
+                passwords = await issue_credentials(conn, created)
+                report.credentials = [
+                    CredentialRead(device_id=i, mqtt_password=p) for i, p in passwords.items()
+                ]
+                await _audit(
+                    conn,
+                    actor,
+                    zones=zones,
+                    buildings=buildings,
+                    checked=checked,
+                    status=status,
+                )
+    except _Skipped as exc:
+        report.ok, report.errors = False, exc.errors
+        return report
+    report.created, report.updated = sorted(created), sorted(updated)
+    report.unchanged = checked.unchanged
     report.buildings_created = len(buildings.created)
     report.buildings_updated = len(buildings.updated)
     report.zones_written = len(zones.created) + len(zones.updated)
     return report
+
+
+async def _write_devices(
+    conn: psycopg.AsyncConnection[Any],
+    checked: CheckedImport,
+    *,
+    status: str,
+    progress: Progress | None,
+) -> tuple[list[str], list[str]]:
+    """New devices, then changed ones, in id order; raises _Skipped for any the database
+    refused (an id registered, or a device changed, by someone else meanwhile)."""
+    new = sorted(checked.new_devices, key=lambda r: r[1]["id"])
+    changed = sorted(checked.changed_devices, key=lambda c: c.id)
+    total = len(new) + len(changed) + checked.unchanged
+    created: list[str] = []
+    for start in range(0, len(new), CHUNK):
+        rows = [r for _, r in new[start : start + CHUNK]]
+        created += await insert_devices_bulk(conn, rows, status=status)
+        if progress is not None:
+            progress("write", min(start + CHUNK, len(new)), total)
+    updated = await update_devices_bulk(
+        conn,
+        [
+            DeviceFieldChanges(c.id, c.kind, c.site, {k: v[1] for k, v in c.changes.items()})
+            for c in changed
+        ],
+    )
+    if progress is not None:
+        progress("write", total, total)
+    done = {*created, *updated}
+    skipped = [
+        RowError(
+            section="devices",
+            row=row,
+            id=device_id,
+            field="id",
+            reason="registered or changed by someone else during this import; import again",
+        )
+        for row, device_id in [(r, d["id"]) for r, d in new] + [(c.row, c.id) for c in changed]
+        if device_id not in done
+    ]
+    if skipped:
+        raise _Skipped(sorted(skipped, key=lambda e: e.row))
+    return created, updated
 
 
 async def _audit(
@@ -97,9 +167,10 @@ async def _audit(
     *,
     zones: Upserted,
     buildings: Upserted,
-    devices: Upserted,
+    checked: CheckedImport,
     status: str,
 ) -> None:
+    """Devices as PATCH audits them: each changed field's old and new value."""
     for subject_type, done in (("zone", zones), ("building", buildings)):
         await record_many(
             conn,
@@ -115,7 +186,33 @@ async def _audit(
         actor,
         subject_type="device",
         entries=[
-            *((i, "import_create", {"status": status}) for i in devices.created),
-            *((i, "import_update", {}) for i in devices.updated),
+            *((d["id"], "import_create", {"status": status}) for _, d in checked.new_devices),
+            *(
+                (c.id, "import_update", {k: list(v) for k, v in c.changes.items()})
+                for c in checked.changed_devices
+            ),
         ],
     )
+
+
+async def import_document(
+    conn: psycopg.AsyncConnection[Any],
+    document: dict[str, Any],
+    *,
+    status: str = "active",
+    actor: Actor = SYSTEM,
+) -> ImportReport:
+    """Imports a registry document (``Quarter.document()``: buildings and devices) and commits
+    it, as ``firewatch devices import`` would: the demo, ``simulate --register``, benchmarks
+    and tests register through the same checks. Raises ValueError naming the first row error."""
+    async with conn.transaction():
+        report = await import_registry(
+            conn, parse(orjson.dumps(document), "json"), status=status, dry_run=False, actor=actor
+        )
+    if not report.ok:
+        e = report.errors[0]
+        raise ValueError(
+            f"{len(report.errors)} row error(s), the first: {e.section} row {e.row} "
+            f"({e.id}): {e.field}: {e.reason}"
+        )
+    return report

@@ -16,6 +16,7 @@ DEVICE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 PLACE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 # PostgreSQL text cannot hold NUL: refuse it as a 422 rather than fail in the database.
 NO_NUL = r"^[^\x00]*$"
+USER_NAME = r"^[A-Za-z0-9_.@-]{1,64}$"
 MAINTENANCE_MAX = timedelta(days=365)
 
 
@@ -68,6 +69,7 @@ class DeviceCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {"id": "SD-0001", "kind": "smoke", "site": "zilai", **_LOCATION_EXAMPLE},
@@ -116,6 +118,7 @@ class DeviceUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [{"floor": 3, "room": "stairwell"}, {"config": {"rules": {"fixed_c": 68}}}]
         },
@@ -153,7 +156,11 @@ class DeviceRead(BaseModel):
     config: dict[str, Any]
     replaces: str | None = Field(default=None, description="The device this one replaced.")
     replaced_by: str | None = Field(default=None, description="The device that replaced it.")
-    online: bool = Field(default=False, description="Heard within two heartbeats plus 60 s.")
+    online: bool = Field(
+        default=False,
+        description="Heard within two heartbeats plus its offline margin "
+        "(config rules.offline_margin_s, 60 s by default), as the control centre counts it.",
+    )
     last_seen_at: datetime | None = Field(default=None, description="Server clock.")
     created_at: datetime
     updated_at: datetime
@@ -175,6 +182,7 @@ class DevicePage(BaseModel):
 class StatusChange(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -214,6 +222,7 @@ class Replacement(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={"examples": [{"new_id": "SD-1001", "reason": "chamber fault"}]},
     )
 
@@ -254,6 +263,7 @@ class PendingRegister(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={"examples": [{"kind": "smoke", **_LOCATION_EXAMPLE}]},
     )
 
@@ -298,6 +308,7 @@ def _on_earth(ring: list[Point] | None) -> list[Point] | None:
 class BuildingCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -340,7 +351,9 @@ class BuildingCreate(BaseModel):
 
 
 class BuildingUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rented": False}]})
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"rented": False}]}
+    )
 
     name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     address: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
@@ -380,6 +393,7 @@ class BuildingPage(BaseModel):
 class ZoneWrite(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -458,10 +472,11 @@ class ImportReport(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={"examples": [{"name": "li.technician", "role": "technician"}]},
     )
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    name: str = Field(pattern=USER_NAME)
     role: Literal["admin", "technician", "operator", "viewer"]
 
 

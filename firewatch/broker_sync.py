@@ -14,6 +14,7 @@ from firewatch.broker_files import (
     write_atomically,
 )
 from firewatch.settings import Settings
+from store.audit import Actor, record_many
 from store.credentials import (
     SERVICE_ACCOUNTS,
     broker_accounts,
@@ -92,9 +93,11 @@ def reload_broker(pid_file: Path) -> str:
     return f"signalled mosquitto (pid {pid}) to reload"
 
 
-async def new_passwords(settings: Settings, *, names: list[str], missing: bool) -> dict[str, str]:
+async def new_passwords(
+    settings: Settings, *, names: list[str], missing: bool, actor: Actor
+) -> dict[str, str]:
     """New passwords for service accounts and device ids (all devices lacking one with
-    ``missing``); the old ones stop working at the next sync."""
+    ``missing``), audited; the old ones stop working at the next sync."""
     services = [n for n in names if n in SERVICE_ACCOUNTS]
     device_ids = [n for n in names if n not in SERVICE_ACCOUNTS]
     async with await connect_async(settings.database_url) as conn, conn.transaction():
@@ -102,4 +105,13 @@ async def new_passwords(settings: Settings, *, names: list[str], missing: bool) 
             device_ids += await devices_without_credentials(conn)
         issued = await issue_service_credentials(conn, services)
         issued.update(await issue_credentials(conn, device_ids))
+        await record_many(
+            conn,
+            actor,
+            subject_type="credentials",
+            entries=[
+                (name, "rotate", {"account": "service" if name in services else "device"})
+                for name in issued
+            ],
+        )
     return issued

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from firewatch.cli_broker import add_broker_parser, run_broker
 from firewatch.cli_registry import add_registry_parsers, run_devices, run_users
+from firewatch.logs import configure_logging
 from firewatch.settings import Settings
 from store.database import DatabaseUnavailable
 
@@ -119,13 +119,11 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"invalid FIREWATCH_* setting:\n{exc}")
+    configure_logging(settings.log_format)
     from firewatch import processes
 
     try:

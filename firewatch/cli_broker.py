@@ -28,6 +28,7 @@ def add_broker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_broker(settings: Settings, args: argparse.Namespace) -> None:
     from firewatch.broker_files import BrokerFileError
     from firewatch.broker_sync import new_passwords, sync
+    from store.audit import Actor
     from store.credentials import UnknownDevice
 
     try:
@@ -36,7 +37,9 @@ def run_broker(settings: Settings, args: argparse.Namespace) -> None:
             return
         if not args.names and not args.missing:
             sys.exit("firewatch broker passwd: name devices or service accounts, or --missing")
-        issued = asyncio.run(new_passwords(settings, names=args.names, missing=args.missing))
+        issued = asyncio.run(
+            new_passwords(settings, names=args.names, missing=args.missing, actor=Actor.console())
+        )
     except (BrokerFileError, UnknownDevice) as exc:
         sys.exit(f"firewatch broker {args.broker_command}: {exc}")
     print("name,password")

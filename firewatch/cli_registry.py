@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,7 +14,7 @@ import psycopg
 
 from api.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
 from api.import_service import import_registry
-from api.registry_schemas import ImportReport
+from api.registry_schemas import USER_NAME, ImportReport
 from firewatch.settings import Settings
 from simulators.errors import InputError
 from store.audit import Actor, record
@@ -32,11 +32,6 @@ from store.users import (
 )
 
 _BAR = 30
-
-
-def _actor() -> Actor:
-    """Whoever runs the console script: it holds the database's credentials, not a token."""
-    return Actor(f"cli:{getpass.getuser()}")
 
 
 class Bar:
@@ -74,17 +69,29 @@ def import_file(
     except ImportFormatError as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 1
+    # Opened before anything is imported: passwords that cannot be written are never issued.
+    out = None if credentials_out is None or dry_run else _open_secret(credentials_out)
     bar = Bar(f"import {path.name}")
     bar("read", 0, len(document.devices))
 
     async def go() -> ImportReport:
         async with await connect_async(settings.database_url) as conn, conn.transaction():
-            return await import_registry(
-                conn, document, status=status, dry_run=dry_run, actor=_actor(), progress=bar
+            report = await import_registry(
+                conn, document, status=status, dry_run=dry_run, actor=Actor.console(), progress=bar
             )
+            if out is not None and report.credentials:
+                _write_secret(out, report)  # before the commit: a failed write rolls back
+            return report
 
-    report = asyncio.run(go())
+    try:
+        report = asyncio.run(go())
+    except BaseException:
+        if out is not None:
+            _discard(out, credentials_out)
+        raise
     bar.close()
+    if out is not None and not report.credentials:
+        _discard(out, credentials_out)
     if not report.ok:
         for e in report.errors:
             where = f"{e.section} row {e.row}" + (f" ({e.id})" if e.id else "")
@@ -101,29 +108,51 @@ def import_file(
         f"{report.buildings_updated} updated; zones: {report.zones_written}"
         + (" (dry run: nothing written)" if dry_run else "")
     )
-    if report.credentials:
-        _hand_over(report, credentials_out)
+    if not report.credentials:
+        return 0
+    if out is None:
+        print("broker passwords (username = device id), shown only this once:")
+        print(_credentials_csv(report), end="")
+    else:
+        out.close()
+        print(
+            f"broker passwords of {len(report.credentials)} new device(s) written to "
+            f"{credentials_out} (mode 0600); hand them to the installers and delete the file"
+        )
+    print("they take effect at the next 'firewatch broker sync'")
     return 0
 
 
-def _hand_over(report: ImportReport, out: Path | None) -> None:
-    """The new devices' broker passwords, shown once: to a file only its owner can read, or
-    to stdout."""
-    lines = "device_id,mqtt_password\n" + "".join(
+def _open_secret(path: Path) -> TextIO:
+    """A new file only its owner can read; never an existing file, never through a symlink."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise InputError(
+            f"{path} exists; choose a new file for the broker passwords (it is never overwritten)"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot create {path}: {exc.strerror}; choose another path") from None
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def _credentials_csv(report: ImportReport) -> str:
+    return "device_id,mqtt_password\n" + "".join(
         f"{c.device_id},{c.mqtt_password}\n" for c in report.credentials
     )
-    if out is None:
-        print("broker passwords (username = device id), shown only this once:")
-        print(lines, end="")
-        return
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
-    with os.fdopen(fd, "w") as f:
-        f.write(lines)
-    print(
-        f"broker passwords of {len(report.credentials)} new device(s) written to {out} "
-        "(mode 0600); hand them to the installers and delete the file"
-    )
+
+
+def _write_secret(out: TextIO, report: ImportReport) -> None:
+    out.write(_credentials_csv(report))
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def _discard(out: TextIO, path: Path | None) -> None:
+    """The file this run created, when it holds no password that was issued."""
+    out.close()
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def export_file(settings: Settings, *, export_format: str, out: Path) -> str:
@@ -159,7 +188,7 @@ def run_users(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _users(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> str:
-    actor = _actor()
+    actor = Actor.console()
     command = args.users_command
     if command == "list":
         rows = await list_users(conn)
@@ -196,6 +225,14 @@ async def _users(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -
     )
 
 
+def _user_name(value: str) -> str:
+    if not re.fullmatch(USER_NAME, value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a user name: use 1-64 letters, digits and _ . @ -"
+        )
+    return value
+
+
 def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from store.device_lifecycle import INITIAL_STATUSES
     from store.users import ROLES
@@ -223,7 +260,7 @@ def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     users = sub.add_parser("users", help="people and their tokens")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user and print its token once")
-    add.add_argument("name")
+    add.add_argument("name", type=_user_name)
     add.add_argument("--role", choices=ROLES, required=True)
     users_sub.add_parser("list", help="every user, its role and how many tokens it has")
     disable = users_sub.add_parser("disable", help="disable a user; its tokens stop working")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from api.import_service import import_document
 from firewatch.processes import run_migrate, serve_all
 from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
@@ -25,7 +26,6 @@ from simulators.scenarios import ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from simulators.wire import Wire
 from store.database import connect_async
-from store.devices import upsert_devices
 from store.users import issue_token
 
 PROGRESS_EVERY_S = 5.0
@@ -40,9 +40,10 @@ DEMO_SCENARIOS = ("flaming_fire", "cooking_smoke", "ebike_charging", "electrical
                   "smouldering_fire")  # fmt: skip
 
 
-async def _register(settings: Settings, rows: list[dict[str, object]]) -> str:
+async def _register(settings: Settings, quarter: Quarter) -> str:
+    """The quarter through the registry's own import, and the demo operator's token."""
     async with await connect_async(settings.database_url) as conn:
-        await upsert_devices(conn, rows)
+        await import_document(conn, quarter.document())
         return await issue_token(conn, name="demo-operator", role="operator")
 
 
@@ -148,7 +149,7 @@ def _ms(moment: datetime) -> int:
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
     run_migrate(settings)
     quarter = build_quarter(seed=SEED, site=settings.site)
-    token = asyncio.run(_register(settings, [d.registry_row() for d in quarter.devices]))
+    token = asyncio.run(_register(settings, quarter))
     base = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nregistered {len(quarter.devices)} simulated devices in {len(quarter.buildings)} "

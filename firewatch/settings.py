@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     # ``firewatch up`` starts PostgreSQL and a broker here when none is configured or reachable.
     embedded: bool = True
     embedded_dir: str = ".firewatch"
+    # JSON lines when stderr is not a terminal (auto), or always one format (firewatch/logs.py).
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     # Ingest: a batch is flushed when it is full or when its first message is this old.
     ingest_client_id: str = "firewatch-ingest"
+    # A second session for events only, so alarms overtake a telemetry backlog (ingest/lanes.py).
+    ingest_alarm_session: bool = True
     # `firewatch ingest` alone serves /metrics here (0: off); with the API, the API serves them.
     ingest_metrics_port: int = Field(default=9108, ge=0, le=65535)
     ingest_shared_group: str = ""

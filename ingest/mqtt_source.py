@@ -42,6 +42,7 @@ START_HINT = (
 
 GAP_S = 0.005
 SUBSCRIBE_CHUNK = 1000  # filters per SUBSCRIBE: ~50 KB, far below max_packet_size
+PAUSE_LOG_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -78,6 +79,15 @@ class MqttSource:
         self._receive_maximum = min(receive_maximum, 65535)
         self._mqtt5 = mqtt5
         self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        # The broker's window (max_inflight_messages) should bound what ingest holds, but
+        # Mosquitto 2.0.11, our tested broker, keeps it only until the first acknowledgement
+        # after a backlog: its db__message_write_queued_out moves queued messages in flight
+        # without taking them off the quota, so after a database stall it sends the whole
+        # backlog at once (tests/faults/test_slow_database.py). Ingest bounds its queue too,
+        # at its receive maximum, which a working broker window never reaches.
+        self._queue_max = self._receive_maximum
+        self._paused_logged_at = float("-inf")
+        self._stopping = False
         self._lock = threading.Lock()
         self._generation = 0
         self._subscribed = threading.Event()
@@ -170,6 +180,10 @@ class MqttSource:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = bytes(msg._topic).decode("utf-8", "replace")
+        # Not before the SUBACK: until then nobody takes from the queue, and a resumed
+        # session's backlog arrives ahead of the SUBACK.
+        if self._queue.qsize() >= self._queue_max and self._subscribed.is_set():
+            self._wait_for_room()
         self._queue.put(
             Inbound(
                 topic,
@@ -178,6 +192,17 @@ class MqttSource:
                 AckToken(self._generation, msg.mid, msg.qos),
             )
         )
+
+    def _wait_for_room(self) -> None:
+        """Holds the network thread until the writer takes messages off the queue: paho stops
+        reading the socket and TCP makes the broker keep the rest. A stall longer than 1.5
+        keep-alives (45 s) costs the connection; what it held comes back as duplicates."""
+        if time.monotonic() - self._paused_logged_at >= PAUSE_LOG_EVERY_S:
+            self._paused_logged_at = time.monotonic()
+            log.warning("%d messages wait for the database; reading from the broker paused",
+                        self._queue.qsize(), extra={"queued": self._queue.qsize()})  # fmt: skip
+        while self._queue.qsize() >= self._queue_max and not self._stopping:
+            time.sleep(GAP_S)
 
     # -- writer thread --------------------------------------------------------------------
     def start(self, *, wait_s: float = 10.0) -> None:
@@ -252,5 +277,6 @@ class MqttSource:
         return len(mids)
 
     def stop(self) -> None:
+        self._stopping = True  # a network thread waiting for room must not wait for ever
         self._client.disconnect()
         self._client.loop_stop()

@@ -1,10 +1,11 @@
 """Ingest's view of the registry: a local copy, so a batch costs no registry round trip.
 
-Every two seconds (when messages arrive) it fetches the rows changed since its last look, so a
-status or config change reaches the engine within about 2 s at the cost of one indexed query;
-a full reload every five minutes is the safety net. An id it does not know is looked up once,
-then remembered as unknown for a few seconds so a flood from a rogue id cannot hammer the
-database.
+It listens on the registry's channel (a trigger notifies every changed device at its commit,
+however long its transaction ran), and every two seconds (when messages arrive) it reloads the
+devices notified, so a status or config change reaches the engine within about 2 s; a full
+reload every five minutes, and after every reconnect, is the safety net. An id it does not
+know is looked up once, then remembered as unknown for a few seconds so a flood from a rogue id
+cannot hammer the database.
 It has a connection of its own, because batches are prepared while the previous one commits.
 """
 
@@ -14,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -22,14 +22,12 @@ import psycopg
 from alerts.config import ConfigError
 from alerts.devices import DeviceInfo, device_info
 from store.database import connect
-from store.devices import RegisteredDevice, load_changed, load_registered
+from store.devices import RegisteredDevice, changed_devices, listen_devices, load_registered
 
 log = logging.getLogger(__name__)
 
 RELOAD_S = 300.0
 POLL_S = 2.0
-# A row's updated_at is its transaction's start: look back this far for late commits.
-COMMIT_MARGIN = timedelta(seconds=10)
 UNKNOWN_TTL_S = 5.0
 _UNKNOWN_MAX = 100_000
 
@@ -44,7 +42,6 @@ class RegistryCache:
         self._unknown: dict[str, float] = {}
         self._loaded_at = float("-inf")
         self._polled_at = float("-inf")
-        self._since: datetime | None = None
         self._infos: dict[str, tuple[RegisteredDevice, DeviceInfo]] = {}
 
     def resolve(self, ids: Iterable[str]) -> dict[str, RegisteredDevice]:
@@ -60,18 +57,20 @@ class RegistryCache:
         now = self._clock()
         if self._conn is None or self._conn.closed:
             self._conn = connect(self._url, autocommit=True)
+            # Listening before the full reload: a change committed in between is notified.
+            listen_devices(self._conn)
+            self._loaded_at = float("-inf")
         if now - self._loaded_at >= RELOAD_S:
-            self._devices, clock = load_changed(self._conn, since=None)
+            changed_devices(self._conn)  # the full reload covers whatever they name
+            self._devices = load_registered(self._conn)
             self._unknown.clear()
             self._loaded_at = self._polled_at = now
-            self._since = clock - COMMIT_MARGIN
         elif now - self._polled_at >= POLL_S:
-            changed, clock = load_changed(self._conn, since=self._since)
+            changed = load_registered(self._conn, changed_devices(self._conn))
             self._devices.update(changed)
             for device_id in changed:
                 self._unknown.pop(device_id, None)
             self._polled_at = now
-            self._since = clock - COMMIT_MARGIN
         missing = [
             i
             for i in wanted

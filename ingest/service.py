@@ -109,7 +109,7 @@ class IngestService:
             session_expiry_s=settings.ingest_session_expiry_s,
             receive_maximum=settings.ingest_batch_max,
             mqtt5=settings.ingest_mqtt5,
-        ) if self.partition is None else None  # fmt: skip
+        ) if self.partition is None and settings.ingest_alarm_session else None  # fmt: skip
         self._copies = EventCopies()
         self._partitioned_at = float("-inf")
         self.webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s) if (
@@ -198,9 +198,10 @@ class IngestService:
         self._ticked_at = time.monotonic()
         self.counters.alerts_opened += sum(1 for c in changes if c.change == "raise")
         for escalation in escalations:
+            ids = {"alert": escalation["id"], "device": escalation["subject"]}
             log.warning("escalated unacknowledged fire alert %s (%s on %s) to level %d",
                         escalation["id"], escalation["rule"], escalation["subject"],
-                        escalation["escalation_level"])  # fmt: skip
+                        escalation["escalation_level"], extra=ids)  # fmt: skip
             if self.webhook is not None:
                 self.webhook.send(escalation_payload(escalation))
 
@@ -225,8 +226,9 @@ class IngestService:
                 raise  # retried after the partition cache is rebuilt with the connection
             if len(batch) == 1:
                 log.exception(
-                    "message on %s refused by the database; dead-lettered", batch[0].topic
-                )
+                    "message on %s refused by the database; dead-lettered", batch[0].topic,
+                    extra={"topic": batch[0].topic, "batch": self.counters.batches + 1},
+                )  # fmt: skip
                 rejection = Rejection(Reason.SCHEMA, f"refused by the database: {exc}"[:1000])
                 with writer.conn.transaction():
                     insert_dead_letters(writer.conn, [dead_letter_row(batch[0], rejection)])
@@ -259,11 +261,13 @@ class IngestService:
                     log.warning(
                         "database unavailable (%s); batch of %d kept unacknowledged, "
                         "retry in %.1f s", exc, len(batch), delay,
+                        extra={"batch": self.counters.batches + 1, "retry_in_s": delay},
                     )  # fmt: skip
                 else:
                     log.exception(
                         "writing a batch of %d failed for a reason no message explains; it stays"
                         " unacknowledged and is retried in %.1f s", len(batch), delay,
+                        extra={"batch": self.counters.batches + 1, "retry_in_s": delay},
                     )  # fmt: skip
                 stop.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX_S)
@@ -280,7 +284,7 @@ class IngestService:
             if written is None:
                 return False
             outcome = written
-        if self._before_ack is not None:
+        if self._before_ack is not None and item.keep:  # a crash point after a commit
             self._before_ack(item.batch)
         item.source.ack(item.batch)
         self.counters.event_copies += len(item.batch) - len(item.keep)
@@ -303,6 +307,11 @@ class IngestService:
         c.duplicates += outcome.duplicates
         c.rejected.update(outcome.rejected)
         c.alerts_opened += sum(1 for a in outcome.alerts if a.change == "raise")
+        for a in outcome.alerts:
+            if a.change == "raise":
+                ids = {"batch": c.batches, "alert": a.id, "device": a.subject}
+                log.info("alert %d raised: %s %s on %s", a.id, a.alert_class, a.rule, a.subject,
+                         extra=ids)  # fmt: skip
 
     # -- preparer side ----------------------------------------------------------------------
     def _prepare_loop(

@@ -87,7 +87,7 @@ class Device:
         return KIND_SPECS[self.kind].heartbeat_s
 
     def registry_row(self) -> dict[str, Any]:
-        """Exactly the fields of ``api.schemas.DeviceCreate``."""
+        """Exactly the fields of a device in the registry's import format (docs/devices.md)."""
         return {"id": self.id, "kind": self.kind.value, "site": self.site, "name": self.name,
                 "building": self.building, "floor": self.floor, "room": self.room,
                 "lat": self.lat, "lon": self.lon, "zone": self.zone,

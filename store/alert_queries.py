@@ -110,9 +110,7 @@ async def alert_detail(conn: psycopg.AsyncConnection[Any], alert_id: int) -> dic
 # --- The stream ------------------------------------------------------------------------------
 # Log ids are handed out in commit order (migration 0006), so an event's id is its position.
 
-_EVENT_COLUMNS = (
-    f"l.id AS log_id, l.action, l.actor, l.from_state, l.to_state, l.at, {_PREFIXED}"
-)
+_EVENT_COLUMNS = f"l.id AS log_id, l.action, l.actor, l.from_state, l.to_state, l.at, {_PREFIXED}"
 
 
 async def stream_head(conn: psycopg.AsyncConnection[Any]) -> int:

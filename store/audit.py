@@ -1,7 +1,8 @@
-"""The audit log: who changed which device, building, zone or user, and how."""
+"""The audit log: who changed which device, building, zone, user or broker credential, and how."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,11 @@ class Actor:
     @classmethod
     def of(cls, principal: Principal) -> Actor:
         return cls(principal.name, principal.user_id)
+
+    @classmethod
+    def console(cls) -> Actor:
+        """Whoever runs the console script: it holds the database's credentials, not a token."""
+        return cls(f"cli:{getpass.getuser()}")
 
 
 SYSTEM = Actor("system")

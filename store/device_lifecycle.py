@@ -1,8 +1,9 @@
 """A device's lifecycle: which status may follow which, and the automatic end of maintenance.
 
-registered -> commissioning -> active -> maintenance (until a time, with a reason) -> active;
-any of them -> decommissioned, which is final: the id keeps its history and ingest rejects
-its messages. A new device at the same place is a new id (see replacement).
+registered -> commissioning -> active -> maintenance (until a time, with a reason) -> back to
+the status it left (commissioning or active); any of them -> decommissioned, which is final:
+the id keeps its history and ingest rejects its messages. A new device at the same place is a
+new id (see replacement).
 """
 
 from __future__ import annotations
@@ -68,11 +69,23 @@ async def change_status(
     refusal = why_not(current, wanted)
     if refusal is not None:
         raise IllegalTransition(refusal)
+    # Extending maintenance keeps the status it will return to.
+    resume = current if current != "maintenance" else None
     await conn.execute(
-        "UPDATE devices SET status = %s, status_reason = %s, maintenance_until = %s,"
-        " replaced_by = coalesce(%s, replaced_by), status_changed_at = now(),"
-        " updated_at = now() WHERE id = %s",
-        (wanted, reason, until if wanted == "maintenance" else None, replaced_by, device_id),
+        "UPDATE devices SET status = %(wanted)s, status_reason = %(reason)s,"
+        " maintenance_until = %(until)s,"
+        " resume_status = CASE WHEN %(wanted)s <> 'maintenance' THEN NULL"
+        "   ELSE coalesce(%(resume)s, resume_status) END,"
+        " replaced_by = coalesce(%(replaced_by)s, replaced_by), status_changed_at = now(),"
+        " updated_at = now() WHERE id = %(id)s",
+        {
+            "wanted": wanted,
+            "reason": reason,
+            "until": until if wanted == "maintenance" else None,
+            "resume": resume,
+            "replaced_by": replaced_by,
+            "id": device_id,
+        },
     )
     detail: dict[str, Any] = {"from": current, "to": wanted, "reason": reason}
     if wanted == "maintenance" and until is not None:
@@ -89,18 +102,18 @@ async def change_status(
 # skips ends a second later.
 _END_DUE = """
 WITH due AS (
-    SELECT id, maintenance_until FROM devices
+    SELECT id, maintenance_until, coalesce(resume_status, 'active') AS resume FROM devices
     WHERE status = 'maintenance' AND maintenance_until <= %(now)s
     ORDER BY id FOR UPDATE SKIP LOCKED
 ), ended AS (
-    UPDATE devices d SET status = 'active', status_reason = NULL, maintenance_until = NULL,
-                         status_changed_at = now(), updated_at = now()
+    UPDATE devices d SET status = due.resume, status_reason = NULL, maintenance_until = NULL,
+                         resume_status = NULL, status_changed_at = now(), updated_at = now()
     FROM due WHERE d.id = due.id
-    RETURNING d.id, due.maintenance_until
+    RETURNING d.id, due.maintenance_until, due.resume
 )
 INSERT INTO audit_log (actor, subject_type, subject_id, action, detail)
 SELECT 'system', 'device', id, 'status',
-       jsonb_build_object('from', 'maintenance', 'to', 'active',
+       jsonb_build_object('from', 'maintenance', 'to', resume,
                           'reason', 'maintenance window ended', 'until', maintenance_until)
 FROM ended
 RETURNING subject_id
@@ -108,6 +121,7 @@ RETURNING subject_id
 
 
 def end_due_maintenance(conn: psycopg.Connection[Any], *, now: datetime) -> list[str]:
-    """Devices whose maintenance window has passed go back to active; returns their ids.
+    """Devices whose maintenance window has passed go back to the status they left
+    (commissioning or active); returns their ids.
     Called by ingest's one-second tick, in its transaction."""
     return [str(r[0]) for r in conn.execute(_END_DUE, {"now": now}).fetchall()]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerts.kinds import Kind
+from store.device_states import SILENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,14 @@ _REGISTERED = (
 def load_registered(
     conn: psycopg.Connection[Any], ids: Iterable[str] | None = None
 ) -> dict[str, RegisteredDevice]:
+    """Every device (``ids`` None), or those of ``ids`` that are registered."""
     if ids is None:
         rows = conn.execute(_REGISTERED).fetchall()
     else:
-        rows = conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (wanted,)).fetchall()
     return _registered(rows)
 
 
@@ -50,20 +55,19 @@ def _registered(rows: Iterable[tuple[Any, ...]]) -> dict[str, RegisteredDevice]:
     }
 
 
-def load_changed(
-    conn: psycopg.Connection[Any], *, since: datetime | None
-) -> tuple[dict[str, RegisteredDevice], datetime]:
-    """Devices whose row changed after ``since`` (every device for None), and the server's
-    clock to pass as ``since`` next time, less a margin: a row's ``updated_at`` is its
-    transaction's start, which may commit a while later."""
-    with conn.transaction():
-        clock = conn.execute("SELECT now()").fetchone()
-        if since is None:
-            rows = conn.execute(_REGISTERED).fetchall()
-        else:
-            rows = conn.execute(f"{_REGISTERED} WHERE updated_at > %s", (since,)).fetchall()
-    assert clock is not None
-    return _registered(rows), clock[0]
+# A trigger (migration 0007) notifies a device's id here when its row is inserted or updated;
+# the notification is delivered at commit.
+CHANGES_CHANNEL = "fw_devices"
+
+
+def listen_devices(conn: psycopg.Connection[Any]) -> None:
+    """``conn`` (autocommit) receives the registry's change notifications from now on."""
+    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+
+
+def changed_devices(conn: psycopg.Connection[Any]) -> set[str]:
+    """Ids notified since the last call, without waiting."""
+    return {n.payload for n in conn.notifies(timeout=0) if n.channel == CHANGES_CHANNEL}
 
 
 class DeviceExists(Exception):
@@ -71,17 +75,14 @@ class DeviceExists(Exception):
 
 
 # What the API shows of a device: its registry row, plus whether it is heard from. Online is
-# two heartbeats plus the engine's default offline margin (60 s), measured on the server clock.
-_READ = """
+# the control centre's own rule (store/device_states.py), at %(now)s.
+_READ = f"""
 SELECT d.id, d.kind, d.site, d.name, d.building, d.floor, d.room, d.lat, d.lon, d.zone,
        d.status, d.status_reason, d.maintenance_until, d.status_changed_at, d.heartbeat_s,
        d.config, d.replaces, d.replaced_by, d.created_at, d.updated_at,
-       s.last_received_at AS last_seen_at,
-       coalesce(s.last_received_at > now() - make_interval(secs => 2 * d.heartbeat_s + 60),
-                false) AS online
+       s.last_received_at AS last_seen_at, NOT {SILENT} AS online
 FROM devices d LEFT JOIN device_status s ON s.device_id = d.id
 """
-_ONLINE = "s.last_received_at > now() - make_interval(secs => 2 * d.heartbeat_s + 60)"
 
 SORTABLE = ("id", "kind", "status", "site", "building", "zone", "name", "created_at", "updated_at")
 
@@ -101,23 +102,24 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(f: DeviceFilter) -> tuple[str, list[Any]]:
+def _where(f: DeviceFilter) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause and its named parameters (``now`` included, for the online filter)."""
     clauses: list[str] = []
-    params: list[Any] = []
+    params: dict[str, Any] = {"now": datetime.now(UTC)}
     for column in ("kind", "status", "site", "building", "zone"):
         value = getattr(f, column)
         if value is not None:
-            clauses.append(f"d.{column} = %s")
-            params.append(value)
+            clauses.append(f"d.{column} = %({column})s")
+            params[column] = value
     if f.online is not None:
-        clauses.append(f"coalesce({_ONLINE}, false) = %s")
-        params.append(f.online)
+        clauses.append(f"(NOT {SILENT}) = %(online)s")
+        params["online"] = f.online
     if f.text:
-        pattern = f"%{_escape_like(f.text)}%"
+        params["text"] = f"%{_escape_like(f.text)}%"
         clauses.append(
-            "(d.id ILIKE %s OR d.name ILIKE %s OR d.room ILIKE %s OR d.building ILIKE %s)"
+            "(d.id ILIKE %(text)s OR d.name ILIKE %(text)s OR d.room ILIKE %(text)s"
+            " OR d.building ILIKE %(text)s)"
         )
-        params.extend([pattern] * 4)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -134,8 +136,8 @@ async def list_devices(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"{_READ} {where} ORDER BY d.{column} {direction} NULLS LAST, d.id {direction}"
-            " LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+            " LIMIT %(limit)s OFFSET %(offset)s",
+            {**params, "limit": limit, "offset": offset},
         )
         rows = await cur.fetchall()
         await cur.execute(
@@ -154,7 +156,9 @@ async def get_device(
     async with conn.cursor(row_factory=dict_row) as cur:
         if lock:
             await cur.execute("SELECT 1 FROM devices WHERE id = %s FOR UPDATE", (device_id,))
-        await cur.execute(f"{_READ} WHERE d.id = %s", (device_id,))
+        await cur.execute(
+            f"{_READ} WHERE d.id = %(id)s", {"id": device_id, "now": datetime.now(UTC)}
+        )
         return await cur.fetchone()
 
 
@@ -196,26 +200,14 @@ async def update_device(
 
 
 async def existing_devices(
-    conn: psycopg.AsyncConnection[Any], ids: Iterable[str]
-) -> dict[str, tuple[str, str, str | None]]:
-    """id -> (kind, status, building) for those of ``ids`` that are registered."""
-    cur = await conn.execute(
-        "SELECT id, kind, status, building FROM devices WHERE id = ANY(%s)", (list(ids),)
-    )
-    return {r[0]: (r[1], r[2], r[3]) for r in await cur.fetchall()}
-
-
-async def upsert_devices(conn: psycopg.AsyncConnection[Any], rows: list[dict[str, Any]]) -> int:
-    """Bulk registration for the demo and tests: every row carries the same columns."""
-    if not rows:
-        return 0
-    columns = list(rows[0])
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-    placeholders = ", ".join(["%s"] * len(columns))
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            f"INSERT INTO devices ({', '.join(columns)}) VALUES ({placeholders})"
-            f" ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = now()",
-            [[Jsonb(v) if k == "config" else v for k, v in r.items()] for r in rows],
+    conn: psycopg.AsyncConnection[Any], ids: Iterable[str], *, fields: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """id -> ``fields`` and status of those of ``ids`` that are registered, locked for update
+    in id order (two imports of the same devices wait for each other instead of deadlocking)."""
+    columns = ", ".join(dict.fromkeys([*fields, "id", "status"]))
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {columns} FROM devices WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            (sorted(ids),),
         )
-    return len(rows)
+        return {r["id"]: r for r in await cur.fetchall()}

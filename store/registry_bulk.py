@@ -1,7 +1,9 @@
-"""The registry in bulk: an import's upserts in one statement per table, and the export.
+"""The registry in bulk: an import's writes in one statement per table, and the export.
 
 Unchanged rows are left alone (no new ``updated_at``), so re-importing the same file costs
-ingest nothing and the audit log records only what changed.
+ingest nothing and the audit log records only what changed. Devices are inserted and updated
+separately: an update sets only the fields the file changes, so a partial file never wipes the
+others.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ _DEVICE_TYPES = (
 _BUILDING_TYPES = ("text", "text", "text", "float8", "float8", "text", "bool", "jsonb")
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceFieldChanges:
+    """A registered device (its kind and site as the import saw them) and its new values."""
+
+    id: str
+    kind: str
+    site: str
+    fields: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Upserted:
     created: list[str] = field(default_factory=list)
@@ -66,29 +78,58 @@ def _columns(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> list[list[
     ]
 
 
-def _upsert_sql(table: str, names: Sequence[str], types: Sequence[str], *, fixed: str) -> str:
-    """``fixed``: columns set on insert only (a new device's status: its parameter comes first)."""
-    unnest = ", ".join(f"%s::{t}[]" for t in types)
-    changeable = [n for n in names if n not in ("id", "kind")]
+def _unnest(types: Sequence[str]) -> str:
+    return ", ".join(f"%s::{t}[]" for t in types)
+
+
+def _upsert_sql(table: str, names: Sequence[str], types: Sequence[str]) -> str:
+    changeable = [n for n in names if n != "id"]
     assignments = ", ".join(f"{n} = excluded.{n}" for n in changeable)
     old = ", ".join(f"t.{n}" for n in changeable)
     new = ", ".join(f"excluded.{n}" for n in changeable)
-    extra_columns = f", {fixed}" if fixed else ""
-    extra_values = ", %s::text, now()" if fixed else ""
     return (
-        f"INSERT INTO {table} AS t ({', '.join(names)}{extra_columns})"
-        f" SELECT u.*{extra_values} FROM unnest({unnest}) AS u({', '.join(names)})"
+        f"INSERT INTO {table} AS t ({', '.join(names)})"
+        f" SELECT * FROM unnest({_unnest(types)}) AS u({', '.join(names)})"
         f" ON CONFLICT (id) DO UPDATE SET {assignments}, updated_at = now()"
         f" WHERE ({old}) IS DISTINCT FROM ({new})"
         " RETURNING t.id, (xmax = 0) AS created"
     )
 
 
-_DEVICES_UPSERT = _upsert_sql(
-    "devices", DEVICE_FIELDS, _DEVICE_TYPES, fixed="status, status_changed_at"
+# A new device; an id registered meanwhile (POST /devices does not wait for an import) is
+# skipped, and the import reports it.
+_DEVICES_INSERT = (
+    f"INSERT INTO devices ({', '.join(DEVICE_FIELDS)}, status, status_changed_at)"
+    f" SELECT u.*, %s::text, now() FROM unnest({_unnest(_DEVICE_TYPES)})"
+    f" AS u({', '.join(DEVICE_FIELDS)})"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
 )
-_BUILDINGS_UPSERT = _upsert_sql("buildings", BUILDING_FIELDS, _BUILDING_TYPES, fixed="")
-_ZONES_UPSERT = _upsert_sql("zones", ZONE_FIELDS, ("text",) * 4, fixed="")
+# Each changeable column with a flag: set only where the file changes it. A row whose kind or
+# site differs, or that is decommissioned, is not updated (the import checked this under a
+# lock; this holds even if that check is ever bypassed) and the import reports it.
+_CHANGEABLE = [(n, t) for n, t in zip(DEVICE_FIELDS, _DEVICE_TYPES, strict=True)
+               if n not in ("id", "kind", "site")]  # fmt: skip
+_DEVICES_UPDATE = (
+    "UPDATE devices AS t SET "
+    + ", ".join(f"{n} = CASE WHEN u.has_{n} THEN u.{n} ELSE t.{n} END" for n, _ in _CHANGEABLE)
+    + ", updated_at = now()"
+    f" FROM unnest({_unnest(['text', 'text', 'text', *(t for _, t in _CHANGEABLE)])},"
+    f" {_unnest(['bool'] * len(_CHANGEABLE))})"
+    f" AS u(id, kind, site, {', '.join(n for n, _ in _CHANGEABLE)},"
+    f" {', '.join(f'has_{n}' for n, _ in _CHANGEABLE)})"
+    " WHERE t.id = u.id AND t.kind = u.kind AND t.site = u.site"
+    " AND t.status <> 'decommissioned'"
+    " RETURNING t.id"
+)
+
+
+_BUILDINGS_UPSERT = _upsert_sql("buildings", BUILDING_FIELDS, _BUILDING_TYPES)
+_ZONES_UPSERT = _upsert_sql("zones", ZONE_FIELDS, ("text",) * 4)
+
+
+async def lock_registry_import(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Held until the caller's transaction ends: imports take turns."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('firewatch.registry_import'))")
 
 
 async def _run(conn: psycopg.AsyncConnection[Any], query: str, params: list[Any]) -> Upserted:
@@ -99,19 +140,36 @@ async def _run(conn: psycopg.AsyncConnection[Any], query: str, params: list[Any]
     return result
 
 
-async def upsert_devices_bulk(
+async def insert_devices_bulk(
     conn: psycopg.AsyncConnection[Any], rows: Sequence[dict[str, Any]], *, status: str
-) -> Upserted:
-    """Rows carry DEVICE_FIELDS; ``status`` is for new devices only (the lifecycle moves the
-    others). A kind never changes here: the import refuses such rows before."""
+) -> list[str]:
+    """New devices (rows carry every DEVICE_FIELD), starting as ``status``; returns the ids
+    inserted, which lack any id registered meanwhile."""
     if not rows:
-        return Upserted()
-    result = await _run(conn, _DEVICES_UPSERT, [status, *_columns(rows, DEVICE_FIELDS)])
-    if result.created:
-        await conn.execute(
-            "DELETE FROM pending_devices WHERE device_id = ANY(%s)", (result.created,)
-        )
-    return result
+        return []
+    cur = await conn.execute(_DEVICES_INSERT, [status, *_columns(rows, DEVICE_FIELDS)])
+    created = [str(r[0]) for r in await cur.fetchall()]
+    if created:
+        await conn.execute("DELETE FROM pending_devices WHERE device_id = ANY(%s)", (created,))
+    return created
+
+
+async def update_devices_bulk(
+    conn: psycopg.AsyncConnection[Any], changes: Sequence[DeviceFieldChanges]
+) -> list[str]:
+    """Sets only the given fields of each device; returns the ids updated, which lack any whose
+    kind or site differs or that is decommissioned."""
+    if not changes:
+        return []
+    names = [n for n, _ in _CHANGEABLE]
+    keys = [(c.id, c.kind, c.site) for c in changes]
+    values = _columns([c.fields for c in changes], names)
+    flags = [[n in c.fields for c in changes] for n in names]
+    cur = await conn.execute(
+        _DEVICES_UPDATE, [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                          *values, *flags],
+    )  # fmt: skip
+    return [str(r[0]) for r in await cur.fetchall()]
 
 
 async def upsert_buildings_bulk(

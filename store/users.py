@@ -107,7 +107,13 @@ class LastAdmin(Exception):
 
 
 async def disable_user(conn: psycopg.AsyncConnection[Any], name: str) -> None:
-    """Its tokens stop working at once (they are checked against the flag on every request)."""
+    """Its tokens stop working at once (they are checked against the flag on every request).
+
+    The enabled admins are locked, in id order, before they are counted: two admins disabling
+    each other at once are served one after the other, and the second is refused."""
+    await conn.execute(
+        "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE"
+    )
     cur = await conn.execute("SELECT id, role FROM users WHERE name = %s FOR UPDATE", (name,))
     row = await cur.fetchone()
     if row is None:
@@ -124,8 +130,9 @@ async def disable_user(conn: psycopg.AsyncConnection[Any], name: str) -> None:
 
 
 async def rotate_token(conn: psycopg.AsyncConnection[Any], name: str) -> str:
-    """Revokes every token of the user and returns a new one, the only time it is seen."""
-    cur = await conn.execute("SELECT id, disabled FROM users WHERE name = %s", (name,))
+    """Revokes every token of the user and returns a new one, the only time it is seen. The
+    user's row is locked, so two rotations at once leave one live token, not two."""
+    cur = await conn.execute("SELECT id, disabled FROM users WHERE name = %s FOR UPDATE", (name,))
     row = await cur.fetchone()
     if row is None:
         raise UnknownUser(name)

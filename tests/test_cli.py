@@ -50,7 +50,7 @@ def test_migrate_creates_the_database_then_has_nothing_to_do(fresh_database_url:
     first = firewatch("migrate", env=env)
     assert first.returncode == 0, first.stderr
     assert "created the database" in first.stdout
-    assert "applied 6 migration(s)" in first.stdout
+    assert "applied 7 migration(s)" in first.stdout
     second = firewatch("migrate", env=env)
     assert second.returncode == 0
     assert "schema is up to date" in second.stdout

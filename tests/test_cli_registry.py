@@ -145,3 +145,68 @@ def test_users_list_disable_and_rotate(database_url: str, site: str) -> None:
     assert again.returncode == 1 and "is disabled" in again.stderr
     nobody = firewatch("users", "disable", f"nobody-{site}", database_url=database_url)
     assert nobody.returncode == 1 and "users list" in nobody.stderr
+
+
+def test_credentials_out_is_opened_before_the_import_and_never_overwritten(
+    tmp_path: Path, database_url: str, db: psycopg.Connection[Any], site: str
+) -> None:
+    source = tmp_path / "in.json"
+    source.write_bytes(orjson.dumps(_document(site, 2)))
+    taken = tmp_path / "passwords.csv"
+    taken.write_text("someone else's\n")
+    refused = firewatch(
+        "devices", "import", str(source), "--credentials-out", str(taken),
+        database_url=database_url,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "exists" in refused.stderr
+    assert taken.read_text() == "someone else's\n"
+    assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "target.csv")
+    followed = firewatch(
+        "devices", "import", str(source), "--credentials-out", str(link),
+        database_url=database_url,
+    )  # fmt: skip
+    assert followed.returncode == 1 and not (tmp_path / "target.csv").exists()
+    assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
+    nowhere = firewatch(
+        "devices", "import", str(source), "--credentials-out", str(tmp_path / "no" / "x.csv"),
+        database_url=database_url,
+    )  # fmt: skip
+    assert nowhere.returncode == 1 and "cannot create" in nowhere.stderr
+    assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
+
+
+def test_a_failed_import_leaves_no_credentials_file(
+    tmp_path: Path, database_url: str, site: str
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"id,kind,site\n{site}-X1,toaster,{site}\n")
+    out = tmp_path / "passwords.csv"
+    refused = firewatch(
+        "devices", "import", str(bad), "--credentials-out", str(out), database_url=database_url
+    )
+    assert refused.returncode == 1 and not out.exists()
+
+
+def test_a_user_name_is_checked_before_anything_is_written(database_url: str) -> None:
+    refused = firewatch("users", "add", "bad name", "--role", "viewer", database_url=database_url)
+    assert refused.returncode == 2 and "not a user name" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_broker_passwd_is_audited_with_the_login(
+    tmp_path: Path, database_url: str, db: psycopg.Connection[Any], site: str
+) -> None:
+    source = tmp_path / "in.json"
+    source.write_bytes(orjson.dumps(_document(site, 1)))
+    assert firewatch("devices", "import", str(source), database_url=database_url).returncode == 0
+    rotated = firewatch("broker", "passwd", f"{site}-SD0", database_url=database_url)
+    assert rotated.returncode == 0, rotated.stderr
+    row = db.execute(
+        "SELECT actor, action, detail FROM audit_log"
+        " WHERE subject_type = 'credentials' AND subject_id = %s",
+        (f"{site}-SD0",),
+    ).fetchone()
+    assert row is not None and row[0].startswith("cli:")
+    assert (row[1], row[2]) == ("rotate", {"account": "device"})

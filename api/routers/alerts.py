@@ -39,6 +39,7 @@ _ACT: dict[int | str, dict[str, Any]] = {
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Operator = Annotated[Principal, Depends(require_role("operator", "admin"))]
 _ALERT_KEYS = [c.strip() for c in ALERT_COLUMNS.split(",")]
+_SITE = "Default: this deployment's site (FIREWATCH_SITE)"
 
 
 @router.get("", response_model=list[AlertRead], responses=_AUTH, summary="Alerts, newest first")
@@ -49,6 +50,7 @@ async def get_alerts(
     open_only: Annotated[bool, Query(alias="open", description="Only unresolved alerts")] = False,
     alert_class: Annotated[AlertClass | None, Query(alias="class")] = None,
     state: State | None = None,
+    site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
     building: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[datetime | None, Query(alias="from", description="raised at or after")] = None,
@@ -61,6 +63,7 @@ async def get_alerts(
     f = AlertFilter(
         open_only=open_only, alert_class=alert_class.value if alert_class else None,
         state=state.value if state else None, building=building, device=device,
+        site=site or request.app.state.settings.site,
         since=since, until=until, before_id=before, limit=limit,
     )  # fmt: skip
     async with request.app.state.pool.connection() as conn:
@@ -87,6 +90,7 @@ async def stream_alerts(
     request: Request,
     _who: Annotated[Principal, Depends(stream_principal)],
     last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+    site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
 ) -> StreamingResponse:
     try:
         after = parse_event_id(last_event_id) if last_event_id else None
@@ -94,23 +98,33 @@ async def stream_alerts(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     hub: AlertStream = request.app.state.alert_stream
     return StreamingResponse(
-        _sse(request, hub, after),
+        _sse(request, hub, after, site or request.app.state.settings.site),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    request: Request, hub: AlertStream, after: int | None
+    request: Request, hub: AlertStream, after: int | None, site: str
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
     try:
-        async for event in hub.subscribe(request.app.state.pool, after):
-            yield b": keepalive\n\n" if event is None else _frame(event)
+        async for chunk in _site_frames(hub.subscribe(request.app.state.pool, after), site):
+            yield chunk
     except ReplayTooLong:
         yield b"event: reset\ndata: {}\n\n"
-        async for event in hub.subscribe(request.app.state.pool, None):
-            yield b": keepalive\n\n" if event is None else _frame(event)
+        async for chunk in _site_frames(hub.subscribe(request.app.state.pool, None), site):
+            yield chunk
+
+
+async def _site_frames(
+    events: AsyncIterator[dict[str, Any] | None], site: str
+) -> AsyncIterator[bytes]:
+    async for event in events:
+        if event is None:
+            yield b": keepalive\n\n"
+        elif event["site"] == site:
+            yield _frame(event)
 
 
 def _frame(event: dict[str, Any]) -> bytes:

@@ -103,7 +103,9 @@ def _too_large() -> HTTPException:
     openapi_extra={"requestBody": _IMPORT_BODY},
     summary="Register or update many devices (and buildings, zones) at once: all or nothing",
     description="CSV (text/csv) or JSON (application/json), as `firewatch simulate topology` "
-    "writes it. Upsert by id; a kind never changes and a decommissioned id is refused. Any "
+    "writes it. Upsert by id; a registered device changes only in the fields a row gives (an "
+    "empty CSV cell or a missing JSON key keeps the value; `-` in CSV or `null` in JSON clears "
+    "it). A kind or site never changes and a decommissioned id is refused. Any "
     "error and nothing is written; the report names each row, field and reason. New devices' "
     "broker passwords are in `credentials`, only this once.",
 )

@@ -237,7 +237,8 @@ async def set_status(
     responses={**_ONE, 409: {"model": Problem}},
     summary="Replace a device by a new id at the same place",
     description="The new device takes the old one's location (and its kind, config and "
-    "heartbeat unless given); the old one is decommissioned. replaces / replaced_by link "
+    "heartbeat unless given; a camera's covers given must be registered buildings); the old "
+    "one is decommissioned. replaces / replaced_by link "
     "them, so the place's history stays reachable from either.",
 )
 async def replace_device(
@@ -271,6 +272,8 @@ async def replace_device(
             "config": checked_config(kind, config),
             "replaces": device_id,
         }
+        if body.config is not None:  # the place is inherited, a new camera's coverage is not
+            await check_places(conn, building=None, config=fields["config"])
         try:
             new = await register(
                 conn,

@@ -76,11 +76,8 @@ async def register_pending(
             raise _not_pending(device_id)
         fields = body.model_dump(exclude={"status"})
         fields["id"] = device_id
+        # Ingest parsed the id out of fw/v1/{site}/{id}/..., so the topic names a site.
         fields["site"] = body.site or _view(pending)["site"]
-        if fields["site"] is None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, "its topic names no site; give 'site' in the body"
-            )
         try:
             return await register(
                 conn,

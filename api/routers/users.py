@@ -88,7 +88,8 @@ async def disable(name: UserName, request: Request, who: Admin) -> dict[str, Any
             ) from None
         await record(conn, Actor.of(who), subject_type="user", subject_id=name, action="disable")
         user = await get_user(conn, name)
-    return user or {}
+    assert user is not None  # disable_user found it, in this transaction
+    return user
 
 
 @router.post(

@@ -37,6 +37,7 @@ class Listener:
         self.events: queue.Queue[Event] = queue.Queue()
         self.heard = threading.Event()  # the first frame (retry) arrived: attached
         self._site, self._stop = site, threading.Event()
+        self.foreign = 0  # events of other sites: the stream should send none
         self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
         self._thread.start()
         assert self.heard.wait(10), "the stream did not answer"
@@ -64,6 +65,8 @@ class Listener:
                     data = orjson.loads(frame["data"])
                     if data["alert"]["site"] == self._site:
                         self.events.put({"id": frame["id"], **data})
+                    else:
+                        self.foreign += 1
                 frame = {}
 
     def take(self, count: int) -> list[Event]:
@@ -88,6 +91,8 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
         "raise", alert, "fire",
     )  # fmt: skip
     assert raised["event_id"] == raised["id"]
+    other_site = registry.add(f"{site}-X", Kind.SMOKE, site=f"{site}x")
+    raise_alert(db, other_site, Rule.SMOKE_ALARM, AlertClass.FIRE, site=f"{site}x")
     first.close()
 
     # While nobody listens: an acknowledgement, a comment and a second alert.
@@ -105,6 +110,7 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
     # ... and it goes on live after the replay.
     httpx2.post(f"{base_url}/api/v1/alerts/{other}/ack", headers=operator)
     assert [(e["change"], e["alert"]["id"]) for e in again.take(1)] == [("ack", other)]
+    assert first.foreign == again.foreign == 0  # another site's alarm is not this screen's
     again.close()
 
 

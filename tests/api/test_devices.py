@@ -447,3 +447,90 @@ def test_every_route_wants_a_valid_token(client: TestClient, api: Api) -> None:
         assert missing.status_code == 401 and "Bearer" in missing.json()["detail"], url
         wrong = client.request(method, url, headers=auth("fw_nope"))
         assert wrong.status_code == 401 and "unknown" in wrong.json()["detail"], url
+
+
+def test_maintenance_started_in_commissioning_returns_to_commissioning(
+    api: Api, db: psycopg.Connection[Any]
+) -> None:
+    device = api.device("SD1", status="commissioning")
+    tech = api.as_("technician")
+    url = f"/api/v1/devices/{device['id']}/status"
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    window = {"status": "maintenance", "reason": "new chamber"}
+    assert tech.post(url, json={**window, "until": soon.isoformat()}).status_code == 200
+    later = soon + timedelta(minutes=30)  # extending keeps where it returns to
+    assert tech.post(url, json={**window, "until": later.isoformat()}).status_code == 200
+    with db.transaction():
+        assert device["id"] in end_due_maintenance(db, now=later + timedelta(seconds=1))
+    assert tech.get(f"/api/v1/devices/{device['id']}").json()["status"] == "commissioning"
+    last = tech.get(f"/api/v1/devices/{device['id']}/audit").json()[0]
+    assert (last["detail"]["from"], last["detail"]["to"]) == ("maintenance", "commissioning")
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        (b'{"id": "X", "kind": "smoke", "site": "s", "lat": NaN}', "lat"),
+        (b'{"id": "X", "kind": "smoke", "site": "s", "lon": Infinity}', "lon"),
+        (b'{"id": "X", "kind": "smoke", "site": "s", "config": {"rules": {"fixed_c": NaN}}}',
+         "config"),
+        (b'{"id": "X", "kind": "smoke", "site": "s", "config": {"rules": {"fixed_c": -Infinity}}}',
+         "config"),
+    ],
+)  # fmt: skip
+def test_nan_and_infinity_are_a_422_not_a_500(api: Api, body: bytes, loc: str) -> None:
+    body = body.replace(b'"X"', f'"{api.site}-X"'.encode()).replace(
+        b'"s"', f'"{api.site}"'.encode()
+    )
+    tech = api.as_("technician")
+    response = tech.post(
+        "/api/v1/devices", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert loc in {str(p) for e in response.json()["detail"] for p in e["loc"]}
+    device = api.device("SD1")
+    patched = tech.client.patch(
+        f"/api/v1/devices/{device['id']}",
+        content=b'{"lat": NaN, "config": {"rules": {"fixed_c": Infinity}}}',
+        headers={**tech.headers, "Content-Type": "application/json"},
+    )
+    assert patched.status_code == 422, patched.text
+    building = tech.client.post(
+        "/api/v1/buildings",
+        content=f'{{"id": "{api.site}-B", "footprint": [[NaN, 1], [2, 2], [3, 3]]}}'.encode(),
+        headers={**tech.headers, "Content-Type": "application/json"},
+    )
+    assert building.status_code == 422, building.text
+
+
+def test_a_replacement_camera_covers_registered_buildings_only(api: Api) -> None:
+    building = api.building()
+    old = api.device("TC1", kind="thermal_camera", building=building,
+                     config={"covers": [building]})  # fmt: skip
+    tech = api.as_("technician")
+    refused = tech.post(
+        f"/api/v1/devices/{old['id']}/replace",
+        json={"new_id": f"{api.site}-TC2", "config": {"covers": ["nowhere"]}},
+    )
+    assert refused.status_code == 422 and ("body", "config", "covers") in _locs(refused)
+    assert tech.get(f"/api/v1/devices/{api.site}-TC2").status_code == 404
+    assert tech.get(f"/api/v1/devices/{old['id']}").json()["status"] == "active"
+
+
+def test_online_honours_the_devices_offline_margin(api: Api, db: psycopg.Connection[Any]) -> None:
+    """The same rule as the control centre's: two heartbeats plus rules.offline_margin_s."""
+    quick = api.device("EF1", kind="electrical", heartbeat_s=60)
+    patient = api.device(
+        "EF2", kind="electrical", heartbeat_s=60, config={"rules": {"offline_margin_s": 600}}
+    )
+    for device in (quick, patient):
+        db.execute(
+            "INSERT INTO device_status (device_id, last_seen, last_received_at, last_seq)"
+            " VALUES (%s, now(), now() - interval '5 minutes', 1)",
+            (device["id"],),
+        )
+    viewer = api.as_("viewer")
+    assert viewer.get(f"/api/v1/devices/{quick['id']}").json()["online"] is False
+    assert viewer.get(f"/api/v1/devices/{patient['id']}").json()["online"] is True
+    online = viewer.get("/api/v1/devices", params={"site": api.site, "online": True}).json()
+    assert [d["id"] for d in online["items"]] == [patient["id"]]

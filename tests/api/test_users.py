@@ -110,3 +110,80 @@ def test_only_admins_manage_users(api: Api, role: str) -> None:
         )
     missing = api.client.get("/api/v1/users")
     assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+
+
+async def _until_waiting(watcher: psycopg.AsyncConnection[Any], pid: int) -> None:
+    """Until the backend ``pid`` waits for a lock another transaction holds."""
+    import asyncio
+
+    for _ in range(200):
+        cur = await watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+            (pid,),
+        )
+        if await cur.fetchone() == (1,):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the second transaction never waited for the first")
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_admin() -> None:
+    import asyncio
+
+    from store.users import LastAdmin, add_user, disable_user
+    from tests.services import own_database
+
+    async def go(url: str) -> None:
+        async with (
+            await psycopg.AsyncConnection.connect(url, autocommit=True) as setup,
+            await psycopg.AsyncConnection.connect(url) as one,
+            await psycopg.AsyncConnection.connect(url) as two,
+        ):
+            await add_user(setup, name="admin-a", role="admin")
+            await add_user(setup, name="admin-b", role="admin")
+            await disable_user(one, "admin-b")  # holds its transaction open
+            second = asyncio.create_task(disable_user(two, "admin-a"))
+            await _until_waiting(setup, two.info.backend_pid)
+            await one.commit()
+            with pytest.raises(LastAdmin):
+                await asyncio.wait_for(second, timeout=10)
+            await two.rollback()
+            cur = await setup.execute(
+                "SELECT name FROM users WHERE role = 'admin' AND NOT disabled"
+            )
+            assert await cur.fetchall() == [("admin-a",)]
+
+    with own_database("fw_admins") as url:
+        asyncio.run(go(url))
+
+
+def test_two_rotations_at_once_leave_one_live_token(database_url: str, site: str) -> None:
+    import asyncio
+
+    from store.users import add_user, principal_for_token, rotate_token
+
+    name = f"wu-{site}"
+
+    async def go() -> None:
+        async with (
+            await psycopg.AsyncConnection.connect(database_url, autocommit=True) as setup,
+            await psycopg.AsyncConnection.connect(database_url) as one,
+            await psycopg.AsyncConnection.connect(database_url) as two,
+        ):
+            await add_user(setup, name=name, role="viewer")
+            first = await rotate_token(one, name)
+            rotating = asyncio.create_task(rotate_token(two, name))
+            await _until_waiting(setup, two.info.backend_pid)
+            await one.commit()
+            second = await asyncio.wait_for(rotating, timeout=10)
+            await two.commit()
+            assert await principal_for_token(setup, first) is None
+            assert await principal_for_token(setup, second) is not None
+            cur = await setup.execute(
+                "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id"
+                " WHERE u.name = %s AND t.revoked_at IS NULL",
+                (name,),
+            )
+            assert await cur.fetchone() == (1,)
+
+    asyncio.run(go())

@@ -16,6 +16,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from firewatch.broker_sync import SyncResult, new_passwords, sync
 from firewatch.settings import Settings
+from store.audit import Actor
 from tests.services import BROKER_CONF, ROOT
 
 AUTH_CONF = ROOT / "deploy" / "mosquitto" / "auth.conf"
@@ -45,7 +46,9 @@ def run_sync(settings: Settings) -> SyncResult:
 
 
 def passwords(settings: Settings, *names: str) -> dict[str, str]:
-    return asyncio.run(new_passwords(settings, names=list(names), missing=False))
+    return asyncio.run(
+        new_passwords(settings, names=list(names), missing=False, actor=Actor("test"))
+    )
 
 
 @dataclass

@@ -21,7 +21,11 @@ def test_two_workers_store_the_same_rows_and_alerts_as_one(name: str, broker_url
     assert sum(two.received) >= sum(one.received), (two.received, one.received)
     assert one.tables["alerts"], "the scenario raised nothing: nothing was compared"
     diff = differences(one, two)
-    assert diff == dict.fromkeys(diff, 0), (diff, one.tables["alerts"], two.tables["alerts"])
+    only_one = set(map(repr, one.tables["alerts"])) - set(map(repr, two.tables["alerts"]))
+    only_two = set(map(repr, two.tables["alerts"])) - set(map(repr, one.tables["alerts"]))
+    assert diff == dict.fromkeys(diff, 0), "\n".join(
+        [str(diff), "one worker only:", *sorted(only_one), "two workers only:", *sorted(only_two)]
+    )
     assert one.tables == two.tables
 
 

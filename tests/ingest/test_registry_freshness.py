@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -16,6 +17,18 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def seen_at_a_poll(cache: RegistryCache, clock: Clock, device_id: str, status: str) -> bool:
+    """Whether a poll sees ``status`` within a second of real time: a notification reaches the
+    listener a moment after the commit returns, and a later poll takes it."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        clock.now += POLL_S
+        if cache.resolve([device_id])[device_id].status == status:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_a_change_is_seen_at_the_next_poll_not_before(
@@ -33,11 +46,11 @@ def test_a_change_is_seen_at_the_next_poll_not_before(
             " updated_at = now() WHERE id = %s",
             (device_id,),
         )
+        time.sleep(0.2)  # delivered by now, but not taken before the next poll
         clock.now += POLL_S / 2
         assert cache.resolve([device_id])[device_id].status == "active"
-        clock.now += POLL_S
+        assert seen_at_a_poll(cache, clock, device_id, "maintenance")
         device = cache.resolve([device_id])[device_id]
-        assert device.status == "maintenance"
         assert cache.info(device).rules.fixed_c == 68
     finally:
         cache.close()
@@ -54,7 +67,53 @@ def test_a_device_registered_after_being_unknown_is_found_at_the_next_poll(
         late = f"{site}-LATE"
         assert cache.resolve([late]) == {}
         registry.add(late, Kind.SMOKE)
+        time.sleep(0.5)  # the notification's way to the listener
         clock.now += POLL_S  # well inside the 5 s it would otherwise stay "unknown"
         assert late in cache.resolve([late])
+    finally:
+        cache.close()
+
+
+def test_a_change_whose_transaction_started_long_before_its_commit_is_not_missed(
+    database_url: str, registry: Registry, site: str
+) -> None:
+    """updated_at is the transaction's start: a poll on it missed a commit more than 10 s late.
+    The notification is sent at commit, whatever updated_at says."""
+    from alerts.kinds import Kind
+
+    device_id = registry.add(f"{site}-SD1", Kind.SMOKE)
+    clock = Clock()
+    cache = RegistryCache(database_url, clock=clock)
+    try:
+        assert cache.resolve([device_id])[device_id].status == "active"
+        with psycopg.connect(database_url) as slow:
+            slow.execute(
+                "UPDATE devices SET status = 'maintenance',"
+                " updated_at = now() - interval '1 minute' WHERE id = %s",
+                (device_id,),
+            )
+            for _ in range(3):  # the cache polls while the transaction is still open
+                clock.now += POLL_S
+                assert cache.resolve([device_id])[device_id].status == "active"
+            slow.commit()
+        assert seen_at_a_poll(cache, clock, device_id, "maintenance")
+    finally:
+        cache.close()
+
+
+def test_after_a_lost_connection_the_cache_reloads_everything(
+    database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str
+) -> None:
+    """Notifications sent while it was disconnected are lost: a reconnect reloads in full."""
+    from alerts.kinds import Kind
+
+    device_id = registry.add(f"{site}-SD1", Kind.SMOKE)
+    clock = Clock()
+    cache = RegistryCache(database_url, clock=clock)
+    try:
+        assert cache.resolve([device_id])[device_id].status == "active"
+        cache.close()
+        db.execute("UPDATE devices SET status = 'maintenance' WHERE id = %s", (device_id,))
+        assert cache.resolve([device_id])[device_id].status == "maintenance"
     finally:
         cache.close()

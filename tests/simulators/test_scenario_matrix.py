@@ -19,6 +19,7 @@ import pytest
 from alerts.devices import device_info
 from alerts.engine import Engine
 from alerts.signals import Change
+from api.import_service import import_document
 from firewatch.settings import MqttTarget, Settings
 from ingest.codec import Limits, decode
 from ingest.messages import Decoded
@@ -29,7 +30,6 @@ from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from store.alerts import seen_alerts
 from store.database import connect, connect_async
-from store.devices import upsert_devices
 from tests.services import own_database, wait_until
 
 SEED = 7
@@ -47,7 +47,7 @@ def _scenario(name: str, site: str) -> tuple[Quarter, ScenarioRun]:
 
 async def _register(url: str, quarter: Quarter) -> None:
     async with await connect_async(url) as conn:
-        await upsert_devices(conn, [d.registry_row() for d in quarter.devices])
+        await import_document(conn, quarter.document())
 
 
 @pytest.mark.parametrize("name", THROUGH_THE_PIPELINE)

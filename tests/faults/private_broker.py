@@ -1,0 +1,36 @@
+"""A Mosquitto of one test's own (deploy/mosquitto/firewatch.conf, persistence on), which a
+test can stop and start again on the same port."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from types import TracebackType
+
+from tests.services import broker_config, free_port, start_broker, stop_broker
+
+
+class PrivateBroker:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.conf = broker_config(workdir, self.port)
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = start_broker(self.conf, self.port)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto writes its sessions and queues to disk as it exits."""
+        if self.proc is not None:
+            stop_broker(self.proc)
+            self.proc = None
+
+    def __enter__(self) -> PrivateBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()
