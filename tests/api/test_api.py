@@ -102,9 +102,9 @@ def test_alerts_are_listed_newest_first(
     for minute, rule in ((1, "smoke_alarm"), (2, "heat_fixed")):
         db.execute(
             "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
-            " last_at) VALUES (%s, %s, %s, 'fire', 'active_unack', %s, now(), %s)",
+            " last_at, site) VALUES (%s, %s, %s, 'fire', 'active_unack', %s, now(), %s, %s)",
             (f"{site}-D", f"{site}-D", rule, datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
-             datetime(2026, 1, 1, 0, minute, tzinfo=UTC)),
+             datetime(2026, 1, 1, 0, minute, tzinfo=UTC), site),
         )  # fmt: skip
     response = client.get("/api/v1/alerts", params={"open": True}, headers=_auth(viewer))
     assert response.status_code == 200
