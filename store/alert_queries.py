@@ -38,6 +38,9 @@ class AlertFilter:
     until: datetime | None = None
     before_id: int | None = None  # the cursor: alerts older than this one
     limit: int = 200
+    # Alerts of devices in maintenance, commissioning or test are recorded but never
+    # dispatched: the technician's view has them, the operators' does not.
+    include_suppressed: bool = True
 
 
 async def list_alerts(conn: psycopg.AsyncConnection[Any], f: AlertFilter) -> list[dict[str, Any]]:
@@ -53,6 +56,8 @@ async def list_alerts(conn: psycopg.AsyncConnection[Any], f: AlertFilter) -> lis
             params.append(value)
     if f.open_only:
         where.append(sql.SQL("state <> 'resolved'"))
+    if not f.include_suppressed:
+        where.append(sql.SQL("suppressed_reason IS NULL"))
     if f.since is not None:
         where.append(sql.SQL("raised_at >= %s"))
         params.append(f.since)

@@ -64,6 +64,7 @@ async def get_alerts(
         open_only=open_only, alert_class=alert_class.value if alert_class else None,
         state=state.value if state else None, building=building, device=device,
         site=site or request.app.state.settings.site,
+        include_suppressed=state is State.SUPPRESSED,
         since=since, until=until, before_id=before, limit=limit,
     )  # fmt: skip
     async with request.app.state.pool.connection() as conn:
@@ -123,8 +124,8 @@ async def _site_frames(
     async for event in events:
         if event is None:
             yield b": keepalive\n\n"
-        elif event["site"] == site:
-            yield _frame(event)
+        elif event["site"] == site and event["suppressed_reason"] is None:
+            yield _frame(event)  # suppressed alerts are the technician's, never dispatched
 
 
 def _frame(event: dict[str, Any]) -> bytes:

@@ -36,11 +36,13 @@ def raise_alert(
     building: str = "B-001",
     at: datetime | None = None,
     change: Change = Change.RAISE,
+    suppressed: str | None = None,
 ) -> int:
     """The id of the alert the decision opened or touched."""
     decision = Decision(
         subject=device, rule=rule, alert_class=alert_class, change=change,
         at=at or datetime.now(UTC), value=61.5, site=site, building=building,
+        suppressed=suppressed,
     )  # fmt: skip
     with db.transaction():
         changes = apply_decisions(db, [decision])

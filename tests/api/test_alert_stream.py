@@ -99,6 +99,8 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
     assert httpx2.post(f"{base_url}/api/v1/alerts/{alert}/ack", headers=operator).status_code == 200
     httpx2.post(f"{base_url}/api/v1/alerts/{alert}/comment", headers=operator,
                json={"text": "crew sent"})  # fmt: skip
+    tested = registry.add(f"{site}-SD9", Kind.SMOKE)  # in a walk test: never dispatched
+    raise_alert(db, tested, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, suppressed="test")
     other = raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)
 
     again = Listener(url, {**viewer, "Last-Event-ID": raised["id"]}, site)

@@ -207,3 +207,23 @@ def test_detail_carries_the_readings_around_the_alert(
     assert series["metric"] == "temperature_c"
     assert [p["v"] for p in series["points"]] == [24.0, 61.5, 70.0]
     assert detail["alert"]["rule"] == "heat_fixed" and detail["children"] == []
+
+
+def test_operators_do_not_see_what_technicians_test(
+    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    people: dict[str, dict[str, str]],
+) -> None:  # fmt: skip
+    device = registry.add(f"{site}-SD7", kind=Kind.SMOKE)
+    quiet = raise_alert(db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site,
+                        suppressed="commissioning")  # fmt: skip
+    loud = raise_alert(db, device, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site)
+
+    def ids(**params: Any) -> list[int]:
+        got = client.get("/api/v1/alerts", params=params, headers=people["operator"]).json()
+        return [a["id"] for a in got if a["device_id"] == device]
+
+    assert ids(open=True) == [loud]
+    assert ids() == [loud]
+    assert ids(state="suppressed") == [quiet]  # asked for by name
+    technician = client.get(f"/api/v1/devices/{device}/alerts", headers=people["technician"])
+    assert {a["id"] for a in technician.json()} == {quiet, loud}
