@@ -49,6 +49,7 @@ MAINTENANCE_EVERY_S = 3600.0
 REPARTITION_EVERY_S = 10.0
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
+OUTAGE_RETRY_S = 2.0
 IDLE_S = 0.2
 ALARM_POLL_S = 0.01  # with two lanes, how often an idle preparer and committer look again
 GC_THRESHOLD = 50_000
@@ -270,7 +271,11 @@ class IngestService:
                         extra={"batch": self.counters.batches + 1, "retry_in_s": delay},
                     )  # fmt: skip
                 stop.wait(delay)
-                delay = min(delay * 2, BACKOFF_MAX_S)
+                # A database that is away costs nothing to ask again: resume within 2 s of its
+                # return (an alarm's budget to the screen is 20 s); back off further only
+                # from errors that asking again will not cure.
+                delay = min(delay * 2, OUTAGE_RETRY_S if isinstance(exc, TRANSIENT) else
+                            BACKOFF_MAX_S)  # fmt: skip
                 continue
             self.counters.commit_seconds.observe(time.perf_counter() - started)
             return outcome
