@@ -11,6 +11,7 @@ from alerts.thermal import ThermalConfig
 
 # Registry statuses whose alerts are recorded but never dispatched to operators.
 SUPPRESSING_STATUSES = frozenset({"maintenance", "commissioning"})
+_DEFAULT_THERMAL = ThermalConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ def device_info(
     if not isinstance(thermal_overrides, dict):
         raise ConfigError("thermal", "must be an object of threshold names to numbers")
     try:
-        thermal = ThermalConfig(**thermal_overrides)
+        # Devices without overrides share one instance: a city has many thousands of them.
+        thermal = ThermalConfig(**thermal_overrides) if thermal_overrides else _DEFAULT_THERMAL
     except TypeError as exc:
         raise ConfigError("thermal", f"unknown threshold ({exc})") from None
     except ValueError as exc:

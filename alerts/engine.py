@@ -131,7 +131,8 @@ class Engine:
         self._cfg: dict[str, F64] = {
             name: np.zeros(64) for name in (*_RULE_FIELDS, *(f"camera_{n}" for n in _REGION_FIELDS))
         }
-        self._stuck_metric: npt.NDArray[np.str_] = np.full(64, "", dtype="<U32")
+        # Which metric's ring judges a device stuck, as an index into RING_METRICS (-1: none).
+        self._stuck_metric: npt.NDArray[np.int8] = np.full(64, -1, dtype=np.int8)
         # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned).
         self._silent_after: F64 = np.full(64, np.inf)
 
@@ -148,7 +149,7 @@ class Engine:
             # A camera's region summaries are judged with its frames' levels.
             for name in _REGION_FIELDS:
                 self._cfg[f"camera_{name}"][slot] = getattr(device.thermal, name)
-            self._stuck_metric[slot] = STUCK_METRIC[device.kind]
+            self._stuck_metric[slot] = _METRIC_CODE[STUCK_METRIC[device.kind]]
             self._silent_after[slot] = (
                 np.inf if device.status == "decommissioned"
                 else 2 * device.heartbeat + device.rules.offline_margin_s
@@ -167,12 +168,12 @@ class Engine:
             slot = self._slot[device_id] = len(self._ids)
             self._ids.append(device_id)
             if slot >= self.heard.shape[0]:
-                grow = self.heard.shape[0]
+                grow = max(64, self.heard.shape[0] // 4)
                 self.heard = np.concatenate([self.heard, np.full(grow, np.nan)])
                 self._cfg = {n: np.concatenate([a, np.zeros(grow)]) for n, a in self._cfg.items()}
                 self._silent_after = np.concatenate([self._silent_after, np.full(grow, np.inf)])
                 self._stuck_metric = np.concatenate(
-                    [self._stuck_metric, np.full(grow, "", dtype="<U32")]
+                    [self._stuck_metric, np.full(grow, -1, dtype=np.int8)]
                 )
         return slot
 
@@ -184,12 +185,13 @@ class Engine:
         while self._undo:
             self._undo.pop()()
 
-    def _save_rows(self, slots: I64, metric: str, rules: Sequence[Rule]) -> None:
+    def _save_rows(self, rows: I64, metric: str, rules: Sequence[Rule]) -> None:
+        """A metric's ring and its rules' tracks share the ring's rows."""
         ring = self.rings[metric]
-        saved = ring.rows(slots)
-        self._undo.append(lambda: ring.restore(slots, saved))
+        saved = ring.rows(rows)
+        self._undo.append(lambda: ring.restore(rows, saved))
         for rule in rules:
-            self._save_track(self.tracks[(metric, rule)], slots)
+            self._save_track(self.tracks[(metric, rule)], rows)
 
     def _save_track(self, track: Track, slots: I64) -> None:
         saved = track.rows(slots)
@@ -275,36 +277,36 @@ class Engine:
         arrivals: list[datetime], out: _Batch,
     ) -> None:  # fmt: skip
         ring = self.rings[metric]
-        ring.ensure(len(self._ids))
         data = np.array(samples, dtype=np.float64)
         slots = data[:, 0].astype(np.int64)
         order = np.lexsort((data[:, 1], slots))
         data, slots = data[order], slots[order]
+        ring_rows = ring.rows_for(slots)
         # Rank of each sample among its device's samples: round r evaluates every device's
         # r-th sample at once.
         starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
         rank = np.arange(len(slots)) - np.repeat(starts, np.diff(np.r_[starts, len(slots)]))
         rules = METRIC_RULES[metric]
-        touched = np.unique(slots)
+        touched_rows = np.unique(ring_rows)
         for rule in (*rules, Rule.SENSOR_STUCK):
-            self.tracks[(metric, rule)].ensure(len(self._ids))
-        self._save_rows(touched, metric, (*rules, Rule.SENSOR_STUCK))
-        if metric == "residual_current_ma":
-            self.trend.ensure(len(self._ids))
-            saved = self.trend.rows(touched)
-            self._undo.append(lambda: self.trend.restore(touched, saved))
+            self.tracks[(metric, rule)].ensure(ring.used)
+        self._save_rows(touched_rows, metric, (*rules, Rule.SENSOR_STUCK))
+        if metric == "residual_current_ma":  # the trend shares the metric's ring rows
+            self.trend.ensure(ring.used)
+            saved = self.trend.rows(touched_rows)
+            self._undo.append(lambda: self.trend.restore(touched_rows, saved))
         for r in range(int(rank.max()) + 1):
             pick = rank == r
-            s, t, v = slots[pick], data[pick, 1], data[pick, 2]
-            fresh = t > ring.last_t[s]
+            s, rows, t, v = slots[pick], ring_rows[pick], data[pick, 1], data[pick, 2]
+            fresh = t > ring.last_t[rows]
             if not fresh.all():
-                s, t, v, idx = s[fresh], t[fresh], v[fresh], data[pick, 3][fresh]
+                s, rows, t, v = s[fresh], rows[fresh], t[fresh], v[fresh]
+                idx = data[pick, 3][fresh]
             else:
                 idx = data[pick, 3]
             if len(s):
-                self._round(
-                    metric, ring, s=s, t=t, v=v, arrivals=[arrivals[int(i)] for i in idx], out=out
-                )
+                self._round(metric, ring, s=s, ring_rows=rows, t=t, v=v,
+                            arrivals=[arrivals[int(i)] for i in idx], out=out)  # fmt: skip
 
     def _round(
         self,
@@ -312,6 +314,7 @@ class Engine:
         ring: MetricRing,
         *,
         s: I64,
+        ring_rows: I64,
         t: F64,
         v: F64,
         arrivals: list[datetime],
@@ -320,15 +323,18 @@ class Engine:
         def cfg(name: str) -> F64:
             return self._cfg[name][s]
 
-        base, spread = ring.base[s].copy(), ring.spread[s].copy()
-        warm = (ring.n[s] >= 10) & (t - ring.first_t[s] >= cfg("anomaly_warmup_s"))
-        ring.push(s, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c"))
+        rows = ring_rows
+        base, spread = ring.base[rows].copy(), ring.spread[rows].copy()
+        warm = (ring.n[rows] >= 10) & (t - ring.first_t[rows] >= cfg("anomaly_warmup_s"))
+        ring.push(rows, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c"))
 
         def emit(rule: Rule, cls: AlertClass, *, on: npt.NDArray[np.bool_],
                  off: npt.NDArray[np.bool_], dwell: F64 | float = 0.0, rows: I64 | None = None,
                  **detail: Any) -> None:  # fmt: skip
             pick = slice(None) if rows is None else rows
-            step = self.tracks[(metric, rule)].step(s[pick], t[pick], on=on, off=off, dwell_s=dwell)
+            step = self.tracks[(metric, rule)].step(
+                ring_rows[pick], t[pick], on=on, off=off, dwell_s=dwell
+            )
             for change, found in ((Change.RAISE, step.raised), (Change.CLEAR, step.cleared),
                                   (Change.HOLD, step.held)):  # fmt: skip
                 for i in found:
@@ -346,7 +352,7 @@ class Engine:
                     self._record(decision, device, out)
 
         sigma = np.maximum(spread, cfg("anomaly_min_sigma_c"))
-        r = Round(s, t, v, ring.level(s), base, sigma, warm, ring, cfg, emit)
+        r = Round(s, ring_rows, t, v, ring.level(ring_rows), base, sigma, warm, ring, cfg, emit)
         if metric == "temperature_c":
             metric_rules.heat(r)
         elif metric == "cable_temp_c":
@@ -357,7 +363,7 @@ class Engine:
             metric_rules.leakage(r, self.trend)
         elif metric == "max_temp_c":
             metric_rules.camera_region(r)
-        metric_rules.stuck(r, self._stuck_metric[s] == metric)
+        metric_rules.stuck(r, self._stuck_metric[s] == _METRIC_CODE[metric])
 
     # -- events, status, frames ------------------------------------------------------------
     def _evaluate_other(self, message: Decoded, received_at: datetime, out: _Batch) -> None:
@@ -603,8 +609,14 @@ class Engine:
                 shared = rule is Rule.SENSOR_STUCK or rule in METRIC_RULES[main]
                 scope = main if shared else _RULE_SCOPE.get(rule, "event")
                 track = self.tracks[(scope, rule)]
-                track.ensure(len(self._ids))
-                track.set(slot, True)
+                if scope in self.rings:  # a metric's rules are kept by the ring's rows
+                    ring = self.rings[scope]
+                    row = int(ring.rows_for(np.array([slot]))[0])
+                    track.ensure(ring.used)
+                    track.set(row, True)
+                else:
+                    track.ensure(len(self._ids))
+                    track.set(slot, True)
 
     def remember_heard(self, heard: Mapping[str, datetime]) -> None:
         """At start-up, from the stored device status: offline timers survive a restart."""
@@ -620,4 +632,5 @@ _RULE_SCOPE: dict[Rule, str] = {
     Rule.OFFLINE: "tick",
 }  # fmt: skip
 _RULE_FIELDS = tuple(f.name for f in fields(RuleConfig))
+_METRIC_CODE = {metric: code for code, metric in enumerate(RING_METRICS)}
 _REGION_FIELDS = ("alarm_c", "clear_c", "delta_c")

@@ -30,10 +30,12 @@ class Emit(Protocol):
 
 @dataclass(slots=True)
 class Round:
-    """One sample per device of one metric. ``base``/``sigma`` are the baseline as it stood
-    before this sample: a rise is measured against what was normal until now."""
+    """One sample per device of one metric. ``s`` are the devices' slots (thresholds, alert
+    state), ``rows`` their rows in the metric's ring. ``base``/``sigma`` are the baseline as it
+    stood before this sample: a rise is measured against what was normal until now."""
 
     s: I64
+    rows: I64
     t: F64
     v: F64
     level: F64
@@ -49,7 +51,7 @@ def heat(r: Round) -> None:
     fixed = r.cfg("fixed_c")
     r.emit(Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0,
            threshold_c=fixed)  # fmt: skip
-    ror, limit = r.ring.rate_per_min(r.s, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
+    ror, limit = r.ring.rate_per_min(r.rows, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
     dwell = r.cfg("heat_dwell_s")
     r.emit(Rule.HEAT_ROR, AlertClass.FIRE, on=ror >= limit, off=~(ror >= limit / 2),
            dwell=dwell, rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
@@ -70,7 +72,7 @@ def cable(r: Round) -> None:
     """Electrical warnings are pre-alarms; a cable that keeps heating past its rating is a fire."""
     pre, fire = r.cfg("cable_prealarm_c"), r.cfg("cable_fire_c")
     limit = r.cfg("cable_ror_c_per_min")
-    ror = r.ring.rate_per_min(r.s, 2 * r.cfg("ror_window_s"), r.level)
+    ror = r.ring.rate_per_min(r.rows, 2 * r.cfg("ror_window_s"), r.level)
     rising = ror >= limit
     r.emit(Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0,
            threshold_c=pre)  # fmt: skip
@@ -95,9 +97,9 @@ def leakage(r: Round, trend: TrendRing) -> None:
     r.emit(Rule.LEAKAGE, AlertClass.PREALARM, on=r.level >= limit, off=r.level < 0.9 * limit,
            threshold_ma=limit)  # fmt: skip
     window = r.cfg("leakage_trend_window_s")
-    closed = trend.push(r.s, r.t, r.v, window_s=window)
+    closed = trend.push(r.rows, r.t, r.v, window_s=window)
     if len(closed):
-        slope, r2 = trend.fit(r.s[closed], window[closed])
+        slope, r2 = trend.fit(r.rows[closed], window[closed])
         least = r.cfg("leakage_trend_ma_per_h")[closed]
         r.emit(Rule.LEAKAGE_TREND, AlertClass.PREALARM, rows=closed,
                on=(slope >= least) & (r2 >= r.cfg("leakage_trend_r2")[closed]),
@@ -116,10 +118,10 @@ def camera_region(r: Round) -> None:
 
 def stuck(r: Round, applies: Mask) -> None:
     """A value that has not changed at all for hours is a dead sensor, not a calm room."""
-    frozen = r.t - r.ring.changed_at[r.s]
+    frozen = r.t - r.ring.changed_at[r.rows]
     limit = r.cfg("stuck_s")
     r.emit(Rule.SENSOR_STUCK, AlertClass.TROUBLE,
-           on=applies & (r.ring.n[r.s] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
+           on=applies & (r.ring.n[r.rows] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
            off=frozen < limit, frozen_s=frozen)  # fmt: skip
 
 

@@ -1,6 +1,9 @@
 """Per-device recent samples of one metric, one row per device, so a batch is evaluated with
 array operations over every device it touches instead of a Python loop per reading.
 
+A device gets a row on its first sample of the metric: each ring holds only the devices that
+report it, so a city of smoke detectors costs no electrical monitors' rows.
+
 Besides the last ``DEPTH`` samples, each row keeps a robust exponentially weighted baseline and
 spread: an anomaly needs the device's normal level over many minutes, and a median over a
 window that long would cost a ring ten times deeper.
@@ -35,6 +38,23 @@ class MetricRing:
         self.base: F64 = np.full(capacity, np.nan)
         self.spread: F64 = np.zeros(capacity)
         self.changed_at: F64 = np.full(capacity, np.nan)
+        self.row_of: I64 = np.full(0, -1, dtype=np.int64)  # device slot -> row, -1: none yet
+        self.used = 0
+
+    def rows_for(self, slots: I64) -> I64:
+        """The devices' rows, giving one to each device seen for the first time."""
+        top = int(slots.max()) + 1
+        if top > self.row_of.shape[0]:
+            grow = max(top, self.row_of.shape[0] + self.row_of.shape[0] // 4) - self.row_of.shape[0]
+            self.row_of = np.concatenate([self.row_of, np.full(grow, -1, dtype=np.int64)])
+        rows = self.row_of[slots]
+        new = np.unique(slots[rows < 0])
+        if len(new):
+            self.row_of[new] = np.arange(self.used, self.used + len(new))
+            self.used += len(new)
+            self.ensure(self.used)
+            rows = self.row_of[slots]
+        return rows
 
     @property
     def capacity(self) -> int:
@@ -43,7 +63,7 @@ class MetricRing:
     def ensure(self, size: int) -> None:
         if size <= self.capacity:
             return
-        size = max(size, 2 * self.capacity)
+        size = max(size, self.capacity + self.capacity // 4)  # a city: grow by a quarter
         self.t = _grown(self.t, size, np.nan)  # type: ignore[assignment]
         self.v = _grown(self.v, size, np.nan)  # type: ignore[assignment]
         self.n = _grown(self.n, size, 0)  # type: ignore[assignment]
@@ -53,13 +73,13 @@ class MetricRing:
         self.spread = _grown(self.spread, size, 0.0)  # type: ignore[assignment]
         self.changed_at = _grown(self.changed_at, size, np.nan)  # type: ignore[assignment]
 
-    def rows(self, slots: I64) -> dict[str, npt.NDArray[np.generic]]:
-        """A copy of these devices' rows, to put back if the batch's transaction fails."""
-        return {name: getattr(self, name)[slots].copy() for name in _FIELDS}
+    def rows(self, rows: I64) -> dict[str, npt.NDArray[np.generic]]:
+        """A copy of these rows, to put back if the batch's transaction fails."""
+        return {name: getattr(self, name)[rows].copy() for name in _FIELDS}
 
-    def restore(self, slots: I64, saved: dict[str, npt.NDArray[np.generic]]) -> None:
+    def restore(self, rows: I64, saved: dict[str, npt.NDArray[np.generic]]) -> None:
         for name, values in saved.items():
-            getattr(self, name)[slots] = values
+            getattr(self, name)[rows] = values
 
     def push(self, slots: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> None:
         """Appends one sample per slot (slots unique), updating baseline and spread with the

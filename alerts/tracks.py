@@ -29,7 +29,7 @@ class Track:
 
     def ensure(self, size: int) -> None:
         if size > self.active.shape[0]:
-            size = max(size, 2 * self.active.shape[0])
+            size = max(size, self.active.shape[0] + self.active.shape[0] // 4)
             grow = size - self.active.shape[0]
             self.active = np.concatenate([self.active, np.zeros(grow, dtype=bool)])
             self.since = np.concatenate([self.since, np.full(grow, np.nan)])

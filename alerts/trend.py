@@ -30,7 +30,7 @@ class TrendRing:
         have = self.n.shape[0]
         if size <= have:
             return
-        grow = max(size, 2 * have) - have
+        grow = max(size, have + have // 4) - have
         self.mean = np.concatenate([self.mean, np.full((grow, BUCKETS), np.nan)])
         self.start = np.concatenate([self.start, np.full((grow, BUCKETS), np.nan)])
         self.current = np.concatenate([self.current, np.full(grow, np.nan)])

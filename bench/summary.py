@@ -17,7 +17,8 @@ def main() -> int:
         for f in data.get("figures", []):
             verdict = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
             ratio = f"{f['ratio']:.2f}x {f['baseline']}" if f["ratio"] is not None else ""
-            rows.append((data["bench"], f["name"], f"{f['value']:,.4g} {f['unit']}", f["target"],
+            value = f"{f['value']:,.0f}" if abs(f["value"]) >= 1000 else f"{f['value']:.4g}"
+            rows.append((data["bench"], f["name"], f"{value} {f['unit']}", f["target"],
                          verdict, ratio, data["at"][:16]))  # fmt: skip
     if not rows:
         print(f"no results in {RESULTS}: run `make bench` first")
