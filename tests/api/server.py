@@ -13,9 +13,10 @@ from tests.services import free_port, wait_until
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Runs ``app`` under uvicorn in a thread; yields its base URL."""
-    port = free_port()
+def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Runs ``app`` under uvicorn in a thread (on ``port``, to start it again where a client
+    expects it); yields its base URL. Leaving stops it, open streams included."""
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
     )
@@ -27,4 +28,5 @@ def serving(app: FastAPI) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
+    assert not thread.is_alive(), "the API did not stop"

@@ -22,14 +22,15 @@ import pytest
 from playwright.sync_api import Page, Request, expect, sync_playwright
 
 from alerts.kinds import Kind
+from api.app import create_app
 from firewatch.settings import MqttTarget, Settings
 from ingest.frames import encode_frame
 from ingest.topics import Channel, topic_for
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.users import add_user
+from tests.api.server import serving
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
-from tests.dashboard.live_api import serving
 from tests.ingest.helpers import running
 from tests.services import free_port, wait_until
 
@@ -136,7 +137,7 @@ def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    with running(settings), serving(settings, port) as base:
+    with running(settings), serving(create_app(settings), port) as base:
         _register(base, technician, site)
         _frame(settings, "TC-A")
         wait_until(
@@ -232,7 +233,7 @@ def test_the_indicator_turns_red_when_the_stream_drops_and_nothing_is_missed(
     )
 
     with running(settings):
-        with serving(settings, port) as base:
+        with serving(create_app(settings), port) as base:
             _register(base, technician, site)
             page.goto(base + "/")
             page.fill("#token", operator)
@@ -248,7 +249,7 @@ def test_the_indicator_turns_red_when_the_stream_drops_and_nothing_is_missed(
         expect(page.locator("#connection")).to_contain_text("Stream down")
         _alarm(settings, "SD-B")
 
-        with serving(settings, port):
+        with serving(create_app(settings), port):
             # The dashboard retries with a growing delay, at most 15 s.
             expect(page.locator("#connection")).to_have_attribute(
                 "data-status", "live", timeout=30_000
