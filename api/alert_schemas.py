@@ -49,7 +49,7 @@ class AlertRead(BaseModel):
     resolution_note: str | None
 
 
-class AuditEntry(BaseModel):
+class AlertLogEntry(BaseModel):
     id: int
     at: datetime
     actor: str = Field(description="A user's name, or 'engine'.")
@@ -82,7 +82,7 @@ class ChildAlert(BaseModel):
 
 class AlertDetail(BaseModel):
     alert: AlertRead
-    log: list[AuditEntry] = Field(description="Every step, oldest first.")
+    log: list[AlertLogEntry] = Field(description="Every step, oldest first.")
     children: list[ChildAlert] = Field(description="For a confirmed fire: the alerts it joins.")
     readings: list[Series] = Field(
         description="The device's readings from 10 minutes before the alert to 20 after."
