@@ -18,8 +18,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from store.alert_queries import events_after, events_between, stream_head
-from store.alerts import NOTIFY_CHANNEL
+from store.alert_queries import events_after, events_between, listen_alerts, stream_head
 from store.database import DatabaseUnavailable, connect_async
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class AlertStream:
                     await connect_async(self._url) as listen,
                     await connect_async(self._url) as reader,
                 ):
-                    await listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await listen_alerts(listen)
                     if not self.ready.is_set():
                         self.head = await stream_head(reader)
                         self.ready.set()

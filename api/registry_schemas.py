@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -18,6 +18,17 @@ PLACE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 NO_NUL = r"^[^\x00]*$"
 USER_NAME = r"^[A-Za-z0-9_.@-]{1,64}$"
 MAINTENANCE_MAX = timedelta(days=365)
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the total over all pages."""
+
+    items: list[T]
+    total: int = Field(description="Items matching the filters, over all pages.")
+    limit: int
+    offset: int
 
 
 class DeviceStatus(StrEnum):
@@ -172,11 +183,7 @@ class DeviceCreated(DeviceRead):
     )
 
 
-class DevicePage(BaseModel):
-    items: list[DeviceRead]
-    total: int = Field(description="Devices matching the filters, over all pages.")
-    limit: int
-    offset: int
+DevicePage = Page[DeviceRead]
 
 
 class StatusChange(BaseModel):
@@ -251,11 +258,7 @@ class PendingDevice(BaseModel):
     last_size: int
 
 
-class PendingPage(BaseModel):
-    items: list[PendingDevice]
-    total: int
-    limit: int
-    offset: int
+PendingPage = Page[PendingDevice]
 
 
 class PendingRegister(BaseModel):
@@ -383,11 +386,7 @@ class BuildingRead(BaseModel):
     updated_at: datetime
 
 
-class BuildingPage(BaseModel):
-    items: list[BuildingRead]
-    total: int
-    limit: int
-    offset: int
+BuildingPage = Page[BuildingRead]
 
 
 class ZoneWrite(BaseModel):

@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from store.alerts import NOTIFY_CHANNEL
+
 ALERT_COLUMNS = (
     "id, device_id, subject, rule, class, state, raised_at, received_at, last_at, count, peak,"
     " detail, site, building, condition_active, latching, chattering, suppressed_reason,"
@@ -148,3 +150,8 @@ async def events_between(
         )
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+async def listen_alerts(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Every alert change is NOTIFYed on this channel at its commit (store.alerts)."""
+    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")

@@ -23,16 +23,15 @@ from api.alert_schemas import (
 )
 from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
 from api.auth import current_principal, require_role, stream_principal
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, Problem
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
 from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
 from store.users import Principal
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 _ACT: dict[int | str, dict[str, Any]] = {
-    **_AUTH,
+    **AUTH_ERRORS,
     404: {"model": Problem},
     409: {"model": Problem, "description": "Illegal now"},
 }
@@ -42,7 +41,9 @@ _ALERT_KEYS = [c.strip() for c in ALERT_COLUMNS.split(",")]
 _SITE = "Default: this deployment's site (FIREWATCH_SITE)"
 
 
-@router.get("", response_model=list[AlertRead], responses=_AUTH, summary="Alerts, newest first")
+@router.get(
+    "", response_model=list[AlertRead], responses=AUTH_ERRORS, summary="Alerts, newest first"
+)
 async def get_alerts(
     request: Request,
     *,
@@ -76,7 +77,7 @@ async def get_alerts(
     summary="Every alert change as Server-Sent Events",
     response_class=StreamingResponse,
     responses={
-        **_AUTH,
+        **AUTH_ERRORS,
         400: {"model": Problem},
         200: {
             "content": {"text/event-stream": {}},
@@ -142,7 +143,7 @@ def _frame(event: dict[str, Any]) -> bytes:
 @router.get(
     "/{alert_id}",
     response_model=AlertDetail,
-    responses={**_AUTH, 404: {"model": Problem}},
+    responses={**AUTH_ERRORS, 404: {"model": Problem}},
     summary="One alert with its audit trail and the readings around it",
 )
 async def get_alert(

@@ -17,7 +17,7 @@ from api.registry_schemas import (
     ZoneRead,
     ZoneWrite,
 )
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from store.audit import Actor, record
 from store.buildings import (
     BuildingExists,
@@ -40,8 +40,6 @@ Reader = Annotated[Principal, Depends(current_principal)]
 Writer = Annotated[Principal, Depends(require_role("admin", "technician"))]
 BuildingId = Annotated[str, Path(pattern=PLACE_ID, examples=["B-012"])]
 ZoneId = Annotated[str, Path(pattern=PLACE_ID, examples=["G-03"])]
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
-_ONE: dict[int | str, dict[str, Any]] = {**_AUTH, 404: {"model": Problem}}
 
 
 def _no_building(building_id: str) -> HTTPException:
@@ -54,7 +52,7 @@ def _no_building(building_id: str) -> HTTPException:
     "/api/v1/buildings",
     status_code=status.HTTP_201_CREATED,
     response_model=BuildingRead,
-    responses={**_AUTH, 409: {"model": Problem}},
+    responses={**AUTH_ERRORS, 409: {"model": Problem}},
     summary="Add a building",
 )
 async def add_building(body: BuildingCreate, request: Request, who: Writer) -> dict[str, Any]:
@@ -72,7 +70,10 @@ async def add_building(body: BuildingCreate, request: Request, who: Writer) -> d
 
 
 @router.get(
-    "/api/v1/buildings", response_model=BuildingPage, responses=_AUTH, summary="Buildings by id"
+    "/api/v1/buildings",
+    response_model=BuildingPage,
+    responses=AUTH_ERRORS,
+    summary="Buildings by id",
 )
 async def get_buildings(
     request: Request,
@@ -89,7 +90,7 @@ async def get_buildings(
 @router.get(
     "/api/v1/buildings/{building_id}",
     response_model=BuildingRead,
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="One building",
 )
 async def get_one_building(
@@ -105,7 +106,7 @@ async def get_one_building(
 @router.patch(
     "/api/v1/buildings/{building_id}",
     response_model=BuildingRead,
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="Change a building; only the fields sent change",
 )
 async def patch_building(
@@ -132,7 +133,10 @@ async def patch_building(
 @router.delete(
     "/api/v1/buildings/{building_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_ONE, 409: {"model": Problem, "description": "Devices are in it or watch it"}},
+    responses={
+        **ONE_ERRORS,
+        409: {"model": Problem, "description": "Devices are in it or watch it"},
+    },
     summary="Remove a building no device is in or watches",
 )
 async def remove_building(building_id: BuildingId, request: Request, who: Writer) -> Response:
@@ -152,7 +156,7 @@ async def remove_building(building_id: BuildingId, request: Request, who: Writer
 @router.get(
     "/api/v1/zones",
     response_model=list[ZoneRead],
-    responses=_AUTH,
+    responses=AUTH_ERRORS,
     summary="The street's safety-grid zones and their responsible contacts",
 )
 async def get_zones(request: Request, _who: Reader) -> list[dict[str, Any]]:
@@ -160,7 +164,9 @@ async def get_zones(request: Request, _who: Reader) -> list[dict[str, Any]]:
         return await list_zones(conn)
 
 
-@router.get("/api/v1/zones/{zone_id}", response_model=ZoneRead, responses=_ONE, summary="One zone")
+@router.get(
+    "/api/v1/zones/{zone_id}", response_model=ZoneRead, responses=ONE_ERRORS, summary="One zone"
+)
 async def get_one_zone(zone_id: ZoneId, request: Request, _who: Reader) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
         zone = await get_zone(conn, zone_id)
@@ -175,7 +181,7 @@ async def get_one_zone(zone_id: ZoneId, request: Request, _who: Reader) -> dict[
 @router.put(
     "/api/v1/zones/{zone_id}",
     response_model=ZoneRead,
-    responses={**_AUTH, 201: {"model": ZoneRead, "description": "Created"}},
+    responses={**AUTH_ERRORS, 201: {"model": ZoneRead, "description": "Created"}},
     summary="Create or replace a zone and its contact",
 )
 async def put_one_zone(
@@ -199,7 +205,7 @@ async def put_one_zone(
 @router.delete(
     "/api/v1/zones/{zone_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="Remove a zone's record; buildings keep its id",
 )
 async def remove_zone(zone_id: ZoneId, request: Request, who: Writer) -> Response:

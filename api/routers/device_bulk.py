@@ -20,14 +20,13 @@ from api.device_import import (
 )
 from api.import_service import import_registry
 from api.registry_schemas import ImportReport, InitialStatus, KindRead, RowError
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, Problem
 from store.audit import Actor
 from store.registry_bulk import export_registry
 from store.users import Principal
 
 router = APIRouter(tags=["devices"])
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 
 _IMPORT_BODY = {
     "required": True,
@@ -96,7 +95,7 @@ def _too_large() -> HTTPException:
     "/api/v1/devices/import",
     response_model=ImportReport,
     responses={
-        **_AUTH,
+        **AUTH_ERRORS,
         413: {"model": Problem},
         422: {"model": ImportReport, "description": "Nothing written; see errors"},
     },
@@ -147,7 +146,7 @@ async def import_devices(
     "/api/v1/devices/export",
     response_class=Response,
     responses={
-        **_AUTH,
+        **AUTH_ERRORS,
         200: {
             "description": "The registry in the import format",
             "content": {
@@ -181,7 +180,7 @@ async def export_devices(
 @router.get(
     "/api/v1/device-kinds",
     response_model=list[KindRead],
-    responses=_AUTH,
+    responses=AUTH_ERRORS,
     summary="Each kind's wire contract and config keys, with defaults and bounds",
 )
 async def device_kinds(

@@ -25,7 +25,7 @@ from api.registry_schemas import (
     Replacement,
     StatusChange,
 )
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from store.alert_queries import AlertFilter, list_alerts
 from store.audit import Actor, audit_of, record
 from store.device_lifecycle import IllegalTransition, UnknownDevice, change_status
@@ -46,8 +46,6 @@ Writer = Annotated[Principal, Depends(require_role("admin", "technician"))]
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID, examples=["SD-0001"])]
 Name = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
-_ONE: dict[int | str, dict[str, Any]] = {**_AUTH, 404: {"model": Problem}}
 _SORT = "^-?(" + "|".join(SORTABLE) + ")$"
 
 
@@ -62,7 +60,7 @@ def not_found(device_id: str) -> HTTPException:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DeviceCreated,
-    responses={**_AUTH, 409: {"model": Problem}},
+    responses={**AUTH_ERRORS, 409: {"model": Problem}},
     summary="Register a device; its broker password is in the answer, only this once",
 )
 async def register_device(
@@ -86,7 +84,10 @@ async def register_device(
 
 
 @router.get(
-    "", response_model=DevicePage, responses=_AUTH, summary="Devices, filtered, sorted, by page"
+    "",
+    response_model=DevicePage,
+    responses=AUTH_ERRORS,
+    summary="Devices, filtered, sorted, by page",
 )
 async def get_devices(
     *,
@@ -122,7 +123,7 @@ async def get_devices(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{device_id}", response_model=DeviceRead, responses=_ONE, summary="One device")
+@router.get("/{device_id}", response_model=DeviceRead, responses=ONE_ERRORS, summary="One device")
 async def get_one(device_id: DeviceId, request: Request, _who: Reader) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn:
         device = await get_device(conn, device_id)
@@ -134,7 +135,7 @@ async def get_one(device_id: DeviceId, request: Request, _who: Reader) -> dict[s
 @router.patch(
     "/{device_id}",
     response_model=DeviceRead,
-    responses={**_ONE, 409: {"model": Problem}},
+    responses={**ONE_ERRORS, 409: {"model": Problem}},
     summary="Change a device's place, heartbeat or config",
 )
 async def patch_device(
@@ -175,7 +176,7 @@ async def patch_device(
 @router.delete(
     "/{device_id}",
     response_model=DeviceRead,
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="Decommission a device: its history is kept, its messages are refused",
     description="Idempotent: a device already decommissioned is returned as it is. Nothing "
     "is ever erased, so alerts, readings and the audit log keep their device.",
@@ -202,7 +203,7 @@ async def decommission_device(
 @router.post(
     "/{device_id}/status",
     response_model=DeviceRead,
-    responses={**_ONE, 409: {"model": Problem, "description": "Not a lifecycle step"}},
+    responses={**ONE_ERRORS, 409: {"model": Problem, "description": "Not a lifecycle step"}},
     summary="Move a device through its lifecycle",
     description="registered → commissioning → active ⇄ maintenance (with until and reason; "
     "back to active by itself when until passes); active → commissioning to test again; "
@@ -234,7 +235,7 @@ async def set_status(
     "/{device_id}/replace",
     status_code=status.HTTP_201_CREATED,
     response_model=Replaced,
-    responses={**_ONE, 409: {"model": Problem}},
+    responses={**ONE_ERRORS, 409: {"model": Problem}},
     summary="Replace a device by a new id at the same place",
     description="The new device takes the old one's location (and its kind, config and "
     "heartbeat unless given; a camera's covers given must be registered buildings); the old "
@@ -302,7 +303,7 @@ async def replace_device(
 @router.get(
     "/{device_id}/audit",
     response_model=list[AuditEntry],
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="Who changed this device, newest first",
 )
 async def device_audit(
@@ -320,7 +321,7 @@ async def device_audit(
 @router.get(
     "/{device_id}/alerts",
     response_model=list[AlertRead],
-    responses=_ONE,
+    responses=ONE_ERRORS,
     summary="The technician's view: this device's alerts, suppressed ones included",
     description="Alerts of a device in commissioning or maintenance are recorded as "
     "suppressed and never dispatched to operators; a technician walk-testing it sees them "

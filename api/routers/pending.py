@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from api.auth import current_principal, require_role
 from api.registration import register
 from api.registry_schemas import DEVICE_ID, DeviceCreated, PendingPage, PendingRegister
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, Problem
 from store.audit import Actor, record
 from store.devices import DeviceExists
 from store.pending import forget_pending, get_pending, list_pending
@@ -19,7 +19,6 @@ router = APIRouter(prefix="/api/v1/devices/pending", tags=["devices"])
 
 Writer = Annotated[Principal, Depends(require_role("admin", "technician"))]
 PendingId = Annotated[str, Path(pattern=DEVICE_ID, examples=["SD-9001"])]
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
 _PAYLOAD_SHOWN = 1024
 
 
@@ -44,7 +43,7 @@ def _not_pending(device_id: str) -> HTTPException:
 @router.get(
     "",
     response_model=PendingPage,
-    responses=_AUTH,
+    responses=AUTH_ERRORS,
     summary="Unregistered ids that sent messages, most recently heard first",
     description="Summarised from the dead letters (reason unknown_device) as they are "
     "written: one row per id, however much it sends.",
@@ -64,7 +63,7 @@ async def get_pending_devices(
     "/{device_id}/register",
     status_code=status.HTTP_201_CREATED,
     response_model=DeviceCreated,
-    responses={**_AUTH, 404: {"model": Problem}, 409: {"model": Problem}},
+    responses={**AUTH_ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
     summary="Register a pending device; it starts in commissioning unless told otherwise",
 )
 async def register_pending(
@@ -95,7 +94,7 @@ async def register_pending(
 @router.delete(
     "/{device_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_AUTH, 404: {"model": Problem}},
+    responses={**AUTH_ERRORS, 404: {"model": Problem}},
     summary="Dismiss a pending id that is not ours; it reappears if it speaks again",
 )
 async def dismiss_pending(device_id: PendingId, request: Request, who: Writer) -> None:

@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
@@ -44,9 +45,8 @@ class BucketedSeries(BaseModel):
     points: list[Bucket] = Field(description="Oldest first; empty buckets are left out.")
 
 
-async def _known(request: Request, device_id: str) -> str:
-    async with request.app.state.pool.connection() as conn:
-        kind = await device_kind(conn, device_id)
+async def _known(conn: psycopg.AsyncConnection[Any], device_id: str) -> str:
+    kind = await device_kind(conn, device_id)
     if kind is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r} is registered")
     return kind
@@ -82,8 +82,8 @@ async def get_readings(
             status.HTTP_400_BAD_REQUEST,
             f"{span / bucket_s:.0f} buckets is too many; use bucket >= {span / MAX_BUCKETS:.0f}",
         )
-    await _known(request, device_id)
     async with request.app.state.pool.connection() as conn:
+        await _known(conn, device_id)
         points = await bucketed(conn, device_id=device_id, metric=metric, since=since,
                                 until=until, bucket_s=bucket_s)  # fmt: skip
     return {"device_id": device_id, "metric": metric, "bucket_s": bucket_s, "from": since,
@@ -109,9 +109,9 @@ async def get_frame(
 ) -> Response:
     if low is not None and high is not None and low >= high:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "low must be below high")
-    if await _known(request, device_id) != Kind.THERMAL_CAMERA.value:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
     async with request.app.state.pool.connection() as conn:
+        if await _known(conn, device_id) != Kind.THERMAL_CAMERA.value:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
         found = await latest_frame(conn, device_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} has sent no frame yet")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
 from api.auth import require_role
 from api.registry_schemas import UserCreate, UserRead, UserToken
-from api.schemas import Problem
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from store.audit import Actor, record
 from store.users import (
     LastAdmin,
@@ -27,8 +27,6 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,64}$", examples=["li.technician"])]
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": Problem}, 403: {"model": Problem}}
-_ONE: dict[int | str, dict[str, Any]] = {**_AUTH, 404: {"model": Problem}}
 
 
 def _no_user(name: str) -> HTTPException:
@@ -37,7 +35,7 @@ def _no_user(name: str) -> HTTPException:
     )
 
 
-@router.get("", response_model=list[UserRead], responses=_AUTH, summary="Every user")
+@router.get("", response_model=list[UserRead], responses=AUTH_ERRORS, summary="Every user")
 async def get_users(request: Request, _who: Admin) -> list[dict[str, Any]]:
     async with request.app.state.pool.connection() as conn:
         return await list_users(conn)
@@ -47,7 +45,7 @@ async def get_users(request: Request, _who: Admin) -> list[dict[str, Any]]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserToken,
-    responses={**_AUTH, 409: {"model": Problem}},
+    responses={**AUTH_ERRORS, 409: {"model": Problem}},
     summary="Add a user; its bearer token is in the answer, only this once",
 )
 async def add(body: UserCreate, request: Request, who: Admin) -> dict[str, Any]:
@@ -73,7 +71,7 @@ async def add(body: UserCreate, request: Request, who: Admin) -> dict[str, Any]:
 @router.post(
     "/{name}/disable",
     response_model=UserRead,
-    responses={**_ONE, 409: {"model": Problem, "description": "The last admin"}},
+    responses={**ONE_ERRORS, 409: {"model": Problem, "description": "The last admin"}},
     summary="Disable a user: its tokens stop working at once",
 )
 async def disable(name: UserName, request: Request, who: Admin) -> dict[str, Any]:
@@ -95,7 +93,7 @@ async def disable(name: UserName, request: Request, who: Admin) -> dict[str, Any
 @router.post(
     "/{name}/rotate-token",
     response_model=UserToken,
-    responses={**_ONE, 409: {"model": Problem, "description": "The user is disabled"}},
+    responses={**ONE_ERRORS, 409: {"model": Problem, "description": "The user is disabled"}},
     summary="Revoke a user's tokens and issue a new one, shown only this once",
 )
 async def rotate(name: UserName, request: Request, who: Admin) -> dict[str, Any]:

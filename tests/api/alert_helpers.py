@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,20 +9,6 @@ import psycopg
 
 from alerts.signals import AlertClass, Change, Decision, Rule
 from store.alerts import apply_decisions
-from store.users import add_user
-
-
-def token(database_url: str, name: str, role: str) -> str:
-    async def go() -> str:
-        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
-        async with conn:
-            return await add_user(conn, name=name, role=role)
-
-    return asyncio.run(go())
-
-
-def auth(bearer: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {bearer}"}
 
 
 def raise_alert(

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
 
-from store.users import add_user
+from tests.tokens import auth, token
 
 ROLES = ("admin", "technician", "operator", "viewer")
-
-
-def token(database_url: str, name: str, role: str) -> str:
-    async def go() -> str:
-        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
-        async with conn:
-            return await add_user(conn, name=name, role=role)
-
-    return asyncio.run(go())
-
-
-def auth(value: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {value}"}
 
 
 class Api:

@@ -17,9 +17,10 @@ from alerts.kinds import Kind
 from alerts.signals import AlertClass, Rule
 from api.app import create_app
 from firewatch.settings import Settings
-from tests.api.alert_helpers import auth, raise_alert, token
+from tests.api.alert_helpers import raise_alert
 from tests.api.server import serving
 from tests.conftest import Registry
+from tests.tokens import auth, token
 
 Event = dict[str, Any]
 

@@ -15,8 +15,9 @@ from alerts.signals import AlertClass, Change, Rule
 from api.app import create_app
 from firewatch.settings import Settings
 from store.timeseries import PartitionKeeper
-from tests.api.alert_helpers import auth, raise_alert, token
+from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
+from tests.tokens import auth, token
 
 
 @pytest.fixture()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -13,26 +12,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from firewatch.settings import Settings
-from store.users import add_user
-
-
-def _token(database_url: str, name: str, role: str) -> str:
-    async def go() -> str:
-        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
-        async with conn:
-            return await add_user(conn, name=name, role=role)
-
-    return asyncio.run(go())
+from tests.tokens import auth, token
 
 
 @pytest.fixture()
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -54,7 +40,7 @@ def test_api_requires_a_valid_token(client: TestClient, site: str) -> None:
     missing = client.get("/api/v1/alerts")
     assert missing.status_code == 401
     assert "Bearer" in missing.json()["detail"]
-    wrong = client.get("/api/v1/alerts", headers=_auth("fw_not-a-token"))
+    wrong = client.get("/api/v1/alerts", headers=auth("fw_not-a-token"))
     assert wrong.status_code == 401
     assert "unknown" in wrong.json()["detail"]
 
@@ -62,16 +48,16 @@ def test_api_requires_a_valid_token(client: TestClient, site: str) -> None:
 def test_technician_registers_a_device_viewer_may_not(
     client: TestClient, database_url: str, site: str, db: psycopg.Connection[Any]
 ) -> None:
-    tech = _token(database_url, f"tech-{site}", "technician")
-    viewer = _token(database_url, f"viewer-{site}", "viewer")
+    tech = token(database_url, f"tech-{site}", "technician")
+    viewer = token(database_url, f"viewer-{site}", "viewer")
     db.execute("INSERT INTO buildings (id) VALUES (%s)", (f"{site}-B7",))  # registered first
     body = {"id": f"{site}-SD1", "kind": "smoke", "site": site, "building": f"{site}-B7",
             "floor": 3}  # fmt: skip
-    forbidden = client.post("/api/v1/devices", json=body, headers=_auth(viewer))
+    forbidden = client.post("/api/v1/devices", json=body, headers=auth(viewer))
     assert forbidden.status_code == 403
     assert "technician" in forbidden.json()["detail"]
 
-    created = client.post("/api/v1/devices", json=body, headers=_auth(tech))
+    created = client.post("/api/v1/devices", json=body, headers=auth(tech))
     assert created.status_code == 201, created.text
     device = created.json()
     assert (device["id"], device["kind"], device["status"], device["heartbeat_s"]) == (
@@ -80,11 +66,11 @@ def test_technician_registers_a_device_viewer_may_not(
         "active",
         3600,
     )
-    again = client.post("/api/v1/devices", json=body, headers=_auth(tech))
+    again = client.post("/api/v1/devices", json=body, headers=auth(tech))
     assert again.status_code == 409
 
     bad = client.post(
-        "/api/v1/devices", json={**body, "id": "has space", "kind": "toaster"}, headers=_auth(tech)
+        "/api/v1/devices", json={**body, "id": "has space", "kind": "toaster"}, headers=auth(tech)
     )
     assert bad.status_code == 422
     fields = {tuple(e["loc"]) for e in bad.json()["detail"]}
@@ -94,7 +80,7 @@ def test_technician_registers_a_device_viewer_may_not(
 def test_alerts_are_listed_newest_first(
     client: TestClient, database_url: str, site: str, db: psycopg.Connection[Any]
 ) -> None:
-    viewer = _token(database_url, f"v-{site}", "viewer")
+    viewer = token(database_url, f"v-{site}", "viewer")
     db.execute(
         "INSERT INTO devices (id, kind, site, heartbeat_s) VALUES (%s, 'smoke', %s, 3600)",
         (f"{site}-D", site),
@@ -106,7 +92,7 @@ def test_alerts_are_listed_newest_first(
             (f"{site}-D", f"{site}-D", rule, datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
              datetime(2026, 1, 1, 0, minute, tzinfo=UTC), site),
         )  # fmt: skip
-    response = client.get("/api/v1/alerts", params={"open": True}, headers=_auth(viewer))
+    response = client.get("/api/v1/alerts", params={"open": True}, headers=auth(viewer))
     assert response.status_code == 200
     mine = [a for a in response.json() if a["device_id"] == f"{site}-D"]
     assert [a["rule"] for a in mine] == ["heat_fixed", "smoke_alarm"]

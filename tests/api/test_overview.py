@@ -14,7 +14,8 @@ from psycopg.types.json import Jsonb
 from alerts.signals import AlertClass, Rule
 from api.app import create_app
 from firewatch.settings import Settings
-from tests.api.alert_helpers import auth, raise_alert, token
+from tests.api.alert_helpers import raise_alert
+from tests.tokens import auth, token
 
 
 @pytest.fixture()

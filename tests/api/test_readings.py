@@ -18,8 +18,8 @@ from api.app import create_app
 from firewatch.settings import Settings
 from ingest.frames import encode_frame
 from store.timeseries import PartitionKeeper
-from tests.api.alert_helpers import auth, token
 from tests.conftest import Registry
+from tests.tokens import auth, token
 
 
 @pytest.fixture()

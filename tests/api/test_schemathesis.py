@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from firewatch.settings import Settings
-from tests.api.registry_helpers import token
 from tests.api.server import serving
+from tests.tokens import token
 
 MAX_EXAMPLES = 20
 CHECKS = [

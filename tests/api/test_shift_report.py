@@ -14,8 +14,9 @@ from alerts.kinds import Kind
 from alerts.signals import AlertClass, Rule
 from api.app import create_app
 from firewatch.settings import Settings
-from tests.api.alert_helpers import auth, raise_alert, token
+from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
+from tests.tokens import auth, token
 
 START = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 END = START + timedelta(hours=12)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from firewatch.settings import Settings
-from tests.api.registry_helpers import Api, auth
+from tests.api.registry_helpers import Api
+from tests.tokens import auth
 
 
 @pytest.fixture()

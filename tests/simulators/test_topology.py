@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from alerts.kinds import Kind
-from api.schemas import DeviceCreate
+from api.registry_schemas import DeviceCreate
 from simulators.topology import Quarter, build_quarter, load_quarter
 
 ROOT = Path(__file__).resolve().parents[2]
