@@ -30,8 +30,8 @@ from alerts.config import RuleConfig
 from alerts.correlation import Correlator
 from alerts.devices import SUPPRESSING_STATUSES, DeviceInfo
 from alerts.kinds import Kind
-from alerts.metric_rules import METRIC_RULES, Round
-from alerts.rings import MetricRing
+from alerts.metric_rules import METRIC_RULES, RATE_METRICS, Round
+from alerts.rings import DEPTH, LEVEL_DEPTH, MetricRing
 from alerts.signals import AlertClass, Change, Condition, Decision, Rule
 from alerts.thermal import CameraState, analyse
 from alerts.tracks import Track
@@ -114,7 +114,8 @@ class Engine:
         self.devices: dict[str, DeviceInfo] = {}
         self._slot: dict[str, int] = {}
         self._ids: list[str] = []
-        self.rings = {metric: MetricRing() for metric in RING_METRICS}
+        self.rings = {metric: MetricRing(depth=DEPTH if metric in RATE_METRICS else LEVEL_DEPTH)
+                      for metric in RING_METRICS}  # fmt: skip
         self.tracks: dict[tuple[str, Rule], Track] = defaultdict(Track)
         self.trend = TrendRing()
         self.cameras: dict[str, CameraState] = {}
@@ -127,10 +128,12 @@ class Engine:
         self._offline_buildings: set[str] = set()
         self._flooding: set[str] = set()
         self._undo: list[Callable[[], None]] = []
-        # Every device's thresholds as arrays by slot, so a round reads them without a loop.
-        self._cfg: dict[str, F64] = {
-            name: np.zeros(64) for name in (*_RULE_FIELDS, *(f"camera_{n}" for n in _REGION_FIELDS))
-        }
+        # Every device's thresholds, so a round reads them without a loop: a table with one
+        # column per distinct configuration (a city's devices share a handful) and each
+        # device's column by slot. A row per device and threshold cost a city 23 MB.
+        self._config_of: npt.NDArray[np.int32] = np.zeros(64, dtype=np.int32)
+        self._config_ids: dict[tuple[float, ...], int] = {}
+        self._config_table: dict[str, F64] = {name: np.zeros(0) for name in _CONFIG_FIELDS}
         # Which metric's ring judges a device stuck, as an index into RING_METRICS (-1: none).
         self._stuck_metric: npt.NDArray[np.int8] = np.full(64, -1, dtype=np.int8)
         # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned).
@@ -144,16 +147,23 @@ class Engine:
             self._count_in_building(device, +1)
             self.devices[device.id] = device
             slot = self._slot_of(device.id)
-            for name in _RULE_FIELDS:
-                self._cfg[name][slot] = getattr(device.rules, name)
-            # A camera's region summaries are judged with its frames' levels.
-            for name in _REGION_FIELDS:
-                self._cfg[f"camera_{name}"][slot] = getattr(device.thermal, name)
+            self._config_of[slot] = self._config_id(device)
             self._stuck_metric[slot] = _METRIC_CODE[STUCK_METRIC[device.kind]]
             self._silent_after[slot] = (
                 np.inf if device.status == "decommissioned"
                 else 2 * device.heartbeat + device.rules.offline_margin_s
             )  # fmt: skip
+
+    def _config_id(self, device: DeviceInfo) -> int:
+        # A camera's region summaries are judged with its frames' levels.
+        values = (*(getattr(device.rules, n) for n in _RULE_FIELDS),
+                  *(getattr(device.thermal, n) for n in _REGION_FIELDS))  # fmt: skip
+        found = self._config_ids.get(values)
+        if found is None:
+            found = self._config_ids[values] = len(self._config_ids)
+            for name, value in zip(_CONFIG_FIELDS, values, strict=True):
+                self._config_table[name] = np.append(self._config_table[name], value)
+        return found
 
     def _count_in_building(self, device: DeviceInfo | None, step: int) -> None:
         """Devices per building, for the mass-offline roll-up, kept as devices come and go."""
@@ -170,7 +180,7 @@ class Engine:
             if slot >= self.heard.shape[0]:
                 grow = max(64, self.heard.shape[0] // 4)
                 self.heard = np.concatenate([self.heard, np.full(grow, np.nan)])
-                self._cfg = {n: np.concatenate([a, np.zeros(grow)]) for n, a in self._cfg.items()}
+                self._config_of = np.concatenate([self._config_of, np.zeros(grow, np.int32)])
                 self._silent_after = np.concatenate([self._silent_after, np.full(grow, np.inf)])
                 self._stuck_metric = np.concatenate(
                     [self._stuck_metric, np.full(grow, -1, dtype=np.int8)]
@@ -320,8 +330,10 @@ class Engine:
         arrivals: list[datetime],
         out: _Batch,
     ) -> None:
+        config_of = self._config_of[s]
+
         def cfg(name: str) -> F64:
-            return self._cfg[name][s]
+            return self._config_table[name][config_of]
 
         rows = ring_rows
         base, spread = ring.base[rows].copy(), ring.spread[rows].copy()
@@ -634,3 +646,4 @@ _RULE_SCOPE: dict[Rule, str] = {
 _RULE_FIELDS = tuple(f.name for f in fields(RuleConfig))
 _METRIC_CODE = {metric: code for code, metric in enumerate(RING_METRICS)}
 _REGION_FIELDS = ("alarm_c", "clear_c", "delta_c")
+_CONFIG_FIELDS = (*_RULE_FIELDS, *(f"camera_{n}" for n in _REGION_FIELDS))

@@ -125,6 +125,9 @@ def stuck(r: Round, applies: Mask) -> None:
            off=frozen < limit, frozen_s=frozen)  # fmt: skip
 
 
+# The metrics whose rules read a rate of rise (heat, cable): only their rings keep a history
+# deep enough for one; the others keep a level's three samples.
+RATE_METRICS = frozenset({"temperature_c", "cable_temp_c"})
 METRIC_RULES: dict[str, tuple[Rule, ...]] = {
     "temperature_c": (Rule.HEAT_FIXED, Rule.HEAT_ROR, Rule.HEAT_ANOMALY),
     "cable_temp_c": (Rule.CABLE_TEMP, Rule.CABLE_TEMP_ROR, Rule.CABLE_FIRE, Rule.HEAT_ANOMALY),

@@ -4,9 +4,11 @@ array operations over every device it touches instead of a Python loop per readi
 A device gets a row on its first sample of the metric: each ring holds only the devices that
 report it, so a city of smoke detectors costs no electrical monitors' rows.
 
-Besides the last ``DEPTH`` samples, each row keeps a robust exponentially weighted baseline and
-spread: an anomaly needs the device's normal level over many minutes, and a median over a
-window that long would cost a ring ten times deeper.
+A ring keeps as many samples as its metric's rules read: ``DEPTH`` for a rate of rise,
+``LEVEL_DEPTH`` for a level alone (a city's smoke detectors and leakage monitors, which would
+otherwise cost 35 MB more). Besides them, each row keeps a robust exponentially weighted
+baseline and spread: an anomaly needs the device's normal level over many minutes, and a median
+over a window that long would cost a ring ten times deeper.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 DEPTH = 32  # 30 s of history at 1 Hz for the rate of rise; half an hour at one per minute
+LEVEL_DEPTH = 3  # the median of three that makes a level
 CLIP_SIGMAS = 3.0  # a sample moves the baseline by at most this many spreads: spikes do not
 SPREAD_CLIP_SIGMAS = 8.0
 
@@ -29,9 +32,10 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: object) -> npt.NDArr
 
 
 class MetricRing:
-    def __init__(self, capacity: int = 64) -> None:
-        self.t: F64 = np.full((capacity, DEPTH), np.nan)
-        self.v: npt.NDArray[np.float32] = np.full((capacity, DEPTH), np.nan, dtype=np.float32)
+    def __init__(self, capacity: int = 64, *, depth: int = DEPTH) -> None:
+        self.depth = depth
+        self.t: F64 = np.full((capacity, depth), np.nan)
+        self.v: npt.NDArray[np.float32] = np.full((capacity, depth), np.nan, dtype=np.float32)
         self.n: I64 = np.zeros(capacity, dtype=np.int64)
         self.last_t: F64 = np.full(capacity, -np.inf)
         self.first_t: F64 = np.full(capacity, np.nan)
@@ -84,9 +88,10 @@ class MetricRing:
     def push(self, slots: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> None:
         """Appends one sample per slot (slots unique), updating baseline and spread with the
         sample clipped to a few spreads, and remembers when the value last changed."""
-        previous = self.v[slots, (self.n[slots] - 1) % DEPTH].astype(np.float64)
+        depth = self.depth
+        previous = self.v[slots, (self.n[slots] - 1) % depth].astype(np.float64)
         level_before = self.level(slots)
-        column = self.n[slots] % DEPTH
+        column = self.n[slots] % depth
         self.t[slots, column] = t
         self.v[slots, column] = v
         fresh = self.n[slots] == 0
@@ -114,15 +119,18 @@ class MetricRing:
 
     def level(self, slots: I64) -> F64:
         """Median of the last three samples: one spiking sample never makes a level."""
-        n = self.n[slots]
-        last = self.v[slots, (n - 1) % DEPTH].astype(np.float64)
-        two = np.where(n >= 2, self.v[slots, (n - 2) % DEPTH], last)
-        three = np.where(n >= 3, self.v[slots, (n - 3) % DEPTH], last)
+        n, depth = self.n[slots], self.depth
+        last = self.v[slots, (n - 1) % depth].astype(np.float64)
+        two = np.where(n >= 2, self.v[slots, (n - 2) % depth], last)
+        three = np.where(n >= 3, self.v[slots, (n - 3) % depth], last)
         return median3(last, two, three)
 
     def rate_per_min(self, slots: I64, window_s: F64, level: F64) -> F64:
         """Rise per minute from the level then (the newest sample at least ``window_s`` older)
         to ``level`` now; NaN while the ring holds no sample that old."""
+        if self.depth < DEPTH:
+            raise ValueError(f"a ring {self.depth} samples deep is too shallow for a rate")
+        depth = self.depth
         rows = np.arange(len(slots))
         now = self.last_t[slots]
         times = self.t[slots]
@@ -135,7 +143,7 @@ class MetricRing:
         centre = self.v[slots, pick].astype(np.float64)
         around = []
         for k in (-1, 1):
-            column = (pick + k) % DEPTH
+            column = (pick + k) % depth
             close = np.abs(times[rows, column] - then_t) <= near
             around.append(np.where(close, self.v[slots, column], centre))
         rate = (level - median3(around[0], centre, around[1])) / np.maximum(now - then_t, 1e-9)

@@ -22,7 +22,6 @@ from ingest.registry import RegistryCache
 from ingest.topics import Channel
 from store.alerts import AlertChange, apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
-from store.devices import RegisteredDevice
 from store.series import (
     EventRow,
     HeartbeatRow,
@@ -60,7 +59,7 @@ class BatchOutcome:
     alerts: list[AlertChange] = field(default_factory=list)
 
 
-def _registry_rejection(message: Decoded, device: RegisteredDevice | None) -> Rejection | None:
+def _registry_rejection(message: Decoded, device: DeviceInfo | None) -> Rejection | None:
     if device is None:
         return Rejection(
             Reason.UNKNOWN_DEVICE,
@@ -178,7 +177,7 @@ def prepare(
         devices |= registry.resolve({m.device_id for m, _ in observed})
         observed = [(m, i) for m, i in observed if _registry_rejection(m, devices.get(m.device_id))
                     is None]  # fmt: skip
-    infos = {i: registry.info(devices[i]) for i in {m.device_id for m, _ in accepted + observed}}
+    infos = {i: devices[i] for i in {m.device_id for m, _ in accepted + observed}}
     return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead,
                     observed)  # fmt: skip
 

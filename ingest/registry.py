@@ -22,7 +22,7 @@ import psycopg
 from alerts.config import ConfigError
 from alerts.devices import DeviceInfo, device_info
 from store.database import connect
-from store.devices import RegisteredDevice, changed_devices, listen_devices, load_registered
+from store.devices import RegisteredDevice, changed_devices, iter_registered, listen_devices
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,14 @@ class RegistryCache:
         self._clock = clock
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
-        self._devices: dict[str, RegisteredDevice] = {}
+        # Only the engine's view of each device: a city's 100,000 registry rows would cost
+        # as much again.
+        self._devices: dict[str, DeviceInfo] = {}
         self._unknown: dict[str, float] = {}
         self._loaded_at = float("-inf")
         self._polled_at = float("-inf")
-        self._infos: dict[str, tuple[RegisteredDevice, DeviceInfo]] = {}
 
-    def resolve(self, ids: Iterable[str]) -> dict[str, RegisteredDevice]:
+    def resolve(self, ids: Iterable[str]) -> dict[str, DeviceInfo]:
         """Raises psycopg.OperationalError (or DatabaseUnavailable) when the database is away."""
         with self._lock:
             try:
@@ -53,7 +54,17 @@ class RegistryCache:
                 self.close()
                 raise
 
-    def _resolve(self, wanted: set[str]) -> dict[str, RegisteredDevice]:
+    def everything(self) -> dict[str, DeviceInfo]:
+        """Every registered device, for the engine's warm-up."""
+        with self._lock:
+            try:
+                self._resolve(set())
+            except psycopg.Error:
+                self.close()
+                raise
+            return dict(self._devices)
+
+    def _resolve(self, wanted: set[str]) -> dict[str, DeviceInfo]:
         now = self._clock()
         if self._conn is None or self._conn.closed:
             self._conn = connect(self._url, autocommit=True)
@@ -62,11 +73,11 @@ class RegistryCache:
             self._loaded_at = float("-inf")
         if now - self._loaded_at >= RELOAD_S:
             changed_devices(self._conn)  # the full reload covers whatever they name
-            self._devices = load_registered(self._conn)
+            self._devices = self._load(self._conn, None)
             self._unknown.clear()
             self._loaded_at = self._polled_at = now
         elif now - self._polled_at >= POLL_S:
-            changed = load_registered(self._conn, changed_devices(self._conn))
+            changed = self._load(self._conn, changed_devices(self._conn))
             self._devices.update(changed)
             for device_id in changed:
                 self._unknown.pop(device_id, None)
@@ -77,7 +88,7 @@ class RegistryCache:
             if i not in self._devices and now - self._unknown.get(i, float("-inf")) >= UNKNOWN_TTL_S
         ]
         if missing:
-            found = load_registered(self._conn, missing)
+            found = self._load(self._conn, missing)
             self._devices.update(found)
             if len(self._unknown) > _UNKNOWN_MAX:
                 self._unknown.clear()
@@ -86,34 +97,37 @@ class RegistryCache:
                     self._unknown[device_id] = now
         return {i: self._devices[i] for i in wanted if i in self._devices}
 
+    def _load(
+        self, conn: psycopg.Connection[Any], ids: Iterable[str] | None
+    ) -> dict[str, DeviceInfo]:
+        """An unchanged device keeps its instance, so the engine is not reconfigured for it."""
+        loaded: dict[str, DeviceInfo] = {}
+        for device in iter_registered(conn, ids):
+            info = engine_view(device)
+            kept = self._devices.get(device.id)
+            loaded[info.id] = kept if kept == info else info
+        return loaded
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def info(self, device: RegisteredDevice) -> DeviceInfo:
-        """The engine's view of a device, rebuilt only when its registry row changed. A config
-        the registry should have refused falls back to the kind's defaults, loudly."""
-        cached = self._infos.get(device.id)
-        if cached is not None and cached[0] == device:
-            return cached[1]
-        args: dict[str, Any] = {
-            "device_id": device.id,
-            "kind": device.kind,
-            "site": device.site,
-            "building": device.building,
-            "status": device.status,
-            "heartbeat_s": device.heartbeat_s,
-        }
-        try:
-            info = device_info(**args, config=device.config)
-        except ConfigError as exc:
-            log.warning(
-                "device %s: %s; using the %s defaults until it is fixed",
-                device.id,
-                exc,
-                device.kind,
-            )
-            info = device_info(**args)
-        self._infos[device.id] = (device, info)
-        return info
+
+def engine_view(device: RegisteredDevice) -> DeviceInfo:
+    """A config the registry should have refused falls back to the kind's defaults, loudly."""
+    args: dict[str, Any] = {
+        "device_id": device.id,
+        "kind": device.kind,
+        "site": device.site,
+        "building": device.building,
+        "status": device.status,
+        "heartbeat_s": device.heartbeat_s,
+    }
+    try:
+        return device_info(**args, config=device.config)
+    except ConfigError as exc:
+        log.warning(
+            "device %s: %s; using the %s defaults until it is fixed", device.id, exc, device.kind
+        )
+        return device_info(**args)

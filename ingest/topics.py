@@ -33,9 +33,11 @@ class TopicError(ValueError):
 _CHANNELS = {c.value: c for c in Channel}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def parse_topic(topic: str) -> Topic:
-    """Cached: a quarter has a few thousand devices, each on the same four topics all day."""
+    """Cached: a quarter has a few thousand devices, each on the same four topics all day. A
+    city has more topics than the cache holds, which costs it a parse (a microsecond) rather
+    than 19 MB."""
     parts = topic.split("/")
     if len(parts) != 5 or parts[0] != "fw" or parts[1] != "v1":
         raise TopicError(

@@ -14,7 +14,6 @@ from alerts.trend import BUCKETS
 from ingest.messages import Decoded
 from ingest.registry import RegistryCache
 from ingest.topics import Channel
-from store.devices import load_registered
 from store.engine_state import (
     Row,
     bucketed_readings,
@@ -40,8 +39,8 @@ def warm_engine(
     say is already in the alerts table) and marks open alerts active. Returns readings replayed;
     older leakage history arrives as bucket means, which is all the trend needs. With ``owns``
     (a partitioned worker), only the devices and alert subjects it accepts."""
-    devices = {i: d for i, d in load_registered(conn).items() if owns is None or owns(i)}
-    engine.configure(registry.info(d) for d in devices.values())
+    devices = {i: d for i, d in registry.everything().items() if owns is None or owns(i)}
+    engine.configure(devices.values())
     engine.remember_heard(last_heard(conn))
     raw_since = now - window
     chunks = []

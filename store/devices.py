@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,25 +39,28 @@ def load_registered(
     conn: psycopg.Connection[Any], ids: Iterable[str] | None = None
 ) -> dict[str, RegisteredDevice]:
     """Every device (``ids`` None), or those of ``ids`` that are registered."""
+    return {d.id: d for d in iter_registered(conn, ids)}
+
+
+def iter_registered(
+    conn: psycopg.Connection[Any], ids: Iterable[str] | None = None
+) -> Iterator[RegisteredDevice]:
+    """One device at a time: ingest keeps a city's 100,000 in a compact form of its own, and
+    a list of them all beside it would double its memory at every reload."""
     if ids is None:
-        rows = conn.execute(_REGISTERED).fetchall()
+        cursor = conn.execute(_REGISTERED)
     else:
         wanted = list(ids)
         if not wanted:
-            return {}
-        rows = conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (wanted,)).fetchall()
-    return _registered(rows)
-
-
-def _registered(rows: Iterable[tuple[Any, ...]]) -> dict[str, RegisteredDevice]:
-    # Ingest keeps every device: a city's 100,000 share a few sites, statuses and buildings
-    # between them, and most have no overrides, so those are stored once.
+            return
+        cursor = conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (wanted,))
+    # A few sites, statuses and buildings are shared by all of them, and most have no
+    # overrides: those are stored once.
     empty: dict[str, Any] = {}
-    return {
-        r[0]: RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]),
-                               sys.intern(r[4]) if r[4] else r[4], r[5], r[6] or empty, r[7])
-        for r in rows
-    }  # fmt: skip
+    for r in cursor:
+        building = sys.intern(r[4]) if r[4] else r[4]
+        yield RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building,
+                               r[5], r[6] or empty, r[7])  # fmt: skip
 
 
 # A trigger (migration 0007) notifies a device's id here when its row is inserted or updated;

@@ -15,6 +15,8 @@ from alerts.config import ConfigError, rule_config
 from alerts.devices import DeviceInfo, device_info
 from alerts.engine import Engine
 from alerts.kinds import Kind
+from alerts.metric_rules import RATE_METRICS
+from alerts.rings import DEPTH
 from alerts.signals import AlertClass, Change, Decision, Rule
 from ingest.messages import Decoded
 from ingest.topics import Channel
@@ -520,6 +522,30 @@ def test_valid_override_takes_effect() -> None:
     config = rule_config(Kind.SMOKE, {"fixed_c": 68})
     assert config.fixed_c == 68.0
     assert rule_config(Kind.SMOKE, None).fixed_c == 57.0
+
+
+def test_each_device_keeps_its_own_thresholds_in_one_batch_and_after_a_change() -> None:
+    """Devices share configurations by index (alerts/engine.py): an override must reach its
+    own device alone, and a changed override only that device, from its next sample."""
+    engine = engine_with(device("S1"), device("S2", config={"rules": {"fixed_c": 68}}))
+    first = run(
+        engine, [reading("S1", 0, temperature_c=60.0), reading("S2", 0, temperature_c=60.0)]
+    )
+    assert {d.subject for d in edges(first, Rule.HEAT_FIXED)} == {"S1"}
+    engine.configure([device("S1", config={"rules": {"fixed_c": 68}}), device("S2")])
+    later = run(
+        engine, [reading("S1", 10, temperature_c=62.0), reading("S2", 10, temperature_c=62.0)]
+    )
+    heat = [d for d in later if d.rule is Rule.HEAT_FIXED and d.change is not Change.HOLD]
+    assert {(d.subject, d.change) for d in heat} == {("S1", Change.CLEAR), ("S2", Change.RAISE)}
+
+
+def test_only_the_metrics_whose_rules_read_a_rate_keep_a_deep_history() -> None:
+    engine = Engine()
+    assert {m for m, ring in engine.rings.items() if ring.depth == DEPTH} == RATE_METRICS
+    shallow = engine.rings["obscuration_pct_per_m"]
+    with pytest.raises(ValueError, match="too shallow for a rate"):
+        shallow.rate_per_min(np.array([0]), np.array([60.0]), np.array([1.0]))
 
 
 # -- anomaly on cables, camera region summaries --------------------------------------------

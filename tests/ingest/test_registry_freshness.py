@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import psycopg
+import pytest
 
-from ingest.registry import POLL_S, RegistryCache
+from alerts.config import KIND_DEFAULTS
+from ingest.registry import POLL_S, RELOAD_S, RegistryCache
 from tests.conftest import Registry
 
 
@@ -51,7 +54,7 @@ def test_a_change_is_seen_at_the_next_poll_not_before(
         assert cache.resolve([device_id])[device_id].status == "active"
         assert seen_at_a_poll(cache, clock, device_id, "maintenance")
         device = cache.resolve([device_id])[device_id]
-        assert cache.info(device).rules.fixed_c == 68
+        assert device.rules.fixed_c == 68
     finally:
         cache.close()
 
@@ -115,5 +118,58 @@ def test_after_a_lost_connection_the_cache_reloads_everything(
         cache.close()
         db.execute("UPDATE devices SET status = 'maintenance' WHERE id = %s", (device_id,))
         assert cache.resolve([device_id])[device_id].status == "maintenance"
+    finally:
+        cache.close()
+
+
+def test_a_full_reload_keeps_each_unchanged_device_as_it_was(
+    database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str
+) -> None:
+    """The engine reconfigures a device only when its instance changes: after the five-minute
+    reload, only the device that changed is a new one."""
+    from alerts.kinds import Kind
+
+    same, edited = registry.add(f"{site}-SD1", Kind.SMOKE), registry.add(f"{site}-SD2", Kind.SMOKE)
+    clock = Clock()
+    cache = RegistryCache(database_url, clock=clock)
+    try:
+        before = cache.resolve([same, edited])
+        db.execute(
+            "UPDATE devices SET config = '{\"rules\": {\"fixed_c\": 70}}' WHERE id = %s", (edited,)
+        )
+        clock.now += RELOAD_S
+        after = cache.resolve([same, edited])
+        assert after[same] is before[same]
+        assert after[edited] is not before[edited]
+        assert (before[edited].rules.fixed_c, after[edited].rules.fixed_c) == (
+            KIND_DEFAULTS[Kind.SMOKE].fixed_c,
+            70,
+        )
+    finally:
+        cache.close()
+
+
+def test_a_config_the_registry_should_have_refused_falls_back_to_the_defaults_loudly(
+    database_url: str,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row written past the API (by hand, or by an older version) must not stop ingest."""
+    from alerts.kinds import Kind
+
+    device_id = registry.add(f"{site}-EF1", Kind.ELECTRICAL)
+    db.execute(
+        "UPDATE devices SET config = '{\"rules\": {\"no_such_threshold\": 1}}' WHERE id = %s",
+        (device_id,),
+    )
+    cache = RegistryCache(database_url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ingest.registry"):
+            device = cache.resolve([device_id])[device_id]
+        assert device.rules == KIND_DEFAULTS[Kind.ELECTRICAL]
+        assert f"device {device_id}: rules.no_such_threshold: unknown threshold" in caplog.text
+        assert "using the electrical defaults until it is fixed" in caplog.text
     finally:
         cache.close()
