@@ -135,7 +135,7 @@ def test_a_full_reload_keeps_each_unchanged_device_as_it_was(
     try:
         before = cache.resolve([same, edited])
         db.execute(
-            "UPDATE devices SET config = '{\"rules\": {\"fixed_c\": 70}}' WHERE id = %s", (edited,)
+            'UPDATE devices SET config = \'{"rules": {"fixed_c": 70}}\' WHERE id = %s', (edited,)
         )
         clock.now += RELOAD_S
         after = cache.resolve([same, edited])
@@ -161,7 +161,7 @@ def test_a_config_the_registry_should_have_refused_falls_back_to_the_defaults_lo
 
     device_id = registry.add(f"{site}-EF1", Kind.ELECTRICAL)
     db.execute(
-        "UPDATE devices SET config = '{\"rules\": {\"no_such_threshold\": 1}}' WHERE id = %s",
+        'UPDATE devices SET config = \'{"rules": {"no_such_threshold": 1}}\' WHERE id = %s',
         (device_id,),
     )
     cache = RegistryCache(database_url)
