@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,18 @@ from alerts.kinds import KIND_SPECS, Kind
 from firewatch.settings import Settings
 from ingest.service import IngestService
 from tests.services import own_broker, own_database, wait_until
+
+
+@pytest.fixture(autouse=True)
+def root_logger() -> Iterator[None]:
+    """configure_logging (the CLI's ``main`` run in-process, tests/test_logs.py) replaces the
+    root logger's handlers with one on this test's captured stderr, which pytest closes after
+    it: give them back, or a later test's log line meets a closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
@@ -19,16 +18,6 @@ IDS = {"batch": 17, "device": "SD-00042", "alert": 9001}
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture(autouse=True)
-def root_logger() -> Iterator[None]:
-    """configure_logging replaces the root logger's handlers: give them back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _lines(stream: io.StringIO) -> list[str]:
