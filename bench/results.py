@@ -13,6 +13,12 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+def results_dir() -> Path:
+    """``FIREWATCH_BENCH_RESULTS`` elsewhere: the tests' small runs must not overwrite the
+    figures of the last `make bench`."""
+    return Path(os.environ.get("FIREWATCH_BENCH_RESULTS") or RESULTS)
+
+
 @dataclass(frozen=True, slots=True)
 class Figure:
     name: str
@@ -25,8 +31,8 @@ class Figure:
 
 
 def record(bench: str, figures: list[Figure], *, note: str = "") -> Path:
-    path = RESULTS / f"{bench}.json"
-    RESULTS.mkdir(exist_ok=True)
+    path = results_dir() / f"{bench}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
             {

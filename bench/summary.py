@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 
-from bench.results import RESULTS
+from bench.results import results_dir
 
 
 def main() -> int:
     rows = []
-    for path in sorted(RESULTS.glob("*.json")):
+    folder = results_dir()
+    for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
         for f in data.get("figures", []):
             verdict = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
@@ -21,7 +22,7 @@ def main() -> int:
             rows.append((data["bench"], f["name"], f"{value} {f['unit']}", f["target"],
                          verdict, ratio, data["at"][:16]))  # fmt: skip
     if not rows:
-        print(f"no results in {RESULTS}: run `make bench` first")
+        print(f"no results in {folder}: run `make bench` first")
         return 1
     header = ("bench", "figure", "measured", "target", "", "vs baseline (same run)", "when")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

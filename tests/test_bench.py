@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,13 @@ import pytest
 from bench.fsri import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """These small runs write their figures aside, not over those of the last `make bench`."""
+    monkeypatch.setenv("FIREWATCH_BENCH_RESULTS", str(tmp_path))
+    return tmp_path
 
 
 def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
@@ -33,11 +41,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time() -> None:
+def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time(results: Path) -> None:
     result = _run("bench.engine", "--devices", "200", "--seconds", "10", "--repeat", "1")
     median = next(line for line in result.stdout.splitlines() if line.startswith("median:"))
     assert "one message at a time" in median
     assert float(median.split("ratio ")[1].split("x")[0]) > 1.0
+    assert json.loads((results / "engine.json").read_text())["figures"][0]["ratio"] > 1.0
 
 
 def test_detection_on_the_fsri_fires_meets_its_targets() -> None:
