@@ -23,16 +23,7 @@ SPREAD_CLIP_SIGMAS = 8.0
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
 B = npt.NDArray[np.bool_]
-
-
-# Sample times are int32 milliseconds since the ring's epoch: half of float64, and exact to the
-# millisecond. The epoch moves forward when the newest sample is ~12 days past it; samples by
-# then older than ~25 days are kept as that old, which no rule can tell apart from older.
-NO_TIME = np.iinfo(np.int32).min
-_OLDEST_MS = NO_TIME + 1
-_REBASE_MS = 2**30
 
 
 def _grown(array: npt.NDArray[np.generic], size: int, fill: object) -> npt.NDArray[np.generic]:
@@ -43,8 +34,7 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: object) -> npt.NDArr
 class MetricRing:
     def __init__(self, capacity: int = 64, *, depth: int = DEPTH) -> None:
         self.depth = depth
-        self.epoch: float | None = None  # seconds
-        self.t: I32 = np.full((capacity, depth), NO_TIME, dtype=np.int32)
+        self.t: F64 = np.full((capacity, depth), np.nan)
         self.v: npt.NDArray[np.float32] = np.full((capacity, depth), np.nan, dtype=np.float32)
         self.n: I64 = np.zeros(capacity, dtype=np.int64)
         self.last_t: F64 = np.full(capacity, -np.inf)
@@ -78,7 +68,7 @@ class MetricRing:
         if size <= self.capacity:
             return
         size = max(size, self.capacity + self.capacity // 4)  # a city: grow by a quarter
-        self.t = _grown(self.t, size, NO_TIME)  # type: ignore[assignment]
+        self.t = _grown(self.t, size, np.nan)  # type: ignore[assignment]
         self.v = _grown(self.v, size, np.nan)  # type: ignore[assignment]
         self.n = _grown(self.n, size, 0)  # type: ignore[assignment]
         self.last_t = _grown(self.last_t, size, -np.inf)  # type: ignore[assignment]
@@ -88,39 +78,12 @@ class MetricRing:
         self.changed_at = _grown(self.changed_at, size, np.nan)  # type: ignore[assignment]
 
     def rows(self, rows: I64) -> dict[str, npt.NDArray[np.generic]]:
-        """A copy of these rows, to put back if the batch's transaction fails; times in
-        seconds, since the epoch may move before they are put back."""
-        saved = {name: getattr(self, name)[rows].copy() for name in _FIELDS}
-        saved["t"] = self.seconds(self.t[rows])
-        return saved
+        """A copy of these rows, to put back if the batch's transaction fails."""
+        return {name: getattr(self, name)[rows].copy() for name in _FIELDS}
 
     def restore(self, rows: I64, saved: dict[str, npt.NDArray[np.generic]]) -> None:
         for name, values in saved.items():
-            if name == "t":
-                self.t[rows] = self._offsets(values)  # type: ignore[arg-type]
-            else:
-                getattr(self, name)[rows] = values
-
-    def seconds(self, offsets: I32) -> F64:
-        """Stored sample times as seconds, NaN where a row has no sample yet."""
-        epoch = 0.0 if self.epoch is None else self.epoch
-        return np.where(offsets == NO_TIME, np.nan, offsets * 1e-3 + epoch)
-
-    def _offsets(self, t: F64) -> I32:
-        """``t`` (seconds) as stored, moving the epoch first if the newest would not fit."""
-        known = t[~np.isnan(t)]
-        if not len(known):
-            return np.full(t.shape, NO_TIME, dtype=np.int32)
-        if self.epoch is None:
-            self.epoch = float(np.floor(known.min()))
-        if (float(known.max()) - self.epoch) * 1e3 > _REBASE_MS:
-            shift = round((float(known.max()) - self.epoch) * 1e3) - _REBASE_MS // 2
-            held = self.t != NO_TIME
-            moved = np.maximum(self.t.astype(np.int64) - shift, _OLDEST_MS)
-            self.t = np.where(held, moved, NO_TIME).astype(np.int32)
-            self.epoch += shift * 1e-3
-        ms = np.clip(np.round((t - self.epoch) * 1e3), _OLDEST_MS, _REBASE_MS)
-        return np.where(np.isnan(t), NO_TIME, ms).astype(np.int32)
+            getattr(self, name)[rows] = values
 
     def push(self, slots: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> None:
         """Appends one sample per slot (slots unique), updating baseline and spread with the
@@ -129,7 +92,7 @@ class MetricRing:
         previous = self.v[slots, (self.n[slots] - 1) % depth].astype(np.float64)
         level_before = self.level(slots)
         column = self.n[slots] % depth
-        self.t[slots, column] = self._offsets(t)
+        self.t[slots, column] = t
         self.v[slots, column] = v
         fresh = self.n[slots] == 0
         dt = np.where(fresh, 0.0, t - self.last_t[slots])
@@ -170,7 +133,7 @@ class MetricRing:
         depth = self.depth
         rows = np.arange(len(slots))
         now = self.last_t[slots]
-        times = self.seconds(self.t[slots])
+        times = self.t[slots]
         old = times <= (now - window_s)[:, None]
         pick = np.argmax(np.where(old, times, -np.inf), axis=1)
         then_t = times[rows, pick]
