@@ -9,24 +9,22 @@ import numpy as np
 import numpy.typing as npt
 
 BUCKETS = 48  # a 4 h window in 5 min buckets
-# Bucket means in float32 and starts in whole seconds since 2020 (int32 lasts until 2088): a
-# city's 31,000 electrical monitors would take twice the memory in float64 for no better fit.
-START_EPOCH = 1_577_836_800
-NO_START = np.iinfo(np.int32).min
 MIN_COVERAGE = 0.75  # fit only when the buckets span this share of the window
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
-I32 = npt.NDArray[np.int32]
 
 _FIELDS = ("mean", "start", "current", "total", "count", "n")
 
 
 class TrendRing:
     def __init__(self, capacity: int = 64) -> None:
+        # Means in float32: a city's 31,000 electrical monitors for half the memory, and no
+        # worse a fit. Starts stay float64: a window that is not a multiple of 48 s has
+        # fractional bucket starts.
         self.mean: F32 = np.full((capacity, BUCKETS), np.nan, dtype=np.float32)
-        self.start: I32 = np.full((capacity, BUCKETS), NO_START, dtype=np.int32)
+        self.start: F64 = np.full((capacity, BUCKETS), np.nan)
         self.current: F64 = np.full(capacity, np.nan)  # start of the open bucket
         self.total: F64 = np.zeros(capacity)
         self.count: F64 = np.zeros(capacity)
@@ -38,7 +36,7 @@ class TrendRing:
             return
         grow = max(size, have + have // 4) - have
         self.mean = np.concatenate([self.mean, np.full((grow, BUCKETS), np.nan, np.float32)])
-        self.start = np.concatenate([self.start, np.full((grow, BUCKETS), NO_START, np.int32)])
+        self.start = np.concatenate([self.start, np.full((grow, BUCKETS), np.nan)])
         self.current = np.concatenate([self.current, np.full(grow, np.nan)])
         self.total = np.concatenate([self.total, np.zeros(grow)])
         self.count = np.concatenate([self.count, np.zeros(grow)])
@@ -61,7 +59,7 @@ class TrendRing:
             c = slots[closing]
             column = self.n[c] % BUCKETS
             self.mean[c, column] = self.total[c] / np.maximum(self.count[c], 1)
-            self.start[c, column] = np.round(self.current[c] - START_EPOCH)
+            self.start[c, column] = self.current[c]
             self.n[c] += 1
         restart = opened | closing
         self.current[slots] = np.where(restart, t - np.mod(t, width), current)
@@ -72,8 +70,7 @@ class TrendRing:
     def fit(self, slots: I64, window_s: F64) -> tuple[F64, F64]:
         """Slope in mA per hour and R² of the buckets inside the window; NaN when they cover
         too little of it."""
-        start = self.start[slots]
-        x = np.where(start == NO_START, np.nan, start + float(START_EPOCH))
+        x = self.start[slots]
         y = self.mean[slots].astype(np.float64)
         newest = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=1)
         inside = ~np.isnan(x) & (x > (newest - window_s)[:, None])

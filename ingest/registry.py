@@ -42,6 +42,7 @@ class RegistryCache:
         # as much again.
         self._devices: dict[str, DeviceInfo] = {}
         self._unknown: dict[str, float] = {}
+        self._refused: dict[str, dict[str, Any]] = {}  # device -> the bad config warned of
         self._loaded_at = float("-inf")
         self._polled_at = float("-inf")
 
@@ -103,31 +104,34 @@ class RegistryCache:
         """An unchanged device keeps its instance, so the engine is not reconfigured for it."""
         loaded: dict[str, DeviceInfo] = {}
         for device in iter_registered(conn, ids):
-            info = engine_view(device)
+            info = self._engine_view(device)
             kept = self._devices.get(device.id)
             loaded[info.id] = kept if kept == info else info
         return loaded
+
+    def _engine_view(self, device: RegisteredDevice) -> DeviceInfo:
+        """A config the registry should have refused falls back to the kind's defaults, with a
+        warning once per config rather than at every reload."""
+        args: dict[str, Any] = {
+            "device_id": device.id,
+            "kind": device.kind,
+            "site": device.site,
+            "building": device.building,
+            "status": device.status,
+            "heartbeat_s": device.heartbeat_s,
+        }
+        try:
+            info = device_info(**args, config=device.config)
+        except ConfigError as exc:
+            if self._refused.get(device.id) != device.config:
+                log.warning("device %s: %s; using the %s defaults until it is fixed",
+                            device.id, exc, device.kind)  # fmt: skip
+                self._refused[device.id] = device.config
+            return device_info(**args)
+        self._refused.pop(device.id, None)
+        return info
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def engine_view(device: RegisteredDevice) -> DeviceInfo:
-    """A config the registry should have refused falls back to the kind's defaults, loudly."""
-    args: dict[str, Any] = {
-        "device_id": device.id,
-        "kind": device.kind,
-        "site": device.site,
-        "building": device.building,
-        "status": device.status,
-        "heartbeat_s": device.heartbeat_s,
-    }
-    try:
-        return device_info(**args, config=device.config)
-    except ConfigError as exc:
-        log.warning(
-            "device %s: %s; using the %s defaults until it is fixed", device.id, exc, device.kind
-        )
-        return device_info(**args)

@@ -175,3 +175,14 @@ def _status(url: str) -> int:
             return int(response.status)
     except OSError:
         return 0
+
+
+def test_an_ingest_process_does_not_load_the_api() -> None:
+    """FastAPI and uvicorn cost an ingest process 15 MB it never uses (bench.memory)."""
+    code = (
+        "import sys; from firewatch.cli import main; from firewatch import processes; "
+        "print(sorted({'fastapi', 'uvicorn', 'starlette'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]"
