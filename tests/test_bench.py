@@ -59,3 +59,12 @@ def test_detection_on_the_fsri_fires_meets_its_targets() -> None:
     result = _run("bench.detection")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "engine alerts before ignition = 0" in result.stdout
+
+
+def test_memory_benchmark_measures_a_real_ingest_process(results: Path) -> None:
+    result = _run("bench.memory", "--devices", "4000", "--per-device", "1", "--runs", "1")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    figure = json.loads((results / "memory.json").read_text())["figures"][0]
+    # A real process's resident set: at least the interpreter and numpy, and some state.
+    assert 40 < figure["value"] < 300 and figure["ratio"] > 0.5
+    assert "median peak with 4,000 devices" in result.stdout
