@@ -124,6 +124,10 @@ class Engine:
         self.correlator = Correlator(window_s=correlation_window_s)
         self._chatter: dict[tuple[str, Rule], deque[float]] = {}
         self._deferred_clear: dict[tuple[str, Rule], Decision] = {}
+        # When each alert's newest activation arrived (server time): a chattering alert is
+        # released once quiet for a window of it. Its event time would release a backlog or a
+        # replay, whose samples are minutes old, at the first tick while it still chatters.
+        self._raised_arrival: dict[tuple[str, Rule], float] = {}
         self._building_size: dict[str, int] = {}
         self._offline_buildings: set[str] = set()
         self._flooding: set[str] = set()
@@ -210,11 +214,12 @@ class Engine:
     def _save_python_state(self) -> None:
         snapshot = (copy.deepcopy(self._chatter), dict(self._deferred_clear), dict(self.test_until),
                     copy.deepcopy(self.correlator), set(self._offline_buildings),
-                    set(self._flooding), self.heard.copy())  # fmt: skip
+                    set(self._flooding), self.heard.copy(), dict(self._raised_arrival))  # fmt: skip
 
         def restore() -> None:
             (self._chatter, self._deferred_clear, self.test_until, self.correlator,
-             self._offline_buildings, self._flooding, heard) = snapshot  # fmt: skip
+             self._offline_buildings, self._flooding, heard,
+             self._raised_arrival) = snapshot  # fmt: skip
             self.heard[: heard.shape[0]] = heard
 
         self._undo.append(restore)
@@ -474,6 +479,8 @@ class Engine:
             decision.suppressed = "test"
         key = (decision.subject, decision.rule)
         if decision.change is Change.RAISE:
+            arrived = decision.received_at
+            self._raised_arrival[key] = t if arrived is None else seconds(arrived)
             if self._chattering(key, t, device):
                 decision.detail["chattering"] = True
                 if self._deferred_clear.pop(key, None) is not None:
@@ -498,14 +505,17 @@ class Engine:
         return len(times) >= device.rules.chatter_count
 
     def _release_deferred(self, out: _Batch, *, until: float) -> None:
-        """Chattering alerts' returns are released by the tick, once quiet for a window."""
+        """Chattering alerts' returns are released by the tick, once no activation has arrived
+        for a window."""
         for key, decision in list(self._deferred_clear.items()):
             device = self.devices[decision.subject]
-            times = self._chatter.get(key)
-            last = times[-1] if times else float("-inf")
-            if until - last >= device.rules.chatter_window_s:
+            if (
+                until - self._raised_arrival.get(key, float("-inf"))
+                >= device.rules.chatter_window_s
+            ):
                 del self._deferred_clear[key]
                 self._chatter.pop(key, None)
+                self._raised_arrival.pop(key, None)
                 decision.detail["chattering"] = True
                 out.add(decision)
 

@@ -403,6 +403,26 @@ def test_chattering_rule_is_marked_and_its_clear_deferred() -> None:
     ]
 
 
+def test_a_chattering_alert_from_a_backlog_is_held_until_no_activation_arrives_for_a_window() -> (
+    None
+):
+    """A backlog (or a replay) arrives minutes after its event times: judged on those, the tick
+    would release the alert at once while it still chatters, and the next activation would
+    raise it again."""
+    engine = engine_with(device("S1"))
+    cycle = ["alarm", "alarm_cleared"] * 3
+    arrival = ts(1000)
+    backlog = [(Decoded(SITE, "S1", Channel.EVENT, ts(10.0 * i), next(_seq), event_type=kind),
+                arrival) for i, kind in enumerate(cycle)]  # fmt: skip
+    run(engine, backlog)
+    assert engine.tick(ts(1059)) == []
+    engine.commit()
+    released = engine.tick(ts(1060))
+    assert [(d.rule, d.change, d.detail.get("chattering")) for d in released] == [
+        (Rule.SMOKE_ALARM, Change.CLEAR, True)
+    ]
+
+
 # -- timers --------------------------------------------------------------------------------
 
 

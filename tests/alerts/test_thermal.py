@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -455,10 +456,14 @@ def test_frames_near_their_background_and_below_the_prealarm_never_raise(
     assert [c for c in dome.log if c.active] == []
 
 
-def test_the_benchmark_runs_and_reports_its_target(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_benchmark_runs_and_reports_its_target(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bench.thermal import main
 
+    monkeypatch.setenv("FIREWATCH_BENCH_RESULTS", str(tmp_path))  # not over `make bench`'s
     main(["--frames", "6", "--repeat", "1"])
+    assert (tmp_path / "thermal.json").exists()
     out = capsys.readouterr().out
     assert "640x512" in out and "analyse / baseline" in out
     assert "target: < 10 ms per 640x512 frame: met" in out
