@@ -23,6 +23,7 @@ from api.alert_schemas import (
 )
 from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
 from api.auth import current_principal, require_role, stream_principal
+from api.registry_schemas import NO_NUL
 from api.schemas import AUTH_ERRORS, Problem
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
 from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
@@ -52,8 +53,8 @@ async def get_alerts(
     alert_class: Annotated[AlertClass | None, Query(alias="class")] = None,
     state: State | None = None,
     site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
-    building: Annotated[str | None, Query(max_length=64)] = None,
-    device: Annotated[str | None, Query(max_length=64)] = None,
+    building: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    device: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     since: Annotated[datetime | None, Query(alias="from", description="raised at or after")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="raised before")] = None,
     before: Annotated[

@@ -187,6 +187,10 @@ def test_the_list_filters_and_pages(
     assert ids(device=a, before=low) == [fire]
     bad = client.get("/api/v1/alerts", params={"class": "panic"}, headers=people["viewer"])
     assert bad.status_code == 422
+    for name in ("device", "building"):  # PostgreSQL text cannot hold NUL: a 422, not a 500
+        nul = client.get("/api/v1/alerts", params={name: "\x00SD"}, headers=people["viewer"])
+        assert nul.status_code == 422, nul.text
+        assert nul.json()["detail"][0]["loc"] == ["query", name]
 
 
 def test_detail_carries_the_readings_around_the_alert(
