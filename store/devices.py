@@ -45,25 +45,29 @@ def load_registered(
 def iter_registered(
     conn: psycopg.Connection[Any], ids: Iterable[str] | None = None
 ) -> Iterator[RegisteredDevice]:
-    """A few thousand rows at a time, from a server-side cursor: ingest keeps a city's 100,000
-    devices in a compact form of its own, and the whole result beside it (in libpq and as
-    Python rows) would add tens of MB at every reload."""
-    query, params = _REGISTERED, None
-    if ids is not None:
-        wanted = list(ids)
-        if not wanted:
-            return
-        query, params = f"{_REGISTERED} WHERE id = ANY(%s)", [wanted]
+    """Every device (``ids`` None) comes a few thousand rows at a time from a server-side
+    cursor: ingest keeps a city's 100,000 in a compact form of its own, and the whole result
+    beside it (in libpq and as Python rows) would add tens of MB at every reload. A batch's few
+    ids take one plain query."""
+    if ids is None:
+        with conn.transaction(), conn.cursor(name="fw_registered") as cursor:
+            cursor.itersize = 5000
+            cursor.execute(_REGISTERED)
+            yield from _devices(cursor)
+        return
+    wanted = list(ids)
+    if wanted:
+        yield from _devices(conn.execute(f"{_REGISTERED} WHERE id = ANY(%s)", (wanted,)))
+
+
+def _devices(rows: Iterable[tuple[Any, ...]]) -> Iterator[RegisteredDevice]:
     # A few sites, statuses and buildings are shared by all of them, and most have no
     # overrides: those are stored once.
     empty: dict[str, Any] = {}
-    with conn.transaction(), conn.cursor(name="fw_registered") as cursor:
-        cursor.itersize = 5000
-        cursor.execute(query, params)
-        for r in cursor:
-            building = sys.intern(r[4]) if r[4] else r[4]
-            yield RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]),
-                                   building, r[5], r[6] or empty, r[7])  # fmt: skip
+    for r in rows:
+        building = sys.intern(r[4]) if r[4] else r[4]
+        yield RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building,
+                               r[5], r[6] or empty, r[7])  # fmt: skip
 
 
 # A trigger (migration 0007) notifies a device's id here when its row is inserted or updated;
