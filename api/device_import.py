@@ -37,8 +37,11 @@ MAX_ROWS = 100_000
 _SECTIONS = ("zones", "buildings", "devices")
 # A CSV cell holding only this clears the field (an empty cell keeps it).
 CLEAR = "-"
-# Text cells that a spreadsheet would take for a formula are exported behind a quote.
+# A text cell behind a leading quote is taken exactly as it stands: the export writes so the
+# cells a spreadsheet would run as a formula, and those the import would otherwise trim or
+# read as an escape themselves.
 _FORMULA_START = ("=", "+", "-", "@")
+_QUOTE = "'"
 _TEXT_FIELDS = frozenset({"id", "site", "name", "building", "room", "zone"})
 # Fixed for a registered device: a change is refused, not applied.
 _FIXED_FIELDS = ("id", "kind", "site")
@@ -177,13 +180,14 @@ def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
         return _CsvCellError(reason=f"{len(cells)} cells where the header has {len(header)}")
     row: dict[str, Any] = {}
     for name, raw in zip(header, cells, strict=True):
+        if name in _TEXT_FIELDS and raw.startswith(_QUOTE):
+            row[name] = raw[1:]  # as exported (to_csv), so an export imports unchanged
+            continue
         cell = raw.strip()
         if not cell:
             continue
         if cell == CLEAR and name not in _FIXED_FIELDS:
             row[name] = {} if name == "config" else None
-        elif name in _TEXT_FIELDS and cell[:1] == "'" and cell[1:2] in _FORMULA_START:
-            row[name] = cell[1:]  # as exported (to_csv), so an export imports unchanged
         elif name == "config":
             try:
                 row[name] = orjson.loads(cell)
@@ -377,8 +381,8 @@ def device_ids(document: ImportDocument) -> set[str]:
 
 
 def to_csv(devices: Iterable[dict[str, Any]]) -> str:
-    """Empty cells for unset fields; text a spreadsheet would run as a formula gets a leading
-    quote, which the import removes again."""
+    """Empty cells for unset fields; text a spreadsheet would run as a formula, or the import
+    would trim, gets a leading quote, which the import removes again."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DEVICE_FIELDS)
@@ -394,9 +398,9 @@ def _csv_cell(name: str, value: Any) -> Any:
         return ""
     text = str(value)
     if name in _TEXT_FIELDS and (
-        text.startswith(_FORMULA_START) or (text[:1] == "'" and text[1:2] in _FORMULA_START)
+        text.startswith((*_FORMULA_START, _QUOTE)) or text != text.strip() or not text
     ):
-        return "'" + text
+        return _QUOTE + text
     return value
 
 
