@@ -87,7 +87,9 @@ def decode_frame(payload: bytes) -> tuple[FrameHeader, npt.NDArray[np.float32]]:
             malformed=True,
         )
     raw = np.frombuffer(body, dtype=DTYPE).reshape(height, width)
-    temps = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    # An absurd scale or offset gives inf here, which the derived readings' range refuses.
+    with np.errstate(over="ignore"):
+        temps = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
     return (
         FrameHeader(header.get("ts"), header.get("seq"), width, height, scale, offset, preset),
         temps,
