@@ -384,7 +384,7 @@ def to_csv(devices: Iterable[dict[str, Any]]) -> str:
     """Empty cells for unset fields; text a spreadsheet would run as a formula, or the import
     would trim, gets a leading quote, which the import removes again."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a text with \r is quoted too
     writer.writerow(DEVICE_FIELDS)
     for d in devices:
         writer.writerow([_csv_cell(k, d[k]) for k in DEVICE_FIELDS])
