@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "ingest":
             processes.run_ingest(settings)
         elif args.command == "api":
-            processes.run_api(settings)
+            from firewatch.serving import run_api
+
+            run_api(settings)
         elif args.command == "demo":
             from firewatch.demo import run_demo
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from api.import_service import import_document
-from firewatch.processes import run_migrate, serve_all
+from firewatch.processes import run_migrate
+from firewatch.serving import serve_all
 from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
 from ingest.topics import Channel, topic_for

@@ -1,7 +1,7 @@
 """Starting each process from the other packages; no domain logic lives here.
 
-The API (FastAPI, uvicorn) is imported only by the processes that serve it: an ingest process
-would carry 15 MB of it for nothing.
+The processes that serve the API are in firewatch/serving.py, imported only where needed: an
+ingest process would carry 15 MB of FastAPI and uvicorn for nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from store.database import connect, ensure_database
 from store.migrate import migrate
 
 log = logging.getLogger("firewatch")
-# Live alert streams never end by themselves: on shutdown they get this long, then are cut.
-GRACE_S = 3
 
 
 def run_migrate(settings: Settings) -> None:
@@ -41,52 +39,6 @@ def run_ingest(settings: Settings) -> None:
     service.run(stop)
 
 
-def run_api(settings: Settings) -> None:
-    import uvicorn
-
-    from api.app import create_app
-
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port,
-        timeout_graceful_shutdown=GRACE_S,
-    )  # fmt: skip
-
-
-async def serve_all(settings: Settings, stop: threading.Event, service: IngestService) -> None:
-    """Ingest (in a thread: paho and the COPY writer are blocking) beside the API."""
-    import uvicorn
-
-    from api.app import create_app
-
-    async def broker_ok() -> bool:
-        return service.source.connected
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters),
-            host=settings.api_host, port=settings.api_port, log_level="warning",
-            timeout_graceful_shutdown=GRACE_S,
-        )
-    )  # fmt: skip
-
-    async def api() -> None:
-        try:
-            await server.serve()
-        finally:
-            stop.set()
-
-    async def ingest() -> None:
-        try:
-            await asyncio.to_thread(service.run, stop)
-        finally:
-            server.should_exit = True
-
-    await asyncio.to_thread(service.connect)  # a missing broker stops us before the API starts
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(ingest(), name="ingest")
-        tasks.create_task(api(), name="api")
-
-
 def _exit_cleanly(*_: object) -> None:
     raise SystemExit(0)
 
@@ -98,6 +50,7 @@ def run_up(
     reachable (firewatch.embedded); an embedded database is migrated first. ``configured``
     overrides which URLs count as set explicitly (default: those set in the environment)."""
     from firewatch import embedded
+    from firewatch.serving import serve_all
 
     if configured is None:
         configured = embedded.configured_services(settings)

@@ -27,12 +27,9 @@ class RegisteredDevice:
     building: str | None = None
     heartbeat_s: int = 0
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    updated_at: datetime | None = None
 
 
-_REGISTERED = (
-    "SELECT id, kind, site, status, building, heartbeat_s, config, updated_at FROM devices"
-)
+_REGISTERED = "SELECT id, kind, site, status, building, heartbeat_s, config FROM devices"
 
 
 def load_registered(
@@ -67,7 +64,7 @@ def _devices(rows: Iterable[tuple[Any, ...]]) -> Iterator[RegisteredDevice]:
     for r in rows:
         building = sys.intern(r[4]) if r[4] else r[4]
         yield RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building,
-                               r[5], r[6] or empty, r[7])  # fmt: skip
+                               r[5], r[6] or empty)  # fmt: skip
 
 
 # A trigger (migration 0007) notifies a device's id here when its row is inserted or updated;

@@ -10,16 +10,16 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from firewatch.settings import Settings
+from tests.faults.restartable import Restartable
 from tests.services import ROOT, free_port, wait_until
 
 READY_LINE = "ingest subscribed to"
 
 
-class IngestProcess:
+class IngestProcess(Restartable):
     """Started with the test's settings; its log goes to a file, its counters to /metrics."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
@@ -103,15 +103,6 @@ class IngestProcess:
                 raise
             finally:
                 self.proc = None
-
-    def __enter__(self) -> IngestProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def log_records(log_path: Path) -> list[dict[str, Any]]:

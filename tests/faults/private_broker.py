@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from types import TracebackType
 
+from tests.faults.restartable import Restartable
 from tests.services import broker_config, free_port, start_broker, stop_broker
 
 
-class PrivateBroker:
+class PrivateBroker(Restartable):
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.conf = broker_config(workdir, self.port)
@@ -25,12 +25,3 @@ class PrivateBroker:
         if self.proc is not None:
             stop_broker(self.proc)
             self.proc = None
-
-    def __enter__(self) -> PrivateBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.stop()
