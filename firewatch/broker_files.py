@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from firewatch.settings import Settings
+from ingest.sessions import session_client_ids, session_login
 from ingest.topics import COMMAND_PREFIX, PREFIX, command_topic_for
 from store.credentials import API_ACCOUNT, INGEST_ACCOUNT, BrokerAccounts
 
@@ -19,18 +22,35 @@ SERVICE_ACL = {
 }
 
 
-def password_file_text(accounts: BrokerAccounts) -> str:
-    lines = [f"{name}:{digest}" for name, digest in accounts.services.items()]
+def service_logins(account: str, *, ingest_sessions: Sequence[str]) -> list[str]:
+    """The broker logins of a service account: one per ingest session, since the broker makes
+    a login its client id (ingest/sessions.py); the API's account logs in as itself."""
+    if account == INGEST_ACCOUNT:
+        return [session_login(account, client_id) for client_id in ingest_sessions]
+    return [account]
+
+
+def ingest_sessions_of(settings: Settings) -> list[str]:
+    return session_client_ids(settings.ingest_client_id, members=settings.broker_ingest_members)
+
+
+def password_file_text(accounts: BrokerAccounts, *, ingest_sessions: Sequence[str]) -> str:
+    lines = [
+        f"{login}:{digest}"
+        for name, digest in accounts.services.items()
+        for login in service_logins(name, ingest_sessions=ingest_sessions)
+    ]
     lines += [f"{d.device_id}:{d.password_hash}" for d in accounts.devices]
     return "".join(line + "\n" for line in lines)
 
 
-def acl_file_text(accounts: BrokerAccounts) -> str:
+def acl_file_text(accounts: BrokerAccounts, *, ingest_sessions: Sequence[str]) -> str:
     """A device publishes only under its own id at its registered site, and reads only its
     own command topic; everything not granted is denied."""
     blocks = [HEADER]
     for name, rules in SERVICE_ACL.items():
-        blocks.append("\n".join([f"user {name}", *rules]) + "\n")
+        for login in service_logins(name, ingest_sessions=ingest_sessions):
+            blocks.append("\n".join([f"user {login}", *rules]) + "\n")
     for d in accounts.devices:
         blocks.append(
             f"user {d.device_id}\n"

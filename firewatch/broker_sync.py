@@ -10,6 +10,7 @@ from pathlib import Path
 from firewatch.broker_files import (
     BrokerFileError,
     acl_file_text,
+    ingest_sessions_of,
     password_file_text,
     write_atomically,
 )
@@ -55,8 +56,11 @@ async def sync(settings: Settings) -> SyncResult:
     """Writes both files from the registry, then asks the broker to reload them."""
     async with await connect_async(settings.database_url) as conn:
         accounts = await broker_accounts(conn)
-    write_atomically(settings.broker_password_file, password_file_text(accounts))
-    write_atomically(settings.broker_acl_file, acl_file_text(accounts))
+    sessions = ingest_sessions_of(settings)
+    write_atomically(
+        settings.broker_password_file, password_file_text(accounts, ingest_sessions=sessions)
+    )
+    write_atomically(settings.broker_acl_file, acl_file_text(accounts, ingest_sessions=sessions))
     return SyncResult(
         devices=len(accounts.devices),
         services=len(accounts.services),

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
     max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
     retention_days: int = Field(default=400, ge=8)
+    # Rejections and unregistered ids are kept this long, and at most this many rows per site
+    # (store/bounded.py): a flood of junk must not fill the disk.
+    dead_letter_retention_days: int = Field(default=30, ge=1, le=3650)
+    dead_letters_max: int = Field(default=100_000, ge=100, le=100_000_000)
+    pending_retention_days: int = Field(default=30, ge=1, le=3650)
+    pending_max: int = Field(default=10_000, ge=100, le=10_000_000)
 
     # Alerts: timers run on the server clock every tick.
     engine_tick_s: float = Field(default=1.0, gt=0, le=60)
@@ -65,6 +71,9 @@ class Settings(BaseSettings):
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
     broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
     broker_pid_file: Path = Path("/run/mosquitto/mosquitto.pid")
+    # The broker binds client ids to logins, so sync writes a login per ingest session: the
+    # single process's and this many numbered members' (FIREWATCH_INGEST_CLIENT_ID-0, -1, …).
+    broker_ingest_members: int = Field(default=16, ge=0, le=1024)
 
     @model_validator(mode="after")
     def _retention_outlasts_the_stale_window(self) -> Settings:
@@ -72,6 +81,16 @@ class Settings(BaseSettings):
         if self.retention_days * 86400 <= self.stale_after_s + 2 * 86400:
             raise ValueError(
                 "FIREWATCH_RETENTION_DAYS must exceed FIREWATCH_STALE_AFTER_S by two days or more"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _broker_logins_cover_the_workers(self) -> Settings:
+        if self.ingest_workers > 1 and self.ingest_workers > self.broker_ingest_members:
+            raise ValueError(
+                f"FIREWATCH_BROKER_INGEST_MEMBERS ({self.broker_ingest_members}) must be at least "
+                f"FIREWATCH_INGEST_WORKERS ({self.ingest_workers}): 'firewatch broker sync' "
+                "writes a broker login for each worker's session"
             )
         return self
 

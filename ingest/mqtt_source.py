@@ -31,6 +31,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from firewatch.settings import MqttTarget
 from ingest.paho_client import BufferedClient
 from ingest.pipeline import Inbound
+from ingest.sessions import SessionTrouble, SessionWatch, session_login
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,10 @@ class MqttSource:
         self._generation = 0
         self._subscribed = threading.Event()
         self.last_error = ""
+        self.client_id = client_id
+        self._watch = SessionWatch(client_id)
+        self._troubles: list[SessionTrouble] = []
+        self.last_trouble: SessionTrouble | None = None
         self._client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -100,7 +105,9 @@ class MqttSource:
             manual_ack=True,
         )
         if target.username:
-            self._client.username_pw_set(target.username, target.password)
+            # Each session its own login: the broker binds client ids to logins (sessions.py).
+            login = session_login(target.username, client_id)
+            self._client.username_pw_set(login, target.password)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -110,7 +117,7 @@ class MqttSource:
 
     # -- network thread -------------------------------------------------------------------
     def _on_connect(
-        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode,
         _props: Properties | None,
     ) -> None:  # fmt: skip
         if reason.is_failure:
@@ -118,6 +125,8 @@ class MqttSource:
             log.error("%s", self.last_error)
             return
         self.last_error = ""
+        self._report(self._watch.connected(session_present=flags.session_present,
+                                           now=time.time()))  # fmt: skip
         with self._lock:
             filters = self._filters or [self.subscription]
             self._pending = {self._subscribe(client, filters[i : i + SUBSCRIBE_CHUNK])
@@ -156,6 +165,7 @@ class MqttSource:
                 self._pending.discard(mid)
                 if not self._pending:
                     self._subscribed.set()
+                    self._watch.subscribed()
         else:
             self.last_error = f"subscription to {self.subscription} refused: {reasons}"
             log.error("%s", self.last_error)
@@ -174,6 +184,21 @@ class MqttSource:
         if reason.is_failure:
             self.last_error = f"disconnected from broker: {reason}"
             log.warning("%s; reconnecting", self.last_error)
+        self._report(self._watch.dropped(reason_code=reason.value, now=time.time()))
+
+    def _report(self, trouble: SessionTrouble | None) -> None:
+        if trouble is None:
+            return
+        log.error("MQTT session trouble: %s", trouble.reason, extra={"client_id": self.client_id})
+        with self._lock:
+            self._troubles.append(trouble)
+            self.last_trouble = trouble
+
+    def take_troubles(self) -> list[SessionTrouble]:
+        """Session troubles noticed since the last call, for ingest's trouble alert."""
+        with self._lock:
+            taken, self._troubles = self._troubles, []
+        return taken
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -32,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firewatch.settings import MqttTarget, Settings
 from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound
+from ingest.sessions import UNROUTED_SUFFIX, session_login
 from store.devices import RegisteredDevice, load_registered
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ class UnroutedWatcher:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                    clean_session=True)  # fmt: skip
         if target.username:
-            self._client.username_pw_set(target.username, target.password)
+            self._client.username_pw_set(session_login(target.username, client_id),
+                                         target.password)  # fmt: skip
         self._client.on_connect = lambda client, *_: client.subscribe(self.subscription, qos=0)
         self._client.on_message = self._on_message
 
@@ -153,7 +155,7 @@ class WorkerPartition:
         nothing: frozenset[str] = frozenset()
         self.assignment = Assignment(nothing, nothing, nothing, nothing, self.index == 0)
         self.watcher = UnroutedWatcher(
-            MqttTarget(settings.mqtt_url), client_id=f"{settings.ingest_client_id}-unrouted",
+            MqttTarget(settings.mqtt_url), client_id=settings.ingest_client_id + UNROUTED_SUFFIX,
             site=settings.site, deliver=source.put, known=frozenset(),
         ) if self.index == 0 else None  # fmt: skip
         source.subscription = (f"{device_topics(self.site, '<id>')} for the devices of "

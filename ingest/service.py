@@ -26,9 +26,11 @@ from ingest.counters import IngestCounters
 from ingest.lanes import EventCopies, Handoff
 from ingest.messages import Reason, Rejection
 from ingest.mqtt_source import MqttSource
+from ingest.outage import Outage
 from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
+from ingest.sessions import ALARMS_SUFFIX
 from ingest.topics import alarm_subscription_for, subscription_for
 from ingest.warmup import warm_engine
 from store.alert_timers import escalate_due, expire_shelves, opened_since
@@ -47,6 +49,7 @@ TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailab
 CONTENT_ERRORS = (psycopg.DataError, psycopg.IntegrityError, ValueError, RecursionError)
 MAINTENANCE_EVERY_S = 3600.0
 REPARTITION_EVERY_S = 10.0
+JOB_RETRY_S = 10.0  # a periodic job the database refused is tried again after this at most
 PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
 OUTAGE_RETRY_S = 2.0
@@ -105,7 +108,7 @@ class IngestService:
         # own devices' explicit topics, a backlog no bigger than its share: one session only.
         self.alarms = MqttSource(
             MqttTarget(settings.mqtt_url),
-            client_id=f"{settings.ingest_client_id}-alarms",
+            client_id=settings.ingest_client_id + ALARMS_SUFFIX,
             subscription=alarm_subscription_for(settings.site, settings.ingest_shared_group),
             session_expiry_s=settings.ingest_session_expiry_s,
             receive_maximum=settings.ingest_batch_max,
@@ -121,6 +124,8 @@ class IngestService:
         self._before_ack = before_ack
         self._writer: BatchWriter | None = None
         self._maintained_at = float("-inf")
+        self._retry_at: dict[str, float] = {}
+        self._outage = Outage(self.counters)
         self._connected = False
         self.database_ok = False
 
@@ -377,6 +382,24 @@ class IngestService:
         self.engine.commit()
         self._partitioned_at = time.monotonic()
 
+    def _periodic(
+        self, job: str, run: Callable[[], None], *, last_at: float, every_s: float
+    ) -> None:
+        """Runs a periodic job when it is due. A job the database refused is retried at its own
+        pace (its period, at most JOB_RETRY_S), never at every pass of the loop (every 10 ms),
+        and the outage is logged once (ingest/outage.py)."""
+        now = time.monotonic()
+        if now - last_at < every_s or now < self._retry_at.get(job, float("-inf")):
+            return
+        try:
+            run()
+        except TRANSIENT as exc:
+            self._drop_writer()
+            self._retry_at[job] = time.monotonic() + min(every_s, JOB_RETRY_S)
+            self._outage.postponed(job, exc)
+            return
+        self._outage.ran()
+
     def connect(self) -> None:
         """Connects and subscribes, or raises ConnectionError saying what to do."""
         if not self._connected:
@@ -407,12 +430,8 @@ class IngestService:
         progress_at = time.monotonic()
         try:
             while not stop.is_set():
-                if time.monotonic() - self._maintained_at >= MAINTENANCE_EVERY_S:
-                    try:
-                        self._maintain()
-                    except TRANSIENT as exc:
-                        log.warning("maintenance postponed: %s", exc)
-                        self._drop_writer()
+                self._periodic("maintenance", self._maintain, last_at=self._maintained_at,
+                               every_s=MAINTENANCE_EVERY_S)  # fmt: skip
                 try:
                     item: Handoff | None = urgent.get_nowait()
                 except queue.Empty:
@@ -422,18 +441,15 @@ class IngestService:
                         item = None
                 if item is not None and not self._commit(item, stop):
                     break  # stopping: the broker redelivers this batch to the next run
-                if time.monotonic() - self._ticked_at >= self.settings.engine_tick_s:
-                    try:
-                        self._tick()
-                    except TRANSIENT as exc:
-                        log.warning("alert timers postponed: %s", exc)
-                        self._drop_writer()
-                if time.monotonic() - self._partitioned_at >= REPARTITION_EVERY_S:
-                    try:
-                        self._follow_registry()
-                    except TRANSIENT as exc:
-                        log.warning("partition refresh postponed: %s", exc)
-                        self._drop_writer()
+                self._periodic("alert timers", self._tick, last_at=self._ticked_at,
+                               every_s=self.settings.engine_tick_s)  # fmt: skip
+                if self.partition is not None:
+                    self._periodic(
+                        "partition refresh",
+                        self._follow_registry,
+                        last_at=self._partitioned_at,
+                        every_s=REPARTITION_EVERY_S,
+                    )
                 if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
                     log.info("ingest: %s", self.counters.summary())
                     progress_at = time.monotonic()

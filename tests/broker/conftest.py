@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from firewatch.settings import Settings
+from ingest.sessions import session_login
 from store.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from tests.broker.helpers import Client, Login, auth_broker_config, passwords, run_sync
 from tests.services import free_port, start_broker, stop_broker
@@ -42,6 +43,11 @@ class AuthBroker:
 
     def service(self, name: str) -> Login:
         return Login(name, self.services[name])
+
+    def ingest_session(self) -> Login:
+        """The login of ingest's main session: the broker binds client ids to logins."""
+        login = session_login(INGEST_ACCOUNT, self.settings.ingest_client_id)
+        return Login(login, self.services[INGEST_ACCOUNT])
 
     def url_for(self, login: Login) -> str:
         return f"mqtt://{login.username}:{login.password}@127.0.0.1:{self.port}"

@@ -20,6 +20,8 @@ from store.audit import Actor
 from tests.services import BROKER_CONF, ROOT
 
 AUTH_CONF = ROOT / "deploy" / "mosquitto" / "auth.conf"
+DEPLOYED_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+DEPLOYED_LISTENER = "listener 1883\n"
 DEPLOYED_PASSWORD_FILE = "/etc/mosquitto/firewatch/passwd"
 DEPLOYED_ACL_FILE = "/etc/mosquitto/firewatch/acl"
 
@@ -36,9 +38,17 @@ def auth_broker_config(settings: Settings, workdir: Path, port: int) -> Path:
         + auth
         + f"\npersistence_location {workdir}/\nlog_dest file {workdir}/mosquitto.log\n"
         + f"user {getpass.getuser()}\npid_file {settings.broker_pid_file}\n"
-        + f"listener {port} 127.0.0.1\n"
+        + listener_block(port)
     )
     return conf
+
+
+def listener_block(port: int) -> str:
+    """The deployed listener with its options (client ids bound to logins), on ``port``."""
+    deployed = DEPLOYED_CONF.read_text()
+    assert deployed.count(DEPLOYED_LISTENER) == 1
+    block = deployed[deployed.index(DEPLOYED_LISTENER) :]
+    return block.replace(DEPLOYED_LISTENER, f"listener {port} 127.0.0.1\n")
 
 
 def run_sync(settings: Settings) -> SyncResult:

@@ -37,7 +37,9 @@ def test_unknown_clients_are_refused(auth_broker: AuthBroker, registry: Registry
     auth_broker.start()
     assert not auth_broker.client(a, "a").connect().is_failure
     for login in (None, Login(a.username, "wrong"), Login(a.username, None),
-                  Login("stranger", "x"), Login(INGEST_ACCOUNT, a.password)):  # fmt: skip
+                  Login("stranger", "x"), Login(INGEST_ACCOUNT, a.password),
+                  # The account's bare name is no login: each ingest session has its own.
+                  auth_broker.service(INGEST_ACCOUNT)):  # fmt: skip
         assert auth_broker.client(login, f"c{id(login)}").connect().is_failure, login
 
 
@@ -47,7 +49,7 @@ def test_a_device_speaks_only_for_itself(
     logins = devices(auth_broker, registry, "A", "B")
     a, b = logins["A"], logins["B"]
     auth_broker.start()
-    ingest = auth_broker.client(auth_broker.service(INGEST_ACCOUNT), "ingest")
+    ingest = auth_broker.client(auth_broker.ingest_session(), "ingest")
     assert not ingest.connect().is_failure
     assert not ingest.subscribe("fw/v1/#")[0].is_failure
     device_a = auth_broker.client(a, "a")
@@ -115,7 +117,7 @@ def test_a_decommissioned_device_is_shut_out_and_the_others_stay(
     logins = devices(auth_broker, registry, "GONE", "STAYS")
     gone, stays = logins["GONE"], logins["STAYS"]
     auth_broker.start()
-    ingest = auth_broker.client(auth_broker.service(INGEST_ACCOUNT), "ingest")
+    ingest = auth_broker.client(auth_broker.ingest_session(), "ingest")
     assert not ingest.connect().is_failure
     ingest.subscribe(f"fw/v1/{site}/#")
     device_gone, device_stays = auth_broker.client(gone, "gone"), auth_broker.client(stays, "s")

@@ -1,0 +1,99 @@
+"""Ingest's MQTT sessions, the broker logins they use, and how a lost session is noticed.
+
+The broker binds every client id to its login (Mosquitto's ``use_username_as_clientid``,
+deploy/mosquitto/auth.conf), so no device can take over another client's persistent session by
+connecting with its id: the broker hands the device a session named after the device. Ingest
+holds several sessions (telemetry, alarms, a partitioned worker's unrouted watcher), and each
+therefore logs in under a name of its own, ``<account>/<client id>``. No device can have such a
+name: device ids never hold a slash.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+ALARMS_SUFFIX = "-alarms"
+UNROUTED_SUFFIX = "-unrouted"
+SUFFIXES = ("", ALARMS_SUFFIX, UNROUTED_SUFFIX)
+
+# A connection the broker drops this often, each time answering the reconnect at once, is
+# being fought over: another client connects with the same client id.
+FLAP_DROPS = 3
+FLAP_WINDOW_S = 60.0
+FLAP_QUICK_S = 3.0
+# MQTT 5 reason code 0x8E: the broker closed this connection for a newer one with the same id.
+SESSION_TAKEN_OVER = 142
+
+
+def session_login(account: str, client_id: str) -> str:
+    """The broker login of one of a service account's sessions."""
+    return f"{account}/{client_id}"
+
+
+def session_client_ids(base: str, *, members: int) -> list[str]:
+    """Every client id an ingest deployment may use: the single process's (``base``) and each
+    numbered member's (``base-0`` … partitioned workers or shared-group members), each with
+    its alarms and unrouted sessions."""
+    bases = [base, *(f"{base}-{i}" for i in range(members))]
+    return [b + suffix for b in bases for suffix in SUFFIXES]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTrouble:
+    """The persistent session was taken over or lost: what was queued in it may be gone."""
+
+    client_id: str
+    at: float  # time.time()
+    reason: str
+
+
+class SessionWatch:
+    """Judges a session's connects and drops; pure apart from the clock it is given."""
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+        self._had_session = False
+        self._dropped_at: float | None = None
+        self._quick_drops: deque[float] = deque()
+
+    def connected(self, *, session_present: bool, now: float) -> SessionTrouble | None:
+        """A CONNACK accepted: a reconnect that finds no session lost what it held."""
+        dropped_at, self._dropped_at = self._dropped_at, None
+        if self._had_session and not session_present:
+            return SessionTrouble(
+                self.client_id,
+                now,
+                f"the broker had no session for client id {self.client_id!r} on reconnect: "
+                "another client took it over with a clean session, or the broker lost its "
+                "state; messages queued for ingest meanwhile may be lost",
+            )
+        if dropped_at is not None and now - dropped_at <= FLAP_QUICK_S:
+            self._quick_drops.append(now)
+        while self._quick_drops and now - self._quick_drops[0] > FLAP_WINDOW_S:
+            self._quick_drops.popleft()
+        if len(self._quick_drops) >= FLAP_DROPS:
+            self._quick_drops.clear()
+            return SessionTrouble(
+                self.client_id,
+                now,
+                f"the broker dropped client id {self.client_id!r} {FLAP_DROPS} times within "
+                f"{FLAP_WINDOW_S:.0f} s, answering each reconnect at once: another client is "
+                "connecting with the same id",
+            )
+        return None
+
+    def subscribed(self) -> None:
+        """From now on the broker holds a persistent session for this id."""
+        self._had_session = True
+
+    def dropped(self, *, reason_code: int, now: float) -> SessionTrouble | None:
+        self._dropped_at = now
+        if reason_code == SESSION_TAKEN_OVER:
+            return SessionTrouble(
+                self.client_id,
+                now,
+                f"the broker handed the session of client id {self.client_id!r} to another "
+                "connection (MQTT 5 'session taken over')",
+            )
+        return None
