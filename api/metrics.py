@@ -45,6 +45,7 @@ class IngestCollector(Collector):
             ("duplicates", "Redelivered messages recognised and stored once", c.duplicates),
             ("batches", "Batches committed", c.batches),
             ("db_retries", "Batch writes retried after a database error", c.retries),
+            ("postponed", "Periodic runs put off while the database was away", c.postponed),
             ("alerts_opened", "Alerts raised by the engine", c.alerts_opened),
             (
                 "event_copies",
