@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.lifecycle import Cause, State
 from alerts.signals import AlertClass
+from api.text import Text
 
 
 class AlertRead(BaseModel):
@@ -96,7 +97,7 @@ class ShelveBody(BaseModel):
     )
 
     minutes: int = Field(ge=1, le=24 * 60, description="At most a day: shelving is temporary.")
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Text = Field(min_length=3, max_length=500)
 
 
 class ResolveBody(BaseModel):
@@ -108,13 +109,13 @@ class ResolveBody(BaseModel):
     )
 
     cause: Cause
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class CommentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: Text = Field(min_length=1, max_length=2000)
 
 
 class ClaimBody(BaseModel):
@@ -128,4 +129,4 @@ class ClaimBody(BaseModel):
 class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ BATCH = 500
 REPLAY_MAX = 5000  # beyond this a client is told to reload rather than replay
 QUEUE_MAX = 2000  # a client this far behind is cut off; it reconnects and replays
 HEARTBEAT_S = 15.0
+RECHECK_S = 2.0  # how often a client's token is checked again: a disabled user is cut off
 _END: dict[str, Any] = {}  # queued for a client that was cut off
 
 
@@ -45,6 +46,16 @@ def parse_event_id(text: str) -> int:
 @dataclass(eq=False)
 class _Client:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+
+
+async def _valid(still_valid: Callable[[], Awaitable[bool]]) -> bool:
+    """A database that cannot answer keeps the stream open: the stream stalls with it anyway,
+    and a blip must not cut every console off; the next check decides."""
+    try:
+        return await still_valid()
+    except (psycopg.Error, OSError) as exc:
+        log.warning("could not check a stream's token again (%s); keeping it", exc)
+        return True
 
 
 class AlertStream:
@@ -109,12 +120,17 @@ class AlertStream:
         client.queue.put_nowait(_END)
 
     async def subscribe(
-        self, pool: AsyncConnectionPool[Any], after: int | None
+        self,
+        pool: AsyncConnectionPool[Any],
+        after: int | None,
+        *,
+        still_valid: Callable[[], Awaitable[bool]],
     ) -> AsyncIterator[dict[str, Any] | None]:
         """What the client missed since ``after``, read from the log, then live events; None
         when nothing happened for a heartbeat's time. Attaching and reading the head happen
         with no await between them, so no event falls between the replay and the live queue.
-        Raises ReplayTooLong before sending anything if the gap is too long to replay."""
+        Raises ReplayTooLong before sending anything if the gap is too long to replay.
+        Ends when ``still_valid``, asked every RECHECK_S, says the client's session is over."""
         await self.ready.wait()
         client = _Client()
         self._clients.add(client)
@@ -125,17 +141,27 @@ class AlertStream:
                     if await events_between(conn, after, upto, limit=REPLAY_MAX + 1) > REPLAY_MAX:
                         raise ReplayTooLong
                     while batch := await events_after(conn, after, upto=upto, limit=BATCH):
-                        for event in batch:
-                            yield event
+                        for missed in batch:
+                            yield missed
                         after = batch[-1]["log_id"]
+            loop = asyncio.get_running_loop()
+            checked = quiet_since = loop.time()
             while True:
-                try:
-                    event = await asyncio.wait_for(client.queue.get(), HEARTBEAT_S)
-                except TimeoutError:
-                    yield None
-                    continue
+                event: dict[str, Any] | None = None
+                with contextlib.suppress(TimeoutError):
+                    event = await asyncio.wait_for(client.queue.get(), RECHECK_S)
+                now = loop.time()
+                if now - checked >= RECHECK_S:
+                    if not await _valid(still_valid):
+                        return
+                    checked = now
                 if event is _END:
                     return
-                yield event
+                if event is not None:
+                    quiet_since = now
+                    yield event
+                elif now - quiet_since >= HEARTBEAT_S:
+                    quiet_since = now
+                    yield None
         finally:
             self._clients.discard(client)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
+from api.limits import RequestGuard
 from api.metrics import registry_for
 from api.routers import (
     alerts,
@@ -26,6 +27,7 @@ from api.routers import (
     reports,
     users,
 )
+from api.schemas import Problem
 from api.validation import validation_error
 from firewatch.settings import MqttTarget, Settings
 from ingest.counters import IngestCounters
@@ -51,9 +53,11 @@ def create_app(
     settings: Settings,
     *,
     broker_ok: Callable[[], Awaitable[bool]] | None = None,
+    session_problem: Callable[[], str | None] | None = None,
     ingest_counters: IngestCounters | None = None,
 ) -> FastAPI:
-    """``ingest_counters``: when ingest runs in this process, /metrics includes its figures."""
+    """``ingest_counters``: when ingest runs in this process, /metrics includes its figures;
+    ``session_problem``: its broker session's recent trouble, which /readyz reports."""
     stream = AlertStream(settings.database_url)
 
     @asynccontextmanager
@@ -75,12 +79,16 @@ def create_app(
         version="0.1.0",
         summary="Fire-safety monitoring for the Zilai Street old quarter",
         lifespan=lifespan,
+        # Any request may be refused for its size before a route sees it (api/limits.py).
+        responses={413: {"model": Problem, "description": "The body is over the route's limit"}},
     )
+    app.add_middleware(RequestGuard)
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     app.state.alert_stream = stream
     app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters)
     app.state.broker_ok = broker_ok or broker_reachable(MqttTarget(settings.mqtt_url))
+    app.state.session_problem = session_problem
     app.include_router(health.router)
     # Before devices: /devices/import, /export and /pending are not device ids.
     app.include_router(device_bulk.router)

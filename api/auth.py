@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import AsyncConnectionPool
 
 from store.users import Principal, principal_for_token
 
@@ -39,16 +41,30 @@ async def current_principal(
     return await _principal(request, credentials.credentials if credentials else None)
 
 
-async def stream_principal(
+@dataclass(frozen=True, slots=True)
+class StreamSession:
+    """Who opened a live stream, and with which token: the stream checks it again while it
+    runs, so disabling the user or rotating the token ends it."""
+
+    principal: Principal
+    token: str
+
+    async def still_valid(self, pool: AsyncConnectionPool[Any]) -> bool:
+        async with pool.connection() as conn:
+            return await principal_for_token(conn, self.token) is not None
+
+
+async def stream_session(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     access_token: Annotated[
         str | None,
         Query(description="For EventSource, which cannot send headers; prefer the header."),
     ] = None,
-) -> Principal:
+) -> StreamSession:
     """The header, or the token in the query string for a browser's EventSource."""
-    return await _principal(request, credentials.credentials if credentials else access_token)
+    token = credentials.credentials if credentials else access_token
+    return StreamSession(await _principal(request, token), token or "")
 
 
 def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -41,8 +41,6 @@ def check_config(kind: Kind, config: dict[str, Any]) -> None:
         raise ConfigFieldError("config", "holds NaN or Infinity; thresholds are finite numbers")
     if len(encoded) > CONFIG_MAX_BYTES:
         raise ConfigFieldError("config", f"larger than {CONFIG_MAX_BYTES} bytes")
-    if b"\\u0000" in encoded:
-        raise ConfigFieldError("config", "holds a NUL character, which the registry cannot store")
     for key in config:
         if key not in CONFIG_KEYS:
             raise ConfigFieldError(

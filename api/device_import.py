@@ -30,6 +30,7 @@ from api.registry_schemas import (
     Section,
     ZoneWrite,
 )
+from api.text import is_clean
 from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
@@ -359,16 +360,17 @@ def _against_registry(
 
 
 def buildings_referenced(document: ImportDocument) -> set[str]:
-    """Building ids the devices name (location and camera coverage), for one registry query."""
+    """Building ids the devices name (location and camera coverage), for one registry query;
+    text the database cannot take is left to the row checks to report."""
     found: set[str] = set()
     for _, raw in document.devices:
         if isinstance(raw, dict):
-            if isinstance(raw.get("building"), str):
+            if is_clean(raw.get("building")):
                 found.add(raw["building"])
             config = raw.get("config")
             covers = config.get("covers") if isinstance(config, dict) else None
             if isinstance(covers, list):
-                found.update(b for b in covers if isinstance(b, str))
+                found.update(b for b in covers if is_clean(b))
     return found
 
 
@@ -376,7 +378,7 @@ def device_ids(document: ImportDocument) -> set[str]:
     return {
         raw["id"]
         for _, raw in document.devices
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str)
+        if isinstance(raw, dict) and is_clean(raw.get("id"))
     }
 
 

@@ -11,11 +11,10 @@ from pydantic_core import PydanticCustomError
 
 from alerts.kinds import Kind
 from api.device_config import ConfigFieldError, check_config
+from api.text import JsonObject, Text
 
 DEVICE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 PLACE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
-# PostgreSQL text cannot hold NUL: refuse it as a 422 rather than fail in the database.
-NO_NUL = r"^[^\x00]*$"
 USER_NAME = r"^[A-Za-z0-9_.@-]{1,64}$"
 MAINTENANCE_MAX = timedelta(days=365)
 
@@ -104,17 +103,17 @@ class DeviceCreate(BaseModel):
     id: str = Field(pattern=DEVICE_ID)
     kind: Kind
     site: str = Field(pattern=r"^[a-z0-9-]{1,32}$")
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    building: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    building: Text | None = Field(default=None, max_length=64)
     floor: int | None = Field(default=None, ge=-5, le=200)
-    room: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    room: Text | None = Field(default=None, max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    zone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    zone: Text | None = Field(default=None, max_length=64)
     heartbeat_s: int | None = Field(
         default=None, gt=0, le=86400, description="Defaults to the kind's heartbeat interval."
     )
-    config: dict[str, Any] = Field(
+    config: JsonObject = Field(
         default_factory=dict,
         description="model, rules (threshold overrides), thermal and covers (cameras); "
         "GET /api/v1/device-kinds lists the keys, defaults and bounds",
@@ -135,15 +134,15 @@ class DeviceUpdate(BaseModel):
         },
     )
 
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    building: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    building: Text | None = Field(default=None, max_length=64)
     floor: int | None = Field(default=None, ge=-5, le=200)
-    room: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    room: Text | None = Field(default=None, max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    zone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    zone: Text | None = Field(default=None, max_length=64)
     heartbeat_s: int | None = Field(default=None, gt=0, le=86400)
-    config: dict[str, Any] | None = None
+    config: JsonObject | None = None
 
 
 class DeviceRead(BaseModel):
@@ -203,7 +202,7 @@ class StatusChange(BaseModel):
     )
 
     status: DeviceStatus
-    reason: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    reason: Text | None = Field(default=None, max_length=500)
     until: datetime | None = Field(default=None, description="Required for maintenance.")
 
     @model_validator(mode="after")
@@ -235,11 +234,11 @@ class Replacement(BaseModel):
 
     new_id: str = Field(pattern=DEVICE_ID)
     kind: Kind | None = None
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
     heartbeat_s: int | None = Field(default=None, gt=0, le=86400)
-    config: dict[str, Any] | None = Field(default=None, description="Default: the old one's.")
+    config: JsonObject | None = Field(default=None, description="Default: the old one's.")
     status: InitialStatus = InitialStatus.ACTIVE
-    reason: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class Replaced(BaseModel):
@@ -272,15 +271,15 @@ class PendingRegister(BaseModel):
 
     kind: Kind
     site: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,32}$")
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    building: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    building: Text | None = Field(default=None, max_length=64)
     floor: int | None = Field(default=None, ge=-5, le=200)
-    room: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    room: Text | None = Field(default=None, max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    zone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    zone: Text | None = Field(default=None, max_length=64)
     heartbeat_s: int | None = Field(default=None, gt=0, le=86400)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
     status: InitialStatus = InitialStatus.COMMISSIONING
 
     config_fits_kind = field_validator("config")(_config_fits_kind)
@@ -334,11 +333,11 @@ class BuildingCreate(BaseModel):
     )
 
     id: str = Field(pattern=PLACE_ID)
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    address: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    address: Text | None = Field(default=None, max_length=500)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    zone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    zone: Text | None = Field(default=None, max_length=64)
     rented: bool = False
     footprint: list[Point] | None = Field(
         default=None,
@@ -358,11 +357,11 @@ class BuildingUpdate(BaseModel):
         extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"rented": False}]}
     )
 
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    address: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    address: Text | None = Field(default=None, max_length=500)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    zone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    zone: Text | None = Field(default=None, max_length=64)
     rented: bool | None = None
     footprint: list[Point] | None = Field(default=None, min_length=3, max_length=1000)
 
@@ -404,9 +403,9 @@ class ZoneWrite(BaseModel):
         },
     )
 
-    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    contact_name: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    contact_phone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    name: Text | None = Field(default=None, max_length=200)
+    contact_name: Text | None = Field(default=None, max_length=200)
+    contact_phone: Text | None = Field(default=None, max_length=64)
 
 
 class ZoneRead(ZoneWrite):

@@ -1,8 +1,10 @@
-"""422 answers that can always be encoded as JSON.
+"""422 answers that can always be encoded as JSON and stay small whatever was sent.
 
 FastAPI echoes the offending input (and the constraint's context) in a validation error. A JSON
-body may carry ``NaN`` or ``Infinity``, which Python reads but strict JSON cannot write, so the
-echo would turn a 422 into a 500. Non-finite numbers are echoed as strings instead.
+body may carry ``NaN`` or ``Infinity``, which Python reads but strict JSON cannot write, and
+lone surrogates, which UTF-8 cannot: non-finite numbers are echoed as their names and
+surrogates as escapes. A body of 200,000 wrong keys would be echoed whole in each of 200,000
+errors, so only the first ``MAX_ERRORS`` are listed and each input is cut to an excerpt.
 """
 
 from __future__ import annotations
@@ -10,25 +12,58 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.text import printable
+
+MAX_ERRORS = 20
+EXCERPT_CHARS = 200
+
 
 def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by its name ("NaN", "Infinity")."""
+    """``value`` with every non-finite float replaced by its name ("NaN", "Infinity") and
+    every string made encodable."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return printable(value)
     if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
 
 
+def excerpt(value: Any) -> Any:
+    """Small inputs as they are; a long string or a large object as the start of its JSON."""
+    if isinstance(value, str):
+        return value if len(value) <= EXCERPT_CHARS else value[:EXCERPT_CHARS] + "…"
+    if isinstance(value, dict | list):
+        text = orjson.dumps(value, default=str).decode()
+        return value if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
+    return value
+
+
+def bounded(errors: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
+    """The body of a 422: the first MAX_ERRORS of ``total`` errors, each input an excerpt."""
+    shown = []
+    for error in errors[:MAX_ERRORS]:
+        safe = json_safe(error)
+        if "input" in safe:
+            safe["input"] = excerpt(safe["input"])
+        shown.append(safe)
+    content: dict[str, Any] = {"detail": shown}
+    if total > len(shown):
+        content["omitted"] = total - len(shown)
+    return content
+
+
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(
-        status_code=422, content={"detail": json_safe(jsonable_encoder(exc.errors()))}
-    )
+    errors = exc.errors()
+    first = jsonable_encoder(list(errors[:MAX_ERRORS]))
+    return JSONResponse(status_code=422, content=bounded(first, total=len(errors)))

@@ -2,11 +2,15 @@
 
 Ids that matter ride on records as ``extra={"batch": n, "device": id, "alert": id}``; both
 formats show them, JSON as fields of their own so they can be searched without parsing text.
+
+Bearer tokens never reach a log: the live stream takes its token in the query string (a
+browser's EventSource cannot send headers), and uvicorn's access log writes the whole URL.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Literal, TextIO
@@ -19,6 +23,43 @@ LogFormat = Literal["auto", "json", "text"]
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message", "asctime", "taskName",
 }  # fmt: skip
+
+
+_SECRETS = re.compile(r"(?i)(access_token=|authorization:\s*bearer\s+|bearer\s+)[^&\s\"']+")
+REDACTED = "[REDACTED]"
+# uvicorn's access log does not propagate to the root logger: it gets its own filter.
+ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+def redact(text: str) -> str:
+    """``text`` with every token value (``access_token=…``, ``Bearer …``) replaced."""
+    return _SECRETS.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a record's message and arguments so that no token survives formatting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redacted(v) for k, v in record.args.items()}
+        return True
+
+
+def _redacted(value: object) -> object:
+    return redact(value) if isinstance(value, str) else value
+
+
+def redact_access_logs() -> None:
+    """Idempotent; uvicorn's own logging config keeps a logger's filters, so this holds
+    whether it is called before or after uvicorn configures its loggers."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 def _extra(record: logging.LogRecord) -> dict[str, object]:
@@ -56,11 +97,14 @@ class TextFormatter(logging.Formatter):
 def configure_logging(
     log_format: LogFormat = "auto", *, stream: TextIO | None = None, level: int = logging.INFO
 ) -> None:
-    """``auto``: JSON unless the stream is a terminal. Replaces the root logger's handlers."""
+    """``auto``: JSON unless the stream is a terminal. Replaces the root logger's handlers,
+    which redact tokens, as uvicorn's access log does."""
     out = stream if stream is not None else sys.stderr
     as_json = log_format == "json" or (log_format == "auto" and not out.isatty())
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
+    handler.addFilter(RedactTokens())
+    redact_access_logs()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

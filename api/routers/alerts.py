@@ -22,8 +22,7 @@ from api.alert_schemas import (
     ShelveBody,
 )
 from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
-from api.auth import current_principal, require_role, stream_principal
-from api.registry_schemas import NO_NUL
+from api.auth import StreamSession, current_principal, require_role, stream_session
 from api.schemas import AUTH_ERRORS, Problem
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
 from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
@@ -53,8 +52,8 @@ async def get_alerts(
     alert_class: Annotated[AlertClass | None, Query(alias="class")] = None,
     state: State | None = None,
     site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
-    building: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    device: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    building: Annotated[str | None, Query(max_length=64)] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[datetime | None, Query(alias="from", description="raised at or after")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="raised before")] = None,
     before: Annotated[
@@ -85,13 +84,14 @@ async def get_alerts(
             "description": "`event: alert` with `id: <log id>` and data "
             '`{"event_id", "change", "actor", "from_state", "to_state", "alert": AlertRead}`; '
             "`event: reset` when the gap since Last-Event-ID is too long to replay (reload "
-            "the list); a comment every 15 s as a heartbeat.",
+            "the list); a comment every 15 s as a heartbeat. The stream ends within a few "
+            "seconds of its user being disabled or its token rotated.",
         },
     },
 )
 async def stream_alerts(
     request: Request,
-    _who: Annotated[Principal, Depends(stream_principal)],
+    session: Annotated[StreamSession, Depends(stream_session)],
     last_event_id: Annotated[str | None, Header(max_length=64)] = None,
     site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
 ) -> StreamingResponse:
@@ -100,23 +100,31 @@ async def stream_alerts(
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     hub: AlertStream = request.app.state.alert_stream
+    own_site = site or request.app.state.settings.site
     return StreamingResponse(
-        _sse(request, hub, after, site or request.app.state.settings.site),
+        _sse(request, hub, session=session, after=after, site=own_site),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    request: Request, hub: AlertStream, after: int | None, site: str
+    request: Request, hub: AlertStream, *, session: StreamSession, after: int | None, site: str
 ) -> AsyncIterator[bytes]:
+    """Ends when the session does: its user disabled or its token rotated."""
+    pool = request.app.state.pool
+
+    async def still_valid() -> bool:
+        return await session.still_valid(pool)
+
     yield b"retry: 2000\n\n"
     try:
-        async for chunk in _site_frames(hub.subscribe(request.app.state.pool, after), site):
+        events = hub.subscribe(pool, after, still_valid=still_valid)
+        async for chunk in _site_frames(events, site):
             yield chunk
     except ReplayTooLong:
         yield b"event: reset\ndata: {}\n\n"
-        async for chunk in _site_frames(hub.subscribe(request.app.state.pool, None), site):
+        async for chunk in _site_frames(hub.subscribe(pool, None, still_valid=still_valid), site):
             yield chunk
 
 

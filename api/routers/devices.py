@@ -12,7 +12,6 @@ from api.auth import current_principal, require_role
 from api.registration import check_places, checked_config, register
 from api.registry_schemas import (
     DEVICE_ID,
-    NO_NUL,
     AuditEntry,
     DeviceCreate,
     DeviceCreated,
@@ -44,7 +43,7 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 Reader = Annotated[Principal, Depends(current_principal)]
 Writer = Annotated[Principal, Depends(require_role("admin", "technician"))]
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID, examples=["SD-0001"])]
-Name = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+Name = Annotated[str | None, Query(max_length=64)]
 
 _SORT = "^-?(" + "|".join(SORTABLE) + ")$"
 
@@ -101,7 +100,7 @@ async def get_devices(
     online: bool | None = None,
     q: Annotated[
         str | None,
-        Query(max_length=100, pattern=NO_NUL, description="Part of the id, name, room or building"),
+        Query(max_length=100, description="Part of the id, name, room or building"),
     ] = None,
     sort: Annotated[
         str, Query(pattern=_SORT, description=f"One of {', '.join(SORTABLE)}; '-' descends")
@@ -185,7 +184,7 @@ async def decommission_device(
     device_id: DeviceId,
     request: Request,
     who: Writer,
-    reason: Annotated[str | None, Query(max_length=500, pattern=NO_NUL)] = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     async with request.app.state.pool.connection() as conn, conn.transaction():
         current = await get_device(conn, device_id, lock=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from alerts.kinds import Kind
 from alerts.signals import AlertClass, Rule
+from api.alert_stream import RECHECK_S
 from api.app import create_app
 from firewatch.settings import Settings
 from tests.api.alert_helpers import raise_alert
@@ -173,3 +175,38 @@ def test_stream_refuses_bad_requests(base_url: str, database_url: str, site: str
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert next(response.iter_lines()) == "retry: 2000"
+
+
+def _read_until_closed(url: str, bearer: str, ended: threading.Event) -> None:
+    """Sets ``ended`` when the server ends the stream cleanly, not when it is cut at shutdown."""
+    with httpx2.stream("GET", url, params={"access_token": bearer}, timeout=30) as response:
+        assert response.status_code == 200
+        try:
+            for _ in response.iter_lines():
+                pass
+        except httpx2.TransportError:
+            return
+    ended.set()
+
+
+@pytest.mark.parametrize("ending", ["disable", "rotate-token"])
+def test_a_stream_ends_with_its_session(
+    base_url: str, database_url: str, site: str, ending: str
+) -> None:
+    """Disabling the user or rotating its token ends its open stream within a few seconds,
+    while another user's stream stays open."""
+    admin = auth(token(database_url, f"admin-{site}", "admin"))
+    name, other = f"op-{site}", f"op2-{site}"
+    ended, kept = threading.Event(), threading.Event()
+    url = f"{base_url}/api/v1/alerts/stream"
+    for who, flag in ((name, ended), (other, kept)):
+        bearer = token(database_url, who, "operator")
+        threading.Thread(target=_read_until_closed, args=(url, bearer, flag), daemon=True).start()
+    time.sleep(RECHECK_S + 0.5)  # both were checked again at least once, and are still open
+    assert not ended.is_set() and not kept.is_set()
+    started = time.monotonic()
+    assert httpx2.post(f"{base_url}/api/v1/users/{name}/{ending}", headers=admin).is_success
+    assert ended.wait(5), f"the stream outlived its session ({ending}) by 5 s"
+    took = time.monotonic() - started
+    assert not kept.is_set(), "another user's stream ended too"
+    print(f"stream ended {took:.1f} s after {ending}")

@@ -1,0 +1,116 @@
+"""Limits on what a request may carry, enforced before any route reads, parses or
+authenticates it.
+
+The body is counted as it arrives: a declared Content-Length over the limit is refused before
+a byte is read, and a chunked body is cut off at the limit, so a client without a token can
+make the process hold at most one limit's worth per request. Most bodies are one JSON object
+(the largest, a building with a 1,000-point footprint, is about 40 KiB), so they get 256 KiB,
+the size ingest allows a device message; the registry import keeps its 32 MiB.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.device_import import MAX_IMPORT_BYTES
+from api.text import printable, text_problem
+
+MAX_BODY_BYTES = 256 * 1024
+# (method, path) -> limit, for the few routes that take more than MAX_BODY_BYTES.
+LARGE_BODIES = {("POST", "/api/v1/devices/import"): MAX_IMPORT_BYTES}
+
+
+def body_limit(method: str, path: str) -> int:
+    return LARGE_BODIES.get((method, path.rstrip("/")), MAX_BODY_BYTES)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 2**10} KiB"
+
+
+class RequestGuard:
+    """413 for a body over its route's limit; 422 for a NUL in the path or the query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = _url_problem(scope)
+        if problem is not None:
+            loc, msg = problem
+            error = {"type": "text", "loc": loc, "msg": msg, "input": None}
+            await _answer(send, 422, [error])
+            return
+        limit = body_limit(scope["method"], scope["path"])
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _answer(send, 413, _too_large(limit))
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:  # a route that answers while still reading: nothing left to say
+                raise
+            await _answer(send, 413, _too_large(limit))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is over this route's limit of {_size(limit)}"
+
+
+def _url_problem(scope: Scope) -> tuple[list[str], str] | None:
+    """Where and why, in the shape of a validation error. Starlette decodes percent-escapes
+    as UTF-8 with replacement, so only NUL can arrive here; the rule is the bodies' all the
+    same."""
+    problem = text_problem(scope["path"])
+    if problem is not None:
+        return ["path"], problem
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            return ["query", printable(name)], problem
+    return None
+
+
+async def _answer(send: Send, status: int, detail: object) -> None:
+    body = orjson.dumps({"detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 413:
+        headers.append((b"connection", b"close"))  # the rest of the body is not read
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
