@@ -58,6 +58,12 @@ EVENT_TYPES = frozenset(
 )
 
 
+# Fire and tamper: judged even from a device whose clock is outside the time window, stamped
+# with their arrival (docs/contract.md, "A wrong device clock"): a detector whose clock drifted
+# still reports smoke. Everything else from such a device is dead-lettered.
+CLOCK_EXEMPT_EVENTS = frozenset({"alarm", "fire_detected", "smoke_detected", "tamper"})
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
     """What a kind may publish, and how often it must be heard from."""

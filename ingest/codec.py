@@ -9,7 +9,14 @@ from typing import Any
 
 import orjson
 
-from alerts.kinds import EVENT_TYPES, FRAME_METRICS, KIND_SPECS, METRIC_RANGES, Kind
+from alerts.kinds import (
+    CLOCK_EXEMPT_EVENTS,
+    EVENT_TYPES,
+    FRAME_METRICS,
+    KIND_SPECS,
+    METRIC_RANGES,
+    Kind,
+)
 from ingest.frames import FrameError, decode_frame
 from ingest.messages import Decoded, Reason, Rejection
 from ingest.topics import Channel, TopicError, parse_topic
@@ -186,8 +193,15 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
     )
 
 
-def decode(topic: str, payload: bytes, *, now: datetime, limits: Limits) -> Decoded | Rejection:
-    """Pure and total: the property tests feed it arbitrary bytes."""
+def decode(
+    topic: str, payload: bytes, *, now: datetime, limits: Limits, arrived: datetime | None = None
+) -> Decoded | Rejection:
+    """Pure and total: the property tests feed it arbitrary bytes.
+
+    A fire or tamper event whose ``ts`` is outside the window is not rejected: it is stamped
+    with ``arrived`` (the message's arrival, ``now`` when not given) and keeps the device's
+    time in ``device_ts``, because a wrong clock must not silence a detector.
+    """
     try:
         parsed = parse_topic(topic)
     except TopicError as exc:
@@ -203,20 +217,30 @@ def decode(topic: str, payload: bytes, *, now: datetime, limits: Limits) -> Deco
         message = _decode_body(parsed.site, parsed.device_id, parsed.channel, payload)
     except _Invalid as exc:
         return Rejection(exc.reason, exc.detail, parsed.device_id)
-    if message.ts > now + limits.future_tolerance:
+    return _in_window(message, now=now, limits=limits, arrived=now if arrived is None else arrived)
+
+
+def _in_window(
+    message: Decoded, *, now: datetime, limits: Limits, arrived: datetime
+) -> Decoded | Rejection:
+    future = message.ts > now + limits.future_tolerance
+    if not future and message.ts >= now - limits.stale_after:
+        return message
+    if message.event_type in CLOCK_EXEMPT_EVENTS:
+        message.device_ts, message.ts = message.ts, arrived
+        return message
+    if future:
         return Rejection(
             Reason.FUTURE_TIMESTAMP,
             f"ts {message.ts.isoformat()} is {(message.ts - now).total_seconds():.0f} s ahead "
             "of the server clock; fix the device clock (NTP)",
-            parsed.device_id,
+            message.device_id,
         )
-    if message.ts < now - limits.stale_after:
-        return Rejection(
-            Reason.STALE,
-            f"ts {message.ts.isoformat()} is older than {limits.stale_after}",
-            parsed.device_id,
-        )
-    return message
+    return Rejection(
+        Reason.STALE,
+        f"ts {message.ts.isoformat()} is older than {limits.stale_after}",
+        message.device_id,
+    )
 
 
 def check_kind(message: Decoded, kind: Kind) -> Rejection | None:

@@ -54,3 +54,15 @@ class Decoded:
     detail: dict[str, Any] | None = None
     firmware: str | None = None
     frame: npt.NDArray[np.float32] | None = None  # °C per pixel, for the engine's analysis
+    # The device's own ``ts`` when it was outside the time window and the message (a fire or
+    # tamper event) was re-stamped with its arrival instead; None for every other message.
+    device_ts: datetime | None = None
+
+    def clock_skew(self) -> dict[str, Any] | None:
+        """What a re-stamped message's event row and alerts say of the device's clock."""
+        if self.device_ts is None:
+            return None
+        return {
+            "device_ts": self.device_ts.isoformat(),
+            "skew_s": round((self.device_ts - self.ts).total_seconds(), 3),
+        }

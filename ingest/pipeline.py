@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -22,6 +22,7 @@ from ingest.registry import RegistryCache
 from ingest.topics import Channel
 from store.alerts import AlertChange, apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
+from store.restamped import Claim, stamps
 from store.series import (
     EventRow,
     HeartbeatRow,
@@ -109,6 +110,9 @@ class Prepared:
     # Another worker's devices this one only evaluates (ingest/partition.py): no rows, no
     # dead letters, no decisions of their own; their owner stores them.
     observed: list[tuple[Decoded, Inbound]] = field(default_factory=list)
+    # Events re-stamped for a wrong device clock: their row in ``event_rows``, their identity.
+    # Their stamp is settled against the database just before the batch is written.
+    restamped: list[tuple[int, Claim, Decoded, Inbound]] = field(default_factory=list)
 
 
 def prepare(
@@ -125,7 +129,7 @@ def prepare(
     decoded: list[tuple[Decoded, Inbound]] = []
     observed: list[tuple[Decoded, Inbound]] = []
     for item in batch:
-        result = decode(item.topic, item.payload, now=now, limits=limits)
+        result = decode(item.topic, item.payload, now=now, limits=limits, arrived=item.received_at)
         if observed_only is not None and observed_only(_topic_device(item.topic)):
             if not isinstance(result, Rejection):
                 observed.append((result, item))
@@ -146,7 +150,7 @@ def prepare(
             dead.append(dead_letter_row(item, rejection))
             outcome.rejected[rejection.reason] += 1
             continue
-        key = (message.device_id, message.seq, message.ts)
+        key = (message.device_id, message.seq, message.device_ts or message.ts)
         if key in seen:
             outcome.duplicates += 1
             continue
@@ -158,6 +162,7 @@ def prepare(
     reading_rows: list[ReadingRow] = []
     event_rows: list[EventRow] = []
     heartbeat_rows: list[HeartbeatRow] = []
+    restamped: list[tuple[int, Claim, Decoded, Inbound]] = []
     for m, item in accepted:
         if m.channel is Channel.STATUS:
             heartbeat_rows.append(
@@ -165,9 +170,9 @@ def prepare(
                  m.firmware, item.received_at)
             )  # fmt: skip
         elif m.channel is Channel.EVENT:
-            event_rows.append(
-                (m.ts, m.device_id, m.seq, m.event_type or "", m.detail, item.received_at)
-            )
+            if m.device_ts is not None:
+                restamped.append((len(event_rows), (m.device_id, m.seq, m.device_ts), m, item))
+            event_rows.append(_event_row(m, item))
         else:
             for metric, value in m.values.items():
                 reading_rows.append(
@@ -179,7 +184,13 @@ def prepare(
                     is None]  # fmt: skip
     infos = {i: devices[i] for i in {m.device_id for m, _ in accepted + observed}}
     return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead,
-                    observed)  # fmt: skip
+                    observed, restamped)  # fmt: skip
+
+
+def _event_row(m: Decoded, item: Inbound) -> EventRow:
+    skew = m.clock_skew()
+    detail = m.detail if skew is None else {**(m.detail or {}), "clock_skew": skew}
+    return (m.ts, m.device_id, m.seq, m.event_type or "", detail, item.received_at)
 
 
 def _topic_device(topic: str) -> str:
@@ -210,6 +221,7 @@ class BatchWriter:
     def commit(self, prepared: Prepared) -> BatchOutcome:
         outcome = prepared.outcome
         accepted = prepared.accepted
+        self._restamp(prepared)
         self.partitions.ensure(self.conn, {m.ts.date() for m, _ in accepted})
         engine = self.engine
         engine.configure(d for i, d in prepared.devices.items() if engine.devices.get(i) is not d)
@@ -220,6 +232,16 @@ class BatchWriter:
             raise
         engine.commit()
         return outcome
+
+    def _restamp(self, prepared: Prepared) -> None:
+        """Each re-stamped event takes the stamp its first copy got, so a redelivery is a
+        duplicate under the events' unique index like any other (store/restamped.py)."""
+        if not prepared.restamped:
+            return
+        found = stamps(self.conn, ((c, i.received_at) for _, c, _, i in prepared.restamped))
+        for index, claim, message, item in prepared.restamped:
+            message.ts = found[claim].astimezone(UTC)
+            prepared.event_rows[index] = _event_row(message, item)
 
     def _write(self, prepared: Prepared) -> None:
         outcome = prepared.outcome

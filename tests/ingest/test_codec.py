@@ -499,9 +499,97 @@ def test_future_tolerance_is_settable():
 def test_stale():
     ts = (NOW - timedelta(days=7, seconds=1)).isoformat()
     rejection = reject(
-        topic("event"), payload(ts=ts, type="alarm"), Reason.STALE, "older than 7 days"
+        topic("event"), payload(ts=ts, type="fault"), Reason.STALE, "older than 7 days"
     )
     assert rejection.device_id == DEVICE
+
+
+# A wrong device clock: fire and tamper events are judged anyway, stamped with their arrival.
+ARRIVED = NOW - timedelta(milliseconds=250)
+
+
+@pytest.mark.parametrize("event_type", ["alarm", "fire_detected", "smoke_detected", "tamper"])
+@pytest.mark.parametrize(
+    "offset", [timedelta(hours=1), timedelta(minutes=5, microseconds=1), -timedelta(days=8)]
+)
+def test_fire_and_tamper_events_outside_the_window_are_restamped(
+    event_type: str, offset: timedelta
+) -> None:
+    device_ts = NOW + offset
+    data = payload(ts=device_ts.isoformat(), type=event_type, detail={"chamber": "optical"})
+    result = decode(topic("event"), data, now=NOW, limits=LIMITS, arrived=ARRIVED)
+    assert isinstance(result, Decoded), result
+    assert (result.ts, result.device_ts) == (ARRIVED, device_ts)
+    assert result.detail == {"chamber": "optical"}  # the device's detail, untouched
+    skew = result.clock_skew()
+    assert skew == {
+        "device_ts": device_ts.isoformat(),
+        "skew_s": round((device_ts - ARRIVED).total_seconds(), 3),
+    }
+
+
+def test_restamped_without_an_arrival_takes_now() -> None:
+    data = payload(ts=NOW_MS + 3600_000, type="alarm")
+    result = accept(topic("event"), data)
+    assert result.ts == NOW and result.device_ts == NOW + timedelta(hours=1)
+    assert result.clock_skew() == {"device_ts": "2025-06-01T13:00:00+00:00", "skew_s": 3600.0}
+
+
+def test_an_event_in_the_window_keeps_its_time_and_has_no_skew() -> None:
+    result = accept(topic("event"), payload(type="alarm"))
+    assert result.ts == NOW and result.device_ts is None and result.clock_skew() is None
+
+
+@pytest.mark.parametrize(
+    "event_type", ["alarm_cleared", "test", "fault", "fault_cleared", "button"]
+)
+def test_other_events_outside_the_window_stay_dead_letters(event_type: str) -> None:
+    reject(topic("event"), payload(ts=NOW_MS + 3600_000, type=event_type), Reason.FUTURE_TIMESTAMP)
+    reject(topic("event"), payload(ts=NOW_MS - 8 * 86_400_000, type=event_type), Reason.STALE)
+
+
+def test_readings_status_and_frames_outside_the_window_stay_dead_letters() -> None:
+    ahead = NOW_MS + 3600_000
+    reject(topic(), payload(ts=ahead, values={"temperature_c": 20}), Reason.FUTURE_TIMESTAMP)
+    reject(topic("status"), payload(ts=ahead, battery_pct=50), Reason.FUTURE_TIMESTAMP)
+    frame = encode_frame(np.full((2, 2), 20.0), ts=NOW_MS - 8 * 86_400_000, seq=1)
+    reject(topic("frame", device="CAM-1"), frame, Reason.STALE)
+
+
+@pytest.mark.parametrize(
+    "ts", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59.999999+14:00", 946_684_800_000,
+           4_102_444_800_000],
+)  # fmt: skip
+def test_a_clock_at_the_ends_of_the_contract_still_raises_the_alarm(ts: object) -> None:
+    result = accept(topic("event"), payload(ts=ts, type="alarm"))
+    assert result.ts == NOW and result.device_ts is not None
+    skew = result.clock_skew()
+    assert skew is not None and abs(skew["skew_s"]) > 7 * 86400
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"ts": "2150-01-01T00:00:00Z", "type": "alarm"}, Reason.SCHEMA),  # beyond the contract
+        ({"ts": 1_748_779_200, "type": "alarm"}, Reason.SCHEMA),  # epoch seconds
+        ({"ts": NOW_MS + 3600_000, "type": "alarm", "detail": {"x": "\x00"}}, Reason.SCHEMA),
+        ({"ts": NOW_MS + 3600_000, "type": "alarm", "extra": 1}, Reason.SCHEMA),
+        ({"ts": NOW_MS + 3600_000, "type": "ALARM"}, Reason.SCHEMA),
+    ],
+)
+def test_a_skewed_alarm_is_still_validated_first(fields: dict[str, Any], reason: Reason) -> None:
+    reject(topic("event"), payload(**fields), reason)
+
+
+def test_a_skewed_alarm_too_big_is_oversize() -> None:
+    big = payload(ts=NOW_MS + 3600_000, type="alarm", detail={"pad": "x" * (256 * 1024)})
+    reject(topic("event"), big, Reason.OVERSIZE)
+
+
+def test_a_skewed_alarm_from_a_kind_without_alarms_is_a_kind_mismatch() -> None:
+    result = accept(topic("event", device="CAM-1"), payload(ts=NOW_MS + 3600_000, type="alarm"))
+    verdict = check_kind(result, Kind.THERMAL_CAMERA)
+    assert verdict is not None and verdict.reason is Reason.KIND_MISMATCH
 
 
 def test_stale_edge_is_accepted_and_limit_is_settable():

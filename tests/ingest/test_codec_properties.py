@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from alerts.kinds import EVENT_TYPES, FRAME_METRICS, METRIC_RANGES, STATUS_METRICS, Kind
+from alerts.kinds import (
+    CLOCK_EXEMPT_EVENTS,
+    EVENT_TYPES,
+    FRAME_METRICS,
+    METRIC_RANGES,
+    STATUS_METRICS,
+    Kind,
+)
 from ingest.codec import MAX_SEQ, Limits, check_kind, decode
 from ingest.frames import decode_frame, encode_frame
 from ingest.messages import Decoded, Reason, Rejection
@@ -73,6 +80,10 @@ def check_outcome(topic: str, result: Decoded | Rejection, limits: Limits = LIMI
     )  # fmt: skip
     assert result.ts.utcoffset() == timedelta(0)
     assert NOW - limits.stale_after <= result.ts <= NOW + limits.future_tolerance
+    if result.device_ts is not None:  # re-stamped for a wrong clock: fire and tamper only
+        assert result.channel is Channel.EVENT and result.event_type in CLOCK_EXEMPT_EVENTS
+        assert result.ts == NOW
+        assert not NOW - limits.stale_after <= result.device_ts <= NOW + limits.future_tolerance
     assert 0 <= result.seq <= MAX_SEQ
     for name, value in result.values.items():
         assert type(value) is float and math.isfinite(value)
@@ -376,3 +387,40 @@ def test_frames_round_trip_within_quantisation(topic, frame, seq, preset):
     assert abs(result.values["frame_avg_temp_c"] - temps.mean()) <= tolerance
     assert (result.seq, result.preset, result.ts) == (seq, preset, NOW)
     check_outcome(topic, result)
+
+
+# --------------------------------------------------------------------------- (e) device clocks
+
+
+@FAST
+@given(
+    topic=valid_topics(Channel.EVENT),
+    event_type=st.sampled_from(sorted(EVENT_TYPES)),
+    offset_ms=st.integers(-10 * 365 * 86_400_000, 10 * 365 * 86_400_000),
+    arrival_ms=st.integers(-2000, 0),
+    tolerance_s=st.integers(0, 3600),
+    stale_s=st.integers(60, 30 * 86400),
+)
+def test_the_time_window_decides_between_kept_restamped_and_dead_lettered(
+    topic, event_type, offset_ms, arrival_ms, tolerance_s, stale_s
+):
+    limits = Limits(
+        future_tolerance=timedelta(seconds=tolerance_s), stale_after=timedelta(seconds=stale_s)
+    )
+    sent = NOW + timedelta(milliseconds=offset_ms)
+    arrived = NOW + timedelta(milliseconds=arrival_ms)
+    body = {"ts": int(sent.timestamp() * 1000), "seq": 1, "type": event_type}
+    result = decode(topic, orjson.dumps(body), now=NOW, limits=limits, arrived=arrived)
+    inside = NOW - limits.stale_after <= sent <= NOW + limits.future_tolerance
+    if inside:
+        assert isinstance(result, Decoded) and (result.ts, result.device_ts) == (sent, None)
+    elif event_type in CLOCK_EXEMPT_EVENTS:
+        event("restamped")
+        assert isinstance(result, Decoded) and (result.ts, result.device_ts) == (arrived, sent)
+        skew = result.clock_skew()
+        assert skew is not None
+        assert skew["skew_s"] == round((sent - arrived).total_seconds(), 3)
+        assert datetime.fromisoformat(skew["device_ts"]) == sent
+    else:
+        assert isinstance(result, Rejection)
+        assert result.reason is (Reason.FUTURE_TIMESTAMP if sent > NOW else Reason.STALE)

@@ -1,0 +1,53 @@
+"""Stamps for re-stamped events (a wrong device clock): the same stamp for every copy.
+
+A fire or tamper event whose device time is outside the window is stored at its arrival time,
+but a redelivery arrives later. Its stamp is therefore the first copy's, remembered under the
+message's own identity (device, seq, device time); the events' unique index then counts every
+later copy as a duplicate. The stamp is remembered in its own short transaction, before the
+batch's: a batch that fails and is retried takes the same stamp again, and a concurrent worker
+that receives another copy waits on the primary key and gets the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+# (device_id, seq, device_ts): the contract's identity of a message.
+Claim = tuple[str, int, datetime]
+
+# One claim at a time, so each probe is pruned to the one partition of its time.
+_STORED_AS_SENT = "SELECT 1 FROM events WHERE device_id = %s AND ts = %s AND seq = %s"
+
+_REMEMBER = """
+INSERT INTO restamped_events AS r (device_id, seq, device_ts, ts)
+SELECT * FROM unnest(%s::text[], %s::int8[], %s::timestamptz[], %s::timestamptz[])
+ON CONFLICT (device_id, seq, device_ts) DO UPDATE SET ts = r.ts
+RETURNING device_id, seq, device_ts, ts
+"""
+
+
+def stamps(
+    conn: psycopg.Connection[Any], arrivals: Iterable[tuple[Claim, datetime]]
+) -> dict[Claim, datetime]:
+    """The stamp of each claimed message: its own time if it was once stored as sent (a copy
+    redelivered after that time left the window), else the first copy's arrival."""
+    proposed = dict(arrivals)  # one row per identity: ON CONFLICT may touch a row only once
+    if not proposed:
+        return {}
+    found: dict[Claim, datetime] = {}
+    with conn.transaction():
+        for device_id, seq, sent in proposed:
+            if conn.execute(_STORED_AS_SENT, (device_id, sent, seq)).fetchone():
+                found[(device_id, seq, sent)] = sent
+        rest = [c for c in proposed if c not in found]
+        if rest:
+            rows = conn.execute(_REMEMBER, (
+                [c[0] for c in rest], [c[1] for c in rest], [c[2] for c in rest],
+                [proposed[c] for c in rest],
+            ))  # fmt: skip
+            found.update({(d, s, t): stamp for d, s, t, stamp in rows})
+    return found
