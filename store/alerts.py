@@ -4,6 +4,12 @@ The engine decides *what* happened (raise, hold, clear); the lifecycle table in
 ``alerts.lifecycle`` decides what that does to the alert's state; this module reads the open
 alerts a batch touches, applies both, and writes rows, audit entries and notifications in the
 caller's transaction. NOTIFY is transactional: listeners hear of a change only once it commits.
+
+A repeat of an open alert (the same alarm again, a condition still active) only updates its
+count and times: no log row, no NOTIFY. Its summary, one log row and one NOTIFY carrying the
+count, goes out at most once a second per alert, judged in SQL by ``notified_at`` so several
+workers and restarts keep the pace; every call (each batch, each timer tick) sends the
+summaries that are due, so the count on the stream catches up within a tick of the last repeat.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ FOR UPDATE
 """
 
 # A concurrent worker may have opened the same alert (a building's roll-up fed by two
-# workers): the insert then counts as a repeat on it.
+# workers): the insert then counts as a (quiet) repeat on it.
 _INSERT = """
 INSERT INTO alerts AS a (device_id, subject, rule, class, state, raised_at, received_at, last_at,
                          count, peak, detail, site, building, latching, chattering,
@@ -56,8 +62,28 @@ UPDATE alerts SET state = %(state)s, count = %(count)s, last_at = greatest(last_
     cause = CASE WHEN %(state)s = 'resolved' THEN %(cause)s ELSE cause END,
     resolution_note = CASE WHEN %(state)s = 'resolved' THEN %(note)s ELSE resolution_note END,
     detail = CASE WHEN %(detail)s::jsonb IS NULL THEN detail ELSE detail || %(detail)s END,
+    notified_at = CASE WHEN %(told)s THEN now() ELSE notified_at END,
+    notified_count = CASE WHEN %(told)s THEN %(count)s ELSE notified_count END,
     updated_at = now()
 WHERE id = %(id)s
+"""
+
+SUMMARY_EVERY_S = 1.0
+
+# Open alerts whose count is ahead of what their last event said, and whose last event is at
+# least a second old (on the database's clock, shared by every worker). SKIP LOCKED: an alert
+# another transaction holds is summarised by that one or by the next call.
+_SUMMARISE = """
+WITH due AS (
+    SELECT id, notified_count AS told FROM alerts
+    WHERE state <> 'resolved' AND count > notified_count
+      AND notified_at <= now() - make_interval(secs => %(every)s)
+    ORDER BY id FOR UPDATE SKIP LOCKED
+)
+UPDATE alerts a SET notified_at = now(), notified_count = a.count
+FROM due WHERE a.id = due.id
+RETURNING a.id, a.subject, a.rule, a.class, a.state, a.count, a.last_at, a.site, a.building,
+          a.suppressed_reason, a.count - due.told
 """
 
 _LOG = """
@@ -128,12 +154,17 @@ def _engine_action(decision: Decision, found: _Open) -> tuple[Action, Cause | No
 def apply_decisions(
     conn: psycopg.Connection[Any], decisions: Sequence[Decision]
 ) -> list[AlertChange]:
-    """Applies the engine's decisions in order; returns what changed (holds included)."""
+    """Applies the engine's decisions in order, then sends the repeat summaries that are due;
+    returns what changed (quiet repeats and holds included, though neither logged nor told)."""
     if not decisions:
-        return []
+        with conn.cursor() as cur:
+            summaries = _summarise(cur)
+            _notify(cur, summaries)
+        return summaries
     keys = sorted({(d.subject, d.rule.value) for d in decisions})
     opened: dict[tuple[str, str], _Open] = {}
     changes: list[AlertChange] = []
+    told: list[AlertChange] = []
     logs: list[tuple[Any, ...]] = []
     with conn.cursor() as cur:
         cur.execute(_OPEN_FOR, ([k[0] for k in keys], [k[1] for k in keys]))
@@ -161,12 +192,14 @@ def apply_decisions(
                 found = opened[key] = _Open(alert_id, State(stored_state), d.alert_class.value,
                                             True, 1, d.value, latches(d.rule, d.alert_class),
                                             chattering, d.suppressed)  # fmt: skip
-                action = "raise" if fresh else "repeat"
-                logs.append((alert_id, ENGINE, action, None, stored_state, Jsonb(d.detail)))
-                changes.append(_change(found, d, key, action))
+                change = _change(found, d, key, "raise" if fresh else "repeat")
+                changes.append(change)
+                if fresh:
+                    logs.append((alert_id, ENGINE, "raise", None, stored_state, Jsonb(d.detail)))
+                    told.append(change)
                 continue
             action, cause, note = _engine_action(d, found)
-            before = found.state
+            before, was_active = found.state, found.condition_active
             facts = AlertFacts(found.state, found.alert_class, found.condition_active)
             found.state = next_state(facts, action)
             if d.change in (Change.RAISE, Change.REPEAT):
@@ -174,25 +207,27 @@ def apply_decisions(
             found.condition_active = d.change is not Change.CLEAR
             found.peak = _peak(found.peak, d.value)
             found.chattering = found.chattering or chattering
+            quiet = action is Action.REPEAT and found.state is before and was_active
             cur.execute(_UPDATE, {
                 "id": found.id, "state": found.state.value, "count": found.count, "at": d.at,
                 "peak": found.peak, "condition_active": found.condition_active,
                 "chattering": found.chattering, "returned": d.change is Change.CLEAR,
                 "actor": ENGINE, "cause": cause.value if cause else None, "note": note,
+                "told": not quiet,
                 "detail": Jsonb(d.detail) if d.change is Change.RAISE or d.rule.value ==
                 "confirmed_fire" else None,
             })  # fmt: skip
-            if d.change is not Change.HOLD or found.state is not before:
-                logged = {"return": "return", "return_latched": "return"}.get(
-                    action.value, "repeat"
-                )
+            logged = {"return": "return", "return_latched": "return"}.get(action.value, "repeat")
+            if not quiet:
                 logs.append((found.id, ENGINE, logged, before.value, found.state.value,
                              Jsonb({**d.detail, **({"cause": cause.value} if cause and
                                     found.state is State.RESOLVED else {})})))  # fmt: skip
             if found.state is State.RESOLVED:
                 del opened[key]
-            change = "hold" if d.change is Change.HOLD else logs[-1][2]
-            changes.append(_change(found, d, key, change))
+            change = _change(found, d, key, "hold" if d.change is Change.HOLD else logged)
+            changes.append(change)
+            if not quiet:
+                told.append(change)
         for d in decisions:
             children = d.detail.get("children") if d.rule.value == "confirmed_fire" else None
             parent = opened.get((d.subject, d.rule.value))
@@ -202,14 +237,33 @@ def apply_decisions(
                                              [c["rule"] for c in children]))  # fmt: skip
         if logs:
             cur.executemany(_LOG, logs)
-        _notify(cur, changes)
-    return changes
+        summaries = _summarise(cur)
+        _notify(cur, told + summaries)
+    return changes + summaries
 
 
 def _change(found: _Open, d: Decision, key: tuple[str, str], change: str) -> AlertChange:
     return AlertChange(found.id, key[0], key[1], found.alert_class, found.state.value, change,
                        found.count, d.at, d.site, d.building,
                        {"suppressed": found.suppressed} if found.suppressed else {})  # fmt: skip
+
+
+def _summarise(cur: psycopg.Cursor[Any]) -> list[AlertChange]:
+    """The due summaries: each logged as one ``repeat`` with the count and how many repeats it
+    covers, and returned for NOTIFY."""
+    cur.execute(_SUMMARISE, {"every": SUMMARY_EVERY_S})
+    summaries = [
+        AlertChange(r[0], r[1], r[2], r[3], r[4], "repeat", r[5], r[6], r[7], r[8],
+                    {"repeats": r[10], **({"suppressed": r[9]} if r[9] else {})})
+        for r in cur.fetchall()
+    ]  # fmt: skip
+    if summaries:
+        cur.executemany(_LOG, [
+            (c.id, ENGINE, "repeat", c.state, c.state,
+             Jsonb({"count": c.count, "repeats": c.extra["repeats"]}))
+            for c in summaries
+        ])  # fmt: skip
+    return summaries
 
 
 def _notify(cur: psycopg.Cursor[Any], changes: Sequence[AlertChange]) -> None:

@@ -107,6 +107,12 @@ def test_raise_on_an_open_alert_counts(db: psycopg.Connection[Any], devices: lis
     assert again.id == opened.id
     row = alert(db, opened.id)
     assert (row["count"], row["peak"], row["last_at"]) == (2, 320.0, ts(9))
+    # The repeat is quiet; its summary goes out once the last event is a second old.
+    assert [a for _, a, _, _ in log(db, opened.id)] == ["raise"]
+    db.execute("UPDATE alerts SET notified_at = notified_at - interval '1 s' WHERE id = %s",
+               (opened.id,))  # fmt: skip
+    [summary] = [c for c in apply(db) if c.id == opened.id]  # others' may be due too
+    assert (summary.id, summary.change, summary.count) == (opened.id, "repeat", 2)
     assert [a for _, a, _, _ in log(db, opened.id)] == ["raise", "repeat"]
 
 
