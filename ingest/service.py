@@ -35,6 +35,7 @@ from ingest.topics import alarm_subscription_for, subscription_for
 from ingest.warmup import warm_engine
 from store.alert_timers import escalate_due, expire_shelves, opened_since
 from store.alerts import apply_decisions
+from store.bounded import prune_bounded_tables
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
 from store.device_lifecycle import end_due_maintenance
@@ -160,6 +161,11 @@ class IngestService:
         dropped = apply_retention(writer.conn, now=now, keep_days=self.settings.retention_days)
         if dropped:
             log.info("retention: %s", ", ".join(dropped))
+        prune_bounded_tables(
+            writer.conn, now=now, dead_letter_days=self.settings.dead_letter_retention_days,
+            dead_letters_max=self.settings.dead_letters_max,
+            pending_days=self.settings.pending_retention_days, pending_max=self.settings.pending_max,
+        )  # fmt: skip
         self._maintained_at = time.monotonic()
 
     def _warm_up(self, writer: BatchWriter) -> None:
