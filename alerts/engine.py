@@ -253,7 +253,8 @@ class Engine:
                 others.append((message, received_at))
                 other_index.append(index)
         if heard:
-            self._heard_from(heard, arrivals, sent, out)
+            slots = self._heard_from(heard, arrivals, sent, out)
+            self._clock(messages, slots, others, out)
         # A camera's frames and its region readings drive the same tracks, so each frame is
         # judged after the readings that came before it and before those after it: where the
         # stream is cut into batches does not change the outcome.
@@ -404,6 +405,11 @@ class Engine:
         if message.channel is Channel.EVENT:
             kind_rule = _EVENT_RULES.get((device.kind, message.event_type or ""))
             detail = {"event": message.event_type, **(message.detail or {})}
+            skew = message.clock_skew()  # only ingest may say so, never the device's detail
+            if skew is None:
+                detail.pop("clock_skew", None)
+            else:
+                detail["clock_skew"] = skew
             if kind_rule is not None:
                 record(kind_rule[0], kind_rule[1], True, None, detail)
             elif message.event_type == "tamper":
@@ -522,9 +528,10 @@ class Engine:
     def _heard_from(
         self, heard: list[tuple[int, int]], arrivals: list[datetime], sent: list[datetime],
         out: _Batch,
-    ) -> None:  # fmt: skip
+    ) -> I64:  # fmt: skip
         """Remembers when each device was last heard (server clock) and clears the offline
-        alerts of those that are back. Arrivals are in order: a device's last is its latest."""
+        alerts of those that are back. Arrivals are in order: a device's last is its latest.
+        Returns the slots of the devices heard."""
         latest = dict(heard)
         slots = np.fromiter(latest, dtype=np.int64, count=len(latest))
         received = np.array([arrivals[i].timestamp() for i in latest.values()])
@@ -533,7 +540,7 @@ class Engine:
         track.ensure(len(self._ids))
         back = slots[track.active[slots]]
         if not len(back):
-            return
+            return slots
         self._save_track(track, back)
         for slot in back:
             track.set(int(slot), False)
@@ -543,6 +550,39 @@ class Engine:
             out.add(Decision(device.id, Rule.OFFLINE, AlertClass.TROUBLE, Change.CLEAR,
                              sent[index], None, received_at, device.site, device.building,
                              {"back_at": received_at.isoformat()}))  # fmt: skip
+        return slots
+
+    def _clock(
+        self, messages: Sequence[tuple[Decoded, datetime]], slots: I64,
+        others: list[tuple[Decoded, datetime]], out: _Batch,
+    ) -> None:  # fmt: skip
+        """A message re-stamped for its device's wrong clock raises (then repeats) the device's
+        clock_skew trouble; its next message within the window clears it. In arrival order,
+        and only for devices with a skewed message or an active alert, so it costs nothing
+        while every clock is right."""
+        track = self.tracks[("event", Rule.CLOCK_SKEW)]
+        track.ensure(len(self._ids))
+        watch = {self._ids[int(s)] for s in slots[track.active[slots]]}
+        watch.update(m.device_id for m, _ in others if m.device_ts is not None)
+        if not watch:
+            return
+        for message, received_at in messages:
+            if message.device_id not in watch:
+                continue
+            slot = self._slot[message.device_id]
+            skew = message.clock_skew()
+            was = bool(track.active[slot])
+            if skew is None and not was:
+                continue
+            self._save_track(track, np.array([slot]))
+            track.set(slot, skew is not None)
+            change = Change.CLEAR if skew is None else Change.REPEAT if was else Change.RAISE
+            device = self.devices[message.device_id]
+            value = None if skew is None else abs(skew["skew_s"])
+            detail = skew or {"in_window_at": message.ts.isoformat()}
+            self._record(Decision(device.id, Rule.CLOCK_SKEW, AlertClass.TROUBLE, change,
+                                  message.ts, value, received_at, device.site, device.building,
+                                  detail), device, out)  # fmt: skip
 
     # -- timers ----------------------------------------------------------------------------
     def tick(

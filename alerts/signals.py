@@ -46,6 +46,7 @@ class Rule(StrEnum):
     COMM_FAULT = "comm_fault"
     CONFIRMED_FIRE = "confirmed_fire"
     ALERT_FLOOD = "alert_flood"
+    CLOCK_SKEW = "clock_skew"  # a device's clock outside the time window (its alarms re-stamped)
 
 
 class Change(StrEnum):
