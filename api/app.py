@@ -86,7 +86,8 @@ def create_app(
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     app.state.alert_stream = stream
-    app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters)
+    app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters,
+                                     database_url=settings.database_url)  # fmt: skip
     app.state.broker_ok = broker_ok or broker_reachable(MqttTarget(settings.mqtt_url))
     app.state.session_problem = session_problem
     app.include_router(health.router)

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
+import psycopg
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -21,6 +22,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ingest.counters import Histogram, IngestCounters
+from store.bounded import table_usage
+from store.database import DatabaseUnavailable, connect
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +91,47 @@ class GaugeCollector(Collector):
         yield GaugeMetricFamily(self._name, self._doc, value=self._read())
 
 
+class TableCollector(Collector):
+    """The bounded tables' rows and drops per site, read from the store at scrape time, so any
+    process shows what every ingest worker did. A database that is away leaves them out of
+    this scrape rather than failing it."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with connect(self._url, autocommit=True) as conn:
+                usage = table_usage(conn)
+        except (psycopg.Error, DatabaseUnavailable) as exc:
+            log.warning("/metrics: table sizes unavailable (%s)", exc)
+            return
+        rows = GaugeMetricFamily(
+            "firewatch_table_rows",
+            "Rows of a bounded table per site (counted at maintenance, plus inserts since)",
+            labels=["table", "site"],
+        )
+        dropped = CounterMetricFamily(
+            "firewatch_table_dropped",
+            "Rows refused at a bounded table's cap or trimmed to it before their retention",
+            labels=["table", "site"],
+        )
+        for u in usage:
+            rows.add_metric([u.table, u.site], u.rows)
+            dropped.add_metric([u.table, u.site], u.dropped)
+        yield rows
+        yield dropped
+
+
 def registry_for(
-    *, sse_clients: Callable[[], float] | None, ingest: IngestCounters | None
+    *,
+    sse_clients: Callable[[], float] | None,
+    ingest: IngestCounters | None,
+    database_url: str | None = None,
 ) -> CollectorRegistry:
     registry = CollectorRegistry()
+    if database_url is not None:
+        registry.register(TableCollector(database_url))
     if sse_clients is not None:
         registry.register(
             GaugeCollector(

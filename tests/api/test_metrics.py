@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.kinds import Kind
 from api.app import create_app
+from api.metrics import registry_for
 from firewatch.settings import MqttTarget, Settings
 from ingest.topics import Channel, topic_for
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
+from store.dead_letters import insert_dead_letters
 from tests.conftest import Registry
 from tests.ingest.helpers import running, wait_received
 
@@ -53,7 +56,47 @@ def test_metrics_count_what_ingest_did(settings: Settings, registry: Registry) -
     assert got[("firewatch_sse_clients", ())] == 0
 
 
+TABLES = {"firewatch_table_rows", "firewatch_table_dropped_total"}
+
+
 def test_metrics_without_ingest_have_only_the_api(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         names = {name for name, _ in _samples(client.get("/metrics").text)}
-    assert names == {"firewatch_sse_clients"}
+    assert names - TABLES == {"firewatch_sse_clients"}
+
+
+def test_metrics_show_the_bounded_tables_and_what_they_dropped(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    site = settings.site
+    db.execute("INSERT INTO table_caps VALUES ('dead_letters', 3)"
+               " ON CONFLICT (tbl) DO UPDATE SET max_rows = excluded.max_rows")  # fmt: skip
+    try:
+        with db.transaction():
+            insert_dead_letters(db, [(datetime.now(UTC), f"fw/v1/{site}/U{i}/event", f"U{i}",
+                                      "unknown_device", "not registered", b"{}", 2)
+                                     for i in range(5)])  # fmt: skip
+    finally:
+        db.execute("DELETE FROM table_caps")
+    with TestClient(create_app(settings)) as client:
+        got = _samples(client.get("/metrics").text)
+    labels = (("site", site), ("table", "dead_letters"))
+    assert got[("firewatch_table_rows", labels)] == 3
+    assert got[("firewatch_table_dropped_total", labels)] == 2
+    # Refused dead letters still list their unknown ids.
+    pending = (("site", site), ("table", "pending_devices"))
+    assert (
+        got[("firewatch_table_rows", pending)],
+        got[("firewatch_table_dropped_total", pending)],
+    ) == (5, 0)
+
+
+def test_metrics_without_the_database_still_answer(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        # The app's pool stays on the real database; the collector is pointed at a dead port.
+        client.app.state.metrics = registry_for(  # type: ignore[attr-defined]
+            sse_clients=lambda: 0, ingest=None, database_url="postgresql://postgres@127.0.0.1:1/x"
+        )
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert {name for name, _ in _samples(response.text)} == {"firewatch_sse_clients"}
