@@ -74,6 +74,7 @@ class MqttSource:
         # Explicit topic filters instead of ``subscription`` (partitioned workers, see
         # ingest/partition.py), sent SUBSCRIBE_CHUNK to a packet; SUBACKs still awaited.
         self._filters: list[str] = []
+        self._explicit = False  # set_filters was called: subscribe to _filters, even if none
         self._pending: set[int] = set()
         self._target = target
         self._session_expiry_s = session_expiry_s
@@ -93,6 +94,7 @@ class MqttSource:
         self._generation = 0
         self._subscribed = threading.Event()
         self.last_error = ""
+        self._refusal = ""  # the broker's last refusal, kept across the disconnect after it
         self.client_id = client_id
         self._watch = SessionWatch(client_id)
         self._troubles: list[SessionTrouble] = []
@@ -121,16 +123,18 @@ class MqttSource:
         _props: Properties | None,
     ) -> None:  # fmt: skip
         if reason.is_failure:
-            self.last_error = f"broker refused the connection: {reason}"
+            self.last_error = self._refusal = f"broker refused the connection: {reason}"
             log.error("%s", self.last_error)
             return
-        self.last_error = ""
+        self.last_error = self._refusal = ""
         self._report(self._watch.connected(session_present=flags.session_present,
                                            now=time.time()))  # fmt: skip
         with self._lock:
-            filters = self._filters or [self.subscription]
+            filters = self._filters if self._explicit else [self.subscription]
             self._pending = {self._subscribe(client, filters[i : i + SUBSCRIBE_CHUNK])
                              for i in range(0, len(filters), SUBSCRIBE_CHUNK)}  # fmt: skip
+            if not filters:  # a partitioned worker that owns nothing yet: connected is enough
+                self._subscribed.set()
 
     @staticmethod
     def _subscribe(client: mqtt.Client, filters: Sequence[str]) -> int:
@@ -141,6 +145,7 @@ class MqttSource:
         live when connected (a reconnect subscribes the whole list); returns (added, removed).
         """
         with self._lock:
+            self._explicit = True
             before, after = set(self._filters), set(filters)
             added, removed = sorted(after - before), sorted(before - after)
             self._filters = sorted(after)
@@ -167,7 +172,9 @@ class MqttSource:
                     self._subscribed.set()
                     self._watch.subscribed()
         else:
-            self.last_error = f"subscription to {self.subscription} refused: {reasons}"
+            self.last_error = self._refusal = (
+                f"subscription to {self.subscription} refused: {reasons}"
+            )
             log.error("%s", self.last_error)
 
     def _on_socket_close(self, _client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
@@ -251,9 +258,10 @@ class MqttSource:
         self._client.loop_start()
         if not self._subscribed.wait(wait_s):
             self.stop()
+            # The hint only where the broker never answered: a refusal names its own cause.
+            cause = self._refusal or self.last_error or f"the broker did not answer; {START_HINT}"
             raise ConnectionError(
-                f"no subscription to {self.subscription} within {wait_s:.0f} s"
-                f" ({self.last_error or 'no answer'}); {START_HINT}"
+                f"no subscription to {self.subscription} within {wait_s:.0f} s: {cause}"
             )
 
     @property

@@ -154,6 +154,7 @@ class WorkerPartition:
         self.source = source
         nothing: frozenset[str] = frozenset()
         self.assignment = Assignment(nothing, nothing, nothing, nothing, self.index == 0)
+        self._idle = False  # owns nothing to subscribe to (said once, when it starts idling)
         self.watcher = UnroutedWatcher(
             MqttTarget(settings.mqtt_url), client_id=settings.ingest_client_id + UNROUTED_SUFFIX,
             site=settings.site, deliver=source.put, known=frozenset(),
@@ -164,8 +165,8 @@ class WorkerPartition:
     def refresh(self, conn: psycopg.Connection[Any]) -> frozenset[str]:
         """Re-reads the registry and follows it; returns the devices this worker let go."""
         before = self.assignment
-        self.assignment = assign(load_registered(conn), site=self.site, workers=self.workers,
-                                 index=self.index)  # fmt: skip
+        now = self.assignment = assign(load_registered(conn), site=self.site,
+                                       workers=self.workers, index=self.index)  # fmt: skip
         added, removed = self.source.set_filters(self.assignment.topics(self.site))
         if self.watcher is not None:
             self.watcher.known = self.assignment.known
@@ -174,7 +175,11 @@ class WorkerPartition:
                      self.index, self.workers, len(self.assignment.devices),
                      len(self.assignment.buildings), len(self.assignment.observed),
                      added, removed)  # fmt: skip
-        now = self.assignment
+        idle = not (now.devices or now.observed)
+        if idle and not self._idle:  # a new deployment, or a site with few buildings
+            log.info("partition %d/%d owns no device; it idles and follows the registry",
+                     self.index, self.workers)  # fmt: skip
+        self._idle = idle
         return (before.devices | before.observed) - (now.devices | now.observed)
 
     def start(self) -> None:
