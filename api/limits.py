@@ -27,10 +27,6 @@ def body_limit(method: str, path: str) -> int:
     return LARGE_BODIES.get((method, path.rstrip("/")), MAX_BODY_BYTES)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _size(limit: int) -> str:
     return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 2**10} KiB"
 
@@ -57,28 +53,25 @@ class RequestGuard:
             await _answer(send, 413, _too_large(limit))
             return
         received = 0
-        started = False
+        refused = False
 
         async def counted() -> Message:
-            nonlocal received
+            """Past the limit, answers 413 itself and tells the route the client has gone: a
+            route's own error answer to that (FastAPI's 400) is dropped by ``muted``."""
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
-            return message
+                    refused = True
+                    await _answer(send, 413, _too_large(limit))
+            return {"type": "http.disconnect"} if refused else message
 
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def muted(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if started:  # a route that answers while still reading: nothing left to say
-                raise
-            await _answer(send, 413, _too_large(limit))
+        await self.app(scope, counted, muted)
 
 
 def _content_length(scope: Scope) -> int | None:
