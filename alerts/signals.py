@@ -47,6 +47,7 @@ class Rule(StrEnum):
     CONFIRMED_FIRE = "confirmed_fire"
     ALERT_FLOOD = "alert_flood"
     CLOCK_SKEW = "clock_skew"  # a device's clock outside the time window (its alarms re-stamped)
+    MQTT_SESSION = "mqtt_session"  # ingest's broker session taken over or lost
 
 
 class Change(StrEnum):

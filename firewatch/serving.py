@@ -30,7 +30,8 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters),
+            create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters,
+                       session_problem=lambda: service.session_problem),
             host=settings.api_host, port=settings.api_port, log_level="warning",
             timeout_graceful_shutdown=GRACE_S,
         )

@@ -30,7 +30,7 @@ from ingest.outage import Outage
 from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
-from ingest.sessions import ALARMS_SUFFIX
+from ingest.sessions import ALARMS_SUFFIX, SESSION_CLEAR_S, SessionAlerts
 from ingest.topics import alarm_subscription_for, subscription_for
 from ingest.warmup import warm_engine
 from store.alert_timers import escalate_due, expire_shelves, opened_since
@@ -116,6 +116,7 @@ class IngestService:
             mqtt5=settings.ingest_mqtt5,
         ) if self.partition is None and settings.ingest_alarm_session else None  # fmt: skip
         self._copies = EventCopies()
+        self.session_alerts = SessionAlerts(settings.site)
         self._partitioned_at = float("-inf")
         self.webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s) if (
             settings.webhook_url) else None  # fmt: skip
@@ -187,6 +188,8 @@ class IngestService:
         writer = self._open_writer()
         now = datetime.now(UTC)
         engine = self.engine
+        for source in self._sessions():
+            self.session_alerts.note(source.take_troubles())
         try:
             with writer.conn.transaction():
                 # Site-wide rules (alert floods) are judged by one worker only.
@@ -196,6 +199,8 @@ class IngestService:
                 decisions = engine.tick(now, opened_last_10min=opened)
                 if self.partition is not None:
                     decisions = [d for d in decisions if self._records(d.subject)]
+                connected = {s.client_id: s.connected for s in self._sessions()}
+                decisions += self.session_alerts.plan(now=now.timestamp(), connected=connected)
                 changes = apply_decisions(writer.conn, decisions)
                 escalations = escalate_due(
                     writer.conn, now=now, after_s=self.settings.escalate_after_s,
@@ -207,6 +212,7 @@ class IngestService:
             engine.rollback()
             raise
         engine.commit()
+        self.session_alerts.committed()
         self._ticked_at = time.monotonic()
         self.counters.alerts_opened += sum(1 for c in changes if c.change == "raise")
         for escalation in escalations:
@@ -216,6 +222,16 @@ class IngestService:
                         escalation["escalation_level"], extra=ids)  # fmt: skip
             if self.webhook is not None:
                 self.webhook.send(escalation_payload(escalation))
+
+    def _sessions(self) -> list[MqttSource]:
+        return [self.source] if self.alarms is None else [self.source, self.alarms]
+
+    @property
+    def session_problem(self) -> str | None:
+        """The latest session trouble while it is recent, for /readyz."""
+        recent = [s.last_trouble for s in self._sessions() if s.last_trouble is not None
+                  and time.time() - s.last_trouble.at < SESSION_CLEAR_S]  # fmt: skip
+        return max(recent, key=lambda t: t.at).reason if recent else None
 
     def _records(self, subject: str) -> bool:
         """Whether this worker records alerts about the subject (partitioned: only its own)."""

@@ -11,7 +11,11 @@ name: device ids never hold a slash.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from alerts.signals import AlertClass, Change, Decision, Rule
 
 ALARMS_SUFFIX = "-alarms"
 UNROUTED_SUFFIX = "-unrouted"
@@ -24,6 +28,8 @@ FLAP_WINDOW_S = 60.0
 FLAP_QUICK_S = 3.0
 # MQTT 5 reason code 0x8E: the broker closed this connection for a newer one with the same id.
 SESSION_TAKEN_OVER = 142
+# The trouble alert returns to normal once the session has held this long.
+SESSION_CLEAR_S = 300.0
 
 
 def session_login(account: str, client_id: str) -> str:
@@ -97,3 +103,59 @@ class SessionWatch:
                 "connection (MQTT 5 'session taken over')",
             )
         return None
+
+
+class SessionAlerts:
+    """Turns session troubles into ingest's trouble alert (``mqtt_session``, one per client
+    id): raised at each trouble, returned to normal once the session has held for
+    ``SESSION_CLEAR_S``. Planned inside the timers' transaction, kept only if it commits."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self._pending: list[SessionTrouble] = []
+        self._open: dict[str, float] = {}  # client id -> time of its last trouble
+        self._planned: list[Decision] = []
+
+    def note(self, troubles: Iterable[SessionTrouble]) -> None:
+        self._pending.extend(troubles)
+
+    def plan(self, *, now: float, connected: Mapping[str, bool]) -> list[Decision]:
+        raised = [
+            Decision(
+                f"ingest:{t.client_id}",
+                Rule.MQTT_SESSION,
+                AlertClass.TROUBLE,
+                Change.RAISE,
+                datetime.fromtimestamp(t.at, UTC),
+                site=self.site,
+                detail={"client_id": t.client_id, "reason": t.reason},
+            )
+            for t in self._pending
+        ]
+        troubled = {t.client_id for t in self._pending}
+        cleared = [
+            Decision(
+                f"ingest:{client_id}",
+                Rule.MQTT_SESSION,
+                AlertClass.TROUBLE,
+                Change.CLEAR,
+                datetime.fromtimestamp(now, UTC),
+                site=self.site,
+                detail={"client_id": client_id, "held_s": round(now - at)},
+            )
+            for client_id, at in self._open.items()
+            if client_id not in troubled
+            and connected.get(client_id, False)
+            and now - at >= SESSION_CLEAR_S
+        ]
+        self._planned = raised + cleared
+        return self._planned
+
+    def committed(self) -> None:
+        for d in self._planned:
+            client_id = d.detail["client_id"]
+            if d.change is Change.CLEAR:
+                self._open.pop(client_id, None)
+            else:
+                self._open[client_id] = d.at.timestamp()
+        self._pending, self._planned = [], []

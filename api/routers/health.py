@@ -32,6 +32,8 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception as exc:
         checks["database"] = f"down: {exc}"
     checks["broker"] = "ok" if await request.app.state.broker_ok() else "down"
+    if request.app.state.session_problem is not None:  # ingest runs in this process
+        checks["mqtt_session"] = request.app.state.session_problem() or "ok"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
