@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+from typing import Any
 
+import httpx2
 import pytest
+import uvicorn
 from pydantic import ValidationError
 
-from firewatch.logs import configure_logging
+from firewatch.logs import configure_logging, redact
 from firewatch.settings import Settings
+from tests.services import free_port, wait_until
 
 IDS = {"batch": 17, "device": "SD-00042", "alert": 9001}
 
@@ -79,3 +84,40 @@ def test_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIREWATCH_LOG_FORMAT", "yaml")
     with pytest.raises(ValidationError, match="log_format"):
         Settings()
+
+
+def test_redact_hides_every_token_form() -> None:
+    line = 'GET /api/v1/alerts/stream?site=z&access_token=fw_abc-DEF_1&x=1 "Bearer fw_zz" end'
+    assert redact(line) == (
+        'GET /api/v1/alerts/stream?site=z&access_token=[REDACTED]&x=1 "Bearer [REDACTED]" end'
+    )
+    assert redact("Authorization: Bearer fw_q") == "Authorization: Bearer [REDACTED]"
+    assert redact("no secrets here") == "no secrets here"
+
+
+def test_uvicorn_access_log_never_shows_the_stream_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real server with uvicorn's own logging config, as `firewatch api` runs it."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    configure_logging("text", stream=io.StringIO())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, what="uvicorn")
+    try:
+        secret = "fw_" + "s3cret" * 5
+        url = f"http://127.0.0.1:{port}/api/v1/alerts/stream?access_token={secret}"
+        assert httpx2.get(url).status_code == 204
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    logged = capsys.readouterr()
+    access = [line for line in logged.out.splitlines() if "/api/v1/alerts/stream" in line]
+    assert access and "access_token=[REDACTED]" in access[0]
+    assert secret not in logged.out + logged.err
