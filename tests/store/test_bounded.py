@@ -149,9 +149,8 @@ def test_an_unknown_device_refused_by_the_dead_letter_cap_is_still_pending(
     write(db, [row(site, f"D{i}") for i in range(100)])  # a flood of junk fills the cap
     write(db, [row(site, "NEW-1", reason="unknown_device")])
     assert count(db, "dead_letters", site) == 100
-    assert db.execute(
-        "SELECT count FROM pending_devices WHERE device_id = 'NEW-1'"
-    ).fetchone() == (1,)
+    listed = db.execute("SELECT count FROM pending_devices WHERE device_id = 'NEW-1'")
+    assert listed.fetchone() == (1,)
     assert usage(db, site) == {"dead_letters": (100, 1), "pending_devices": (1, 0)}
 
 
