@@ -9,10 +9,10 @@ errors, so only the first ``MAX_ERRORS`` are listed and each input is cut to an 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -43,7 +43,7 @@ def excerpt(value: Any) -> Any:
     if isinstance(value, str):
         return value if len(value) <= EXCERPT_CHARS else value[:EXCERPT_CHARS] + "…"
     if isinstance(value, dict | list):
-        text = orjson.dumps(value, default=str).decode()
+        text = json.dumps(value, default=str, ensure_ascii=False)  # orjson: no big ints
         return value if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
     return value
 
