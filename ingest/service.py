@@ -165,7 +165,8 @@ class IngestService:
         prune_bounded_tables(
             writer.conn, now=now, dead_letter_days=self.settings.dead_letter_retention_days,
             dead_letters_max=self.settings.dead_letters_max,
-            pending_days=self.settings.pending_retention_days, pending_max=self.settings.pending_max,
+            pending_days=self.settings.pending_retention_days,
+            pending_max=self.settings.pending_max,
         )  # fmt: skip
         self._maintained_at = time.monotonic()
 
