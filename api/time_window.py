@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import HTTPException, status
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339(value: Any) -> Any:
+    """Pydantic would read ``0.5`` or ``1700000000`` as seconds since 1970; the schema says
+    date-time, so only a date-time is one."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise PydanticCustomError(
+            "date_time", "a date-time is required, e.g. 2026-11-29T08:00:00+08:00"
+        )
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 def window(

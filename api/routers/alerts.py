@@ -24,6 +24,7 @@ from api.alert_schemas import (
 from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
 from api.auth import StreamSession, current_principal, require_role, stream_session
 from api.schemas import AUTH_ERRORS, Problem
+from api.time_window import Timestamp
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
 from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
 from store.users import Principal
@@ -54,8 +55,10 @@ async def get_alerts(
     site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
     building: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(alias="from", description="raised at or after")] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="raised before")] = None,
+    since: Annotated[
+        Timestamp | None, Query(alias="from", description="raised at or after")
+    ] = None,
+    until: Annotated[Timestamp | None, Query(alias="to", description="raised before")] = None,
     before: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="Cursor: the last id of the page before")
     ] = None,

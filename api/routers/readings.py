@@ -14,7 +14,7 @@ from alerts.kinds import Kind
 from api.auth import current_principal
 from api.heatmap import colourise, png
 from api.schemas import Problem
-from api.time_window import window
+from api.time_window import Timestamp, window
 from ingest.frames import FrameError, decode_frame
 from store.device_history import bucketed, device_kind, latest_frame
 from store.users import Principal
@@ -66,9 +66,9 @@ async def get_readings(
     _who: Annotated[Principal, Depends(current_principal)],
     metric: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,64}$", examples=["cable_temp_c"])],
     since: Annotated[
-        datetime | None, Query(alias="from", description="Default: 24 h before to")
+        Timestamp | None, Query(alias="from", description="Default: 24 h before to")
     ] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+    until: Annotated[Timestamp | None, Query(alias="to", description="Default: now")] = None,
     bucket: Annotated[
         int | None,
         Query(ge=1, le=86400, description="Seconds; default: about 300 buckets over the span"),

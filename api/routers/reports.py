@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.auth import current_principal
 from api.schemas import Problem
 from api.shift_report_html import render
-from api.time_window import window
+from api.time_window import Timestamp, window
 from store.shift_report import shift_report
 from store.users import Principal
 
@@ -44,9 +44,9 @@ async def get_shift_report(
     request: Request,
     _who: Annotated[Principal, Depends(current_principal)],
     since: Annotated[
-        datetime | None, Query(alias="from", description="Default: 12 h before to")
+        Timestamp | None, Query(alias="from", description="Default: 12 h before to")
     ] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+    until: Annotated[Timestamp | None, Query(alias="to", description="Default: now")] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.JSON,
 ) -> Response:
     since, until = window(since, until, default=DEFAULT_SHIFT, longest=MAX_SHIFT)
