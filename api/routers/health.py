@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,4 +48,6 @@ async def readyz(request: Request) -> JSONResponse:
     },
 )
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the table sizes are read from the database at scrape time (api/metrics.py).
+    text = await asyncio.to_thread(generate_latest, request.app.state.metrics)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
