@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
+import sysconfig
 import threading
+import traceback
 from collections.abc import Set
+from types import FrameType
 
 from api.metrics import serve_metrics
 from firewatch.settings import Settings
@@ -29,18 +34,96 @@ def run_migrate(settings: Settings) -> None:
     print(f"applied {len(applied)} migration(s)" if applied else "schema is up to date")
 
 
+# SIGTERM must end a process within 10 s (systemd's and Docker's patience is 90 s and 10 s);
+# an orderly stop gets this long, then the process exits anyway, saying what was still running.
+STOP_GRACE_S = 8.0
+
+
+class Stopping:
+    """SIGTERM or SIGINT sets ``stop`` for an orderly stop, bounded by a watchdog: whatever
+    has not stopped STOP_GRACE_S later (a query on a silent database, a join on a stuck MQTT
+    thread) is logged with where it waits, and the process exits with status 1. A second
+    signal exits at once. Once, a SIGTERM after a session takeover hung for 80 s."""
+
+    def __init__(self, stop: threading.Event, *, grace_s: float = STOP_GRACE_S) -> None:
+        self.stop = stop
+        self.grace_s = grace_s
+        self._finished = threading.Event()
+        self._signalled = False
+
+    def install(self) -> None:
+        """Signal handlers can only be set from the main thread; elsewhere (tests) ``stop`` is
+        the only way in."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._signalled:
+            _exit_now(f"{name} again while stopping; exiting now")
+        self._signalled = True
+        log.info("%s: stopping (at most %.0f s)", name, self.grace_s)
+        self.stop.set()
+        threading.Thread(target=self._watch, name="stop-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        if not self._finished.wait(self.grace_s):
+            _exit_now(f"still running {self.grace_s:.0f} s after the stop signal, exiting "
+                      f"anyway: {running_threads()}")  # fmt: skip
+
+    def finished(self) -> None:
+        self._finished.set()
+
+
+def running_threads() -> str:
+    """Every other live thread and where it waits (its innermost call outside the standard
+    library: a wait in threading.py says nothing), for the log of a stop that stuck."""
+    stdlib = sysconfig.get_paths()["stdlib"]
+    frames = sys._current_frames()
+    out = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        if thread is threading.current_thread() or frame is None:
+            continue
+        stack = traceback.extract_stack(frame)
+        at = next((f for f in reversed(stack) if not f.filename.startswith(stdlib)), stack[-1])
+        out.append(f"{thread.name} ({at.filename}:{at.lineno} in {at.name})")
+    return "; ".join(out) or "no other thread"
+
+
+def _exit_now(why: str) -> None:
+    log.error("%s", why)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(1)
+
+
 def run_ingest(settings: Settings) -> None:
+    """Ingest runs in a thread of its own, so the main thread stays free to take signals even
+    while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stopping = Stopping(stop)
+    stopping.install()
     service = IngestService(settings)
     if settings.ingest_metrics_port:
         serve_metrics(settings.ingest_metrics_port, service.counters)
-    service.run(stop)
+    failed: list[BaseException] = []
 
+    def run() -> None:
+        try:
+            service.run(stop)
+        except BaseException as exc:
+            failed.append(exc)
+            stop.set()
 
-def _exit_cleanly(*_: object) -> None:
-    raise SystemExit(0)
+    ingest = threading.Thread(target=run, name="ingest", daemon=True)
+    ingest.start()
+    while ingest.is_alive():
+        ingest.join(0.5)
+    stopping.finished()
+    if failed:
+        raise failed[0]
 
 
 def run_up(
@@ -48,15 +131,22 @@ def run_up(
 ) -> None:
     """Ingest and the API in one process, on embedded services where none is configured or
     reachable (firewatch.embedded); an embedded database is migrated first. ``configured``
-    overrides which URLs count as set explicitly (default: those set in the environment)."""
+    overrides which URLs count as set explicitly (default: those set in the environment).
+    A signal stops it in order (embedded services too), within STOP_GRACE_S."""
     from firewatch import embedded
     from firewatch.serving import serve_all
 
     if configured is None:
         configured = embedded.configured_services(settings)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_cleanly)  # unwinds, so embedded services stop
-    with embedded.services(settings, configured=configured) as choices:
-        if any(choice.embedded and choice.name == "database" for choice in choices):
-            run_migrate(settings)
-        asyncio.run(serve_all(settings, stop or threading.Event(), IngestService(settings)))
+    stop = stop or threading.Event()
+    stopping = Stopping(stop)
+    stopping.install()
+    try:
+        with embedded.services(settings, configured=configured) as choices:
+            if any(choice.embedded and choice.name == "database" for choice in choices):
+                run_migrate(settings)
+            if not stop.is_set():
+                service = IngestService(settings)
+                asyncio.run(serve_all(settings, stop, service, own_signals=False))
+    finally:
+        stopping.finished()

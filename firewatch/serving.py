@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -13,6 +15,7 @@ from ingest.service import IngestService
 
 # Live alert streams never end by themselves: on shutdown they get this long, then are cut.
 GRACE_S = 3
+STOP_POLL_S = 0.1
 
 
 def run_api(settings: Settings) -> None:
@@ -22,13 +25,25 @@ def run_api(settings: Settings) -> None:
     )  # fmt: skip
 
 
-async def serve_all(settings: Settings, stop: threading.Event, service: IngestService) -> None:
-    """Ingest (in a thread: paho and the COPY writer are blocking) beside the API."""
+class _Server(uvicorn.Server):
+    """A server that leaves signals to the process (firewatch/processes.py's Stopping), whose
+    handler must run even while the server shuts down; it stops when ``stop`` is set."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_all(
+    settings: Settings, stop: threading.Event, service: IngestService, *, own_signals: bool = True
+) -> None:
+    """Ingest (in a thread: paho and the COPY writer are blocking) beside the API. Setting
+    ``stop`` stops both; ``own_signals=False`` leaves SIGTERM and SIGINT to the caller."""
 
     async def broker_ok() -> bool:
         return service.source.connected
 
-    server = uvicorn.Server(
+    server = (uvicorn.Server if own_signals else _Server)(
         uvicorn.Config(
             create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters,
                        session_problem=lambda: service.session_problem),
@@ -49,7 +64,15 @@ async def serve_all(settings: Settings, stop: threading.Event, service: IngestSe
         finally:
             server.should_exit = True
 
+    async def follow_stop() -> None:
+        while not stop.is_set() and not server.should_exit:
+            await asyncio.sleep(STOP_POLL_S)
+        server.should_exit = True
+
     await asyncio.to_thread(service.connect)  # a missing broker stops us before the API starts
+    if stop.is_set():
+        return
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(ingest(), name="ingest")
         tasks.create_task(api(), name="api")
+        tasks.create_task(follow_stop(), name="follow-stop")

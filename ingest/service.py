@@ -55,6 +55,7 @@ PROGRESS_EVERY_S = 10.0
 BACKOFF_MAX_S = 30.0
 OUTAGE_RETRY_S = 2.0
 IDLE_S = 0.2
+SHUTDOWN_S = 5.0  # ingest's own parts, within the process's 8 s (firewatch/processes.py)
 ALARM_POLL_S = 0.01  # with two lanes, how often an idle preparer and committer look again
 GC_THRESHOLD = 50_000
 
@@ -478,13 +479,26 @@ class IngestService:
                     progress_at = time.monotonic()
         finally:
             stop.set()
-            preparer.join()
-            if self.partition is not None:
-                self.partition.stop()
-            self.source.stop()
-            if self.alarms is not None:
-                self.alarms.stop()
-            self._drop_writer()
-            self.registry.close()
-            if self.webhook is not None:
-                self.webhook.close()
+            self._shut_down(preparer)
+
+    def _shut_down(self, preparer: threading.Thread) -> None:
+        """Every part stops within SHUTDOWN_S in all: a part still stopping by then (a join on
+        a stuck MQTT thread, a close on a silent database) is logged and left behind, so that
+        a SIGTERM always ends the process."""
+        deadline = time.monotonic() + SHUTDOWN_S
+        parts: list[tuple[str, Callable[[], None]]] = [("preparer", preparer.join)]
+        if self.partition is not None:
+            parts.append(("unrouted watcher", self.partition.stop))
+        parts.append(("MQTT session", self.source.stop))
+        if self.alarms is not None:
+            parts.append(("alarm MQTT session", self.alarms.stop))
+        parts += [("database writer", self._drop_writer), ("registry", self.registry.close)]
+        if self.webhook is not None:
+            parts.append(("webhook", self.webhook.close))
+        for name, part in parts:
+            stopping = threading.Thread(target=part, name=f"stop-{name}", daemon=True)
+            stopping.start()
+            stopping.join(max(0.0, deadline - time.monotonic()))
+            if stopping.is_alive():
+                log.error("ingest: the %s did not stop within %.0f s; left behind", name,
+                          SHUTDOWN_S)  # fmt: skip
