@@ -13,6 +13,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 import traceback
 from collections.abc import Set
 from types import FrameType
@@ -42,13 +43,14 @@ STOP_GRACE_S = 8.0
 class Stopping:
     """SIGTERM or SIGINT sets ``stop`` for an orderly stop, bounded by a watchdog: whatever
     has not stopped STOP_GRACE_S later (a query on a silent database, a join on a stuck MQTT
-    thread) is logged with where it waits, and the process exits with status 1. A second
-    signal exits at once. Once, a SIGTERM after a session takeover hung for 80 s."""
+    thread, a non-daemon thread at interpreter exit) is logged with where it waits, and the
+    process exits with status 1. The watchdog is a daemon thread: a process that ends in time
+    ends it too. A second signal exits at once. Once, a SIGTERM after a session takeover hung
+    for 80 s."""
 
     def __init__(self, stop: threading.Event, *, grace_s: float = STOP_GRACE_S) -> None:
         self.stop = stop
         self.grace_s = grace_s
-        self._finished = threading.Event()
         self._signalled = False
 
     def install(self) -> None:
@@ -68,12 +70,9 @@ class Stopping:
         threading.Thread(target=self._watch, name="stop-watchdog", daemon=True).start()
 
     def _watch(self) -> None:
-        if not self._finished.wait(self.grace_s):
-            _exit_now(f"still running {self.grace_s:.0f} s after the stop signal, exiting "
-                      f"anyway: {running_threads()}")  # fmt: skip
-
-    def finished(self) -> None:
-        self._finished.set()
+        time.sleep(self.grace_s)
+        _exit_now(f"still running {self.grace_s:.0f} s after the stop signal, exiting "
+                  f"anyway: {running_threads()}")  # fmt: skip
 
 
 def running_threads() -> str:
@@ -103,8 +102,7 @@ def run_ingest(settings: Settings) -> None:
     """Ingest runs in a thread of its own, so the main thread stays free to take signals even
     while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
-    stopping = Stopping(stop)
-    stopping.install()
+    Stopping(stop).install()
     service = IngestService(settings)
     if settings.ingest_metrics_port:
         serve_metrics(settings.ingest_metrics_port, service.counters)
@@ -121,7 +119,6 @@ def run_ingest(settings: Settings) -> None:
     ingest.start()
     while ingest.is_alive():
         ingest.join(0.5)
-    stopping.finished()
     if failed:
         raise failed[0]
 
@@ -139,14 +136,10 @@ def run_up(
     if configured is None:
         configured = embedded.configured_services(settings)
     stop = stop or threading.Event()
-    stopping = Stopping(stop)
-    stopping.install()
-    try:
-        with embedded.services(settings, configured=configured) as choices:
-            if any(choice.embedded and choice.name == "database" for choice in choices):
-                run_migrate(settings)
-            if not stop.is_set():
-                service = IngestService(settings)
-                asyncio.run(serve_all(settings, stop, service, own_signals=False))
-    finally:
-        stopping.finished()
+    Stopping(stop).install()
+    with embedded.services(settings, configured=configured) as choices:
+        if any(choice.embedded and choice.name == "database" for choice in choices):
+            run_migrate(settings)
+        if not stop.is_set():
+            service = IngestService(settings)
+            asyncio.run(serve_all(settings, stop, service, own_signals=False))
