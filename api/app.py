@@ -80,7 +80,11 @@ def create_app(
         summary="Fire-safety monitoring for the Zilai Street old quarter",
         lifespan=lifespan,
         # Any request may be refused for its size before a route sees it (api/limits.py).
-        responses={413: {"model": Problem, "description": "The body is over the route's limit"}},
+        responses={
+            # FastAPI's own answer to a body it cannot read at all (not JSON's syntax: a 422).
+            400: {"model": Problem, "description": "The body could not be parsed"},
+            413: {"model": Problem, "description": "The body is over the route's limit"},
+        },
     )
     app.add_middleware(RequestGuard)
     app.state.settings = settings
