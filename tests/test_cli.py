@@ -22,6 +22,7 @@ from firewatch.settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.database import drop_database
+from store.migrate import available
 from tests.conftest import Registry
 from tests.services import free_port, own_database, wait_until
 
@@ -50,7 +51,7 @@ def test_migrate_creates_the_database_then_has_nothing_to_do(fresh_database_url:
     first = firewatch("migrate", env=env)
     assert first.returncode == 0, first.stderr
     assert "created the database" in first.stdout
-    assert "applied 7 migration(s)" in first.stdout
+    assert f"applied {len({m.version for m in available()})} migration(s)" in first.stdout
     second = firewatch("migrate", env=env)
     assert second.returncode == 0
     assert "schema is up to date" in second.stdout
