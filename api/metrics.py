@@ -49,6 +49,11 @@ class IngestCollector(Collector):
             ("batches", "Batches committed", c.batches),
             ("db_retries", "Batch writes retried after a database error", c.retries),
             ("postponed", "Periodic runs put off while the database was away", c.postponed),
+            (
+                "mqtt_session_troubles",
+                "Times ingest's broker session was taken over or lost",
+                c.session_troubles,
+            ),
             ("alerts_opened", "Alerts raised by the engine", c.alerts_opened),
             (
                 "event_copies",
@@ -143,7 +148,8 @@ def registry_for(
     return registry
 
 
-def serve_metrics(port: int, counters: IngestCounters) -> None:
+def serve_metrics(port: int, counters: IngestCounters, *, database_url: str) -> None:
     """/metrics for an ingest process without the API, from a daemon thread."""
-    start_http_server(port, registry=registry_for(sse_clients=None, ingest=counters))
+    registry = registry_for(sse_clients=None, ingest=counters, database_url=database_url)
+    start_http_server(port, registry=registry)
     log.info("ingest metrics on http://0.0.0.0:%d/metrics", port)

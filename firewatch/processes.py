@@ -105,7 +105,8 @@ def run_ingest(settings: Settings) -> None:
     Stopping(stop).install()
     service = IngestService(settings)
     if settings.ingest_metrics_port:
-        serve_metrics(settings.ingest_metrics_port, service.counters)
+        serve_metrics(settings.ingest_metrics_port, service.counters,
+                      database_url=settings.database_url)  # fmt: skip
     failed: list[BaseException] = []
 
     def run() -> None:

@@ -47,6 +47,7 @@ class IngestCounters:
     retries: int = 0
     alerts_opened: int = 0
     event_copies: int = 0  # second copies of events (both sessions get them), acknowledged only
+    session_troubles: int = 0  # ingest's broker sessions taken over or lost (ingest/sessions.py)
     postponed: int = 0  # periodic runs (maintenance, timers, partition) put off: database away
     rejected: Counter[Reason] = field(default_factory=Counter)
     commit_seconds: Histogram = field(default_factory=Histogram)

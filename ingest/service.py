@@ -39,6 +39,7 @@ from store.bounded import prune_bounded_tables
 from store.database import DatabaseUnavailable, connect
 from store.dead_letters import insert_dead_letters
 from store.device_lifecycle import end_due_maintenance
+from store.restamped import prune_restamped
 from store.timeseries import apply_retention
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ class IngestService:
             writer.conn, now=now, back=timedelta(seconds=self.settings.stale_after_s + 86400)
         )
         dropped = apply_retention(writer.conn, now=now, keep_days=self.settings.retention_days)
+        prune_restamped(writer.conn, before=now - timedelta(days=self.settings.retention_days))
         if dropped:
             log.info("retention: %s", ", ".join(dropped))
         prune_bounded_tables(
@@ -191,7 +193,9 @@ class IngestService:
         now = datetime.now(UTC)
         engine = self.engine
         for source in self._sessions():
-            self.session_alerts.note(source.take_troubles())
+            troubles = source.take_troubles()
+            self.counters.session_troubles += len(troubles)
+            self.session_alerts.note(troubles)
         try:
             with writer.conn.transaction():
                 # Site-wide rules (alert floods) are judged by one worker only.

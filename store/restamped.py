@@ -51,3 +51,9 @@ def stamps(
             ))  # fmt: skip
             found.update({(d, s, t): stamp for d, s, t, stamp in rows})
     return found
+
+
+def prune_restamped(conn: psycopg.Connection[Any], *, before: datetime) -> int:
+    """Forgets stamps older than ``before`` (the events' own retention): a copy of an event
+    that old is refused as stale, and the event it would duplicate is gone."""
+    return conn.execute("DELETE FROM restamped_events WHERE ts < %s", (before,)).rowcount

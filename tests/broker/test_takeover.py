@@ -221,6 +221,8 @@ def test_a_taken_over_session_is_detected_alerted_and_not_ready(
             answer = httpx2.get(f"{base}/readyz")
             assert answer.status_code == 503
             assert "no session" in answer.json()["checks"]["mqtt_session"]
+            metrics = httpx2.get(f"{base}/metrics").text
+            assert "firewatch_ingest_mqtt_session_troubles_total 1.0" in metrics
     row = db.execute(
         "SELECT class, state, site, detail->>'reason' FROM alerts WHERE subject = %s", (subject,)
     ).fetchone()
