@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from alerts.kinds import Kind
+from contract.kinds import Kind
 
 
 class ConfigError(ValueError):

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from alerts.signals import AlertClass, Change, Decision, Rule
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
 
 # Rules that say "something is burning". Electrical leakage, trends and health do not.
 FIRE_SIGNALS = frozenset({

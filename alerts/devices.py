@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.config import ConfigError, RuleConfig, rule_config
-from alerts.kinds import KIND_SPECS, Kind
 from alerts.thermal import ThermalConfig
+from contract.kinds import KIND_SPECS, Kind
 
 # Registry statuses whose alerts are recorded but never dispatched to operators.
 SUPPRESSING_STATUSES = frozenset({"maintenance", "commissioning"})

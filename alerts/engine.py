@@ -29,15 +29,16 @@ from alerts import metric_rules
 from alerts.config import RuleConfig
 from alerts.correlation import Correlator
 from alerts.devices import SUPPRESSING_STATUSES, DeviceInfo
-from alerts.kinds import Kind
 from alerts.metric_rules import METRIC_RULES, RATE_METRICS, Round
 from alerts.rings import DEPTH, LEVEL_DEPTH, MetricRing
-from alerts.signals import AlertClass, Change, Condition, Decision, Rule
+from alerts.signals import Change, Condition, Decision
 from alerts.thermal import CameraState, analyse
 from alerts.tracks import Track
 from alerts.trend import TrendRing
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.rings import MetricRing
-from alerts.signals import AlertClass, Rule
 from alerts.trend import TrendRing
+from contract.alarms import AlertClass, Rule
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

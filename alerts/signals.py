@@ -1,4 +1,4 @@
-"""The engine's vocabulary: signal classes, rule names, and the condition a rule reports."""
+"""The engine's decisions: the condition a rule reports, for the lifecycle to apply."""
 
 from __future__ import annotations
 
@@ -7,47 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-
-class AlertClass(StrEnum):
-    """GB 26875 / NFPA 72 signal classes; each has its own colour and sound on the dashboard."""
-
-    FIRE = "fire"
-    PREALARM = "prealarm"
-    SUPERVISORY = "supervisory"
-    TROUBLE = "trouble"
-
-
-class Rule(StrEnum):
-    """Stable rule names: alerts, scenarios' ground truth and docs/rules.md all use them."""
-
-    SMOKE_ALARM = "smoke_alarm"
-    SMOKE_PREALARM = "smoke_prealarm"
-    SMOKE_OBSCURATION = "smoke_obscuration"
-    HEAT_FIXED = "heat_fixed"
-    HEAT_ROR = "heat_ror"
-    HEAT_ANOMALY = "heat_anomaly"
-    LEAKAGE = "leakage"
-    LEAKAGE_TREND = "leakage_trend"
-    CABLE_TEMP = "cable_temp"
-    CABLE_TEMP_ROR = "cable_temp_ror"
-    CABLE_FIRE = "cable_fire"
-    ELECTRICAL_ALARM = "electrical_alarm"
-    CAMERA_HOTSPOT = "camera_hotspot"
-    CAMERA_PREALARM = "camera_prealarm"
-    CAMERA_SUDDEN_RISE = "camera_sudden_rise"
-    CAMERA_GROWTH = "camera_growth"
-    CAMERA_FIRE = "camera_fire"
-    CAMERA_SMOKE = "camera_smoke"
-    OFFLINE = "offline"
-    LOW_BATTERY = "low_battery"
-    FAULT = "fault"
-    SENSOR_STUCK = "sensor_stuck"
-    TAMPER = "tamper"
-    COMM_FAULT = "comm_fault"
-    CONFIRMED_FIRE = "confirmed_fire"
-    ALERT_FLOOD = "alert_flood"
-    CLOCK_SKEW = "clock_skew"  # a device's clock outside the time window (its alarms re-stamped)
-    MQTT_SESSION = "mqtt_session"  # ingest's broker session taken over or lost
+from contract.alarms import AlertClass, Rule
 
 
 class Change(StrEnum):

@@ -40,7 +40,7 @@ joins. That avoids labelling components (numpy only), at a price: a concave regi
 swallow a separate spot in its hollow. The rules count hot pixels over the whole frame, not
 per spot.
 
-Frames from one preset must be finite °C (as `ingest.frames.decode_frame` gives them). Frames
+Frames from one preset must be finite °C (as `contract.frames.decode_frame` gives them). Frames
 that are not newer than the preset's last one are ignored. A `CameraState` is not for sharing
 between threads.
 """
@@ -57,7 +57,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from alerts.signals import AlertClass, Condition, Rule
+from alerts.signals import Condition
+from contract.alarms import AlertClass, Rule
 
 Temps = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]

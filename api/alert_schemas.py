@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.lifecycle import Cause, State
-from alerts.signals import AlertClass
-from api.text import Text
+from contract.alarms import AlertClass
+from contract.text import Text
 
 
 class AlertRead(BaseModel):

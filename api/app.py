@@ -29,8 +29,8 @@ from api.routers import (
 )
 from api.schemas import Problem
 from api.validation import validation_error
-from firewatch.settings import MqttTarget, Settings
 from ingest.counters import IngestCounters
+from settings import MqttTarget, Settings
 
 
 def broker_reachable(target: MqttTarget) -> Callable[[], Awaitable[bool]]:

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.device_import import MAX_IMPORT_BYTES
-from api.text import printable, text_problem
+from contract.text import printable, text_problem
+from registry.device_import import MAX_IMPORT_BYTES
 
 MAX_BODY_BYTES = 256 * 1024
 # (method, path) -> limit, for the few routes that take more than MAX_BODY_BYTES.

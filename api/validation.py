@@ -18,7 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.text import printable
+from contract.text import printable
 
 MAX_ERRORS = 20
 EXCERPT_CHARS = 200

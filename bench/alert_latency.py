@@ -32,16 +32,16 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.kinds import Kind
-from api.import_service import import_document
 from bench.results import Figure, record
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import free_port, own_broker, own_database, wait_until
+from registry.import_service import import_document
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.load import LoadPlan, run_load
 from simulators.publisher import Publisher
 from simulators.topology import build_quarter
 from store.users import add_user
-from tests.services import free_port, own_broker, own_database, wait_until
 
 SITE = "zilai"
 # The quarter's own rate: electrical monitors every 10 s, detectors every 60 s, cameras 5 s.

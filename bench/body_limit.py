@@ -22,7 +22,7 @@ import httpx2
 import psutil  # type: ignore[import-untyped]
 
 from bench.results import Figure, record
-from tests.services import free_port, own_database, wait_until
+from firewatch.testing import free_port, own_database, wait_until
 
 CLIENTS = 6
 BODY_BYTES = 150 * 1000 * 1000

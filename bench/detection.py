@@ -20,12 +20,13 @@ import numpy as np
 
 from alerts.devices import device_info
 from alerts.engine import Engine
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Change
+from alerts.signals import Change
 from bench.fsri import QUADRANTS, Experiment, experiments
 from bench.results import Figure, record
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from contract.alarms import AlertClass
+from contract.kinds import Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 
 IGNITION = datetime(2018, 12, 19, 12, 0, tzinfo=UTC)
 FIXED_C = 57.0

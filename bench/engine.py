@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.devices import device_info
 from alerts.engine import Engine
-from alerts.kinds import Kind
 from bench.results import Figure, record
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from contract.kinds import Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 
 BATCH = 5000
 TARGET = 100_000

@@ -33,14 +33,14 @@ from typing import Any
 import orjson
 import psycopg
 
-from alerts.kinds import KIND_SPECS, Kind
 from bench.naive import NaiveConsumer
 from bench.results import Figure, record
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import KIND_SPECS, Kind
+from contract.topics import Channel, subscription_for, topic_for
+from firewatch.testing import own_broker, own_database
 from ingest.service import IngestService
-from ingest.topics import Channel, subscription_for, topic_for
+from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
-from tests.services import own_broker, own_database
 
 Message = tuple[str, bytes]
 LIVE_PUBLISHERS = 2

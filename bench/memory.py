@@ -26,13 +26,13 @@ import httpx2
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.kinds import KIND_SPECS
-from api.import_service import import_document
 from bench.ingest import fleet, make_messages
 from bench.results import Figure, record
-from firewatch.settings import MqttTarget
+from contract.kinds import KIND_SPECS
+from firewatch.testing import free_port, own_broker, own_database, wait_until
+from registry.import_service import import_document
+from settings import MqttTarget
 from simulators.publisher import Publisher
-from tests.services import free_port, own_broker, own_database, wait_until
 
 TARGET_MB = 300
 

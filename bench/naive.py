@@ -10,9 +10,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewatch.settings import MqttTarget
-from ingest.codec import Limits, decode
-from ingest.messages import Decoded
+from contract.codec import Limits, decode
+from contract.messages import Decoded
+from settings import MqttTarget
 
 
 class NaiveConsumer:

@@ -24,11 +24,10 @@ import psycopg
 from api.app import create_app
 from bench.results import Figure, record
 from bench.seed_day import load_day
-from firewatch.settings import Settings
+from firewatch.testing import own_database, serving
+from settings import Settings
 from store.overview import HOT_METRICS, overview
 from store.users import add_user
-from tests.api.server import serving
-from tests.services import own_database
 
 SITE = "zilai"
 

@@ -19,12 +19,12 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from api.device_import import parse
-from api.import_service import import_registry
 from bench.results import Figure, record
+from firewatch.testing import own_database
+from registry.device_import import parse
+from registry.import_service import import_registry
 from simulators.topology import build_quarter
 from store.audit import Actor
-from tests.services import own_database
 
 
 async def _import(url: str, data: bytes) -> float:

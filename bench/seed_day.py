@@ -19,7 +19,7 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.kinds import Kind
+from contract.kinds import Kind
 from simulators.topology import Device, build_quarter
 from store.timeseries import PartitionKeeper
 

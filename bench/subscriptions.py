@@ -22,8 +22,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.results import Figure, record
+from firewatch.testing import broker_config, free_port, start_broker, stop_broker
 from ingest.partition import device_topics
-from tests.services import broker_config, free_port, start_broker, stop_broker
 
 CHUNK = 1000
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from firewatch.cli_broker import add_broker_parser, run_broker
 from firewatch.cli_registry import add_registry_parsers, run_devices, run_users
 from firewatch.logs import configure_logging
-from firewatch.settings import Settings
+from settings import Settings
 from store.database import DatabaseUnavailable
 
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from firewatch.settings import Settings
+from settings import Settings
 
 
 def add_broker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,8 +26,8 @@ def add_broker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_broker(settings: Settings, args: argparse.Namespace) -> None:
-    from firewatch.broker_files import BrokerFileError
-    from firewatch.broker_sync import new_passwords, sync
+    from registry.broker_files import BrokerFileError
+    from registry.broker_sync import new_passwords, sync
     from store.audit import Actor
     from store.credentials import UnknownDevice
 

@@ -12,10 +12,10 @@ from typing import Any, TextIO
 
 import psycopg
 
-from api.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
-from api.import_service import import_registry
-from api.registry_schemas import USER_NAME, ImportReport
-from firewatch.settings import Settings
+from registry.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
+from registry.import_service import import_registry
+from registry.schemas import USER_NAME, ImportReport
+from settings import Settings
 from simulators.errors import InputError
 from store.audit import Actor, record
 from store.database import connect_async

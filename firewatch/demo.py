@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api.import_service import import_document
+from contract.topics import Channel, topic_for
 from firewatch.processes import run_migrate
 from firewatch.serving import serve_all
-from firewatch.settings import MqttTarget, Settings
 from ingest.service import IngestService
-from ingest.topics import Channel, topic_for
+from registry.import_service import import_document
+from settings import MqttTarget, Settings
 from simulators.live import LiveTraffic
 from simulators.publisher import Publisher
 from simulators.scenarios import ScenarioRun, build_scenario

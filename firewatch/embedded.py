@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from psycopg.conninfo import conninfo_to_dict
 
-from firewatch.settings import MqttTarget, Settings
+from settings import MqttTarget, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_CONF = ROOT / "deploy" / "mosquitto" / "firewatch.conf"

@@ -19,8 +19,8 @@ from collections.abc import Set
 from types import FrameType
 
 from api.metrics import serve_metrics
-from firewatch.settings import Settings
 from ingest.service import IngestService
+from settings import Settings
 from store.database import connect, ensure_database
 from store.migrate import migrate
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
-from firewatch.settings import Settings
 from ingest.service import IngestService
+from settings import Settings
 
 # Live alert streams never end by themselves: on shutdown they get this long, then are cut.
 GRACE_S = 3

@@ -18,8 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from contract.topics import Channel
 from ingest.pipeline import Inbound, Prepared
-from ingest.topics import Channel
 
 if TYPE_CHECKING:
     from ingest.mqtt_source import MqttSource

@@ -28,17 +28,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firewatch.settings import MqttTarget
-from ingest.paho_client import BufferedClient
+from contract.logins import session_login
+from contract.paho_client import START_HINT, BufferedClient
 from ingest.pipeline import Inbound
-from ingest.sessions import SessionTrouble, SessionWatch, session_login
+from ingest.sessions import SessionTrouble, SessionWatch
+from settings import MqttTarget
 
 log = logging.getLogger(__name__)
-
-START_HINT = (
-    "is Mosquitto running? Start it with 'mosquitto -d -c /etc/mosquitto/mosquitto.conf', "
-    "or point FIREWATCH_MQTT_URL at a running broker"
-)
 
 
 GAP_S = 0.005

@@ -29,10 +29,10 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewatch.settings import MqttTarget, Settings
+from contract.logins import UNROUTED_SUFFIX, session_login
 from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound
-from ingest.sessions import UNROUTED_SUFFIX, session_login
+from settings import MqttTarget, Settings
 from store.devices import RegisteredDevice, load_registered
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ import psycopg
 
 from alerts.devices import DeviceInfo
 from alerts.engine import Engine
-from ingest.codec import Limits, check_kind, decode
-from ingest.messages import Decoded, Reason, Rejection
+from contract.codec import Limits, check_kind, decode
+from contract.messages import Decoded, Reason, Rejection
+from contract.topics import Channel
 from ingest.registry import RegistryCache
-from ingest.topics import Channel
 from store.alerts import AlertChange, apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
 from store.restamped import Claim, stamps

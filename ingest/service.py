@@ -20,19 +20,20 @@ import psycopg
 
 from alerts.engine import Engine
 from alerts.flows import Webhook, escalation_payload
-from firewatch.settings import MqttTarget, Settings
-from ingest.codec import Limits
+from contract.codec import Limits
+from contract.logins import ALARMS_SUFFIX
+from contract.messages import Reason, Rejection
+from contract.topics import alarm_subscription_for, subscription_for
 from ingest.counters import IngestCounters
 from ingest.lanes import EventCopies, Handoff
-from ingest.messages import Reason, Rejection
 from ingest.mqtt_source import MqttSource
 from ingest.outage import Outage
 from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchOutcome, BatchWriter, Inbound, Prepared, dead_letter_row, prepare
 from ingest.registry import RegistryCache
-from ingest.sessions import ALARMS_SUFFIX, SESSION_CLEAR_S, SessionAlerts
-from ingest.topics import alarm_subscription_for, subscription_for
+from ingest.sessions import SESSION_CLEAR_S, SessionAlerts
 from ingest.warmup import warm_engine
+from settings import MqttTarget, Settings
 from store.alert_timers import escalate_due, expire_shelves, opened_since
 from store.alerts import apply_decisions
 from store.bounded import prune_bounded_tables

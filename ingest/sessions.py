@@ -1,12 +1,5 @@
-"""Ingest's MQTT sessions, the broker logins they use, and how a lost session is noticed.
-
-The broker binds every client id to its login (Mosquitto's ``use_username_as_clientid``,
-deploy/mosquitto/auth.conf), so no device can take over another client's persistent session by
-connecting with its id: the broker hands the device a session named after the device. Ingest
-holds several sessions (telemetry, alarms, a partitioned worker's unrouted watcher), and each
-therefore logs in under a name of its own, ``<account>/<client id>``. No device can have such a
-name: device ids never hold a slash.
-"""
+"""How ingest notices that its broker session was taken over or lost, and the trouble alert
+it raises for it. Which logins its sessions use is in contract/logins.py."""
 
 from __future__ import annotations
 
@@ -15,11 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from alerts.signals import AlertClass, Change, Decision, Rule
-
-ALARMS_SUFFIX = "-alarms"
-UNROUTED_SUFFIX = "-unrouted"
-SUFFIXES = ("", ALARMS_SUFFIX, UNROUTED_SUFFIX)
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
 
 # A connection the broker drops this often, each time answering the reconnect at once, is
 # being fought over: another client connects with the same client id.
@@ -30,19 +20,6 @@ FLAP_QUICK_S = 3.0
 SESSION_TAKEN_OVER = 142
 # The trouble alert returns to normal once the session has held this long.
 SESSION_CLEAR_S = 300.0
-
-
-def session_login(account: str, client_id: str) -> str:
-    """The broker login of one of a service account's sessions."""
-    return f"{account}/{client_id}"
-
-
-def session_client_ids(base: str, *, members: int) -> list[str]:
-    """Every client id an ingest deployment may use: the single process's (``base``) and each
-    numbered member's (``base-0`` … partitioned workers or shared-group members), each with
-    its alarms and unrouted sessions."""
-    bases = [base, *(f"{base}-{i}" for i in range(members))]
-    return [b + suffix for b in bases for suffix in SUFFIXES]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ import psycopg
 
 from alerts.engine import RING_METRICS, Engine
 from alerts.trend import BUCKETS
-from ingest.messages import Decoded
+from contract.messages import Decoded
+from contract.topics import Channel
 from ingest.registry import RegistryCache
-from ingest.topics import Channel
 from store.engine_state import (
     Row,
     bucketed_readings,

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from firewatch.settings import MqttTarget, Settings
+from settings import MqttTarget, Settings
 from simulators.errors import InputError
 from simulators.fsri import DEFAULT_MAP, parse_map, read_fsri
 from simulators.load import LoadPlan, LoadResult, run_load
@@ -40,7 +40,7 @@ def simulate_scenario(*, name: str, seed: int, site: str, out: Path) -> str:
 
 
 async def _register(settings: Settings, quarter: Quarter) -> None:
-    from api.import_service import import_document
+    from registry.import_service import import_document
     from store.database import connect_async
 
     async with await connect_async(settings.database_url) as conn:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from alerts.kinds import Kind
-from ingest.topics import Channel, topic_for
+from contract.kinds import Kind
+from contract.topics import Channel, topic_for
 
 
 def epoch_ms(ts: datetime) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
 
 
 @dataclass(frozen=True, slots=True)

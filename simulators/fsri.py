@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from alerts.kinds import FRAME_METRICS, METRIC_RANGES
-from ingest.topics import DEVICE_ID_RE, Channel, topic_for
+from contract.kinds import FRAME_METRICS, METRIC_RANGES
+from contract.topics import DEVICE_ID_RE, Channel, topic_for
 from simulators.errors import InputError
 from simulators.recording import Recorded
 

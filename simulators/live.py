@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from alerts.kinds import Kind
+from contract.kinds import Kind
 from simulators.models.camera import REGION, ThermalCamera
 from simulators.models.camera_scene import Frame
 from simulators.models.electrical import ElectricalMonitor

@@ -19,7 +19,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event, Semaphore
 
-from firewatch.settings import MqttTarget
+from settings import MqttTarget
 from simulators.errors import InputError
 from simulators.live import LiveTraffic
 from simulators.progress import Progress

@@ -21,9 +21,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firewatch.settings import MqttTarget
-from ingest.mqtt_source import START_HINT
-from ingest.paho_client import BufferedClient
+from contract.paho_client import START_HINT, BufferedClient
+from settings import MqttTarget
 
 WINDOW = 1000
 

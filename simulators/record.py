@@ -12,10 +12,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firewatch.settings import MqttTarget
-from ingest.mqtt_source import START_HINT
-from ingest.paho_client import BufferedClient
-from ingest.topics import subscription_for
+from contract.paho_client import START_HINT, BufferedClient
+from contract.topics import subscription_for
+from settings import MqttTarget
 from simulators.progress import Progress
 from simulators.recording import encode_line
 

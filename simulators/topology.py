@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from alerts.kinds import KIND_SPECS, Kind
+from contract.kinds import KIND_SPECS, Kind
 from simulators.seeding import rng_for
 
 CAMERA_RANGE_M = 500.0

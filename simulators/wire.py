@@ -1,7 +1,7 @@
 """One device's side of contract v1: its topics, its sequence number, its message bodies.
 
-Every simulated message is built here, through ``ingest.topics.topic_for`` and
-``ingest.frames.encode_frame``, so the simulators cannot drift from what ingest accepts.
+Every simulated message is built here, through ``contract.topics.topic_for`` and
+``contract.frames.encode_frame``, so the simulators cannot drift from what ingest accepts.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from ingest.frames import encode_frame
-from ingest.topics import Channel, topic_for
+from contract.frames import encode_frame
+from contract.topics import Channel, topic_for
 from simulators.environment import GUANGZHOU
 
 Message = tuple[str, bytes]

@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.kinds import Kind
+from contract.kinds import Kind
 from store.device_states import SILENT
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from alerts.kinds import KIND_SPECS, Kind
-from firewatch.settings import Settings
+from contract.kinds import KIND_SPECS, Kind
+from firewatch.testing import own_broker, own_database, wait_until
 from ingest.service import IngestService
-from tests.services import own_broker, own_database, wait_until
+from settings import Settings
 
 
 @pytest.fixture(autouse=True)

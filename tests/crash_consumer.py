@@ -12,9 +12,9 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from firewatch.settings import Settings
 from ingest.pipeline import Inbound
 from ingest.service import IngestService
+from settings import Settings
 
 
 def die(_batch: Sequence[Inbound]) -> None:

@@ -17,14 +17,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import free_port, own_database, wait_until
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.database import drop_database
 from store.migrate import available
 from tests.conftest import Registry
-from tests.services import free_port, own_database, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ import uvicorn
 from pydantic import ValidationError
 
 from firewatch.logs import configure_logging, redact
-from firewatch.settings import Settings
-from tests.services import free_port, wait_until
+from firewatch.testing import free_port, wait_until
+from settings import Settings
 
 IDS = {"batch": 17, "device": "SD-00042", "alert": 9001}
 

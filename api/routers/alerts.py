@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 
 from alerts.lifecycle import Action, IllegalTransition, State
-from alerts.signals import AlertClass
 from api.alert_schemas import (
     AckBody,
     AlertDetail,
@@ -25,6 +24,7 @@ from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
 from api.auth import StreamSession, current_principal, require_role, stream_session
 from api.schemas import AUTH_ERRORS, Problem
 from api.time_window import Timestamp
+from contract.alarms import AlertClass
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
 from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
 from store.users import Principal

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from api.auth import current_principal, require_role
-from api.registry_schemas import (
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
+from registry.schemas import (
     PLACE_ID,
     BuildingCreate,
     BuildingPage,
@@ -16,7 +17,6 @@ from api.registry_schemas import (
     ZoneRead,
     ZoneWrite,
 )
-from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from store.audit import Actor, record
 from store.buildings import (
     BuildingExists,

@@ -7,19 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from alerts.kinds import Kind
 from api.auth import current_principal, require_role
-from api.device_config import kind_schema
-from api.device_import import (
-    ImportFormatError,
-    media_type_of,
-    parse,
-    to_csv,
-    to_json,
-)
-from api.import_service import import_registry
-from api.registry_schemas import ImportReport, InitialStatus, KindRead, RowError
 from api.schemas import AUTH_ERRORS
+from contract.kinds import Kind
+from registry.device_config import kind_schema
+from registry.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
+from registry.import_service import import_registry
+from registry.schemas import ImportReport, InitialStatus, KindRead, RowError
 from store.audit import Actor
 from store.registry_bulk import export_registry
 from store.users import Principal

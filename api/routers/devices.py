@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
-from alerts.kinds import KIND_SPECS, Kind
 from api.alert_schemas import AlertRead
 from api.auth import current_principal, require_role
-from api.registration import check_places, checked_config, register
-from api.registry_schemas import (
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
+from contract.kinds import KIND_SPECS, Kind
+from registry.registration import check_places, checked_config, register
+from registry.schemas import (
     DEVICE_ID,
     AuditEntry,
     DeviceCreate,
@@ -24,7 +25,6 @@ from api.registry_schemas import (
     Replacement,
     StatusChange,
 )
-from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from store.alert_queries import AlertFilter, list_alerts
 from store.audit import Actor, audit_of, record
 from store.device_lifecycle import IllegalTransition, UnknownDevice, change_status

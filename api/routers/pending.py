@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from api.auth import current_principal, require_role
-from api.registration import register
-from api.registry_schemas import DEVICE_ID, DeviceCreated, PendingPage, PendingRegister
 from api.schemas import AUTH_ERRORS, Problem
+from registry.registration import register
+from registry.schemas import DEVICE_ID, DeviceCreated, PendingPage, PendingRegister
 from store.audit import Actor, record
 from store.devices import DeviceExists
 from store.pending import forget_pending, get_pending, list_pending

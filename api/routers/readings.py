@@ -10,12 +10,12 @@ import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from alerts.kinds import Kind
 from api.auth import current_principal
 from api.heatmap import colourise, png
 from api.schemas import Problem
 from api.time_window import Timestamp, window
-from ingest.frames import FrameError, decode_frame
+from contract.frames import FrameError, decode_frame
+from contract.kinds import Kind
 from store.device_history import bucketed, device_kind, latest_frame
 from store.users import Principal
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
 from api.auth import require_role
-from api.registry_schemas import UserCreate, UserRead, UserToken
 from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
+from registry.schemas import UserCreate, UserRead, UserToken
 from store.audit import Actor, record
 from store.users import (
     LastAdmin,

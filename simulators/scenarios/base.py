@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
 from simulators.environment import ZERO, Curve
 from simulators.expectations import Expectation, Expected, Forbidden
 from simulators.models.camera import REGION, ThermalCamera

@@ -5,8 +5,8 @@ GB 14287 makes the monitors' warnings pre-alarms; only the fire they lead to is 
 
 from __future__ import annotations
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
 from simulators.environment import Curve
 from simulators.scenarios.base import Stage
 

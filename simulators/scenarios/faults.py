@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
 from simulators.scenarios.base import Stage
 from simulators.topology import haversine_m
 

@@ -7,7 +7,7 @@ two to three; a smouldering one takes tens of minutes before it flames.
 
 from __future__ import annotations
 
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
 from simulators.environment import Curve
 from simulators.models.camera_scene import HotSpot
 from simulators.scenarios.base import Stage

@@ -5,7 +5,7 @@ Each must stay short of a fire alarm; the ground truth says where a pre-alarm is
 
 from __future__ import annotations
 
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
 from simulators.environment import Curve
 from simulators.models.camera_scene import HotSpot
 from simulators.models.smoke import SmokeDetector

@@ -15,10 +15,11 @@ import psycopg
 import pytest
 
 from alerts.flows import Webhook, escalation_payload
-from alerts.signals import AlertClass, Change, Decision, Rule
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
+from firewatch.testing import wait_until
 from store.alert_timers import escalate_due, expire_shelves
 from store.alerts import NOTIFY_CHANNEL, AlertChange, apply_decisions
-from tests.services import wait_until
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

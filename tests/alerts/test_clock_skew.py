@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.engine import Engine
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Change, Decision, Rule
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 from tests.alerts.test_rules import SITE, Batch, device, edges, engine_with, reading, run, ts
 from tests.alerts.test_rules import status as status_message
 

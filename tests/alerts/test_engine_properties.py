@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.engine import Engine
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Change, Decision, Rule
-from ingest.codec import Limits, decode
-from ingest.messages import Decoded, Reason, Rejection
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
+from contract.codec import Limits, decode
+from contract.kinds import Kind
+from contract.messages import Decoded, Reason, Rejection
 from tests.alerts.test_rules import Batch, device, engine_with, reading, run, ts
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

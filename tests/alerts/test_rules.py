@@ -14,12 +14,13 @@ import pytest
 from alerts.config import ConfigError, rule_config
 from alerts.devices import DeviceInfo, device_info
 from alerts.engine import Engine
-from alerts.kinds import Kind
 from alerts.metric_rules import RATE_METRICS
 from alerts.rings import DEPTH
-from alerts.signals import AlertClass, Change, Decision, Rule
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SITE = "s"

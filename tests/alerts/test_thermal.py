@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from alerts.signals import AlertClass, Condition, Rule
+from alerts.signals import Condition
 from alerts.thermal import CameraState, ThermalConfig, analyse
+from contract.alarms import AlertClass, Rule
 
 H, W = 64, 80  # small frames keep long scenes quick; bench/thermal.py times full-size ones
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-from alerts.signals import AlertClass, Change, Decision, Rule
+from alerts.signals import Change, Decision
+from contract.alarms import AlertClass, Rule
 from store.alerts import apply_decisions
 
 

@@ -14,13 +14,13 @@ import orjson
 import psycopg
 import pytest
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Rule
 from api.alert_stream import RECHECK_S
 from api.app import create_app
-from firewatch.settings import Settings
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from firewatch.testing import serving
+from settings import Settings
 from tests.api.alert_helpers import raise_alert
-from tests.api.server import serving
 from tests.conftest import Registry
 from tests.tokens import auth, token
 

@@ -10,10 +10,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Change, Rule
+from alerts.signals import Change
 from api.app import create_app
-from firewatch.settings import Settings
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from settings import Settings
 from store.timeseries import PartitionKeeper
 from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from firewatch.settings import Settings
+from settings import Settings
 from tests.tokens import auth, token
 
 

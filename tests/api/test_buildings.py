@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from firewatch.settings import Settings
+from settings import Settings
 from tests.api.registry_helpers import Api
 
 

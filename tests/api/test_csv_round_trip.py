@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.device_import import parse, to_csv
+from registry.device_import import parse, to_csv
 from store.registry_bulk import DEVICE_FIELDS
 
 # Anything the registry can hold: PostgreSQL text cannot hold NUL (the API refuses it), and

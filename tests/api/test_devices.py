@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from firewatch.settings import Settings
+from settings import Settings
 from store.device_lifecycle import TRANSITIONS, end_due_maintenance
 from tests.api.registry_helpers import Api
 from tests.tokens import auth

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.device_import import MAX_IMPORT_BYTES
-from firewatch.settings import Settings
+from firewatch.testing import own_database
+from registry.device_import import MAX_IMPORT_BYTES
+from settings import Settings
 from simulators.topology import build_quarter
 from tests.api.registry_helpers import Api
-from tests.services import own_database
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -386,8 +386,8 @@ def test_two_imports_of_the_same_devices_in_opposite_orders_take_turns(
     """The first holds its transaction open; the second waits for it, then updates."""
     import asyncio
 
-    from api.device_import import parse
-    from api.import_service import import_registry
+    from registry.device_import import parse
+    from registry.import_service import import_registry
     from store.audit import Actor
 
     s = api.site

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.device_import import MAX_IMPORT_BYTES
 from api.limits import MAX_BODY_BYTES
 from api.validation import EXCERPT_CHARS, MAX_ERRORS
-from firewatch.settings import Settings
+from firewatch.testing import serving
+from registry.device_import import MAX_IMPORT_BYTES
+from settings import Settings
 from tests.api.registry_helpers import Api
-from tests.api.server import serving
 
 
 @pytest.fixture()

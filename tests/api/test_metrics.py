@@ -9,11 +9,11 @@ import psycopg
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.kinds import Kind
 from api.app import create_app
 from api.metrics import registry_for
-from firewatch.settings import MqttTarget, Settings
-from ingest.topics import Channel, topic_for
+from contract.kinds import Kind
+from contract.topics import Channel, topic_for
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.dead_letters import insert_dead_letters

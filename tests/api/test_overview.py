@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
-from alerts.signals import AlertClass, Rule
 from api.app import create_app
-from firewatch.settings import Settings
+from contract.alarms import AlertClass, Rule
+from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.tokens import auth, token
 

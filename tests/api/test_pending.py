@@ -13,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from firewatch.settings import MqttTarget, Settings
+from contract.topics import Channel, topic_for
+from firewatch.testing import wait_until
 from ingest.service import IngestService
-from ingest.topics import Channel, topic_for
+from settings import MqttTarget, Settings
 from simulators.devices import epoch_ms
 from simulators.publisher import Publisher
 from store.dead_letters import insert_dead_letters
 from tests.api.registry_helpers import Api
 from tests.ingest.helpers import scalar, wait_received
-from tests.services import wait_until
 
 
 @pytest.fixture()

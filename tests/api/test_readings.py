@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.kinds import Kind
 from api.app import create_app
-from firewatch.settings import Settings
-from ingest.frames import encode_frame
+from contract.frames import encode_frame
+from contract.kinds import Kind
+from settings import Settings
 from store.timeseries import PartitionKeeper
 from tests.conftest import Registry
 from tests.tokens import auth, token

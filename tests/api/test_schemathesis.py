@@ -27,9 +27,8 @@ from schemathesis.core.result import Err
 from schemathesis.generation import GenerationMode
 
 from api.app import create_app
-from firewatch.settings import Settings
-from tests.api.server import serving
-from tests.services import own_database
+from firewatch.testing import own_database, serving
+from settings import Settings
 from tests.tokens import token
 
 MAX_EXAMPLES = int(os.environ.get("FIREWATCH_SCHEMATHESIS_EXAMPLES", "25"))

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.kinds import Kind
-from alerts.signals import AlertClass, Rule
 from api.app import create_app
-from firewatch.settings import Settings
+from contract.alarms import AlertClass, Rule
+from contract.kinds import Kind
+from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
 from tests.tokens import auth, token

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.signals import AlertClass, Rule
 from api.app import create_app
-from api.text import check_json, text_problem
-from firewatch.settings import Settings
+from contract.alarms import AlertClass, Rule
+from contract.text import check_json, text_problem
+from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.api.registry_helpers import Api
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from firewatch.settings import Settings
+from settings import Settings
 from tests.api.registry_helpers import Api
 from tests.tokens import auth
 
@@ -71,7 +71,7 @@ def test_rotating_revokes_the_old_token_and_disabling_stops_every_token(api: Api
 
 
 def test_the_last_admin_cannot_be_disabled(settings: Settings) -> None:
-    from tests.services import own_database
+    from firewatch.testing import own_database
 
     with (
         own_database("fw_users") as url,
@@ -131,8 +131,8 @@ async def _until_waiting(watcher: psycopg.AsyncConnection[Any], pid: int) -> Non
 def test_two_admins_disabling_each_other_at_once_leave_one_admin() -> None:
     import asyncio
 
+    from firewatch.testing import own_database
     from store.users import LastAdmin, add_user, disable_user
-    from tests.services import own_database
 
     async def go(url: str) -> None:
         async with (

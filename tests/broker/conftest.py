@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from firewatch.settings import Settings
-from ingest.sessions import session_login
+from contract.logins import session_login
+from firewatch.testing import free_port, start_broker, stop_broker
+from settings import Settings
 from store.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from tests.broker.helpers import Client, Login, auth_broker_config, passwords, run_sync
-from tests.services import free_port, start_broker, stop_broker
 
 
 class AuthBroker:

@@ -14,10 +14,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firewatch.broker_sync import SyncResult, new_passwords, sync
-from firewatch.settings import Settings
+from firewatch.testing import BROKER_CONF, ROOT
+from registry.broker_sync import SyncResult, new_passwords, sync
+from settings import Settings
 from store.audit import Actor
-from tests.services import BROKER_CONF, ROOT
 
 AUTH_CONF = ROOT / "deploy" / "mosquitto" / "auth.conf"
 DEPLOYED_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"

@@ -9,15 +9,15 @@ from typing import Any
 import orjson
 import psycopg
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget
-from ingest.topics import command_topic_for
+from contract.kinds import Kind
+from contract.topics import command_topic_for
+from firewatch.testing import wait_until
+from settings import MqttTarget
 from store.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from tests.broker.conftest import AuthBroker
 from tests.broker.helpers import Login, passwords, run_sync
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
-from tests.services import wait_until
 
 
 def reading(seq: int, temperature_c: float) -> bytes:

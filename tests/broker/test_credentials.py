@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 
-from alerts.kinds import Kind
-from firewatch.settings import Settings
+from contract.kinds import Kind
+from settings import Settings
 from store.credentials import UnknownDevice, issue_credentials, mosquitto_hash
 from store.database import connect_async
 from tests.conftest import Registry

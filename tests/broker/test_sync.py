@@ -11,16 +11,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from alerts.kinds import Kind
-from firewatch.broker_files import BrokerFileError
-from firewatch.broker_sync import reload_broker
+from contract.kinds import Kind
 from firewatch.cli import main
-from firewatch.settings import Settings
+from firewatch.testing import own_database
+from registry.broker_files import BrokerFileError
+from registry.broker_sync import reload_broker
+from settings import Settings
 from store.credentials import INGEST_ACCOUNT, issue_credentials
 from store.database import connect_async
 from tests.broker.helpers import passwords, run_sync
 from tests.conftest import Registry
-from tests.services import own_database
 
 
 def paths(settings: Settings, folder: Path) -> Settings:

@@ -17,16 +17,15 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from api.app import create_app
-from firewatch.settings import Settings
-from ingest.sessions import session_login
+from contract.logins import session_login
+from firewatch.testing import ROOT, serving, wait_until
+from settings import Settings
 from store.credentials import INGEST_ACCOUNT
-from tests.api.server import serving
 from tests.broker.conftest import AuthBroker
 from tests.broker.helpers import DEPLOYED_CONF, Login
 from tests.broker.test_broker_acl import devices
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
-from tests.services import ROOT, wait_until
 
 MESSAGES = 2000
 

@@ -21,18 +21,17 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, Request, expect, sync_playwright
 
-from alerts.kinds import Kind
 from api.app import create_app
-from firewatch.settings import MqttTarget, Settings
-from ingest.frames import encode_frame
-from ingest.topics import Channel, topic_for
+from contract.frames import encode_frame
+from contract.kinds import Kind
+from contract.topics import Channel, topic_for
+from firewatch.testing import free_port, serving, wait_until
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.users import add_user
-from tests.api.server import serving
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
 from tests.ingest.helpers import running
-from tests.services import free_port, wait_until
 
 pytestmark = needs_chromium
 

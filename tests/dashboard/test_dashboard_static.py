@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routers.dashboard import DASHBOARD_DIR
-from firewatch.settings import Settings
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(

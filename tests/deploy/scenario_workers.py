@@ -15,15 +15,15 @@ from typing import Any
 
 import psycopg
 
-from api.import_service import import_document
-from firewatch.settings import MqttTarget, Settings
+from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
+from registry.import_service import import_document
+from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, build_scenario
 from simulators.scenarios.base import Message
 from simulators.topology import build_quarter
 from store.database import connect, connect_async
-from tests.services import own_database, wait_until
 
 SEED = 7
 OFFLINE = ("device_offline", "power_cut")  # judged on the server's clock: see the matrix test

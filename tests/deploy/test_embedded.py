@@ -17,15 +17,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from alerts.kinds import KIND_SPECS, Kind
+from contract.kinds import KIND_SPECS, Kind
+from contract.topics import Channel, topic_for
 from firewatch import embedded
 from firewatch.processes import run_up
-from firewatch.settings import MqttTarget, Settings
-from ingest.topics import Channel, topic_for
+from firewatch.testing import free_port, wait_until
+from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from store.database import connect
 from tests.ingest.helpers import scalar
-from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.skipif(embedded.postgres_bindir() is None, reason="no PostgreSQL binaries")
 

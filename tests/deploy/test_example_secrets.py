@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from firewatch.settings import Settings
+from settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

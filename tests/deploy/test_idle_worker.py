@@ -12,14 +12,14 @@ from typing import Any
 
 import psycopg
 
-from alerts.kinds import KIND_SPECS, Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import KIND_SPECS, Kind
+from firewatch.testing import wait_until
 from ingest.partition import partition_of
 from ingest.service import IngestService
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.ingest.helpers import scalar
-from tests.services import wait_until
 
 WORKERS = 2
 MESSAGES = 20

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from alerts.kinds import Kind
+from contract.kinds import Kind
 from ingest.partition import assign
 from simulators.topology import build_quarter
 from store.devices import RegisteredDevice

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import own_database
+from firewatch.testing import own_database
 
 
 @pytest.fixture()

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from ingest.messages import Reason
-from ingest.topics import Channel, topic_for
+from contract.messages import Reason
+from contract.topics import Channel, topic_for
 
 ORJSON_MAX_DEPTH = 1024  # deeper is a parse error
 PAYLOAD_MAX = 256 * 1024  # FIREWATCH_MAX_PAYLOAD_BYTES, FIREWATCH_MAX_FRAME_BYTES defaults

@@ -12,9 +12,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from firewatch.settings import Settings
+from firewatch.testing import ROOT, free_port, wait_until
+from settings import Settings
 from tests.faults.restartable import Restartable
-from tests.services import ROOT, free_port, wait_until
 
 READY_LINE = "ingest subscribed to"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from firewatch.testing import broker_config, free_port, start_broker, stop_broker
 from tests.faults.restartable import Restartable
-from tests.services import broker_config, free_port, start_broker, stop_broker
 
 
 class PrivateBroker(Restartable):

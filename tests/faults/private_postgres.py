@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from firewatch.embedded import EmbeddedPostgres, postgres_bindir
+from firewatch.testing import free_port
 from store.database import connect, ensure_database
 from store.migrate import migrate
-from tests.services import free_port
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from firewatch.settings import Settings
+from settings import Settings
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.private_broker import PrivateBroker
 from tests.faults.traffic import (

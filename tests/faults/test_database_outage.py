@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 
 from api.app import create_app
-from firewatch.settings import Settings
+from firewatch.testing import serving, wait_until
 from ingest.service import IngestService
-from tests.api.server import serving
+from settings import Settings
 from tests.faults.private_postgres import private_cluster
 from tests.faults.traffic import (
     StreamPublisher,
@@ -26,7 +26,6 @@ from tests.faults.traffic import (
     register_smoke_detectors,
     wait_stored,
 )
-from tests.services import wait_until
 
 MESSAGES = 30_000
 DEVICES = 300

@@ -13,8 +13,9 @@ from typing import Any
 
 import psycopg
 
-from firewatch.settings import Settings
+from firewatch.testing import wait_until
 from ingest.service import IngestService
+from settings import Settings
 from tests.faults.hostile import hostile_messages
 from tests.faults.traffic import (
     StreamPublisher,
@@ -22,7 +23,6 @@ from tests.faults.traffic import (
     readings,
     register_smoke_detectors,
 )
-from tests.services import wait_until
 
 HOSTILE = 10_000
 VALID = 5_000

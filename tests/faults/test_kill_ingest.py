@@ -10,7 +10,8 @@ from typing import Any
 
 import psycopg
 
-from firewatch.settings import Settings
+from firewatch.testing import wait_until
+from settings import Settings
 from tests.faults.ingest_process import IngestProcess
 from tests.faults.traffic import (
     StreamPublisher,
@@ -20,7 +21,6 @@ from tests.faults.traffic import (
     stored_readings,
     wait_stored,
 )
-from tests.services import wait_until
 
 MESSAGES = 100_000  # the figure: the test takes 8-18 s on a shared 2-core machine
 DEVICES = 500

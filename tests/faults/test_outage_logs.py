@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from firewatch.settings import Settings
+from firewatch.testing import wait_until
+from settings import Settings
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.private_postgres import private_cluster
-from tests.services import wait_until
 
 DOWN_S = 5.0
 MAX_LINES = 10  # the bound for a whole minute; here it must hold for DOWN_S already

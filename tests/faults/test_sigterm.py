@@ -19,10 +19,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewatch.settings import MqttTarget
+from firewatch.testing import ROOT, free_port, wait_until
+from settings import MqttTarget
 from tests.faults.private_broker import PrivateBroker
 from tests.faults.private_postgres import private_cluster
-from tests.services import ROOT, free_port, wait_until
 
 STOP_WITHIN_S = 10.0
 

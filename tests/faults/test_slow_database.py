@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from firewatch.settings import MqttTarget, Settings
+from settings import MqttTarget, Settings
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.traffic import (
     StreamPublisher,

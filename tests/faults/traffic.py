@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import psycopg
 
-from alerts.kinds import KIND_SPECS, Kind
-from firewatch.settings import MqttTarget
-from ingest.topics import Channel, topic_for
+from contract.kinds import KIND_SPECS, Kind
+from contract.topics import Channel, topic_for
+from firewatch.testing import wait_until
+from settings import MqttTarget
 from simulators.publisher import Publisher
-from tests.services import wait_until
 
 Message = tuple[str, bytes]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 
-from firewatch.settings import Settings
+from firewatch.testing import wait_until
 from ingest.service import IngestService
-from tests.services import wait_until
+from settings import Settings
 
 
 def wait_received(service: IngestService, count: int, timeout: float = 15) -> None:

@@ -9,15 +9,15 @@ from typing import Any
 
 import psycopg
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import wait_until
 from ingest.lanes import EventCopies
 from ingest.pipeline import Inbound
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
-from tests.services import wait_until
 
 BACKLOG = 20_000
 

@@ -12,18 +12,18 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.kinds import Kind
 from api.app import create_app
-from firewatch.settings import MqttTarget, Settings
-from ingest.messages import Reason
+from contract.kinds import Kind
+from contract.messages import Reason
+from contract.topics import Channel, topic_for
+from firewatch.testing import wait_until
 from ingest.service import IngestService
-from ingest.topics import Channel, topic_for
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from store.restamped import stamps
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
-from tests.services import wait_until
 from tests.tokens import auth, token
 
 

@@ -12,11 +12,11 @@ import numpy as np
 import orjson
 import pytest
 
-from alerts.kinds import Kind
-from ingest.codec import MAX_SEQ, Limits, check_kind, decode
-from ingest.frames import decode_frame, encode_frame
-from ingest.messages import Decoded, Reason, Rejection
-from ingest.topics import Channel
+from contract.codec import MAX_SEQ, Limits, check_kind, decode
+from contract.frames import decode_frame, encode_frame
+from contract.kinds import Kind
+from contract.messages import Decoded, Reason, Rejection
+from contract.topics import Channel
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)

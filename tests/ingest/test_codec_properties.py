@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from alerts.kinds import (
+from contract.codec import MAX_SEQ, Limits, check_kind, decode
+from contract.frames import decode_frame, encode_frame
+from contract.kinds import (
     CLOCK_EXEMPT_EVENTS,
     EVENT_TYPES,
     FRAME_METRICS,
@@ -20,10 +22,8 @@ from alerts.kinds import (
     STATUS_METRICS,
     Kind,
 )
-from ingest.codec import MAX_SEQ, Limits, check_kind, decode
-from ingest.frames import decode_frame, encode_frame
-from ingest.messages import Decoded, Reason, Rejection
-from ingest.topics import DEVICE_ID_RE, SITE_RE, Channel, parse_topic
+from contract.messages import Decoded, Reason, Rejection
+from contract.topics import DEVICE_ID_RE, SITE_RE, Channel, parse_topic
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 LIMITS = Limits()

@@ -13,14 +13,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import wait_until
 from ingest.service import IngestService
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import scalar
-from tests.services import wait_until
 
 MESSAGES = 600
 

@@ -12,16 +12,16 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.kinds import Kind
 from api.app import create_app
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import wait_until
 from ingest.registry import POLL_S
 from ingest.service import IngestService
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.api.registry_helpers import Api
 from tests.ingest.helpers import scalar, wait_received
-from tests.services import wait_until
 
 
 @pytest.fixture()

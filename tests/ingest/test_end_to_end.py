@@ -10,16 +10,16 @@ import numpy as np
 import orjson
 import psycopg
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
-from ingest.frames import encode_frame
+from contract.frames import encode_frame
+from contract.kinds import Kind
+from contract.topics import Channel, topic_for
+from firewatch.testing import wait_until
 from ingest.service import IngestService
-from ingest.topics import Channel, topic_for
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import scalar, wait_received
-from tests.services import wait_until
 
 
 def publisher(settings: Settings) -> Publisher:

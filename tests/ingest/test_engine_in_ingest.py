@@ -14,13 +14,13 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import wait_until
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar, wait_received
-from tests.services import wait_until
 
 
 def publisher(settings: Settings) -> Publisher:

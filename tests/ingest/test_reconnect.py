@@ -11,15 +11,15 @@ from typing import Any
 
 import psycopg
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import broker_config, free_port, start_broker, stop_broker, wait_until
 from ingest.pipeline import Inbound
 from ingest.service import IngestService
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
 from tests.ingest.helpers import scalar
-from tests.services import broker_config, free_port, start_broker, stop_broker, wait_until
 
 MESSAGES = 200
 

@@ -37,7 +37,7 @@ def seen_at_a_poll(cache: RegistryCache, clock: Clock, device_id: str, status: s
 def test_a_change_is_seen_at_the_next_poll_not_before(
     database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str
 ) -> None:
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     device_id = registry.add(f"{site}-SD1", Kind.SMOKE)
     clock = Clock()
@@ -62,7 +62,7 @@ def test_a_change_is_seen_at_the_next_poll_not_before(
 def test_a_device_registered_after_being_unknown_is_found_at_the_next_poll(
     database_url: str, registry: Registry, site: str
 ) -> None:
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     clock = Clock()
     cache = RegistryCache(database_url, clock=clock)
@@ -82,7 +82,7 @@ def test_a_change_whose_transaction_started_long_before_its_commit_is_not_missed
 ) -> None:
     """updated_at is the transaction's start: a poll on it missed a commit more than 10 s late.
     The notification is sent at commit, whatever updated_at says."""
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     device_id = registry.add(f"{site}-SD1", Kind.SMOKE)
     clock = Clock()
@@ -108,7 +108,7 @@ def test_after_a_lost_connection_the_cache_reloads_everything(
     database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str
 ) -> None:
     """Notifications sent while it was disconnected are lost: a reconnect reloads in full."""
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     device_id = registry.add(f"{site}-SD1", Kind.SMOKE)
     clock = Clock()
@@ -127,7 +127,7 @@ def test_a_full_reload_keeps_each_unchanged_device_as_it_was(
 ) -> None:
     """The engine reconfigures a device only when its instance changes: after the five-minute
     reload, only the device that changed is a new one."""
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     same, edited = registry.add(f"{site}-SD1", Kind.SMOKE), registry.add(f"{site}-SD2", Kind.SMOKE)
     clock = Clock()
@@ -158,7 +158,7 @@ def test_a_config_the_registry_should_have_refused_falls_back_to_the_defaults_lo
 ) -> None:
     """A row written past the API (by hand, or by an older version) must not stop ingest, nor
     fill the log with the same warning at every reload."""
-    from alerts.kinds import Kind
+    from contract.kinds import Kind
 
     device_id = registry.add(f"{site}-EF1", Kind.ELECTRICAL)
     db.execute(

@@ -10,12 +10,12 @@ import orjson
 import psycopg
 import pytest
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
-from ingest.frames import encode_frame
-from ingest.messages import Reason
+from contract.frames import encode_frame
+from contract.kinds import Kind
+from contract.messages import Reason
+from contract.topics import Channel, topic_for
 from ingest.service import IngestService
-from ingest.topics import Channel, topic_for
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry

@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.signals import Change, Rule
+from alerts.signals import Change
+from contract.alarms import Rule
+from contract.logins import session_client_ids, session_login
 from ingest.sessions import (
     FLAP_DROPS,
     SESSION_CLEAR_S,
     SESSION_TAKEN_OVER,
     SessionAlerts,
     SessionWatch,
-    session_client_ids,
-    session_login,
 )
 
 UNSPECIFIED = 128

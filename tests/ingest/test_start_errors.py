@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from firewatch.settings import MqttTarget
+from contract.logins import session_login
+from firewatch.testing import BROKER_CONF, free_port, start_broker, stop_broker
 from ingest.mqtt_source import MqttSource
-from ingest.sessions import session_login
-from tests.services import BROKER_CONF, free_port, start_broker, stop_broker
+from settings import MqttTarget
 
 USER, PASSWORD, CLIENT = "svc", "s3cret", "ingest-errors"
 ALLOWED = "fw/v1/allowed/#"

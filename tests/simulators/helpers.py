@@ -13,10 +13,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firewatch.settings import MqttTarget
-from ingest.paho_client import BufferedClient
-from ingest.topics import subscription_for
-from tests.services import wait_until
+from contract.paho_client import BufferedClient
+from contract.topics import subscription_for
+from firewatch.testing import wait_until
+from settings import MqttTarget
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from datetime import timedelta
 
 import numpy as np
 
-from alerts.kinds import KIND_SPECS, STATUS_METRICS, Kind
-from alerts.signals import AlertClass, Rule
-from ingest.codec import Limits, check_kind, decode
-from ingest.frames import decode_frame
-from ingest.messages import Decoded
-from ingest.topics import Channel
+from contract.alarms import AlertClass, Rule
+from contract.codec import Limits, check_kind, decode
+from contract.frames import decode_frame
+from contract.kinds import KIND_SPECS, STATUS_METRICS, Kind
+from contract.messages import Decoded
+from contract.topics import Channel
 from simulators.scenarios import ScenarioRun
 from simulators.topology import Quarter
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.signals import AlertClass, Rule
+from contract.alarms import AlertClass, Rule
 from simulators.expectations import Expectation, Expected, Forbidden, SeenAlert, violations
 
 START = datetime(2025, 6, 12, 2, 10, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.signals import Rule
+from contract.alarms import Rule
 from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from tests.simulators.reference_rules import CLASS_RULES, UNCHECKED, triggers

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from alerts.kinds import Kind
-from ingest.codec import Limits, check_kind, decode
-from ingest.messages import Decoded
+from contract.codec import Limits, check_kind, decode
+from contract.kinds import Kind
+from contract.messages import Decoded
 from simulators.environment import GUANGZHOU, Curve
 from simulators.live import LiveTraffic
 from simulators.models.camera import ThermalCamera

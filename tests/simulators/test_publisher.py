@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from firewatch.settings import MqttTarget
+from firewatch.testing import broker_config, free_port, start_broker, stop_broker, wait_until
+from settings import MqttTarget
 from simulators.publisher import Publisher
-from tests.services import broker_config, free_port, start_broker, stop_broker, wait_until
 from tests.simulators.helpers import subscriber
 
 

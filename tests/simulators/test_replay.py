@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from firewatch.settings import MqttTarget
-from ingest.codec import Limits, decode
-from ingest.frames import decode_frame
-from ingest.messages import Decoded
+from contract.codec import Limits, decode
+from contract.frames import decode_frame
+from contract.messages import Decoded
+from settings import MqttTarget
 from simulators.errors import InputError
 from simulators.fsri import DEFAULT_MAP, parse_map, read_fsri
 from simulators.publisher import Publisher

@@ -19,18 +19,18 @@ import pytest
 from alerts.devices import device_info
 from alerts.engine import Engine
 from alerts.signals import Change
-from api.import_service import import_document
-from firewatch.settings import MqttTarget, Settings
-from ingest.codec import Limits, decode
-from ingest.messages import Decoded
+from contract.codec import Limits, decode
+from contract.messages import Decoded
+from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
+from registry.import_service import import_document
+from settings import MqttTarget, Settings
 from simulators.expectations import SeenAlert, violations
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from store.alerts import seen_alerts
 from store.database import connect, connect_async
-from tests.services import own_database, wait_until
 
 SEED = 7
 OFFLINE = ("device_offline", "power_cut")

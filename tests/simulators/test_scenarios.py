@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.topics import parse_topic
+from contract.topics import parse_topic
 from simulators.expectations import Expectation
 from simulators.recording import read_jsonl
 from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import orjson
 
-from alerts.kinds import Kind
-from api.registry_schemas import DeviceCreate
+from contract.kinds import Kind
+from registry.schemas import DeviceCreate
 from simulators.topology import Quarter, build_quarter, load_quarter
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,14 +11,14 @@ from typing import Any
 
 import psycopg
 
-from alerts.kinds import Kind
-from firewatch.settings import MqttTarget, Settings
+from contract.kinds import Kind
+from firewatch.testing import wait_until
+from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.alerts import NOTIFY_CHANNEL
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
-from tests.services import wait_until
 
 RATE, SECONDS = 100, 10
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 
+from firewatch.testing import own_database
 from store.migrate import available, backend, migrate
 from store.timeseries import TABLES, PartitionKeeper, apply_retention
-from tests.services import own_database
 
 
 def test_migrate_twice_applies_nothing_the_second_time(db: psycopg.Connection[Any]) -> None:

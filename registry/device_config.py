@@ -14,8 +14,8 @@ import orjson
 
 from alerts.config import BOUNDS, KIND_DEFAULTS, ConfigError
 from alerts.devices import device_info
-from alerts.kinds import KIND_SPECS, Kind
 from alerts.thermal import ThermalConfig
+from contract.kinds import KIND_SPECS, Kind
 
 CONFIG_MAX_BYTES = 16 * 1024
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))

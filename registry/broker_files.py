@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from firewatch.settings import Settings
-from ingest.sessions import session_client_ids, session_login
-from ingest.topics import COMMAND_PREFIX, PREFIX, command_topic_for
+from contract.logins import session_client_ids, session_login
+from contract.topics import COMMAND_PREFIX, PREFIX, command_topic_for
+from settings import Settings
 from store.credentials import API_ACCOUNT, INGEST_ACCOUNT, BrokerAccounts
 
 HEADER = "# Written by 'firewatch broker sync'; edits are overwritten at the next sync.\n"

@@ -7,14 +7,14 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from firewatch.broker_files import (
+from registry.broker_files import (
     BrokerFileError,
     acl_file_text,
     ingest_sessions_of,
     password_file_text,
     write_atomically,
 )
-from firewatch.settings import Settings
+from settings import Settings
 from store.audit import Actor, record_many
 from store.credentials import (
     SERVICE_ACCOUNTS,

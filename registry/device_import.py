@@ -21,16 +21,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alerts.kinds import KIND_SPECS
-from api.registry_schemas import (
-    PLACE_ID,
-    BuildingCreate,
-    DeviceCreate,
-    RowError,
-    Section,
-    ZoneWrite,
-)
-from api.text import is_clean
+from contract.kinds import KIND_SPECS
+from contract.text import is_clean
+from registry.schemas import PLACE_ID, BuildingCreate, DeviceCreate, RowError, Section, ZoneWrite
 from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024

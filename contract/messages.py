@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ingest.topics import Channel
+from contract.topics import Channel
 
 
 class Reason(StrEnum):

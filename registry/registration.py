@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 from fastapi.exceptions import RequestValidationError
 
-from alerts.kinds import KIND_SPECS, Kind
-from api.device_config import ConfigFieldError, check_config
+from contract.kinds import KIND_SPECS, Kind
+from registry.device_config import ConfigFieldError, check_config
 from store.audit import Actor, record
 from store.buildings import known_buildings
 from store.credentials import issue_credentials

@@ -1,4 +1,5 @@
-"""Real services for tests and benchmarks: a Mosquitto of our own, a database of our own."""
+"""Real services for tests and benchmarks: a Mosquitto of our own, a database of our own, the
+API on a real socket. Here, not in tests/, so bench/ need not import the tests."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ import getpass
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from psycopg.conninfo import make_conninfo
 
-from firewatch.settings import Settings
+from settings import Settings
 from store.database import connect, drop_database, ensure_database
 from store.migrate import migrate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_CONF = ROOT / "deploy" / "mosquitto" / "firewatch.conf"
@@ -49,7 +55,7 @@ def broker_config(workdir: Path, port: int) -> Path:
 
 
 def start_broker(conf: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])  # noqa: S603 - our own binary and file
     wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
     return proc
 
@@ -100,3 +106,25 @@ def wait_until(check: Callable[[], object], *, timeout: float, what: str) -> Non
             return
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextmanager
+def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Runs ``app`` under uvicorn in a thread (on ``port``, to start it again where a client
+    expects it); yields its base URL. Leaving stops it, open streams included."""
+    port = port or free_port()
+    import uvicorn  # only where an API is served: ingest benchmarks stay light
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=10, what=f"the API on port {port}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+    assert not thread.is_alive(), "the API did not stop"

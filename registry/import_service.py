@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from api.device_import import (
+from registry.device_import import (
     CheckedImport,
     ImportDocument,
     buildings_referenced,
@@ -20,7 +20,7 @@ from api.device_import import (
     device_ids,
     parse,
 )
-from api.registry_schemas import CredentialRead, ImportReport, RowError
+from registry.schemas import CredentialRead, ImportReport, RowError
 from store.audit import SYSTEM, Actor, record_many
 from store.buildings import known_buildings
 from store.credentials import issue_credentials

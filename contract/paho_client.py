@@ -9,6 +9,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
+# What to do when no broker answers, for every client of ours.
+START_HINT = (
+    "is Mosquitto running? Start it with 'mosquitto -d -c /etc/mosquitto/mosquitto.conf', "
+    "or point FIREWATCH_MQTT_URL at a running broker"
+)
+
 _PUBACK = struct.Struct("!BBH")
 
 

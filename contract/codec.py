@@ -9,7 +9,8 @@ from typing import Any
 
 import orjson
 
-from alerts.kinds import (
+from contract.frames import FrameError, decode_frame
+from contract.kinds import (
     CLOCK_EXEMPT_EVENTS,
     EVENT_TYPES,
     FRAME_METRICS,
@@ -17,9 +18,8 @@ from alerts.kinds import (
     METRIC_RANGES,
     Kind,
 )
-from ingest.frames import FrameError, decode_frame
-from ingest.messages import Decoded, Reason, Rejection
-from ingest.topics import Channel, TopicError, parse_topic
+from contract.messages import Decoded, Reason, Rejection
+from contract.topics import Channel, TopicError, parse_topic
 
 MAX_SEQ = 2**63 - 1
 # Epoch milliseconds between 2000-01-01 and 2100-01-01; anything else is a unit mistake.

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from alerts.kinds import Kind
-from api.device_config import ConfigFieldError, check_config
-from api.text import JsonObject, Text
+from contract.kinds import Kind
+from contract.text import JsonObject, Text
+from registry.device_config import ConfigFieldError, check_config
 
 DEVICE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 PLACE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
