@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 
 from firewatch.testing import own_database
 from store.migrate import available, backend, migrate
@@ -44,7 +45,7 @@ def test_partitions_are_made_ahead_and_dropped_after_retention() -> None:
 def _partitions_and_retention(db: psycopg.Connection[Any]) -> None:
     keeper = PartitionKeeper(db)
     if not keeper.native:
-        return  # TimescaleDB makes its own chunks
+        pytest.skip("native partitions only: TimescaleDB makes and drops its own chunks")
     now = datetime(2031, 3, 10, 12, tzinfo=UTC)
     keeper.ensure_window(db, now=now, back=timedelta(days=3))
     names = {
