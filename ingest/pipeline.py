@@ -20,8 +20,9 @@ from contract.codec import Limits, check_kind, decode
 from contract.messages import Decoded, Reason, Rejection
 from contract.topics import Channel
 from ingest.registry import RegistryCache
-from store.alerts import AlertChange, apply_decisions
+from store.alerts import apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
+from store.notify import AlertChange
 from store.restamped import Claim, stamps
 from store.series import (
     EventRow,

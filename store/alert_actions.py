@@ -15,9 +15,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from alerts.flows import announced_as
 from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
 from store.alert_queries import ALERT_COLUMNS
-from store.alerts import NOTIFY_CHANNEL
+from store.notify import NOTIFY, AlertChange, notifications
 
 
 class AlertNotFound(Exception):
@@ -100,14 +101,13 @@ async def perform(
             }.items()
             if v is not None
         }  # fmt: skip
+        # An operator's action is always announced: only the engine's repeats are quiet.
+        announced = announced_as(action=act.action, before=before, after=after) or act.action
         await cur.execute(
             "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (alert_id, act.actor, act.action.value, before.value, after.value, Jsonb(detail)),
+            (alert_id, act.actor, announced, before.value, after.value, Jsonb(detail)),
         )
-        await cur.execute(
-            "SELECT pg_notify(%s, json_build_object('id', %s::bigint, 'state', %s::text,"
-            " 'change', %s::text, 'actor', %s::text)::text)",
-            (NOTIFY_CHANNEL, alert_id, after.value, act.action.value, act.actor),
-        )
+        change = AlertChange.of_row(alert, change=announced, at=now, actor=act.actor)
+        await cur.executemany(NOTIFY, notifications([change]))
         return alert

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from store.alerts import NOTIFY_CHANNEL
+from store.notify import CHANNEL
 
 ALERT_COLUMNS = (
     "id, device_id, subject, rule, class, state, raised_at, received_at, last_at, count, peak,"
@@ -153,5 +153,5 @@ async def events_between(
 
 
 async def listen_alerts(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Every alert change is NOTIFYed on this channel at its commit (store.alerts)."""
-    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+    """Every alert change is NOTIFYed on this channel at its commit (store.notify)."""
+    await conn.execute(f"LISTEN {CHANNEL}")

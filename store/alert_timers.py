@@ -10,8 +10,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.lifecycle import Cause, State, unshelve_to
-from store.alerts import ENGINE, NOTIFY_CHANNEL
+from alerts.flows import announced_as
+from alerts.lifecycle import Action, Cause, State, unshelve_to
+from store.alerts import ENGINE
+from store.notify import NOTIFY, AlertChange, notifications
 
 # Level n+1 is due (n+1) escalation periods after the alert was stored: 60 s, 120 s, 180 s.
 _ESCALATE = """
@@ -33,54 +35,63 @@ WITH due AS (
                               'unacknowledged_s', extract(epoch FROM %(now)s - created_at))
     FROM up
 )
-SELECT up.*, pg_notify(%(channel)s, json_build_object(
-    'id', id, 'subject', subject, 'rule', rule, 'class', class, 'state', state,
-    'change', 'escalate', 'count', count, 'at', %(now)s, 'site', site, 'building', building,
-    'escalation_level', escalation_level)::text)
-FROM up
+SELECT * FROM up
 """
 
 
 def escalate_due(
     conn: psycopg.Connection[Any], *, now: datetime, after_s: int, max_level: int
 ) -> list[dict[str, Any]]:
+    """Raises the level of unacknowledged fire alarms whose next level is due, logged and
+    told; returns them, for the webhook (``alerts.flows.escalation_payload``)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            _ESCALATE, {"now": now, "after": after_s, "max": max_level, "channel": NOTIFY_CHANNEL}
-        )
+        cur.execute(_ESCALATE, {"now": now, "after": after_s, "max": max_level})
         rows = cur.fetchall()
-    for row in rows:
-        row.pop("pg_notify", None)
+        changes = [
+            AlertChange.of_row(
+                r, change=Action.ESCALATE, at=now, escalation_level=r["escalation_level"]
+            )
+            for r in rows
+        ]
+        cur.executemany(NOTIFY, notifications(changes))
     return rows
 
 
 def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
     """Shelved alerts whose time ran out go back to the state their condition calls for."""
-    rows = conn.execute(
-        "SELECT id, condition_active FROM alerts WHERE state = 'shelved' AND shelved_until <= %s"
-        " ORDER BY id FOR UPDATE SKIP LOCKED",
-        (now,),
-    ).fetchall()
-    for alert_id, active in rows:
-        state = unshelve_to(active)
-        resolved = state is State.RESOLVED
-        conn.execute(
-            "UPDATE alerts SET state = %s, shelved_until = NULL, updated_at = now(),"
-            " resolved_at = CASE WHEN %s THEN now() END, resolved_by = CASE WHEN %s THEN %s END,"
-            " cause = CASE WHEN %s THEN %s END WHERE id = %s",
-            (state.value, resolved, resolved, ENGINE, resolved, Cause.OTHER.value, alert_id),
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT id, condition_active FROM alerts WHERE state = 'shelved'"
+            " AND shelved_until <= %s ORDER BY id FOR UPDATE SKIP LOCKED",
+            (now,),
         )
-        conn.execute(
+        changes: list[AlertChange] = []
+        for found in cur.fetchall():
+            state = unshelve_to(found["condition_active"])
+            resolved = state is State.RESOLVED
+            cur.execute(
+                "UPDATE alerts SET state = %s, shelved_until = NULL, updated_at = now(),"
+                " resolved_at = CASE WHEN %s THEN now() END,"
+                " resolved_by = CASE WHEN %s THEN %s END, cause = CASE WHEN %s THEN %s END"
+                " WHERE id = %s"
+                " RETURNING id, subject, rule, class, state, count, site, building,"
+                " suppressed_reason",
+                (state.value, resolved, resolved, ENGINE, resolved, Cause.OTHER.value, found["id"]),
+            )
+            alert = cur.fetchone()
+            assert alert is not None  # locked above
+            announced = announced_as(action=Action.UNSHELVE, before=State.SHELVED, after=state)
+            changes.append(AlertChange.of_row(alert, change=announced or Action.UNSHELVE, at=now))
+        cur.executemany(
             "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
-            " VALUES (%s, %s, 'unshelve', 'shelved', %s, %s)",
-            (alert_id, ENGINE, state.value, Jsonb({"reason": "shelving time ran out"})),
+            " VALUES (%s, %s, %s, 'shelved', %s, %s)",
+            [
+                (c.id, ENGINE, c.change, c.state, Jsonb({"reason": "shelving time ran out"}))
+                for c in changes
+            ],
         )
-        conn.execute(
-            "SELECT pg_notify(%s, json_build_object('id', %s::bigint, 'state', %s::text,"
-            " 'change', 'unshelve')::text)",
-            (NOTIFY_CHANNEL, alert_id, state.value),
-        )
-    return len(rows)
+        cur.executemany(NOTIFY, notifications(changes))
+    return len(changes)
 
 
 def opened_since(conn: psycopg.Connection[Any], *, since: datetime) -> dict[str, int]:
@@ -90,4 +101,4 @@ def opened_since(conn: psycopg.Connection[Any], *, since: datetime) -> dict[str,
         " AND rule <> 'alert_flood' AND state <> 'suppressed' GROUP BY site",
         (since,),
     ).fetchall()
-    return {site: count for site, count in rows}
+    return dict(rows)

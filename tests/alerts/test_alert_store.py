@@ -19,7 +19,8 @@ from alerts.signals import Change, Decision
 from contract.alarms import AlertClass, Rule
 from firewatch.testing import wait_until
 from store.alert_timers import escalate_due, expire_shelves
-from store.alerts import NOTIFY_CHANNEL, AlertChange, apply_decisions
+from store.alerts import apply_decisions
+from store.notify import CHANNEL, AlertChange
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,7 +51,10 @@ def decision(
     value: float | None = None,
     **kwargs: Any,
 ) -> Decision:
-    return Decision(subject, rule, cls, change, at, value, at, "s", None, **kwargs)
+    return Decision(
+        subject=subject, rule=rule, alert_class=cls, change=change, at=at, value=value,
+        received_at=at, site="s", building=None, **kwargs,
+    )
 
 
 def apply(db: psycopg.Connection[Any], *decisions: Decision) -> list[AlertChange]:
@@ -78,14 +82,14 @@ def test_raise_opens_an_alert_logs_and_notifies(
 ) -> None:
     device_id = devices[0]
     with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        listener.execute(f"LISTEN {CHANNEL}")
         [change] = apply(
             db, decision(device_id, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0))
         )
         heard: list[dict[str, Any]] = []
         for note in listener.notifies(timeout=5.0):
             payload = orjson.loads(note.payload)
-            if note.channel == NOTIFY_CHANNEL and payload.get("subject") == device_id:
+            if note.channel == CHANNEL and payload.get("subject") == device_id:
                 heard.append(payload)
                 break
     row = alert(db, change.id)

@@ -16,7 +16,7 @@ from firewatch.testing import wait_until
 from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
-from store.alerts import NOTIFY_CHANNEL
+from store.notify import CHANNEL
 from tests.conftest import Registry
 from tests.ingest.helpers import running, scalar
 
@@ -33,7 +33,7 @@ def test_an_alarm_burst_gives_bounded_events_and_the_right_count(
         running(settings),
         Publisher(MqttTarget(settings.mqtt_url), client_id=f"p-{settings.site}") as pub,
     ):
-        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        listener.execute(f"LISTEN {CHANNEL}")
         start = time.monotonic()
         first = datetime.now(UTC) - timedelta(seconds=SECONDS)
         for i in range(sent):

@@ -1,0 +1,273 @@
+"""The engine's decisions on a batch, planned as writes: pure, no I/O.
+
+Given the decisions in order and the open alerts found for their keys, `plan` returns what the
+store must write: inserts and updates of alert rows, alert_log rows, the changes to report (and
+which of them to NOTIFY), and which alert is open for each key at the end, for linking a
+confirmed fire's children (`child_links`). The lifecycle table (``alerts.lifecycle``) decides
+states, ``alerts.flows`` what is announced; the store executes, in order.
+
+An alert opened in this batch has no id until its insert runs: writes refer to it as
+`NewAlert(step)`, the decision that opened it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from alerts.flows import RAISE, announced_as
+from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
+from alerts.signals import Change, Decision, latches
+from contract.alarms import Rule
+
+Key = tuple[str, str]  # (subject, rule)
+Ref = TypeVar("Ref")
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """The alert the insert for decision ``step`` opens."""
+
+    step: int
+
+
+AlertRef = int | NewAlert
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenAlert:
+    """An open alert as the batch finds it (its row locked): what the lifecycle needs."""
+
+    id: AlertRef
+    subject: str
+    rule: str
+    state: State
+    alert_class: str
+    condition_active: bool
+    count: int
+    peak: float | None
+    latching: bool
+    chattering: bool
+    suppressed: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Insert:
+    """Open an alert for ``decision`` (decision number ``step`` of the batch)."""
+
+    step: int
+    decision: Decision
+    state: State
+    latching: bool
+    chattering: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Update:
+    """Set an open alert's row to what decision number ``step`` made of it."""
+
+    step: int
+    alert: AlertRef
+    state: State
+    count: int
+    at: datetime
+    peak: float | None
+    condition_active: bool
+    chattering: bool
+    returned: bool
+    cause: Cause | None
+    note: str | None
+    told: bool  # announced now: the repeat summary's clock (notified_at) restarts
+    detail: dict[str, Any] | None  # merged into the row's detail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogRow:
+    step: int
+    alert: AlertRef
+    action: str
+    from_state: State | None
+    to_state: State
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reported:
+    """One decision's effect on its alert, as the caller and the stream see it."""
+
+    step: int
+    alert: OpenAlert
+    change: str
+    at: datetime
+    site: str | None
+    building: str | None
+    told: bool  # NOTIFYed now (quiet repeats and holds are not)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    writes: tuple[Insert | Update, ...]
+    logs: tuple[LogRow, ...]
+    reported: tuple[Reported, ...]
+    open_after: Mapping[Key, AlertRef]
+
+
+def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Plan:
+    """Applies the decisions in order to the open alerts; a decision on a key with nothing
+    open opens an alert, unless it is a CLEAR (an operator resolved it already)."""
+    opened = {(a.subject, a.rule): a for a in open_alerts}
+    writes: list[Insert | Update] = []
+    logs: list[LogRow] = []
+    reported: list[Reported] = []
+    for step, d in enumerate(decisions):
+        key = (d.subject, d.rule.value)
+        found = opened.get(key)
+        if found is None:
+            if d.change is Change.CLEAR:
+                continue
+            insert = _insert(step, d)
+            found = opened[key] = _opened(insert)
+            writes.append(insert)
+            logs.append(
+                LogRow(
+                    step=step,
+                    alert=found.id,
+                    action=RAISE,
+                    from_state=None,
+                    to_state=found.state,
+                    detail=d.detail,
+                )
+            )
+            reported.append(_reported(step=step, d=d, alert=found, change=RAISE, told=True))
+            continue
+        update, log, after = _update(step=step, d=d, found=found)
+        writes.append(update)
+        if log is not None:
+            logs.append(log)
+        if after.state is State.RESOLVED:
+            del opened[key]
+        else:
+            opened[key] = after
+        change = "hold" if d.change is Change.HOLD else (log.action if log else "repeat")
+        reported.append(_reported(step=step, d=d, alert=after, change=change, told=update.told))
+    open_after = {k: a.id for k, a in opened.items()}
+    return Plan(
+        writes=tuple(writes), logs=tuple(logs), reported=tuple(reported), open_after=open_after
+    )
+
+
+def child_links(
+    decisions: Sequence[Decision], open_after: Mapping[Key, Ref]
+) -> list[tuple[Ref, list[Key]]]:
+    """Each confirmed fire still open after the batch adopts the alerts its decision names:
+    (parent, [(device id, rule), ...])."""
+    links: list[tuple[Ref, list[Key]]] = []
+    for d in decisions:
+        children = d.detail.get("children") if d.rule is Rule.CONFIRMED_FIRE else None
+        parent = open_after.get((d.subject, d.rule.value))
+        if children and parent is not None:
+            links.append((parent, [(c["device_id"], c["rule"]) for c in children]))
+    return links
+
+
+def _reported(*, step: int, d: Decision, alert: OpenAlert, change: str, told: bool) -> Reported:
+    return Reported(
+        step=step, alert=alert, change=change, at=d.at, site=d.site, building=d.building, told=told
+    )
+
+
+def _insert(step: int, d: Decision) -> Insert:
+    return Insert(
+        step=step,
+        decision=d,
+        state=State.SUPPRESSED if d.suppressed else State.ACTIVE_UNACK,
+        latching=latches(d.rule, d.alert_class),
+        chattering=bool(d.detail.get("chattering")),
+    )
+
+
+def _opened(insert: Insert) -> OpenAlert:
+    d = insert.decision
+    return OpenAlert(
+        id=NewAlert(insert.step),
+        subject=d.subject,
+        rule=d.rule.value,
+        state=insert.state,
+        alert_class=d.alert_class.value,
+        condition_active=True,
+        count=1,
+        peak=d.value,
+        latching=insert.latching,
+        chattering=insert.chattering,
+        suppressed=d.suppressed,
+    )
+
+
+def _engine_action(d: Decision, found: OpenAlert) -> tuple[Action, Cause | None, str | None]:
+    """The lifecycle action a decision is on an open alert, with the cause and note a
+    resolution by the engine records."""
+    if d.change is not Change.CLEAR:
+        return Action.REPEAT, None, None
+    if found.state is State.SUPPRESSED:
+        cause = Cause.TEST if found.suppressed == "test" else Cause.MAINTENANCE
+        return Action.RETURN, cause, f"returned to normal while {found.suppressed}"
+    if found.latching:
+        return Action.RETURN_LATCHED, None, None
+    return Action.RETURN, Cause.OTHER, "returned to normal after acknowledgement"
+
+
+def _peak(old: float | None, new: float | None) -> float | None:
+    if new is None:
+        return old
+    return new if old is None else max(old, new)
+
+
+def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow | None, OpenAlert]:
+    action, cause, note = _engine_action(d, found)
+    state = next_state(AlertFacts(found.state, found.alert_class, found.condition_active), action)
+    after = OpenAlert(
+        id=found.id,
+        subject=found.subject,
+        rule=found.rule,
+        state=state,
+        alert_class=found.alert_class,
+        condition_active=d.change is not Change.CLEAR,
+        count=found.count + (d.change in (Change.RAISE, Change.REPEAT)),
+        peak=_peak(found.peak, d.value),
+        latching=found.latching,
+        chattering=found.chattering or bool(d.detail.get("chattering")),
+        suppressed=found.suppressed,
+    )
+    announced = announced_as(
+        action=action, before=found.state, after=state, was_active=found.condition_active
+    )
+    merge = d.change is Change.RAISE or d.rule is Rule.CONFIRMED_FIRE
+    update = Update(
+        step=step,
+        alert=found.id,
+        state=state,
+        count=after.count,
+        at=d.at,
+        peak=after.peak,
+        condition_active=after.condition_active,
+        chattering=after.chattering,
+        returned=d.change is Change.CLEAR,
+        cause=cause,
+        note=note,
+        told=announced is not None,
+        detail=d.detail if merge else None,
+    )
+    if announced is None:
+        return update, None, after
+    resolved_cause = {"cause": cause.value} if cause and state is State.RESOLVED else {}
+    log = LogRow(
+        step=step,
+        alert=found.id,
+        action=announced,
+        from_state=found.state,
+        to_state=state,
+        detail={**d.detail, **resolved_cause},
+    )
+    return update, log, after
