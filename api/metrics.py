@@ -1,7 +1,8 @@
 """Prometheus metrics: ingest's counters (when ingest runs in this process) and the API's own.
 
-Ingest keeps plain counters on its hot path, written by one thread; a collector turns them into
-metric families only when Prometheus scrapes, so measuring costs ingest nothing per message.
+Ingest keeps plain counters on its hot path, written by one thread, and two library histograms
+observed once per batch; a collector turns them into metric families only when Prometheus
+scrapes, so measuring costs ingest nothing per message.
 Each app has its own registry, so several apps in one process (tests) never collide.
 """
 
@@ -12,28 +13,23 @@ import time
 from collections.abc import Callable, Iterator
 
 import psycopg
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client import CollectorRegistry, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ingest.counters import Histogram, IngestCounters
+from ingest.counters import IngestCounters
 from store.bounded import table_usage
 from store.database import DatabaseUnavailable, connect
 
 log = logging.getLogger(__name__)
 
 
-def _histogram(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
-    cumulative, buckets = 0, []
-    for bound, count in zip((*h.bounds, float("inf")), h.counts, strict=True):
-        cumulative += count
-        buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
-    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=h.total)
+def _without_created(histogram: Histogram) -> Iterator[Metric]:
+    """The library histogram's own families, less its ``_created`` series: /metrics has always
+    shown only buckets, count and sum, and dashboards expect no more."""
+    for metric in histogram.collect():
+        metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
+        yield metric
 
 
 class IngestCollector(Collector):
@@ -68,12 +64,8 @@ class IngestCollector(Collector):
         for reason, count in sorted(c.rejected.items()):
             rejected.add_metric([reason.value], count)
         yield rejected
-        yield _histogram("firewatch_ingest_commit_seconds", "Writing one batch", c.commit_seconds)
-        yield _histogram(
-            "firewatch_alert_latency_seconds",
-            "From the device's timestamp to the raised alert's commit",
-            c.alert_latency_seconds,
-        )
+        yield from _without_created(c.commit_seconds)
+        yield from _without_created(c.alert_latency_seconds)
         yield GaugeMetricFamily(
             "firewatch_ingest_lag_seconds",
             "The last batch: from its first message's arrival to its commit",

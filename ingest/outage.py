@@ -11,9 +11,15 @@ from __future__ import annotations
 import logging
 import time
 
+import psycopg
+
 from ingest.counters import IngestCounters
+from store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+
+# What a database that is away raises: asking again later is the cure.
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable)
 
 
 class Outage:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from alerts.engine import Engine
 from contract.logins import UNROUTED_SUFFIX, session_login
 from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound
@@ -181,6 +182,20 @@ class WorkerPartition:
                      self.index, self.workers)  # fmt: skip
         self._idle = idle
         return (before.devices | before.observed) - (now.devices | now.observed)
+
+    def records(self, subject: str) -> bool:
+        """Whether this worker records alerts about the subject: only its own."""
+        return self.assignment.owns_subject(subject)
+
+    def follow(self, conn: psycopg.Connection[Any], engine: Engine) -> None:
+        """Follows the registry. A device this worker gave up (its building moved to another
+        worker) is kept configured but decommissioned in its engine, so this engine never calls
+        it offline; its new owner judges it."""
+        gone = self.refresh(conn)
+        engine.configure(
+            [replace(d, status="decommissioned") for i, d in engine.devices.items() if i in gone]
+        )
+        engine.commit()
 
     def start(self) -> None:
         if self.watcher is not None:

@@ -31,6 +31,12 @@ class SessionTrouble:
     reason: str
 
 
+def recent_problem(troubles: Iterable[SessionTrouble | None], *, now: float) -> str | None:
+    """The latest of the sessions' last troubles while it is recent, for /readyz."""
+    recent = [t for t in troubles if t is not None and now - t.at < SESSION_CLEAR_S]
+    return max(recent, key=lambda t: t.at).reason if recent else None
+
+
 class SessionWatch:
     """Judges a session's connects and drops; pure apart from the clock it is given."""
 

@@ -186,7 +186,7 @@ def test_a_lost_database_connection_is_retried_without_loss(
     with publisher(settings) as pub:
         pub.publish(*smoke.reading(datetime.now(UTC)))
     wait_received(ingest, 1)
-    writer = ingest._writer
+    writer = ingest.database.writer
     assert writer is not None
     lost = writer.conn.info.backend_pid
     db.execute("SELECT pg_terminate_backend(%s)", (lost,))
@@ -194,10 +194,14 @@ def test_a_lost_database_connection_is_retried_without_loss(
         for _ in range(20):
             pub.publish(*smoke.reading(datetime.now(UTC)))
     wait_received(ingest, 21)
+
     # A batch (counted as a retry) or the 1 s alert timers meet the dead connection first;
     # either way ingest connects again and stores everything.
-    wait_until(lambda: ingest._writer is not None and ingest._writer.conn.info.backend_pid
-               not in (lost, 0), timeout=10, what="ingest to connect again")  # fmt: skip
+    def reconnected() -> bool:
+        writer = ingest.database.writer
+        return writer is not None and writer.conn.info.backend_pid not in (lost, 0)
+
+    wait_until(reconnected, timeout=10, what="ingest to connect again")
     assert (
         scalar(db, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", smoke.id) == 21
     )

@@ -1,0 +1,83 @@
+"""What an ingest service is made of, built from the settings; a test may build its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from alerts.engine import Engine
+from alerts.flows import Webhook
+from contract.logins import ALARMS_SUFFIX
+from contract.topics import alarm_subscription_for, subscription_for
+from ingest.mqtt_source import MqttSource
+from ingest.partition import WorkerPartition
+from ingest.pipeline import BatchWriter, Inbound
+from ingest.registry import RegistryCache
+from settings import MqttTarget, Settings
+from store.database import connect
+
+
+@dataclass(slots=True)
+class IngestParts:
+    source: MqttSource
+    # Alarms ahead of telemetry (ingest/lanes.py); None for one session only.
+    alarms: MqttSource | None
+    # Worker i of N (ingest/partition.py); None for a worker that takes the whole site.
+    partition: WorkerPartition | None
+    registry: RegistryCache
+    engine: Engine
+    open_writer: Callable[[], BatchWriter]  # a new connection each call: one is dropped at errors
+    webhook: Webhook | None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        before_commit: Callable[[Sequence[Inbound]], None] | None = None,
+    ) -> IngestParts:
+        """``before_commit`` is a fault-injection point inside each batch's transaction."""
+        target = MqttTarget(settings.mqtt_url)
+        source = MqttSource(
+            target,
+            client_id=settings.ingest_client_id,
+            subscription=subscription_for(settings.site, settings.ingest_shared_group),
+            session_expiry_s=settings.ingest_session_expiry_s,
+            receive_maximum=4 * settings.ingest_batch_max,
+            mqtt5=settings.ingest_mqtt5,
+        )
+        partition = WorkerPartition(settings, source) if settings.ingest_workers > 1 else None
+        # A partitioned worker subscribes to its own devices' explicit topics, a backlog no
+        # bigger than its share: one session only.
+        alarms = None
+        if partition is None and settings.ingest_alarm_session:
+            alarms = MqttSource(
+                target,
+                client_id=settings.ingest_client_id + ALARMS_SUFFIX,
+                subscription=alarm_subscription_for(settings.site, settings.ingest_shared_group),
+                session_expiry_s=settings.ingest_session_expiry_s,
+                receive_maximum=settings.ingest_batch_max,
+                mqtt5=settings.ingest_mqtt5,
+            )
+        engine = Engine(correlation_window_s=settings.correlation_window_s)
+        webhook = None
+        if settings.webhook_url:
+            webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s)
+
+        def open_writer() -> BatchWriter:
+            return BatchWriter(
+                connect(settings.database_url, autocommit=True),
+                engine=engine,
+                before_commit=before_commit,
+                keep=partition.records if partition is not None else None,
+            )
+
+        return cls(
+            source=source,
+            alarms=alarms,
+            partition=partition,
+            registry=RegistryCache(settings.database_url),
+            engine=engine,
+            open_writer=open_writer,
+            webhook=webhook,
+        )

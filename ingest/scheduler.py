@@ -1,0 +1,73 @@
+"""Ingest's periodic jobs (maintenance, the alert timers, the partition refresh, progress),
+run from the committer's loop between batches, so no job ever runs beside a commit.
+
+Each job has its own period. A job the database refused is tried again at its own pace (its
+period, at most JOB_RETRY_S), never at every pass of the loop (every 10 ms), and the outage is
+logged once (ingest/outage.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.outage import TRANSIENT, Outage
+
+JOB_RETRY_S = 10.0
+
+
+@dataclass(slots=True)
+class Job:
+    name: str
+    run: Callable[[], None]
+    every_s: float
+    uses_database: bool
+    due_at: float
+
+
+class Scheduler:
+    def __init__(
+        self,
+        outage: Outage,
+        *,
+        lost: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``lost`` is called when a job finds the database away (the connection is dropped,
+        so the next try opens a fresh one)."""
+        self._outage = outage
+        self._lost = lost
+        self._clock = clock
+        self.jobs: list[Job] = []
+
+    def every(
+        self,
+        name: str,
+        *,
+        run: Callable[[], None],
+        every_s: float,
+        uses_database: bool = True,
+        first_now: bool = True,
+    ) -> None:
+        """Adds a job, due at once or (``first_now=False``) one period from now. A job that
+        needs no database neither waits for one nor says it is back."""
+        due_at = float("-inf") if first_now else self._clock() + every_s
+        self.jobs.append(Job(name, run, every_s, uses_database, due_at))
+
+    def run_due(self) -> None:
+        """Runs every job that is due, in the order they were added. Errors other than the
+        database's absence propagate: they are bugs, not weather."""
+        for job in self.jobs:
+            if self._clock() < job.due_at:
+                continue
+            try:
+                job.run()
+            except TRANSIENT as exc:
+                self._lost()
+                job.due_at = self._clock() + min(job.every_s, JOB_RETRY_S)
+                self._outage.postponed(job.name, exc)
+                continue
+            job.due_at = self._clock() + job.every_s
+            if job.uses_database:
+                self._outage.ran()
