@@ -52,8 +52,16 @@ def decision(
     **kwargs: Any,
 ) -> Decision:
     return Decision(
-        subject=subject, rule=rule, alert_class=cls, change=change, at=at, value=value,
-        received_at=at, site="s", building=None, **kwargs,
+        subject=subject,
+        rule=rule,
+        alert_class=cls,
+        change=change,
+        at=at,
+        value=value,
+        received_at=at,
+        site="s",
+        building=None,
+        **kwargs,
     )
 
 
@@ -94,15 +102,20 @@ def test_raise_opens_an_alert_logs_and_notifies(
                 break
     row = alert(db, change.id)
     assert (row["state"], row["count"], row["class"], row["latching"]) == (
-        "active_unack", 1, "fire", True,
-    )  # fmt: skip
+        "active_unack",
+        1,
+        "fire",
+        True,
+    )
     assert row["raised_at"] == ts(0) and row["condition_active"] is True
     assert log(db, change.id) == [("engine", "raise", None, "active_unack")]
     assert change.change == "raise"
     assert heard and heard[0]["id"] == change.id
     assert (heard[0]["state"], heard[0]["change"], heard[0]["rule"]) == (
-        "active_unack", "raise", "smoke_alarm",
-    )  # fmt: skip
+        "active_unack",
+        "raise",
+        "smoke_alarm",
+    )
 
 
 def test_raise_on_an_open_alert_counts(db: psycopg.Connection[Any], devices: list[str]) -> None:
@@ -114,8 +127,9 @@ def test_raise_on_an_open_alert_counts(db: psycopg.Connection[Any], devices: lis
     assert (row["count"], row["peak"], row["last_at"]) == (2, 320.0, ts(9))
     # The repeat is quiet; its summary goes out once the last event is a second old.
     assert [a for _, a, _, _ in log(db, opened.id)] == ["raise"]
-    db.execute("UPDATE alerts SET notified_at = notified_at - interval '1 s' WHERE id = %s",
-               (opened.id,))  # fmt: skip
+    db.execute(
+        "UPDATE alerts SET notified_at = notified_at - interval '1 s' WHERE id = %s", (opened.id,)
+    )
     [summary] = [c for c in apply(db) if c.id == opened.id]  # others' may be due too
     assert (summary.id, summary.change, summary.count) == (opened.id, "repeat", 2)
     assert [a for _, a, _, _ in log(db, opened.id)] == ["raise", "repeat"]
@@ -130,8 +144,11 @@ def test_hold_updates_last_at_and_peak_without_counting(
     apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.HOLD, ts(60), 330))
     row = alert(db, opened.id)
     assert (row["count"], row["peak"], row["last_at"], row["state"]) == (
-        1, 360.0, ts(60), "active_unack",
-    )  # fmt: skip
+        1,
+        360.0,
+        ts(60),
+        "active_unack",
+    )
     assert [a for _, a, _, _ in log(db, opened.id)] == ["raise"]
 
 
@@ -143,8 +160,10 @@ def test_clear_returns_a_non_latching_alert(
     [cleared] = apply(db, decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.CLEAR, ts(50)))
     row = alert(db, opened.id)
     assert (row["state"], row["condition_active"], row["returned_at"]) == (
-        "returned_unack", False, ts(50),
-    )  # fmt: skip
+        "returned_unack",
+        False,
+        ts(50),
+    )
     assert cleared.change == "return"
     assert log(db, opened.id)[-1] == ("engine", "return", "active_unack", "returned_unack")
 
@@ -155,8 +174,10 @@ def test_clear_keeps_a_fire_alert_active(db: psycopg.Connection[Any], devices: l
     apply(db, decision(d, Rule.HEAT_FIXED, AlertClass.FIRE, Change.CLEAR, ts(50), 40))
     row = alert(db, opened.id)
     assert (row["state"], row["condition_active"], row["latching"]) == (
-        "active_unack", False, True,
-    )  # fmt: skip
+        "active_unack",
+        False,
+        True,
+    )
 
 
 def test_clear_without_an_open_alert_does_nothing(
@@ -198,9 +219,16 @@ def test_confirmed_fire_links_its_children(
         decision(a, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0)),
         decision(b, Rule.HEAT_FIXED, AlertClass.FIRE, Change.RAISE, ts(30), 60),
         decision(other, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(31)),
-        decision(building, Rule.CONFIRMED_FIRE, AlertClass.FIRE, Change.RAISE, ts(30), 2.0,
-                 detail={"children": children}),
-    )  # fmt: skip
+        decision(
+            building,
+            Rule.CONFIRMED_FIRE,
+            AlertClass.FIRE,
+            Change.RAISE,
+            ts(30),
+            2.0,
+            detail={"children": children},
+        ),
+    )
     ids = {c.subject: c.id for c in changes}
     parent = alert(db, ids[building])
     assert parent["device_id"] is None and parent["latching"] is True
@@ -258,12 +286,15 @@ def test_expire_shelves_unshelves_by_condition(
     now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
     assert expire_shelves(db, now=now) >= 2
     assert (alert(db, ids[0])["state"], alert(db, ids[0])["shelved_until"]) == (
-        "active_unack", None,
-    )  # fmt: skip
+        "active_unack",
+        None,
+    )
     resolved = alert(db, ids[1])
     assert (resolved["state"], resolved["resolved_by"], resolved["cause"]) == (
-        "resolved", "engine", "other",
-    )  # fmt: skip
+        "resolved",
+        "engine",
+        "other",
+    )
     assert log(db, ids[0])[-1] == ("engine", "unshelve", "shelved", "active_unack")
 
 
@@ -344,8 +375,11 @@ def test_webhook_delivers_the_escalation_after_a_500(
     assert receiver.bodies[0] == receiver.bodies[1]
     body = receiver.bodies[-1]
     assert (body["type"], body["id"], body["subject"], body["rule"]) == (
-        "escalation", opened.id, devices[0], "smoke_alarm",
-    )  # fmt: skip
+        "escalation",
+        opened.id,
+        devices[0],
+        "smoke_alarm",
+    )
     assert body["escalation_level"] == 1
 
 
@@ -359,3 +393,45 @@ def test_webhook_gives_up_after_its_backoff(receiver: Receiver) -> None:
         hook.close()
     assert hook.sent == 0
     assert len(receiver.bodies) == 3
+
+
+def test_an_alert_another_worker_opened_first_counts_as_a_repeat(
+    db: psycopg.Connection[Any], database_url: str, devices: list[str]
+) -> None:
+    """Two workers raise the same alert: the second's insert waits on the first's, then finds
+    the alert open, counts a repeat on it, and plans the rest of its batch on what it found."""
+    d = devices[0]
+    results: list[list[AlertChange]] = []
+    with psycopg.connect(database_url) as first, psycopg.connect(database_url) as second:
+        raised = decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310)
+        [opened] = apply_decisions(first, [raised])  # uncommitted: the second cannot see it
+        batch = [
+            decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(5), 320),
+            decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.CLEAR, ts(9)),
+        ]
+        worker = threading.Thread(target=lambda: results.append(apply_decisions(second, batch)))
+        worker.start()
+        waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s"
+        pid = second.info.backend_pid
+        wait_until(
+            lambda: db.execute(waiting, (pid,)).fetchone() == ("Lock",),
+            timeout=10,
+            what="the second worker's insert waiting on the first's",
+        )
+        first.commit()
+        worker.join(10)
+        second.commit()
+    [[repeat, cleared]] = results
+    assert (repeat.id, repeat.change, repeat.count) == (opened.id, "repeat", 2)
+    assert (cleared.id, cleared.change, cleared.state, cleared.count) == (
+        opened.id,
+        "return",
+        "returned_unack",
+        2,
+    )
+    row = alert(db, opened.id)
+    assert (row["count"], row["peak"], row["state"]) == (2, 320.0, "returned_unack")
+    assert log(db, opened.id) == [
+        ("engine", "raise", None, "active_unack"),
+        ("engine", "return", "active_unack", "returned_unack"),
+    ]
