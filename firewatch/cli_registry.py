@@ -234,7 +234,7 @@ def _user_name(value: str) -> str:
 
 
 def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from store.device_lifecycle import INITIAL_STATUSES
+    from registry.lifecycle import INITIAL_STATUSES
     from store.users import ROLES
 
     devices = sub.add_parser("devices", help="the device registry: import and export")

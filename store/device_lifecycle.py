@@ -1,10 +1,5 @@
-"""A device's lifecycle: which status may follow which, and the automatic end of maintenance.
-
-registered -> commissioning -> active -> maintenance (until a time, with a reason) -> back to
-the status it left (commissioning or active); any of them -> decommissioned, which is final:
-the id keeps its history and ingest rejects its messages. A new device at the same place is a
-new id (see replacement).
-"""
+"""Device status rows: the lifecycle's writes (the steps themselves are ``registry.lifecycle``'s)
+and the automatic end of maintenance."""
 
 from __future__ import annotations
 
@@ -15,62 +10,34 @@ import psycopg
 
 from store.audit import Actor, record
 
-STATUSES = ("registered", "commissioning", "active", "maintenance", "decommissioned")
-INITIAL_STATUSES = ("registered", "commissioning", "active")
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "registered": frozenset({"commissioning", "active", "decommissioned"}),
-    "commissioning": frozenset({"active", "maintenance", "decommissioned"}),
-    "active": frozenset({"commissioning", "maintenance", "decommissioned"}),
-    # maintenance -> maintenance extends or shortens the window.
-    "maintenance": frozenset({"maintenance", "active", "commissioning", "decommissioned"}),
-    "decommissioned": frozenset(),
-}
-
 
 class UnknownDevice(LookupError):
     """No device has this id."""
 
 
-class IllegalTransition(Exception):
-    """The lifecycle does not allow this step; the message says what would."""
-
-
-def why_not(current: str, wanted: str) -> str | None:
-    """None when ``current -> wanted`` is a lifecycle step, else the reason and what to do."""
-    if wanted in TRANSITIONS[current]:
-        return None
-    if current == "decommissioned":
-        return "the device is decommissioned, which is final; register the hardware under a new id"
-    if current == wanted:
-        return f"the device is already {wanted}"
-    if wanted == "registered":
-        return "a device never goes back to 'registered'; use 'commissioning' to test it again"
-    allowed = ", ".join(sorted(TRANSITIONS[current]))
-    return f"'{current}' may go to {allowed}, not to '{wanted}'"
-
-
-async def change_status(
-    conn: psycopg.AsyncConnection[Any],
-    device_id: str,
-    wanted: str,
-    *,
-    actor: Actor,
-    reason: str | None = None,
-    until: datetime | None = None,
-    replaced_by: str | None = None,
-) -> str:
-    """Moves the device, audited; returns the status it left. ``until`` only for maintenance."""
+async def locked_status(conn: psycopg.AsyncConnection[Any], device_id: str) -> str:
+    """The device's status, its row locked until the transaction ends."""
     cur = await conn.execute("SELECT status FROM devices WHERE id = %s FOR UPDATE", (device_id,))
     row = await cur.fetchone()
     if row is None:
         raise UnknownDevice(device_id)
-    current = str(row[0])
-    refusal = why_not(current, wanted)
-    if refusal is not None:
-        raise IllegalTransition(refusal)
-    # Extending maintenance keeps the status it will return to.
-    resume = current if current != "maintenance" else None
+    return str(row[0])
+
+
+async def set_status(
+    conn: psycopg.AsyncConnection[Any],
+    device_id: str,
+    *,
+    wanted: str,
+    left: str,
+    resume: str | None,
+    actor: Actor,
+    reason: str | None,
+    until: datetime | None,
+    replaced_by: str | None,
+) -> None:
+    """Writes the step from ``left`` to ``wanted`` and its audit entry; ``resume`` is the status
+    maintenance ends in (None: keep the recorded one)."""
     await conn.execute(
         "UPDATE devices SET status = %(wanted)s, status_reason = %(reason)s,"
         " maintenance_until = %(until)s,"
@@ -81,21 +48,20 @@ async def change_status(
         {
             "wanted": wanted,
             "reason": reason,
-            "until": until if wanted == "maintenance" else None,
+            "until": until,
             "resume": resume,
             "replaced_by": replaced_by,
             "id": device_id,
         },
     )
-    detail: dict[str, Any] = {"from": current, "to": wanted, "reason": reason}
-    if wanted == "maintenance" and until is not None:
+    detail: dict[str, Any] = {"from": left, "to": wanted, "reason": reason}
+    if until is not None:
         detail["until"] = until.isoformat()
     if replaced_by is not None:
         detail["replaced_by"] = replaced_by
     await record(
         conn, actor, subject_type="device", subject_id=device_id, action="status", detail=detail
     )
-    return current
 
 
 # SKIP LOCKED: the ingest tick never waits for a technician's open transaction; a row it

@@ -10,6 +10,8 @@ from api.alert_schemas import AlertRead
 from api.auth import current_principal, require_role
 from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
 from contract.kinds import KIND_SPECS, Kind
+from registry.device_status import change_status
+from registry.lifecycle import IllegalTransition
 from registry.registration import check_places, checked_config, register
 from registry.schemas import (
     DEVICE_ID,
@@ -27,7 +29,7 @@ from registry.schemas import (
 )
 from store.alert_queries import AlertFilter, list_alerts
 from store.audit import Actor, audit_of, record
-from store.device_lifecycle import IllegalTransition, UnknownDevice, change_status
+from store.device_lifecycle import UnknownDevice
 from store.devices import (
     SORTABLE,
     DeviceExists,

@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from registry.lifecycle import TRANSITIONS
 from settings import Settings
-from store.device_lifecycle import TRANSITIONS, end_due_maintenance
+from store.device_lifecycle import end_due_maintenance
 from tests.api.registry_helpers import Api
 from tests.tokens import auth
 
