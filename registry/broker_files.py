@@ -9,8 +9,9 @@ from pathlib import Path
 
 from contract.logins import session_client_ids, session_login
 from contract.topics import COMMAND_PREFIX, PREFIX, command_topic_for
+from registry.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from settings import Settings
-from store.credentials import API_ACCOUNT, INGEST_ACCOUNT, BrokerAccounts
+from store.credentials import BrokerAccounts
 
 HEADER = "# Written by 'firewatch broker sync'; edits are overwritten at the next sync.\n"
 

@@ -14,15 +14,10 @@ from registry.broker_files import (
     password_file_text,
     write_atomically,
 )
+from registry.credentials import SERVICE_ACCOUNTS, issue_credentials, issue_service_credentials
 from settings import Settings
 from store.audit import Actor, record_many
-from store.credentials import (
-    SERVICE_ACCOUNTS,
-    broker_accounts,
-    devices_without_credentials,
-    issue_credentials,
-    issue_service_credentials,
-)
+from store.credentials import broker_accounts, devices_without_credentials
 from store.database import connect_async
 
 

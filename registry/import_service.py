@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from registry.credentials import issue_credentials
 from registry.device_import import (
     CheckedImport,
     ImportDocument,
@@ -23,7 +24,6 @@ from registry.device_import import (
 from registry.schemas import CredentialRead, ImportReport, RowError
 from store.audit import SYSTEM, Actor, record_many
 from store.buildings import known_buildings
-from store.credentials import issue_credentials
 from store.devices import existing_devices
 from store.registry_bulk import (
     DEVICE_FIELDS,

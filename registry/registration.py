@@ -10,10 +10,10 @@ import psycopg
 from fastapi.exceptions import RequestValidationError
 
 from contract.kinds import KIND_SPECS, Kind
+from registry.credentials import issue_credentials
 from registry.device_config import ConfigFieldError, check_config
 from store.audit import Actor, record
 from store.buildings import known_buildings
-from store.credentials import issue_credentials
 from store.devices import create_device
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from contract.logins import session_login
 from firewatch.testing import free_port, start_broker, stop_broker
+from registry.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from settings import Settings
-from store.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from tests.broker.helpers import Client, Login, auth_broker_config, passwords, run_sync
 
 

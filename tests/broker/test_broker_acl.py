@@ -12,8 +12,8 @@ import psycopg
 from contract.kinds import Kind
 from contract.topics import command_topic_for
 from firewatch.testing import wait_until
+from registry.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from settings import MqttTarget
-from store.credentials import API_ACCOUNT, INGEST_ACCOUNT
 from tests.broker.conftest import AuthBroker
 from tests.broker.helpers import Login, passwords, run_sync
 from tests.conftest import Registry

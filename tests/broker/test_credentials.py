@@ -13,8 +13,9 @@ import psycopg
 import pytest
 
 from contract.kinds import Kind
+from registry.credentials import issue_credentials, mosquitto_hash
 from settings import Settings
-from store.credentials import UnknownDevice, issue_credentials, mosquitto_hash
+from store.credentials import UnknownDevice
 from store.database import connect_async
 from tests.conftest import Registry
 

@@ -16,8 +16,8 @@ from firewatch.cli import main
 from firewatch.testing import own_database
 from registry.broker_files import BrokerFileError
 from registry.broker_sync import reload_broker
+from registry.credentials import INGEST_ACCOUNT, issue_credentials
 from settings import Settings
-from store.credentials import INGEST_ACCOUNT, issue_credentials
 from store.database import connect_async
 from tests.broker.helpers import passwords, run_sync
 from tests.conftest import Registry

@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from api.app import create_app
 from contract.logins import session_login
 from firewatch.testing import ROOT, serving, wait_until
+from registry.credentials import INGEST_ACCOUNT
 from settings import Settings
-from store.credentials import INGEST_ACCOUNT
 from tests.broker.conftest import AuthBroker
 from tests.broker.helpers import DEPLOYED_CONF, Login
 from tests.broker.test_broker_acl import devices
