@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from firewatch.testing import wait_until
+from ingest.parts import IngestParts
 from ingest.service import IngestService
 from settings import Settings
 
@@ -27,9 +28,10 @@ def scalar(conn: psycopg.Connection[Any], query: str, *params: object) -> Any:
 
 
 @contextmanager
-def running(settings: Settings) -> Iterator[IngestService]:
-    """An ingest service in a thread, stopped (as a restart would) on leaving."""
-    service = IngestService(settings)
+def running(settings: Settings, *, parts: IngestParts | None = None) -> Iterator[IngestService]:
+    """An ingest service in a thread (of the given parts, if any), stopped (as a restart would)
+    on leaving."""
+    service = IngestService(settings, parts=parts)
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), name="ingest", daemon=True)
     thread.start()
