@@ -1,23 +1,16 @@
-"""The shift report: what happened between two times, how fast people answered, and what the
-next shift inherits.
-
-Times to acknowledge and resolve run from when the alert was stored (the server's clock, the
-moment an operator could first have seen it) to the person's action. The false-alarm ratio
-counts operators' verdicts on fire and pre-alarm alerts: false alarms over real fires plus
-false alarms; tests and maintenance are neither, so they are left out.
-"""
+"""The shift report's rows: the alerts raised, resolved and still open in a shift, and the
+devices' states; ``alerts.shift_report`` computes the report from them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from statistics import median
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from alerts import shift_report as report
 from store.device_states import DEVICE_STATES, FAULT_RULES
-from store.overview import CLASS_ORDER
 
 _RAISED = """
 SELECT id, subject, rule, class, state, created_at, acked_at, resolved_at, resolved_by, cause,
@@ -46,15 +39,6 @@ ORDER BY array_position(%(classes)s, a.class), a.created_at
 """
 
 
-def _durations(pairs: list[tuple[datetime, datetime | None]]) -> dict[str, Any]:
-    seconds = [(done - start).total_seconds() for start, done in pairs if done is not None]
-    return {
-        "count": len(seconds),
-        "median_s": round(median(seconds), 1) if seconds else None,
-        "worst_s": round(max(seconds), 1) if seconds else None,
-    }
-
-
 async def shift_report(
     conn: psycopg.AsyncConnection[Any],
     *,
@@ -63,8 +47,14 @@ async def shift_report(
     end: datetime,
     noisy: int = 10,
 ) -> dict[str, Any]:
-    params = {"site": site, "from": start, "to": end, "now": end, "classes": list(CLASS_ORDER),
-              "fault_rules": list(FAULT_RULES)}  # fmt: skip
+    params = {
+        "site": site,
+        "from": start,
+        "to": end,
+        "now": end,
+        "classes": list(report.CLASS_ORDER),
+        "fault_rules": list(FAULT_RULES),
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_RAISED, params)
         raised = await cur.fetchall()
@@ -74,37 +64,13 @@ async def shift_report(
         handover = await cur.fetchall()
         await cur.execute(DEVICE_STATES, params)
         devices = await cur.fetchall()
-    by_class = {c: [a for a in raised if a["class"] == c] for c in CLASS_ORDER}
-    verdicts = [r["cause"] for r in resolved if r["class"] in ("fire", "prealarm")]
-    judged = verdicts.count("false_alarm") + verdicts.count("real_fire")
-    noise: dict[str, int] = {}
-    for a in raised:
-        noise[a["subject"]] = noise.get(a["subject"], 0) + a["count"]
-    offline = [d for d in devices if d["state"] == "offline"]
-    return {
-        "site": site, "from": start, "to": end,
-        "alerts": {
-            "total": len(raised),
-            "by_class": {c: len(v) for c, v in by_class.items()},
-            "escalated": sum(1 for a in raised if a["escalation_level"] > 0),
-        },
-        "time_to_ack": {
-            c: _durations([(a["created_at"], a["acked_at"]) for a in v])
-            for c, v in by_class.items()
-        },
-        "time_to_resolve": {
-            c: _durations([(r["created_at"], r["resolved_at"]) for r in resolved
-                           if r["class"] == c])
-            for c in CLASS_ORDER
-        },
-        "verdicts": {cause: verdicts.count(cause) for cause in sorted(set(verdicts))},
-        "false_alarm_ratio": round(verdicts.count("false_alarm") / judged, 3) if judged else None,
-        "devices_offline": {
-            "count": len(offline),
-            "devices": [{"device_id": d["id"], "kind": d["kind"], "building": d["building"],
-                         "last_heard": d["last_received_at"]} for d in offline[:100]],
-        },
-        "noisiest": [{"subject": s, "alerts": n} for s, n in
-                     sorted(noise.items(), key=lambda kv: (-kv[1], kv[0]))[:noisy]],
-        "handover": handover,
-    }  # fmt: skip
+    return report.shift_report(
+        site=site,
+        start=start,
+        end=end,
+        raised=raised,
+        resolved=resolved,
+        handover=handover,
+        devices=devices,
+        noisy=noisy,
+    )
