@@ -64,12 +64,17 @@ class Correlator:
                     }  # fmt: skip
             children = [episode[key] for key in sorted(episode)]
             devices = {device for _, device, _ in episode}
-            out.append(
-                Decision(
-                    f"building:{building}", Rule.CONFIRMED_FIRE, AlertClass.FIRE,
-                    Change.HOLD if held else Change.RAISE, decision.at, float(len(devices)),
-                    decision.received_at, decision.site, building,
-                    {"children": children, "devices": len(devices), "window_s": self.window_s},
-                )
-            )  # fmt: skip
+            confirmed = Decision(
+                subject=f"building:{building}",
+                rule=Rule.CONFIRMED_FIRE,
+                alert_class=AlertClass.FIRE,
+                change=Change.HOLD if held else Change.RAISE,
+                at=decision.at,
+                value=float(len(devices)),
+                received_at=decision.received_at,
+                site=decision.site,
+                building=building,
+                detail={"children": children, "devices": len(devices), "window_s": self.window_s},
+            )
+            out.append(confirmed)
         return out

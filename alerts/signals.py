@@ -44,12 +44,13 @@ class Condition:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Decision:
     """What the engine asks the lifecycle to do; the store applies it in the batch's transaction.
 
     ``suppressed`` names why a decision must not be dispatched to operators (``maintenance``,
-    ``commissioning``, ``test``); it is still recorded."""
+    ``commissioning``, ``test``); it is still recorded. Keyword-only: ten fields by position
+    were one swap away from a wrong alert."""
 
     subject: str
     rule: Rule

@@ -3,10 +3,13 @@ has held (for dwell times). Stepping it tells which devices just raised, returne
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from contract.alarms import Rule
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -59,3 +62,7 @@ class Track:
         """For the Python-side rules (events, ticks) that share the same state."""
         self.active[slot] = active
         self.since[slot] = np.nan
+
+
+# Every rule's track, by scope (a metric, "event", "frame" or "tick") and rule.
+Tracks = defaultdict[tuple[str, Rule], Track]

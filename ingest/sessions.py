@@ -105,11 +105,11 @@ class SessionAlerts:
     def plan(self, *, now: float, connected: Mapping[str, bool]) -> list[Decision]:
         raised = [
             Decision(
-                f"ingest:{t.client_id}",
-                Rule.MQTT_SESSION,
-                AlertClass.TROUBLE,
-                Change.RAISE,
-                datetime.fromtimestamp(t.at, UTC),
+                subject=f"ingest:{t.client_id}",
+                rule=Rule.MQTT_SESSION,
+                alert_class=AlertClass.TROUBLE,
+                change=Change.RAISE,
+                at=datetime.fromtimestamp(t.at, UTC),
                 site=self.site,
                 detail={"client_id": t.client_id, "reason": t.reason},
             )
@@ -118,11 +118,11 @@ class SessionAlerts:
         troubled = {t.client_id for t in self._pending}
         cleared = [
             Decision(
-                f"ingest:{client_id}",
-                Rule.MQTT_SESSION,
-                AlertClass.TROUBLE,
-                Change.CLEAR,
-                datetime.fromtimestamp(now, UTC),
+                subject=f"ingest:{client_id}",
+                rule=Rule.MQTT_SESSION,
+                alert_class=AlertClass.TROUBLE,
+                change=Change.CLEAR,
+                at=datetime.fromtimestamp(now, UTC),
                 site=self.site,
                 detail={"client_id": client_id, "held_s": round(now - at)},
             )
