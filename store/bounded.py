@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _prune(cur: psycopg.Cursor[Any], t: _Table, *, before: datetime, cap: int) -
 
 def table_usage(conn: psycopg.Connection[Any]) -> list[TableUsage]:
     """Rows (exact at the last maintenance, plus inserts since) and drops, per table and site."""
-    rows = conn.execute(
-        "SELECT tbl, site, rows, dropped FROM bounded_tables ORDER BY tbl, site"
-    ).fetchall()
-    return [TableUsage(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+    with conn.cursor(row_factory=class_row(TableUsage)) as cur:
+        return cur.execute(
+            "SELECT tbl AS table, site, rows, dropped FROM bounded_tables ORDER BY tbl, site"
+        ).fetchall()

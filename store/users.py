@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 
 ROLES = ("admin", "technician", "operator", "viewer")
 
@@ -49,13 +49,14 @@ async def add_user(conn: psycopg.AsyncConnection[Any], *, name: str, role: str) 
 
 
 async def principal_for_token(conn: psycopg.AsyncConnection[Any], token: str) -> Principal | None:
-    cur = await conn.execute(
-        "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND NOT u.disabled",
-        (hash_token(token),),
-    )
-    row = await cur.fetchone()
-    return Principal(row[0], row[1], row[2]) if row else None
+    async with conn.cursor(row_factory=class_row(Principal)) as cur:
+        await cur.execute(
+            "SELECT u.id AS user_id, u.name, u.role FROM api_tokens t"
+            " JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND NOT u.disabled",
+            (hash_token(token),),
+        )
+        return await cur.fetchone()
 
 
 async def issue_token(conn: psycopg.AsyncConnection[Any], *, name: str, role: str) -> str:
