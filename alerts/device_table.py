@@ -110,8 +110,8 @@ class DeviceTable:
         return slot
 
     # The heard times are what a batch changes here; the rest changes only with the registry.
-    def snapshot(self) -> F64:
-        return self.heard.copy()
+    def rows(self, slots: I64) -> F64:
+        return self.heard[slots].copy()
 
-    def restore_snapshot(self, saved: F64) -> None:
-        self.heard[: saved.shape[0]] = saved
+    def restore(self, slots: I64, saved: F64) -> None:
+        self.heard[slots] = saved

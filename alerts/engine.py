@@ -68,8 +68,8 @@ class Engine:
     def __init__(self, *, correlation_window_s: float = 120.0) -> None:
         self.table = DeviceTable()
         self.tracks: Tracks = defaultdict(Track)
-        self.recorder = Recorder()
         self.undo = UndoLog()
+        self.recorder = Recorder(self.undo)
         table, tracks, recorder, undo = self.table, self.tracks, self.recorder, self.undo
         self.rounds = MetricRounds(table=table, tracks=tracks, recorder=recorder, undo=undo)
         self.messages = MessageRules(table=table, tracks=tracks, recorder=recorder, undo=undo)
@@ -94,13 +94,8 @@ class Engine:
     def rollback(self) -> None:
         self.undo.rollback()
 
-    def _save_python_state(self) -> None:
-        for part in (self.recorder, self.correlation, self.timers, self.table):
-            self.undo.save_snapshot(part)
-
     def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:
         """Decisions for one batch of accepted, non-duplicate messages with their arrival times."""
-        self._save_python_state()
         out = Batch()
         readings: dict[str, list[Sample]] = defaultdict(list)
         arrivals: list[datetime] = []
@@ -145,6 +140,8 @@ class Engine:
         rest = [pair for pair in others if pair[0].channel is not Channel.FRAME]
         for message, received_at in sorted(rest, key=lambda pair: pair[0].ts):
             self.messages.evaluate(message, received_at, out)
+        if out.signals:
+            self.undo.save_snapshot(self.correlation)
         correlator = self.correlation.correlator
         for decision, covers in sorted(out.signals, key=lambda pair: pair[0].at):
             for confirmed in correlator.signal(decision, covers=covers):
@@ -155,7 +152,7 @@ class Engine:
         self, now: datetime, *, opened_last_10min: Mapping[str, int] | None = None
     ) -> list[Decision]:
         """Timers on the server clock (alerts/timers.py), undone like a batch."""
-        self._save_python_state()
+        self.undo.save_snapshot(self.timers)
         return self.timers.tick(now, opened_last_10min=opened_last_10min).decisions
 
     def remember_open(self, open_alerts: Iterable[tuple[str, str]]) -> None:

@@ -98,8 +98,9 @@ class MessageRules:
             elif message.event_type == "fault":
                 record(Rule.FAULT, AlertClass.TROUBLE, True, None, detail)
             elif message.event_type == "test":
-                t = message.ts.timestamp()
-                self.recorder.test_until[device.id] = t + device.rules.test_mode_s
+                test_until = self.recorder.test_until
+                self.undo.save_item(test_until, device.id, test_until.get(device.id))
+                test_until[device.id] = message.ts.timestamp() + device.rules.test_mode_s
             for rule in _CLEARED_BY.get(message.event_type or "", ()):
                 record(rule, _EVENT_CLASS[rule], False, None, detail)
         elif message.channel is Channel.STATUS:
@@ -180,6 +181,7 @@ class MessageRules:
         latest = dict(heard)
         slots = np.fromiter(latest, dtype=np.int64, count=len(latest))
         received = np.array([arrivals[i].timestamp() for i in latest.values()])
+        self.undo.save_rows(table, slots)
         table.heard[slots] = np.fmax(table.heard[slots], received)
         track = self.tracks[("tick", Rule.OFFLINE)]
         track.ensure(len(table))

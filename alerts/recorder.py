@@ -4,13 +4,12 @@ holds so each active alert is touched once."""
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from alerts.devices import SUPPRESSING_STATUSES, DeviceInfo
 from alerts.signals import Change, Decision
+from alerts.undo import UndoLog
 from contract.alarms import Rule
 
 Key = tuple[str, Rule]
@@ -47,7 +46,8 @@ class Batch:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, undo: UndoLog) -> None:
+        self.undo = undo
         self.test_until: dict[str, float] = {}
         self.chatter: dict[Key, deque[float]] = {}
         self.deferred_clear: dict[Key, Decision] = {}
@@ -56,16 +56,12 @@ class Recorder:
         # replay, whose samples are minutes old, at the first tick while it still chatters.
         self.raised_arrival: dict[Key, float] = {}
 
-    def snapshot(self) -> tuple[Any, ...]:
-        return (
-            copy.deepcopy(self.chatter),
-            dict(self.deferred_clear),
-            dict(self.test_until),
-            dict(self.raised_arrival),
-        )
-
-    def restore_snapshot(self, saved: tuple[Any, ...]) -> None:
-        self.chatter, self.deferred_clear, self.test_until, self.raised_arrival = saved
+    def _save(self, key: Key) -> None:
+        """Puts the alert's chattering state in the undo log before it changes."""
+        times = self.chatter.get(key)
+        self.undo.save_item(self.chatter, key, None if times is None else deque(times))
+        self.undo.save_item(self.deferred_clear, key, self.deferred_clear.get(key))
+        self.undo.save_item(self.raised_arrival, key, self.raised_arrival.get(key))
 
     def record(self, decision: Decision, device: DeviceInfo, out: Batch) -> None:
         t = decision.at.timestamp()
@@ -74,6 +70,7 @@ class Recorder:
         elif self.test_until.get(device.id, float("-inf")) >= t:
             decision.suppressed = "test"
         key = (decision.subject, decision.rule)
+        self._save(key)
         if decision.change is Change.RAISE:
             arrived = decision.received_at
             self.raised_arrival[key] = t if arrived is None else arrived.timestamp()
@@ -106,6 +103,7 @@ class Recorder:
         for key, decision in list(self.deferred_clear.items()):
             device = devices[decision.subject]
             if until - self.raised_arrival.get(key, float("-inf")) >= device.rules.chatter_window_s:
+                self._save(key)
                 del self.deferred_clear[key]
                 self.chatter.pop(key, None)
                 self.raised_arrival.pop(key, None)

@@ -1,8 +1,10 @@
 """The engine's undo log: what one evaluation or tick changed, so a failed transaction puts
 the engine back exactly as it was and the retried batch is judged once.
 
-Array state (rings, tracks, trends) is saved row by row, only the rows a batch touches; the
-Python-side state of each part is saved whole, once per evaluation, through its snapshot."""
+Array state (rings, tracks, trends, heard times) is saved row by row, only the rows a batch
+touches, and Python-side state key by key as it changes: a batch pays for what it changes, not
+for the size of the engine. Small parts (the correlator, the timers' sets) are saved whole,
+only when they are about to change."""
 
 from __future__ import annotations
 
