@@ -71,7 +71,13 @@ class RequestGuard:
             if not refused:
                 await send(message)
 
-        await self.app(scope, counted, muted)
+        try:
+            await self.app(scope, counted, muted)
+        except Exception:
+            # A route that reads its body itself (the import) meets the disconnect it was
+            # handed as an error; the client already has its 413.
+            if not refused:
+                raise
 
 
 def _content_length(scope: Scope) -> int | None:
