@@ -14,6 +14,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -25,7 +26,11 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 }  # fmt: skip
 
 
-_SECRETS = re.compile(r"(?i)(access_token=|authorization:\s*bearer\s+|bearer\s+)[^&\s\"']+")
+_BEARER = re.compile(r"(?i)(authorization:\s*bearer\s+|bearer\s+)[^&\s\"']+")
+# Any query parameter: its name is compared once percent-decoded, as the server reads it
+# (``acc%65ss_token=`` is ``access_token=`` to Starlette).
+_PARAM = re.compile(r"(?P<name>[^?&;=\s\"']+)=(?P<value>[^&\s\"']*)")
+_TOKEN_PARAMS = frozenset({"access_token"})
 REDACTED = "[REDACTED]"
 # uvicorn's access log does not propagate to the root logger: it gets its own filter.
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")
@@ -33,7 +38,16 @@ ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 def redact(text: str) -> str:
     """``text`` with every token value (``access_token=…``, ``Bearer …``) replaced."""
-    return _SECRETS.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    if "=" not in text:
+        return text
+    return _PARAM.sub(_redact_param, text)
+
+
+def _redact_param(match: re.Match[str]) -> str:
+    if unquote_plus(match["name"]).lower() in _TOKEN_PARAMS:
+        return f"{match['name']}={REDACTED}"
+    return match[0]
 
 
 class RedactTokens(logging.Filter):

@@ -93,6 +93,10 @@ def test_redact_hides_every_token_form() -> None:
     )
     assert redact("Authorization: Bearer fw_q") == "Authorization: Bearer [REDACTED]"
     assert redact("no secrets here") == "no secrets here"
+    # A percent-encoded name is the same parameter to the server (review finding).
+    for name in ("acc%65ss_token", "access%5Ftoken", "ACCESS_TOKEN"):
+        assert redact(f"GET /s?{name}=SECRET&x=1") == f"GET /s?{name}=[REDACTED]&x=1"
+    assert redact("GET /s?site=z&n=2") == "GET /s?site=z&n=2"
 
 
 def test_uvicorn_access_log_never_shows_the_stream_token(
