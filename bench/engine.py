@@ -1,9 +1,12 @@
 """Readings per second through the rules engine alone, against the same engine handed one
-message at a time (the baseline: no evaluation across a batch), measured in the same run.
+message at a time (the baseline: no evaluation across a batch), measured in the same run on
+the same slice of the stream, with the same devices and configuration.
 
-A quarter of 3,000 devices (smoke detectors with temperature and obscuration, electrical
-monitors with residual current and cable temperature), 1 Hz, batches of 5,000 messages as
-ingest hands them over. Each run is repeated; medians and the ratio are printed.
+Two shapes: a quarter of 3,000 devices (smoke detectors with temperature and obscuration,
+electrical monitors with residual current and cable temperature) at 1 Hz, and a backlog of 200
+electrical monitors with many readings each (every batch holds 25 of each monitor's). Batches
+of 5,000 messages as ingest hands them over. Each run is repeated; medians and the ratio are
+printed.
 
     python -m bench.engine [--devices 3000] [--seconds 20] [--repeat 5]
 """
@@ -33,72 +36,132 @@ Message = tuple[Decoded, datetime]
 
 def workload(devices: int, seconds: int) -> tuple[list[tuple[str, Kind]], list[Message]]:
     rng = random.Random(7)
-    fleet = [(f"SD-{i:05d}", Kind.SMOKE) if i % 2 == 0 else (f"EF-{i:05d}", Kind.ELECTRICAL)
-             for i in range(devices)]  # fmt: skip
+    fleet = [
+        (f"SD-{i:05d}", Kind.SMOKE) if i % 2 == 0 else (f"EF-{i:05d}", Kind.ELECTRICAL)
+        for i in range(devices)
+    ]
     messages: list[Message] = []
     for second in range(seconds):
         ts = T0 + timedelta(seconds=second)
         for n, (device_id, kind) in enumerate(fleet):
             if kind is Kind.SMOKE:
-                values = {"temperature_c": 24.0 + rng.gauss(0, 0.2),
-                          "obscuration_pct_per_m": abs(rng.gauss(0.2, 0.05))}  # fmt: skip
+                values = {
+                    "temperature_c": 24.0 + rng.gauss(0, 0.2),
+                    "obscuration_pct_per_m": abs(rng.gauss(0.2, 0.05)),
+                }
             else:
-                values = {"residual_current_ma": 150.0 + rng.gauss(0, 5),
-                          "cable_temp_c": 32.0 + rng.gauss(0, 0.3)}  # fmt: skip
+                values = {
+                    "residual_current_ma": 150.0 + rng.gauss(0, 5),
+                    "cable_temp_c": 32.0 + rng.gauss(0, 0.3),
+                }
             message = Decoded("zilai", device_id, Channel.READING, ts, second * 10 + n % 10, values)
             messages.append((message, ts))
     return fleet, messages
 
 
-def run_engine(fleet: list[tuple[str, Kind]], messages: list[Message]) -> float:
+def backlog(monitors: int, readings: int) -> tuple[list[tuple[str, Kind]], list[Message]]:
+    """Electrical monitors' queued readings after an outage, in the order they were sent."""
+    rng = random.Random(8)
+    fleet = [(f"EF-{i:05d}", Kind.ELECTRICAL) for i in range(monitors)]
+    messages: list[Message] = []
+    for k in range(readings):
+        ts = T0 + timedelta(seconds=5 * k)
+        for device_id, _ in fleet:
+            values = {
+                "residual_current_ma": 150.0 + rng.gauss(0, 5),
+                "cable_temp_c": 32.0 + rng.gauss(0, 0.3),
+            }
+            messages.append((Decoded("zilai", device_id, Channel.READING, ts, k + 1, values), ts))
+    return fleet, messages
+
+
+def configured(fleet: list[tuple[str, Kind]]) -> Engine:
     engine = Engine()
-    engine.configure(device_info(device_id=d, kind=k, site="zilai", building=f"B-{i // 10}")
-                     for i, (d, k) in enumerate(fleet))  # fmt: skip
+    engine.configure(
+        device_info(device_id=d, kind=k, site="zilai", building=f"B-{i // 10}")
+        for i, (d, k) in enumerate(fleet)
+    )
+    return engine
+
+
+def run(fleet: list[tuple[str, Kind]], messages: list[Message], *, batch: int) -> float:
+    """Seconds to judge the messages in batches of ``batch`` (1: one message at a time, which
+    is what evaluating arrays over a batch buys)."""
+    engine = configured(fleet)
     started = time.perf_counter()
-    for start in range(0, len(messages), BATCH):
-        engine.evaluate(messages[start : start + BATCH])
+    for start in range(0, len(messages), batch):
+        engine.evaluate(messages[start : start + batch])
         engine.commit()
     return time.perf_counter() - started
 
 
-def run_unbatched(fleet: list[tuple[str, Kind]], messages: list[Message]) -> float:
-    """The same engine handed one message at a time: what evaluating arrays over a batch buys."""
-    engine = Engine()
-    engine.configure(device_info(device_id=d, kind=k, site="zilai") for d, k in fleet)
-    started = time.perf_counter()
-    for message in messages:
-        engine.evaluate([message])
-        engine.commit()
-    return time.perf_counter() - started
+def measure(
+    name: str, fleet: list[tuple[str, Kind]], messages: list[Message], repeat: int
+) -> tuple[float, float]:
+    """Median readings/s batched and one at a time, on the same messages and devices."""
+    readings = sum(len(m.values) for m, _ in messages)
+    print(f"{name}: {len(messages)} messages, {readings} readings from {len(fleet)} devices")
+    batched: list[float] = []
+    single: list[float] = []
+    for n in range(repeat):
+        batched.append(readings / run(fleet, messages, batch=BATCH))
+        single.append(readings / run(fleet, messages, batch=1))
+        print(
+            f"  run {n + 1}/{repeat}: batched {batched[-1]:,.0f} readings/s, "
+            f"one message at a time {single[-1]:,.0f} readings/s",
+            flush=True,
+        )
+    for label, rates in (("batched", batched), ("one at a time", single)):
+        print(
+            f"  {label}: median {statistics.median(rates):,.0f} readings/s, "
+            f"spread {min(rates):,.0f}-{max(rates):,.0f}"
+        )
+    return statistics.median(batched), statistics.median(single)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=3000)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--monitors", type=int, default=200)
+    parser.add_argument("--readings", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    fleet, messages = workload(args.devices, args.seconds)
-    readings = sum(len(m.values) for m, _ in messages)
-    print(f"{len(messages)} messages, {readings} readings from {args.devices} devices", flush=True)
-    # The baseline is slow: it runs on the first tenth of the stream.
-    sample = messages[: len(messages) // 10]
-    sample_readings = sum(len(m.values) for m, _ in sample)
-    engine_rates: list[float] = []
-    single_rates: list[float] = []
-    for run in range(args.repeat):
-        engine_rates.append(readings / run_engine(fleet, messages))
-        single_rates.append(sample_readings / run_unbatched(fleet, sample))
-        print(f"run {run + 1}/{args.repeat}: batched {engine_rates[-1]:,.0f} readings/s, "
-              f"one message at a time {single_rates[-1]:,.0f} readings/s", flush=True)  # fmt: skip
-    engine, single = statistics.median(engine_rates), statistics.median(single_rates)
-    print(f"median: engine {engine:,.0f} readings/s, one message at a time {single:,.0f} "
-          f"readings/s, ratio {engine / single:.1f}x; target >= {TARGET:,}: "
-          f"{'met' if engine >= TARGET else 'NOT MET'}")  # fmt: skip
-    record("engine", [Figure("engine, readings per second on one core", engine, "readings/s",
-                             f">= {TARGET:,} readings/s", engine >= TARGET,
-                             "one message at a time", engine / single)],
-           note=f"median of {args.repeat} runs, {args.devices:,} devices")  # fmt: skip
+    # One message at a time is slow: both shapes are kept short enough for it.
+    mix, mix_rate = measure("3,000-device mix", *workload(args.devices, args.seconds), args.repeat)
+    monitors = backlog(args.monitors, args.readings)
+    backlog_rate, backlog_single = measure("monitors' backlog", *monitors, args.repeat)
+    engine = min(mix, backlog_rate)
+    print(
+        f"median: mix {mix:,.0f} readings/s ({mix / mix_rate:.1f}x one at a time), backlog "
+        f"{backlog_rate:,.0f} readings/s ({backlog_rate / backlog_single:.1f}x); target >= "
+        f"{TARGET:,} in both: {'met' if engine >= TARGET else 'NOT MET'}"
+    )
+    record(
+        "engine",
+        [
+            Figure(
+                "engine, readings per second on one core",
+                mix,
+                "readings/s",
+                f">= {TARGET:,} readings/s",
+                mix >= TARGET,
+                "one message at a time",
+                mix / mix_rate,
+            ),
+            Figure(
+                "engine, monitors' backlog, readings per second",
+                backlog_rate,
+                "readings/s",
+                f">= {TARGET:,} readings/s",
+                backlog_rate >= TARGET,
+                "one message at a time",
+                backlog_rate / backlog_single,
+            ),
+        ],
+        note=f"median of {args.repeat} runs, {args.devices:,} devices; "
+        f"{args.monitors} monitors x {args.readings} readings",
+    )
     return 0 if engine >= TARGET else 1
 
 
