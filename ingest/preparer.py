@@ -40,17 +40,17 @@ class Preparer:
         self._copies = EventCopies()
         self._urgent: queue.SimpleQueue[Handoff] = queue.SimpleQueue()
         self._handoff: queue.Queue[Handoff] = queue.Queue(maxsize=1)
-        self.poll_s = IDLE_S if alarms is None else ALARM_POLL_S
+        self._poll_s = IDLE_S if alarms is None else ALARM_POLL_S
 
     def next(self) -> Handoff | None:
         """For the committer: an alarm batch if one waits, else the next telemetry batch
-        within ``poll_s``."""
+        within the poll interval (shorter with an alarm lane, so alarms wait less)."""
         try:
             return self._urgent.get_nowait()
         except queue.Empty:
             pass
         try:
-            return self._handoff.get(timeout=self.poll_s)
+            return self._handoff.get(timeout=self._poll_s)
         except queue.Empty:
             return None
 
@@ -70,7 +70,7 @@ class Preparer:
                     continue
             if waiting is not None:
                 try:
-                    self._handoff.put(waiting, timeout=self.poll_s)
+                    self._handoff.put(waiting, timeout=self._poll_s)
                     waiting = None
                 except queue.Full:
                     pass
@@ -79,7 +79,7 @@ class Preparer:
                 max_size=self._batch_max,
                 max_bytes=self._batch_max_bytes,
                 wait_s=self._batch_wait_s,
-                idle_s=self.poll_s,
+                idle_s=self._poll_s,
             )
             if batch:
                 waiting = self._handoff_of(self._source, batch)

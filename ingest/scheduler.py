@@ -39,7 +39,7 @@ class Scheduler:
         self._outage = outage
         self._lost = lost
         self._clock = clock
-        self.jobs: list[Job] = []
+        self._jobs: list[Job] = []
 
     def every(
         self,
@@ -53,12 +53,12 @@ class Scheduler:
         """Adds a job, due at once or (``first_now=False``) one period from now. A job that
         needs no database neither waits for one nor says it is back."""
         due_at = float("-inf") if first_now else self._clock() + every_s
-        self.jobs.append(Job(name, run, every_s, uses_database, due_at))
+        self._jobs.append(Job(name, run, every_s, uses_database, due_at))
 
     def run_due(self) -> None:
         """Runs every job that is due, in the order they were added. Errors other than the
         database's absence propagate: they are bugs, not weather."""
-        for job in self.jobs:
+        for job in self._jobs:
             if self._clock() < job.due_at:
                 continue
             try:
