@@ -4,7 +4,9 @@ For each run, the broker first holds a backlog of QoS 1 messages for the consume
 persistent session (as after an ingest restart); the consumer then drains it and we time
 the drain. Three consumers are measured in the same run, interleaved, on their own sites:
 
-- firewatch: the ingest service (batched binary COPY, engine hook, ack after commit);
+- firewatch: the ingest service (batched binary COPY, engine hook, ack after commit), on the
+             3,000-device mix and on 200 electrical monitors with 1,000 queued readings each
+             (few devices, many samples each per batch);
 - naive:     paho on_message -> INSERT and commit per message (a smaller backlog: it is slow);
 - ceiling:   mosquitto_sub at QoS 1, the broker's own delivery rate to a C client.
 
@@ -75,6 +77,28 @@ def make_messages(site: str, devices: list[tuple[str, Kind]], count: int) -> lis
         else:
             body["values"] = {"max_temp_c": 40.0, "avg_temp_c": 25.0, "min_temp_c": 15.0}
         out.append((topic_for(site, device_id, channel), orjson.dumps(body)))
+    return out
+
+
+def monitor_backlog(site: str, monitors: list[tuple[str, Kind]], count: int) -> list[Message]:
+    """Electrical monitors' readings queued during an outage, as they were sent: each monitor
+    every 5 s, so a batch holds many samples of each."""
+    rng = random.Random(43)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    out: list[Message] = []
+    for n in range(count):
+        k, i = divmod(n, len(monitors))
+        device_id = monitors[i][0]
+        ts = int((start + timedelta(seconds=5 * k)).timestamp() * 1000)
+        body = {
+            "ts": ts,
+            "seq": k + 1,
+            "values": {
+                "residual_current_ma": rng.uniform(100, 200),
+                "cable_temp_c": rng.gauss(32, 1),
+            },
+        }
+        out.append((topic_for(site, device_id, Channel.READING), orjson.dumps(body)))
     return out
 
 
@@ -204,10 +228,18 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--naive-messages", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=3000)
+    parser.add_argument("--monitors", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     devices = fleet(args.devices)
-    results: dict[str, list[float]] = {"firewatch": [], "naive": [], "ceiling": [], "live": []}
+    monitors = [(f"EF-{n:05d}", Kind.ELECTRICAL) for n in range(args.monitors)]
+    results: dict[str, list[float]] = {
+        "firewatch": [],
+        "monitors": [],
+        "naive": [],
+        "ceiling": [],
+        "live": [],
+    }
     with (
         tempfile.TemporaryDirectory() as work,
         own_broker(Path(work)) as broker,
@@ -220,13 +252,17 @@ def main() -> None:
         )
         for run in range(args.repeat):
             print(f"run {run + 1}/{args.repeat}", file=sys.stderr)
-            for name in ("firewatch", "naive", "ceiling", "live"):
+            for name in ("firewatch", "monitors", "naive", "ceiling", "live"):
                 site = f"b{run}-{name}"
-                prefixed = [(f"{site}-{d}", k) for d, k in devices]
                 count = args.naive_messages if name == "naive" else args.messages
-                messages = make_messages(site, prefixed, count)
-                register(db, site, devices)
-                if name == "firewatch":
+                shape = monitors if name == "monitors" else devices
+                prefixed = [(f"{site}-{d}", k) for d, k in shape]
+                if name == "monitors":
+                    messages = monitor_backlog(site, prefixed, count)
+                else:
+                    messages = make_messages(site, prefixed, count)
+                register(db, site, shape)
+                if name in ("firewatch", "monitors"):
                     rate = firewatch_drain(broker, db, site, messages, live=False)
                 elif name == "live":
                     rate = firewatch_drain(broker, db, site, messages, live=True)
@@ -239,11 +275,13 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in results.items()}
     print("\nmedian msg/s over", args.repeat, "runs (QoS 1, through the broker, into PostgreSQL)")
     for name, label in (("firewatch", "firewatch ingest, backlog drain"),
+                        ("monitors", f"the same, {args.monitors} monitors' backlog"),
                         ("live", "firewatch ingest, 2 live publishers"),
                         ("naive", "naive baseline (commit per message)"),
                         ("ceiling", "mosquitto_sub ceiling (no database)")):  # fmt: skip
         runs = ", ".join(f"{r:,.0f}" for r in results[name])
-        print(f"  {label:40s} {med[name]:10,.0f}   runs: {runs}")
+        spread = f"{min(results[name]):,.0f}-{max(results[name]):,.0f}"
+        print(f"  {label:40s} {med[name]:10,.0f}   runs: {runs} (spread {spread})")
     print(f"  {'one Python publisher alone':40s} {statistics.median(PUBLISHER_RATES):10,.0f}")
     print(f"  firewatch / naive    = {med['firewatch'] / med['naive']:.1f}x")
     print(f"  firewatch / ceiling  = {med['firewatch'] / med['ceiling']:.2f}")
@@ -251,6 +289,9 @@ def main() -> None:
     record("ingest", [
         Figure("backlog drain", med["firewatch"], "msg/s", ">= 15,000 msg/s",
                med["firewatch"] >= 15_000, "naive", med["firewatch"] / med["naive"]),
+        Figure(f"backlog drain, {args.monitors} monitors", med["monitors"], "msg/s",
+               ">= 15,000 msg/s", med["monitors"] >= 15_000, "naive",
+               med["monitors"] / med["naive"]),
         Figure("backlog drain vs broker alone", med["firewatch"], "msg/s", "", None,
                "mosquitto_sub", med["firewatch"] / med["ceiling"]),
         Figure("live, 2 publishers alongside", med["live"], "msg/s", "", None, "naive",
