@@ -17,13 +17,14 @@ import psycopg
 from alerts.devices import DeviceInfo
 from alerts.engine import Engine
 from contract.codec import Limits, check_kind, decode
+from contract.kinds import CLOCK_EXEMPT_EVENTS
 from contract.messages import Decoded, Reason, Rejection
 from contract.topics import Channel
 from ingest.registry import RegistryCache
 from store.alerts import apply_decisions
 from store.dead_letters import PAYLOAD_KEEP_BYTES, DeadLetterRow, insert_dead_letters
 from store.notify import AlertChange
-from store.restamped import Claim, stamps
+from store.restamped import Claim, remembered, stamps
 from store.series import (
     EventRow,
     HeartbeatRow,
@@ -114,6 +115,8 @@ class Prepared:
     # Events re-stamped for a wrong device clock: their row in ``event_rows``, their identity.
     # Their stamp is settled against the database just before the batch is written.
     restamped: list[tuple[int, Claim, Decoded, Inbound]] = field(default_factory=list)
+    # Clock-exempt events sent within the window: a copy of one once re-stamped takes its stamp.
+    exempt: list[tuple[int, Claim, Decoded, Inbound]] = field(default_factory=list)
 
 
 def prepare(
@@ -164,6 +167,7 @@ def prepare(
     event_rows: list[EventRow] = []
     heartbeat_rows: list[HeartbeatRow] = []
     restamped: list[tuple[int, Claim, Decoded, Inbound]] = []
+    exempt: list[tuple[int, Claim, Decoded, Inbound]] = []
     for m, item in accepted:
         if m.channel is Channel.STATUS:
             heartbeat_rows.append(
@@ -173,6 +177,8 @@ def prepare(
         elif m.channel is Channel.EVENT:
             if m.device_ts is not None:
                 restamped.append((len(event_rows), (m.device_id, m.seq, m.device_ts), m, item))
+            elif m.event_type in CLOCK_EXEMPT_EVENTS:
+                exempt.append((len(event_rows), (m.device_id, m.seq, m.ts), m, item))
             event_rows.append(_event_row(m, item))
         else:
             for metric, value in m.values.items():
@@ -185,7 +191,7 @@ def prepare(
                     is None]  # fmt: skip
     infos = {i: devices[i] for i in {m.device_id for m, _ in accepted + observed}}
     return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead,
-                    observed, restamped)  # fmt: skip
+                    observed, restamped, exempt)  # fmt: skip
 
 
 def _event_row(m: Decoded, item: Inbound) -> EventRow:
@@ -237,6 +243,12 @@ class BatchWriter:
     def _restamp(self, prepared: Prepared) -> None:
         """Each re-stamped event takes the stamp its first copy got, so a redelivery is a
         duplicate under the events' unique index like any other (store/restamped.py)."""
+        if prepared.exempt:
+            earlier = remembered(self.conn, (c for _, c, _, _ in prepared.exempt))
+            for index, claim, message, item in prepared.exempt:
+                if claim in earlier:
+                    message.device_ts, message.ts = message.ts, earlier[claim].astimezone(UTC)
+                    prepared.event_rows[index] = _event_row(message, item)
         if not prepared.restamped:
             return
         found = stamps(self.conn, ((c, i.received_at) for _, c, _, i in prepared.restamped))

@@ -53,6 +53,26 @@ def stamps(
     return found
 
 
+_REMEMBERED = """
+SELECT r.device_id, r.seq, r.device_ts, r.ts
+FROM restamped_events r
+JOIN unnest(%s::text[], %s::int8[], %s::timestamptz[]) AS c(device_id, seq, device_ts)
+  USING (device_id, seq, device_ts)
+"""
+
+
+def remembered(conn: psycopg.Connection[Any], claims: Iterable[Claim]) -> dict[Claim, datetime]:
+    """The stamps of messages once re-stamped, for copies that arrive when their device time
+    is back inside the window: they take the first copy's stamp, and are duplicates."""
+    wanted = sorted(set(claims))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        _REMEMBERED, ([c[0] for c in wanted], [c[1] for c in wanted], [c[2] for c in wanted])
+    )
+    return {(d, s, t): stamp for d, s, t, stamp in rows}
+
+
 def prune_restamped(conn: psycopg.Connection[Any], *, before: datetime) -> int:
     """Forgets stamps older than ``before`` (the events' own retention): a copy of an event
     that old is refused as stale, and the event it would duplicate is gone."""

@@ -139,3 +139,29 @@ def test_stamps_are_remembered_per_identity(
     assert stamps(db, [(claim, first)]) == {claim: first}
     assert stamps(db, [(claim, later), (other, later)]) == {claim: first, other: later}
     assert stamps(db, []) == {}
+
+
+def test_a_copy_sent_again_once_its_time_is_in_the_window_is_a_duplicate(
+    settings: Settings, registry: Registry, db: psycopg.Connection[Any], site: str
+) -> None:
+    """A clock 9 s fast with a 5 s tolerance: the first copy is re-stamped at its arrival; a
+    copy redelivered 6 s later is inside the window, and must meet the first copy's stamp
+    rather than be stored again at the device's time (a review found it stored twice)."""
+    settings = settings.model_copy(update={"future_tolerance_s": 5})
+    smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
+    sent = datetime.now(UTC) + timedelta(seconds=9)
+    body = orjson.dumps({"ts": epoch_ms(sent), "seq": 7, "type": "alarm"})
+    topic = topic_for(site, smoke.id, Channel.EVENT)
+    with running(settings) as first:
+        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+            pub.publish(topic, body)
+        wait_until(lambda: first.counters.stored == 1, timeout=15, what="the re-stamped alarm")
+    wait_until(lambda: datetime.now(UTC) > sent - timedelta(seconds=4), timeout=15, what="time")
+    with running(settings) as second:
+        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+            pub.publish(topic, body)
+        wait_until(lambda: second.counters.duplicates == 1, timeout=15, what="a duplicate")
+        assert second.counters.stored == 0
+    assert scalar(db, "SELECT count(*) FROM events WHERE device_id = %s", smoke.id) == 1
+    assert scalar(db, "SELECT count FROM alerts WHERE device_id = %s AND rule = %s",
+                  smoke.id, "smoke_alarm") == 1  # fmt: skip
