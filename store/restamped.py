@@ -43,7 +43,8 @@ def stamps(
         for device_id, seq, sent in proposed:
             if conn.execute(_STORED_AS_SENT, (device_id, sent, seq)).fetchone():
                 found[(device_id, seq, sent)] = sent
-        rest = [c for c in proposed if c not in found]
+        # In key order, so two workers claiming overlapping copies cannot deadlock.
+        rest = sorted(c for c in proposed if c not in found)
         if rest:
             rows = conn.execute(_REMEMBER, (
                 [c[0] for c in rest], [c[1] for c in rest], [c[2] for c in rest],
