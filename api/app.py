@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
+from api.errors import add_registry_errors
 from api.limits import RequestGuard
 from api.metrics import registry_for
 from api.routers import (
@@ -28,6 +29,7 @@ from api.routers import (
     users,
 )
 from api.schemas import Problem
+from api.state import AppState
 from api.validation import validation_error
 from ingest.counters import IngestCounters
 from settings import MqttTarget, Settings
@@ -59,12 +61,23 @@ def create_app(
     """``ingest_counters``: when ingest runs in this process, /metrics includes its figures;
     ``session_problem``: its broker session's recent trouble, which /readyz reports."""
     stream = AlertStream(settings.database_url)
+    state = AppState(
+        settings=settings,
+        alert_stream=stream,
+        metrics=registry_for(
+            sse_clients=lambda: stream.clients,
+            ingest=ingest_counters,
+            database_url=settings.database_url,
+        ),
+        broker_ok=broker_ok or broker_reachable(MqttTarget(settings.mqtt_url)),
+        session_problem=session_problem,
+    )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
         await pool.open()
-        app.state.pool = pool
+        state.pool = pool
         streaming = asyncio.create_task(stream.run(), name="alert-stream")
         try:
             yield
@@ -73,6 +86,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await streaming
             await pool.close()
+            state.pool = None
 
     app = FastAPI(
         title="Firewatch",
@@ -87,13 +101,9 @@ def create_app(
         },
     )
     app.add_middleware(RequestGuard)
-    app.state.settings = settings
+    app.state.firewatch = state
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.state.alert_stream = stream
-    app.state.metrics = registry_for(sse_clients=lambda: stream.clients, ingest=ingest_counters,
-                                     database_url=settings.database_url)  # fmt: skip
-    app.state.broker_ok = broker_ok or broker_reachable(MqttTarget(settings.mqtt_url))
-    app.state.session_problem = session_problem
+    add_registry_errors(app)
     app.include_router(health.router)
     # Before devices: /devices/import, /export and /pending are not device ids.
     app.include_router(device_bulk.router)

@@ -6,16 +6,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 
+from api.state import State
 from store.users import Principal, principal_for_token
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def _principal(request: Request, token: str | None) -> Principal:
+async def _principal(state: State, token: str | None) -> Principal:
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -23,7 +24,7 @@ async def _principal(request: Request, token: str | None) -> Principal:
             "'firewatch users add NAME --role ROLE'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    async with request.app.state.pool.connection() as conn:
+    async with state.open_pool.connection() as conn:
         principal = await principal_for_token(conn, token)
     if principal is None:
         raise HTTPException(
@@ -35,10 +36,10 @@ async def _principal(request: Request, token: str | None) -> Principal:
 
 
 async def current_principal(
-    request: Request,
+    state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    return await _principal(request, credentials.credentials if credentials else None)
+    return await _principal(state, credentials.credentials if credentials else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class StreamSession:
 
 
 async def stream_session(
-    request: Request,
+    state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     access_token: Annotated[
         str | None,
@@ -64,7 +65,7 @@ async def stream_session(
 ) -> StreamSession:
     """The header, or the token in the query string for a browser's EventSource."""
     token = credentials.credentials if credentials else access_token
-    return StreamSession(await _principal(request, token), token or "")
+    return StreamSession(await _principal(state, token), token or "")
 
 
 def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -35,7 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.results import Figure, record
 from contract.kinds import Kind
 from firewatch.testing import free_port, own_broker, own_database, wait_until
-from registry.import_service import import_document
+from registry.service import import_document
 from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.load import LoadPlan, run_load

@@ -30,7 +30,7 @@ from bench.ingest import fleet, make_messages
 from bench.results import Figure, record
 from contract.kinds import KIND_SPECS
 from firewatch.testing import free_port, own_broker, own_database, wait_until
-from registry.import_service import import_document
+from registry.service import import_document
 from settings import MqttTarget
 from simulators.publisher import Publisher
 

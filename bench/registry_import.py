@@ -21,8 +21,7 @@ from psycopg.types.json import Jsonb
 
 from bench.results import Figure, record
 from firewatch.testing import own_database
-from registry.device_import import parse
-from registry.import_service import import_registry
+from registry.service import import_devices, read_document
 from simulators.topology import build_quarter
 from store.audit import Actor
 
@@ -30,12 +29,13 @@ from store.audit import Actor
 async def _import(url: str, data: bytes) -> float:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
+        document = read_document(data, content_type="application/json")
         async with conn.transaction():
-            report = await import_registry(
-                conn, parse(data, "json"), status="active", dry_run=False, actor=Actor("bench")
+            report = await import_devices(
+                conn, document, status="active", dry_run=False, actor=Actor("bench")
             )
         elapsed = time.perf_counter() - started
-    assert report.ok and len(report.created) == len(parse(data, "json").devices), report.errors
+    assert report.ok and len(report.created) == len(document.devices), report.errors
     return elapsed
 
 

@@ -12,14 +12,15 @@ from typing import Any, TextIO
 
 import psycopg
 
-from registry.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
-from registry.import_service import import_registry
+from registry import service
+from registry.device_import import to_csv, to_json
+from registry.errors import Invalid
+from registry.lifecycle import INITIAL_STATUSES
 from registry.schemas import USER_NAME, ImportReport
 from settings import Settings
 from simulators.errors import InputError
 from store.audit import Actor, record
 from store.database import connect_async
-from store.registry_bulk import export_registry
 from store.users import (
     LastAdmin,
     UnknownUser,
@@ -65,8 +66,8 @@ def import_file(
     if not path.is_file():
         raise InputError(f"{path} does not exist; export one with 'firewatch simulate topology'")
     try:
-        document = parse(path.read_bytes(), media_type_of(None, filename=path.name))
-    except ImportFormatError as exc:
+        document = service.read_document(path.read_bytes(), filename=path.name)
+    except Invalid as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 1
     # Opened before anything is imported: passwords that cannot be written are never issued.
@@ -76,7 +77,7 @@ def import_file(
 
     async def go() -> ImportReport:
         async with await connect_async(settings.database_url) as conn, conn.transaction():
-            report = await import_registry(
+            report = await service.import_devices(
                 conn, document, status=status, dry_run=dry_run, actor=Actor.console(), progress=bar
             )
             if out is not None and report.credentials:
@@ -158,7 +159,7 @@ def _discard(out: TextIO, path: Path | None) -> None:
 def export_file(settings: Settings, *, export_format: str, out: Path) -> str:
     async def go() -> dict[str, list[dict[str, object]]]:
         async with await connect_async(settings.database_url) as conn:
-            return await export_registry(conn)
+            return await service.export(conn)
 
     registry = asyncio.run(go())
     if export_format == "csv":
@@ -234,7 +235,6 @@ def _user_name(value: str) -> str:
 
 
 def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from registry.lifecycle import INITIAL_STATUSES
     from store.users import ROLES
 
     devices = sub.add_parser("devices", help="the device registry: import and export")

@@ -19,7 +19,7 @@ from contract.topics import Channel, topic_for
 from firewatch.processes import run_migrate
 from firewatch.serving import serve_all
 from ingest.service import IngestService
-from registry.import_service import import_document
+from registry.service import import_document
 from settings import MqttTarget, Settings
 from simulators.live import LiveTraffic
 from simulators.publisher import Publisher

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import psycopg
 
 from registry.credentials import issue_credentials
@@ -19,10 +18,9 @@ from registry.device_import import (
     buildings_referenced,
     check,
     device_ids,
-    parse,
 )
 from registry.schemas import CredentialRead, ImportReport, RowError
-from store.audit import SYSTEM, Actor, record_many
+from store.audit import Actor, record_many
 from store.buildings import known_buildings
 from store.devices import existing_devices
 from store.registry_bulk import (
@@ -193,26 +191,3 @@ async def _audit(
             ),
         ],
     )
-
-
-async def import_document(
-    conn: psycopg.AsyncConnection[Any],
-    document: dict[str, Any],
-    *,
-    status: str = "active",
-    actor: Actor = SYSTEM,
-) -> ImportReport:
-    """Imports a registry document (``Quarter.document()``: buildings and devices) and commits
-    it, as ``firewatch devices import`` would: the demo, ``simulate --register``, benchmarks
-    and tests register through the same checks. Raises ValueError naming the first row error."""
-    async with conn.transaction():
-        report = await import_registry(
-            conn, parse(orjson.dumps(document), "json"), status=status, dry_run=False, actor=actor
-        )
-    if not report.ok:
-        e = report.errors[0]
-        raise ValueError(
-            f"{len(report.errors)} row error(s), the first: {e.section} row {e.row} "
-            f"({e.id}): {e.field}: {e.reason}"
-        )
-    return report

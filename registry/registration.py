@@ -7,28 +7,21 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi.exceptions import RequestValidationError
 
 from contract.kinds import KIND_SPECS, Kind
 from registry.credentials import issue_credentials
 from registry.device_config import ConfigFieldError, check_config
+from registry.errors import Invalid
 from store.audit import Actor, record
 from store.buildings import known_buildings
 from store.devices import create_device
-
-
-def invalid(loc: tuple[str, ...], message: str, value: Any = None) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, so clients read one kind of validation error."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", *loc), "msg": message, "input": value}]
-    )
 
 
 def checked_config(kind: Kind, config: dict[str, Any]) -> dict[str, Any]:
     try:
         check_config(kind, config)
     except ConfigFieldError as exc:
-        raise invalid(("config", *exc.path.split(".")), exc.reason, config) from None
+        raise Invalid(("config", *exc.path.split(".")), exc.reason, config) from None
     return config
 
 
@@ -41,14 +34,14 @@ async def check_places(
     wanted = {*covers, *([building] if building else [])}
     known = await known_buildings(conn, wanted) if wanted else set()
     if building and building not in known:
-        raise invalid(
+        raise Invalid(
             ("building",),
             f"building {building!r} is not registered; create it with POST /api/v1/buildings first",
             building,
         )
     missing = [b for b in covers if b not in known]
     if missing:
-        raise invalid(("config", "covers"), f"building {missing[0]!r} is not registered", covers)
+        raise Invalid(("config", "covers"), f"building {missing[0]!r} is not registered", covers)
 
 
 async def register(

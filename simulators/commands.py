@@ -17,7 +17,7 @@ from simulators.record import record
 from simulators.recording import read_jsonl, write_jsonl
 from simulators.replay import ReplayResult, Source, replay
 from simulators.scenarios import build_scenario
-from simulators.topology import Quarter, build_quarter, load_quarter, write_topology
+from simulators.topology import build_quarter, load_quarter, write_topology
 
 
 def expectation_path(out: Path) -> Path:
@@ -39,18 +39,12 @@ def simulate_scenario(*, name: str, seed: int, site: str, out: Path) -> str:
             f"{out}, and the ground truth to {expectation_path(out)}")  # fmt: skip
 
 
-async def _register(settings: Settings, quarter: Quarter) -> None:
-    from registry.import_service import import_document
-    from store.database import connect_async
-
-    async with await connect_async(settings.database_url) as conn:
-        await import_document(conn, quarter.document())
-
-
 def register_devices(settings: Settings, *, seed: int, devices: int) -> int:
     """Registers the quarter (buildings and devices) through the registry's own import."""
+    from registry.service import import_at
+
     quarter = load_quarter(seed=seed, site=settings.site, devices=devices)
-    asyncio.run(_register(settings, quarter))
+    asyncio.run(import_at(settings.database_url, quarter.document()))
     return len(quarter.devices)
 
 

@@ -20,9 +20,11 @@ from api.alert_schemas import (
     ResolveBody,
     ShelveBody,
 )
-from api.alert_stream import AlertStream, ReplayTooLong, parse_event_id
+from api.alert_stream import ReplayTooLong, parse_event_id
 from api.auth import StreamSession, current_principal, require_role, stream_session
 from api.schemas import AUTH_ERRORS, Problem
+from api.state import AppState, Conn
+from api.state import State as App
 from api.time_window import Timestamp
 from contract.alarms import AlertClass
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
@@ -46,7 +48,8 @@ _SITE = "Default: this deployment's site (FIREWATCH_SITE)"
     "", response_model=list[AlertRead], responses=AUTH_ERRORS, summary="Alerts, newest first"
 )
 async def get_alerts(
-    request: Request,
+    conn: Conn,
+    app: App,
     *,
     _who: Annotated[Principal, Depends(current_principal)],
     open_only: Annotated[bool, Query(alias="open", description="Only unresolved alerts")] = False,
@@ -67,12 +70,11 @@ async def get_alerts(
     f = AlertFilter(
         open_only=open_only, alert_class=alert_class.value if alert_class else None,
         state=state.value if state else None, building=building, device=device,
-        site=site or request.app.state.settings.site,
+        site=site or app.settings.site,
         include_suppressed=state is State.SUPPRESSED,
         since=since, until=until, before_id=before, limit=limit,
     )  # fmt: skip
-    async with request.app.state.pool.connection() as conn:
-        return await list_alerts(conn, f)
+    return await list_alerts(conn, f)
 
 
 @router.get(
@@ -94,6 +96,7 @@ async def get_alerts(
 )
 async def stream_alerts(
     request: Request,
+    app: App,
     session: Annotated[StreamSession, Depends(stream_session)],
     last_event_id: Annotated[str | None, Header(max_length=64)] = None,
     site: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description=_SITE)] = None,
@@ -102,20 +105,19 @@ async def stream_alerts(
         after = parse_event_id(last_event_id) if last_event_id else None
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    hub: AlertStream = request.app.state.alert_stream
-    own_site = site or request.app.state.settings.site
+    own_site = site or app.settings.site
     return StreamingResponse(
-        _sse(request, hub, session=session, after=after, site=own_site),
+        _sse(request, app, session=session, after=after, site=own_site),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    request: Request, hub: AlertStream, *, session: StreamSession, after: int | None, site: str
+    request: Request, app: AppState, *, session: StreamSession, after: int | None, site: str
 ) -> AsyncIterator[bytes]:
     """Ends when the session does: its user disabled or its token rotated."""
-    pool = request.app.state.pool
+    hub, pool = app.alert_stream, app.open_pool
 
     async def still_valid() -> bool:
         return await session.still_valid(pool)
@@ -160,40 +162,38 @@ def _frame(event: dict[str, Any]) -> bytes:
 )
 async def get_alert(
     alert_id: AlertId,
-    request: Request,
+    conn: Conn,
     _who: Annotated[Principal, Depends(current_principal)],
 ) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn:
-        found = await alert_detail(conn, alert_id)
+    found = await alert_detail(conn, alert_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     return found
 
 
-async def _act(request: Request, alert_id: int, act: OperatorAction) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn:
-        try:
-            return await perform(conn, alert_id, act, now=datetime.now(UTC))
-        except AlertNotFound:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
-        except IllegalTransition as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        except ClaimedByOther as exc:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"alert {alert_id} is claimed by {exc}; send take_over=true to take it over",
-            ) from None
+async def _act(conn: Conn, alert_id: int, act: OperatorAction) -> dict[str, Any]:
+    try:
+        return await perform(conn, alert_id, act, now=datetime.now(UTC))
+    except AlertNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
+    except IllegalTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ClaimedByOther as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"alert {alert_id} is claimed by {exc}; send take_over=true to take it over",
+        ) from None
 
 
 @router.post("/{alert_id}/ack", response_model=AlertRead, responses=_ACT, summary="Acknowledge")
 async def ack(
     alert_id: AlertId,
-    request: Request,
+    conn: Conn,
     who: Operator,
     body: Annotated[AckBody | None, Body()] = None,
 ) -> dict[str, Any]:
     note = body.note if body else None
-    return await _act(request, alert_id, OperatorAction(Action.ACK, who.name, note=note))
+    return await _act(conn, alert_id, OperatorAction(Action.ACK, who.name, note=note))
 
 
 @router.post(
@@ -202,26 +202,24 @@ async def ack(
     responses=_ACT,
     summary="Shelve for a while (never a fire alarm)",
 )
-async def shelve(
-    alert_id: AlertId, request: Request, who: Operator, body: ShelveBody
-) -> dict[str, Any]:
+async def shelve(alert_id: AlertId, conn: Conn, who: Operator, body: ShelveBody) -> dict[str, Any]:
     act = OperatorAction(Action.SHELVE, who.name, minutes=body.minutes, reason=body.reason)
-    return await _act(request, alert_id, act)
+    return await _act(conn, alert_id, act)
 
 
 @router.post("/{alert_id}/unshelve", response_model=AlertRead, responses=_ACT, summary="Unshelve")
-async def unshelve(alert_id: AlertId, request: Request, who: Operator) -> dict[str, Any]:
-    return await _act(request, alert_id, OperatorAction(Action.UNSHELVE, who.name))
+async def unshelve(alert_id: AlertId, conn: Conn, who: Operator) -> dict[str, Any]:
+    return await _act(conn, alert_id, OperatorAction(Action.UNSHELVE, who.name))
 
 
 @router.post(
     "/{alert_id}/resolve", response_model=AlertRead, responses=_ACT, summary="Resolve with a cause"
 )
 async def resolve(
-    alert_id: AlertId, request: Request, who: Operator, body: ResolveBody
+    alert_id: AlertId, conn: Conn, who: Operator, body: ResolveBody
 ) -> dict[str, Any]:
     act = OperatorAction(Action.RESOLVE, who.name, cause=body.cause, note=body.note)
-    return await _act(request, alert_id, act)
+    return await _act(conn, alert_id, act)
 
 
 @router.post(
@@ -229,11 +227,11 @@ async def resolve(
 )
 async def comment(
     alert_id: AlertId,
-    request: Request,
+    conn: Conn,
     who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
     body: CommentBody,
 ) -> dict[str, Any]:
-    return await _act(request, alert_id, OperatorAction(Action.COMMENT, who.name, note=body.text))
+    return await _act(conn, alert_id, OperatorAction(Action.COMMENT, who.name, note=body.text))
 
 
 @router.post(
@@ -244,9 +242,9 @@ async def comment(
 )
 async def claim(
     alert_id: AlertId,
-    request: Request,
+    conn: Conn,
     who: Operator,
     body: Annotated[ClaimBody | None, Body()] = None,
 ) -> dict[str, Any]:
     act = OperatorAction(Action.CLAIM, who.name, take_over=bool(body and body.take_over))
-    return await _act(request, alert_id, act)
+    return await _act(conn, alert_id, act)

@@ -9,13 +9,13 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import current_principal, require_role
 from api.schemas import AUTH_ERRORS
+from api.state import Conn, Tx
 from contract.kinds import Kind
+from registry import service
 from registry.device_config import kind_schema
-from registry.device_import import ImportFormatError, media_type_of, parse, to_csv, to_json
-from registry.import_service import import_registry
-from registry.schemas import ImportReport, InitialStatus, KindRead, RowError
+from registry.device_import import to_csv, to_json
+from registry.schemas import ImportReport, InitialStatus, KindRead
 from store.audit import Actor
-from store.registry_bulk import export_registry
 from store.users import Principal
 
 router = APIRouter(tags=["devices"])
@@ -93,6 +93,7 @@ _IMPORT_BODY = {
 )
 async def import_devices(
     request: Request,
+    conn: Tx,
     who: Annotated[Principal, Depends(require_role("admin", "technician"))],
     dry_run: bool = False,
     initial: Annotated[
@@ -100,26 +101,14 @@ async def import_devices(
     ] = InitialStatus.ACTIVE,
 ) -> Any:
     data = await request.body()  # at most MAX_IMPORT_BYTES: api/limits.py
-    try:
-        document = parse(data, media_type_of(request.headers.get("content-type")))
-    except ImportFormatError as exc:
-        report = ImportReport(
-            dry_run=dry_run,
-            ok=False,
-            created=[],
-            updated=[],
-            unchanged=0,
-            buildings_created=0,
-            buildings_updated=0,
-            zones_written=0,
-            errors=[RowError(section="file", row=0, id=None, field=None, reason=str(exc))],
-            credentials=[],
-        )
-        return JSONResponse(report.model_dump(mode="json"), status_code=422)
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        report = await import_registry(
-            conn, document, status=initial.value, dry_run=dry_run, actor=Actor.of(who)
-        )
+    report = await service.import_file(
+        conn,
+        data,
+        content_type=request.headers.get("content-type"),
+        status=initial.value,
+        dry_run=dry_run,
+        actor=Actor.of(who),
+    )
     if not report.ok:
         return JSONResponse(report.model_dump(mode="json"), status_code=422)
     return report
@@ -141,12 +130,11 @@ async def import_devices(
     summary="The registry in its import format: zones, buildings, devices (not decommissioned)",
 )
 async def export_devices(
-    request: Request,
+    conn: Conn,
     _who: Annotated[Principal, Depends(current_principal)],
     export_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
-    async with request.app.state.pool.connection() as conn:
-        registry = await export_registry(conn)
+    registry = await service.export(conn)
     if export_format == "csv":
         return Response(
             to_csv(registry["devices"]),

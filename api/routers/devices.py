@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.alert_schemas import AlertRead
 from api.auth import current_principal, require_role
 from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
-from contract.kinds import KIND_SPECS, Kind
-from registry.device_status import change_status
-from registry.lifecycle import IllegalTransition
-from registry.registration import check_places, checked_config, register
+from api.state import Conn, Tx
+from contract.kinds import Kind
+from registry import service
 from registry.schemas import (
     DEVICE_ID,
     AuditEntry,
@@ -28,16 +27,8 @@ from registry.schemas import (
     StatusChange,
 )
 from store.alert_queries import AlertFilter, list_alerts
-from store.audit import Actor, audit_of, record
-from store.device_lifecycle import UnknownDevice
-from store.devices import (
-    SORTABLE,
-    DeviceExists,
-    DeviceFilter,
-    get_device,
-    list_devices,
-    update_device,
-)
+from store.audit import Actor
+from store.devices import SORTABLE, DeviceFilter
 from store.users import Principal
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -50,13 +41,6 @@ Name = Annotated[str | None, Query(max_length=64)]
 _SORT = "^-?(" + "|".join(SORTABLE) + ")$"
 
 
-def not_found(device_id: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        f"no device {device_id!r}; GET /api/v1/devices?q=... finds one by part of its id",
-    )
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -66,22 +50,13 @@ def not_found(device_id: str) -> HTTPException:
 )
 async def register_device(
     body: DeviceCreate,
-    request: Request,
+    conn: Tx,
     who: Writer,
     initial: Annotated[
         InitialStatus, Query(alias="status", description="What the device starts as.")
     ] = InitialStatus.ACTIVE,
 ) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        try:
-            return await register(
-                conn, body.model_dump(), status=initial.value, actor=Actor.of(who)
-            )
-        except DeviceExists:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"device {body.id!r} is already registered; PATCH it, or replace it",
-            ) from None
+    return await service.register_device(conn, body, status=initial.value, actor=Actor.of(who))
 
 
 @router.get(
@@ -92,7 +67,7 @@ async def register_device(
 )
 async def get_devices(
     *,
-    request: Request,
+    conn: Conn,
     _who: Reader,
     kind: Kind | None = None,
     device_status: Annotated[DeviceStatus | None, Query(alias="status")] = None,
@@ -119,18 +94,12 @@ async def get_devices(
         online=online,
         text=q,
     )
-    async with request.app.state.pool.connection() as conn:
-        items, total = await list_devices(conn, f, sort=sort, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return await service.list_devices(conn, f, sort=sort, limit=limit, offset=offset)
 
 
 @router.get("/{device_id}", response_model=DeviceRead, responses=ONE_ERRORS, summary="One device")
-async def get_one(device_id: DeviceId, request: Request, _who: Reader) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn:
-        device = await get_device(conn, device_id)
-    if device is None:
-        raise not_found(device_id)
-    return device
+async def get_one(device_id: DeviceId, conn: Conn, _who: Reader) -> dict[str, Any]:
+    return await service.get_device(conn, device_id)
 
 
 @router.patch(
@@ -140,38 +109,9 @@ async def get_one(device_id: DeviceId, request: Request, _who: Reader) -> dict[s
     summary="Change a device's place, heartbeat or config",
 )
 async def patch_device(
-    device_id: DeviceId, body: DeviceUpdate, request: Request, who: Writer
+    device_id: DeviceId, body: DeviceUpdate, conn: Tx, who: Writer
 ) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        current = await get_device(conn, device_id, lock=True)
-        if current is None:
-            raise not_found(device_id)
-        if current["status"] == "decommissioned":
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, "a decommissioned device is kept as it was"
-            )
-        kind = Kind(current["kind"])
-        if "heartbeat_s" in changes and changes["heartbeat_s"] is None:
-            changes["heartbeat_s"] = KIND_SPECS[kind].heartbeat_s
-        if "config" in changes:
-            changes["config"] = checked_config(kind, changes["config"] or {})
-        await check_places(
-            conn, building=changes.get("building"), config=changes.get("config") or {}
-        )
-        changed = {k: [current[k], v] for k, v in changes.items() if current[k] != v}
-        device = await update_device(conn, device_id, {k: changes[k] for k in changed})
-        if changed:
-            await record(
-                conn,
-                Actor.of(who),
-                subject_type="device",
-                subject_id=device_id,
-                action="update",
-                detail=changed,
-            )
-    assert device is not None
-    return device
+    return await service.update_device(conn, device_id, body, actor=Actor.of(who))
 
 
 @router.delete(
@@ -184,21 +124,11 @@ async def patch_device(
 )
 async def decommission_device(
     device_id: DeviceId,
-    request: Request,
+    conn: Tx,
     who: Writer,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        current = await get_device(conn, device_id, lock=True)
-        if current is None:
-            raise not_found(device_id)
-        if current["status"] != "decommissioned":
-            await change_status(
-                conn, device_id, "decommissioned", actor=Actor.of(who), reason=reason
-            )
-        device = await get_device(conn, device_id)
-    assert device is not None
-    return device
+    return await service.decommission(conn, device_id, actor=Actor.of(who), reason=reason)
 
 
 @router.post(
@@ -211,25 +141,9 @@ async def decommission_device(
     "any → decommissioned, which is final.",
 )
 async def set_status(
-    device_id: DeviceId, body: StatusChange, request: Request, who: Writer
+    device_id: DeviceId, body: StatusChange, conn: Tx, who: Writer
 ) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        try:
-            await change_status(
-                conn,
-                device_id,
-                body.status.value,
-                actor=Actor.of(who),
-                reason=body.reason,
-                until=body.until,
-            )
-        except UnknownDevice:
-            raise not_found(device_id) from None
-        except IllegalTransition as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        device = await get_device(conn, device_id)
-    assert device is not None
-    return device
+    return await service.set_status(conn, device_id, body, actor=Actor.of(who))
 
 
 @router.post(
@@ -244,61 +158,9 @@ async def set_status(
     "them, so the place's history stays reachable from either.",
 )
 async def replace_device(
-    device_id: DeviceId, body: Replacement, request: Request, who: Writer
+    device_id: DeviceId, body: Replacement, conn: Tx, who: Writer
 ) -> dict[str, Any]:
-    actor = Actor.of(who)
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        old = await get_device(conn, device_id, lock=True)
-        if old is None:
-            raise not_found(device_id)
-        if old["status"] == "decommissioned":
-            successor = f" (replaced by {old['replaced_by']})" if old["replaced_by"] else ""
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"{device_id!r} is decommissioned already{successor}"
-            )
-        kind = body.kind or Kind(old["kind"])
-        same_kind = kind.value == old["kind"]
-        config = body.config if body.config is not None else (old["config"] if same_kind else {})
-        fields = {
-            "id": body.new_id,
-            "kind": kind,
-            "site": old["site"],
-            "name": body.name or old["name"],
-            "building": old["building"],
-            "floor": old["floor"],
-            "room": old["room"],
-            "lat": old["lat"],
-            "lon": old["lon"],
-            "zone": old["zone"],
-            "heartbeat_s": body.heartbeat_s or (old["heartbeat_s"] if same_kind else None),
-            "config": checked_config(kind, config),
-            "replaces": device_id,
-        }
-        if body.config is not None:  # the place is inherited, a new camera's coverage is not
-            await check_places(conn, building=None, config=fields["config"])
-        try:
-            new = await register(
-                conn,
-                fields,
-                status=body.status.value,
-                actor=actor,
-                detail={"replaces": device_id},
-                check_place=False,
-            )
-        except DeviceExists:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"device {body.new_id!r} is already registered"
-            ) from None
-        await change_status(
-            conn,
-            device_id,
-            "decommissioned",
-            actor=actor,
-            reason=body.reason or f"replaced by {body.new_id}",
-            replaced_by=body.new_id,
-        )
-        old = await get_device(conn, device_id)
-    return {"old": old, "new": new}
+    return await service.replace(conn, device_id, body, actor=Actor.of(who))
 
 
 @router.get(
@@ -309,14 +171,11 @@ async def replace_device(
 )
 async def device_audit(
     device_id: DeviceId,
-    request: Request,
+    conn: Conn,
     _who: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    async with request.app.state.pool.connection() as conn:
-        if await get_device(conn, device_id) is None:
-            raise not_found(device_id)
-        return await audit_of(conn, subject_type="device", subject_id=device_id, limit=limit)
+    return await service.device_audit(conn, device_id, limit=limit)
 
 
 @router.get(
@@ -330,14 +189,10 @@ async def device_audit(
 )
 async def device_alerts(
     device_id: DeviceId,
-    request: Request,
+    conn: Conn,
     _who: Reader,
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    async with request.app.state.pool.connection() as conn:
-        if await get_device(conn, device_id) is None:
-            raise not_found(device_id)
-        return await list_alerts(
-            conn, AlertFilter(device=device_id, open_only=open_only, limit=limit)
-        )
+    await service.get_device(conn, device_id)
+    return await list_alerts(conn, AlertFilter(device=device_id, open_only=open_only, limit=limit))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import current_principal
 from api.overview_schemas import Overview
 from api.schemas import Problem
+from api.state import Conn, State
 from store.overview import overview
 from store.users import Principal
 
@@ -23,14 +24,14 @@ router = APIRouter(prefix="/api/v1", tags=["control centre"])
     summary="Devices, open alerts, the timeline, hot spots and buildings at a glance",
 )
 async def get_overview(
-    request: Request,
+    conn: Conn,
+    state: State,
     _who: Annotated[Principal, Depends(current_principal)],
     hours: Annotated[int, Query(ge=1, le=168, description="The timeline's length")] = 24,
     site: Annotated[
         str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description="Default: this deployment's")
     ] = None,
 ) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn:
-        return await overview(
-            conn, site=site or request.app.state.settings.site, hours=hours, now=datetime.now(UTC)
-        )
+    return await overview(
+        conn, site=site or state.settings.site, hours=hours, now=datetime.now(UTC)
+    )

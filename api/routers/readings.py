@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from api.heatmap import colourise, png
 from api.schemas import Problem
+from api.state import Conn
 from api.time_window import Timestamp, window
 from contract.frames import FrameError, decode_frame
 from contract.kinds import Kind
@@ -61,7 +62,7 @@ async def _known(conn: psycopg.AsyncConnection[Any], device_id: str) -> str:
 )
 async def get_readings(
     device_id: DeviceId,
-    request: Request,
+    conn: Conn,
     *,
     _who: Annotated[Principal, Depends(current_principal)],
     metric: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,64}$", examples=["cable_temp_c"])],
@@ -82,10 +83,9 @@ async def get_readings(
             status.HTTP_400_BAD_REQUEST,
             f"{span / bucket_s:.0f} buckets is too many; use bucket >= {span / MAX_BUCKETS:.0f}",
         )
-    async with request.app.state.pool.connection() as conn:
-        await _known(conn, device_id)
-        points = await bucketed(conn, device_id=device_id, metric=metric, since=since,
-                                until=until, bucket_s=bucket_s)  # fmt: skip
+    await _known(conn, device_id)
+    points = await bucketed(conn, device_id=device_id, metric=metric, since=since,
+                            until=until, bucket_s=bucket_s)  # fmt: skip
     return {"device_id": device_id, "metric": metric, "bucket_s": bucket_s, "from": since,
             "to": until, "points": points}  # fmt: skip
 
@@ -102,17 +102,16 @@ async def get_readings(
 )
 async def get_frame(
     device_id: DeviceId,
-    request: Request,
+    conn: Conn,
     _who: Annotated[Principal, Depends(current_principal)],
     low: Annotated[float | None, Query(ge=-273.15, le=2000, description="°C at black")] = None,
     high: Annotated[float | None, Query(ge=-273.15, le=2000, description="°C at white")] = None,
 ) -> Response:
     if low is not None and high is not None and low >= high:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "low must be below high")
-    async with request.app.state.pool.connection() as conn:
-        if await _known(conn, device_id) != Kind.THERMAL_CAMERA.value:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
-        found = await latest_frame(conn, device_id)
+    if await _known(conn, device_id) != Kind.THERMAL_CAMERA.value:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} is not a thermal camera")
+    found = await latest_frame(conn, device_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{device_id} has sent no frame yet")
     ts, payload = found

@@ -6,13 +6,14 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import current_principal
 from api.schemas import Problem
 from api.shift_report_html import render
+from api.state import Conn, State
 from api.time_window import Timestamp, window
 from store.shift_report import shift_report
 from store.users import Principal
@@ -41,7 +42,8 @@ class Format(StrEnum):
     summary="What happened during a shift and what the next one inherits",
 )  # fmt: skip
 async def get_shift_report(
-    request: Request,
+    conn: Conn,
+    state: State,
     _who: Annotated[Principal, Depends(current_principal)],
     since: Annotated[
         Timestamp | None, Query(alias="from", description="Default: 12 h before to")
@@ -50,10 +52,9 @@ async def get_shift_report(
     fmt: Annotated[Format, Query(alias="format")] = Format.JSON,
 ) -> Response:
     since, until = window(since, until, default=DEFAULT_SHIFT, longest=MAX_SHIFT)
-    async with request.app.state.pool.connection() as conn:
-        report: dict[str, Any] = await shift_report(
-            conn, site=request.app.state.settings.site, start=since, end=until
-        )
+    report: dict[str, Any] = await shift_report(
+        conn, site=state.settings.site, start=since, end=until
+    )
     if fmt is Format.HTML:
         return HTMLResponse(render(report))
     return JSONResponse(jsonable_encoder(report))

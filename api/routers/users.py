@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 
 from api.auth import require_role
 from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
+from api.state import Conn, Tx
 from registry.schemas import UserCreate, UserRead, UserToken
 from store.audit import Actor, record
 from store.users import (
@@ -36,9 +37,8 @@ def _no_user(name: str) -> HTTPException:
 
 
 @router.get("", response_model=list[UserRead], responses=AUTH_ERRORS, summary="Every user")
-async def get_users(request: Request, _who: Admin) -> list[dict[str, Any]]:
-    async with request.app.state.pool.connection() as conn:
-        return await list_users(conn)
+async def get_users(conn: Conn, _who: Admin) -> list[dict[str, Any]]:
+    return await list_users(conn)
 
 
 @router.post(
@@ -48,23 +48,22 @@ async def get_users(request: Request, _who: Admin) -> list[dict[str, Any]]:
     responses={**AUTH_ERRORS, 409: {"model": Problem}},
     summary="Add a user; its bearer token is in the answer, only this once",
 )
-async def add(body: UserCreate, request: Request, who: Admin) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        try:
-            token = await add_user(conn, name=body.name, role=body.role)
-        except UserExists:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"user {body.name!r} exists already; choose another name"
-            ) from None
-        await record(
-            conn,
-            Actor.of(who),
-            subject_type="user",
-            subject_id=body.name,
-            action="create",
-            detail={"role": body.role},
-        )
-        user = await get_user(conn, body.name)
+async def add(body: UserCreate, conn: Tx, who: Admin) -> dict[str, Any]:
+    try:
+        token = await add_user(conn, name=body.name, role=body.role)
+    except UserExists:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"user {body.name!r} exists already; choose another name"
+        ) from None
+    await record(
+        conn,
+        Actor.of(who),
+        subject_type="user",
+        subject_id=body.name,
+        action="create",
+        detail={"role": body.role},
+    )
+    user = await get_user(conn, body.name)
     return {"user": user, "token": token}
 
 
@@ -74,18 +73,17 @@ async def add(body: UserCreate, request: Request, who: Admin) -> dict[str, Any]:
     responses={**ONE_ERRORS, 409: {"model": Problem, "description": "The last admin"}},
     summary="Disable a user: its tokens stop working at once",
 )
-async def disable(name: UserName, request: Request, who: Admin) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        try:
-            await disable_user(conn, name)
-        except UnknownUser:
-            raise _no_user(name) from None
-        except LastAdmin:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"{name!r} is the last admin; add another admin first"
-            ) from None
-        await record(conn, Actor.of(who), subject_type="user", subject_id=name, action="disable")
-        user = await get_user(conn, name)
+async def disable(name: UserName, conn: Tx, who: Admin) -> dict[str, Any]:
+    try:
+        await disable_user(conn, name)
+    except UnknownUser:
+        raise _no_user(name) from None
+    except LastAdmin:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{name!r} is the last admin; add another admin first"
+        ) from None
+    await record(conn, Actor.of(who), subject_type="user", subject_id=name, action="disable")
+    user = await get_user(conn, name)
     assert user is not None  # disable_user found it, in this transaction
     return user
 
@@ -96,18 +94,15 @@ async def disable(name: UserName, request: Request, who: Admin) -> dict[str, Any
     responses={**ONE_ERRORS, 409: {"model": Problem, "description": "The user is disabled"}},
     summary="Revoke a user's tokens and issue a new one, shown only this once",
 )
-async def rotate(name: UserName, request: Request, who: Admin) -> dict[str, Any]:
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        try:
-            token = await rotate_token(conn, name)
-        except UnknownUser:
-            raise _no_user(name) from None
-        except UserDisabled:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"{name!r} is disabled; a token would not work"
-            ) from None
-        await record(
-            conn, Actor.of(who), subject_type="user", subject_id=name, action="rotate_token"
-        )
-        user = await get_user(conn, name)
+async def rotate(name: UserName, conn: Tx, who: Admin) -> dict[str, Any]:
+    try:
+        token = await rotate_token(conn, name)
+    except UnknownUser:
+        raise _no_user(name) from None
+    except UserDisabled:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{name!r} is disabled; a token would not work"
+        ) from None
+    await record(conn, Actor.of(who), subject_type="user", subject_id=name, action="rotate_token")
+    user = await get_user(conn, name)
     return {"user": user, "token": token}

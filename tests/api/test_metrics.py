@@ -94,7 +94,7 @@ def test_metrics_show_the_bounded_tables_and_what_they_dropped(
 def test_metrics_without_the_database_still_answer(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         # The app's pool stays on the real database; the collector is pointed at a dead port.
-        client.app.state.metrics = registry_for(  # type: ignore[attr-defined]
+        client.app.state.firewatch.metrics = registry_for(  # type: ignore[attr-defined]
             sse_clients=lambda: 0, ingest=None, database_url="postgresql://postgres@127.0.0.1:1/x"
         )
         response = client.get("/metrics")

@@ -17,7 +17,7 @@ import psycopg
 
 from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
-from registry.import_service import import_document
+from registry.service import import_document
 from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, build_scenario

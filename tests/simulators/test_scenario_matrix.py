@@ -23,7 +23,7 @@ from contract.codec import Limits, decode
 from contract.messages import Decoded
 from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
-from registry.import_service import import_document
+from registry.service import import_document
 from settings import MqttTarget, Settings
 from simulators.expectations import SeenAlert, violations
 from simulators.publisher import Publisher
