@@ -312,11 +312,13 @@ def services(
     *,
     configured: Set[str],
     report: Callable[[str], None] = print,
+    started: list[Service] | None = None,
 ) -> Iterator[list[Choice]]:
     """Starts what is neither configured nor reachable, yields the choices, stops what it
-    started (in reverse order) on leaving."""
+    started (in reverse order) on leaving. ``started`` shows the caller what runs, for a
+    forced exit that never leaves this block."""
     folder = Path(settings.embedded_dir)
-    started: list[Service] = []
+    started = [] if started is None else started
     choices: list[Choice] = []
     try:
         for choose in (_choose_database, _choose_broker):

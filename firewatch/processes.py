@@ -15,7 +15,7 @@ import sysconfig
 import threading
 import time
 import traceback
-from collections.abc import Set
+from collections.abc import Callable, Set
 from types import FrameType
 
 from api.metrics import serve_metrics
@@ -52,6 +52,9 @@ class Stopping:
         self.stop = stop
         self.grace_s = grace_s
         self._signalled = False
+        # Run before a forced exit: what the process started outside itself (embedded
+        # services) must not outlive it.
+        self.before_exit: list[Callable[[], None]] = []
 
     def install(self) -> None:
         """Signal handlers can only be set from the main thread; elsewhere (tests) ``stop`` is
@@ -71,8 +74,14 @@ class Stopping:
 
     def _watch(self) -> None:
         time.sleep(self.grace_s)
-        _exit_now(f"still running {self.grace_s:.0f} s after the stop signal, exiting "
-                  f"anyway: {running_threads()}")  # fmt: skip
+        why = (f"still running {self.grace_s:.0f} s after the stop signal, exiting anyway: "
+               f"{running_threads()}")  # fmt: skip
+        for cleanup in reversed(self.before_exit):
+            try:
+                cleanup()
+            except Exception:
+                log.exception("could not clean up before exiting")
+        _exit_now(why)
 
 
 def running_threads() -> str:
@@ -137,8 +146,16 @@ def run_up(
     if configured is None:
         configured = embedded.configured_services(settings)
     stop = stop or threading.Event()
-    Stopping(stop).install()
-    with embedded.services(settings, configured=configured) as choices:
+    stopping = Stopping(stop)
+    stopping.install()
+    started: list[embedded.Service] = []
+
+    def stop_embedded() -> None:
+        for service in reversed(started):
+            service.stop()
+
+    stopping.before_exit.append(stop_embedded)
+    with embedded.services(settings, configured=configured, started=started) as choices:
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)
         if not stop.is_set():

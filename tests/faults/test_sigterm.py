@@ -170,13 +170,18 @@ def test_sigterm_right_after_a_session_takeover(
 
 def test_a_stop_that_sticks_is_cut_short_and_says_where(tmp_path: Path) -> None:
     """The watchdog: a process whose orderly stop hangs exits anyway, with status 1, logging
-    each thread still running and the line it waits on."""
+    each thread still running and the line it waits on, after stopping what it started
+    outside itself (embedded services)."""
+    cleaned = tmp_path / "cleaned"
     script = (
         "import logging, os, signal, threading, time\n"
+        "from pathlib import Path\n"
         "from firewatch.processes import Stopping\n"
         "logging.basicConfig(level=logging.INFO)\n"
         "stop = threading.Event()\n"
-        "Stopping(stop, grace_s=1.0).install()\n"
+        "stopping = Stopping(stop, grace_s=1.0)\n"
+        f"stopping.before_exit.append(lambda: Path({str(cleaned)!r}).write_text('done'))\n"
+        "stopping.install()\n"
         "def stuck() -> None:\n"
         "    threading.Event().wait()\n"
         "threading.Thread(target=stuck, name='stuck-part', daemon=True).start()\n"
@@ -191,4 +196,5 @@ def test_a_stop_that_sticks_is_cut_short_and_says_where(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "still running 1 s after the stop signal" in done.stderr
     assert "stuck-part" in done.stderr and "in stuck" in done.stderr, done.stderr
+    assert cleaned.read_text() == "done"
     assert took < STOP_WITHIN_S
