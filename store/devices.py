@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from contract.kinds import Kind
 from store.device_states import SILENT
+from store.pending import delete_pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ async def create_device(
             )
     except psycopg.errors.UniqueViolation:
         raise DeviceExists(str(fields.get("id"))) from None
-    await conn.execute("DELETE FROM pending_devices WHERE device_id = %s", (fields["id"],))
+    await delete_pending(conn, [str(fields["id"])])
     row = await get_device(conn, str(fields["id"]))
     assert row is not None
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -36,7 +37,27 @@ async def get_pending(conn: psycopg.AsyncConnection[Any], device_id: str) -> dic
         return await cur.fetchone()
 
 
+# The per-site row counts (store/bounded.py) go down with the rows, so registering or
+# dismissing pending ids makes room under the cap at once rather than at the next recount.
+_DELETE = """
+WITH gone AS (
+    DELETE FROM pending_devices WHERE device_id = ANY(%s) RETURNING topic_site(last_topic) AS site
+), per_site AS (
+    SELECT site, count(*) AS n FROM gone GROUP BY site
+), counted AS (
+    UPDATE bounded_tables b SET rows = greatest(b.rows - p.n, 0)
+    FROM per_site p WHERE b.tbl = 'pending_devices' AND b.site = p.site
+)
+SELECT coalesce(sum(n), 0) FROM per_site
+"""
+
+
+async def delete_pending(conn: psycopg.AsyncConnection[Any], device_ids: Sequence[str]) -> int:
+    """Takes ids off the pending list (they were registered, or dismissed); returns how many."""
+    row = await (await conn.execute(_DELETE, (list(device_ids),))).fetchone()
+    return int(row[0]) if row else 0
+
+
 async def forget_pending(conn: psycopg.AsyncConnection[Any], device_id: str) -> bool:
     """A technician dismisses an id that is not ours (a neighbour's gateway, a test rig)."""
-    cur = await conn.execute("DELETE FROM pending_devices WHERE device_id = %s", (device_id,))
-    return cur.rowcount > 0
+    return await delete_pending(conn, [device_id]) > 0

@@ -16,6 +16,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from store.pending import delete_pending
+
 DEVICE_FIELDS = (
     "id",
     "kind",
@@ -150,7 +152,7 @@ async def insert_devices_bulk(
     cur = await conn.execute(_DEVICES_INSERT, [status, *_columns(rows, DEVICE_FIELDS)])
     created = [str(r[0]) for r in await cur.fetchall()]
     if created:
-        await conn.execute("DELETE FROM pending_devices WHERE device_id = ANY(%s)", (created,))
+        await delete_pending(conn, created)
     return created
 
 

@@ -3,6 +3,7 @@ and the site a row counts against (Python and SQL must agree)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from store.bounded import prune_bounded_tables, table_usage
 from store.dead_letters import DeadLetterRow, insert_dead_letters, topic_site
+from store.pending import delete_pending
 
 NOW = datetime.now(UTC)
 
@@ -175,3 +177,23 @@ def test_python_and_sql_agree_on_a_topics_site(database_url: str, topic: str) ->
     with psycopg.connect(database_url) as conn:
         found = conn.execute("SELECT topic_site(%s)", (topic,)).fetchone()
     assert found == (topic_site(topic),)
+
+
+def test_taking_ids_off_the_pending_list_makes_room_at_once(
+    db: psycopg.Connection[Any], site: str, caps: None, database_url: str
+) -> None:
+    """Registering or dismissing pending ids lowers the site's count in the same statement,
+    so new unknown ids are listed again before the next recount. (Ids are global: this
+    test's are its own.)"""
+    write(db, [row(site, f"{site}-U{i:03}", reason="unknown_device") for i in range(20)])
+    assert usage(db, site)["pending_devices"] == (20, 0)
+
+    async def dismiss() -> int:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            return await delete_pending(conn, [f"{site}-U{i:03}" for i in range(5)] + ["never-seen"])
+
+    assert asyncio.run(dismiss()) == 5
+    assert usage(db, site)["pending_devices"] == (15, 0)
+    write(db, [row(site, f"{site}-V{i:03}", reason="unknown_device") for i in range(5)])
+    assert count(db, "pending_devices", site) == 20
+    assert usage(db, site)["pending_devices"] == (20, 0)
