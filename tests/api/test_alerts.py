@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,20 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.signals import Change
-from api.app import create_app
 from contract.alarms import AlertClass, Rule
 from contract.kinds import Kind
-from settings import Settings
 from store.timeseries import PartitionKeeper
 from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
 from tests.tokens import auth, token
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 @pytest.fixture()

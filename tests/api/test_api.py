@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from settings import Settings
 from tests.tokens import auth, token
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def test_health_and_readiness(client: TestClient) -> None:

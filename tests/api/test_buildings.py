@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from settings import Settings
 from tests.api.registry_helpers import Api
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def api(client: TestClient, database_url: str, site: str) -> Api:
-    return Api(client, database_url, site)
-
 
 RING = [[113.2656, 23.0970], [113.2657, 23.0970], [113.2657, 23.0971], [113.2656, 23.0971]]
 

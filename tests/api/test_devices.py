@@ -3,7 +3,6 @@ audit, the technician's alert view, and who may do what."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,23 +10,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from registry.lifecycle import TRANSITIONS
-from settings import Settings
 from store.device_lifecycle import end_due_maintenance
 from tests.api.registry_helpers import Api
 from tests.tokens import auth
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def api(client: TestClient, database_url: str, site: str) -> Api:
-    return Api(client, database_url, site)
 
 
 def _locs(response: Any) -> set[tuple[str, ...]]:

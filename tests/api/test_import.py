@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -21,17 +20,6 @@ from simulators.topology import build_quarter
 from tests.api.registry_helpers import Api
 
 CSV = {"Content-Type": "text/csv"}
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def api(client: TestClient, database_url: str, site: str) -> Api:
-    return Api(client, database_url, site)
 
 
 def _devices(site: str, count: int, building: str) -> list[dict[str, Any]]:

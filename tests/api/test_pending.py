@@ -3,16 +3,12 @@ then on accepted by the running ingest within its two-second registry poll."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import psycopg
-import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from contract.topics import Channel, topic_for
 from firewatch.testing import wait_until
 from ingest.service import IngestService
@@ -22,17 +18,6 @@ from simulators.publisher import Publisher
 from store.dead_letters import insert_dead_letters
 from tests.api.registry_helpers import Api
 from tests.ingest.helpers import scalar, wait_received
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def api(client: TestClient, database_url: str, site: str) -> Api:
-    return Api(client, database_url, site)
 
 
 def _dead(site: str, device_id: str, n: int, reason: str = "unknown_device") -> tuple[Any, ...]:

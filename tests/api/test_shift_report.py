@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,22 +9,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from contract.alarms import AlertClass, Rule
 from contract.kinds import Kind
-from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
 from tests.tokens import auth, token
 
 START = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 END = START + timedelta(hours=12)
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def _alert(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -13,17 +12,6 @@ from api.app import create_app
 from settings import Settings
 from tests.api.registry_helpers import Api
 from tests.tokens import auth
-
-
-@pytest.fixture()
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def api(client: TestClient, database_url: str, site: str) -> Api:
-    return Api(client, database_url, site)
 
 
 def test_an_admin_adds_a_user_whose_token_works_and_is_stored_hashed(
