@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from prometheus_client.registry import Collector
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
@@ -31,7 +32,6 @@ from api.routers import (
 from api.schemas import Problem
 from api.state import AppState
 from api.validation import validation_error
-from ingest.counters import IngestCounters
 from settings import MqttTarget, Settings
 
 
@@ -56,9 +56,9 @@ def create_app(
     *,
     broker_ok: Callable[[], Awaitable[bool]] | None = None,
     session_problem: Callable[[], str | None] | None = None,
-    ingest_counters: IngestCounters | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> FastAPI:
-    """``ingest_counters``: when ingest runs in this process, /metrics includes its figures;
+    """``collectors``: more for /metrics (ingest's, when it runs in this process);
     ``session_problem``: its broker session's recent trouble, which /readyz reports."""
     stream = AlertStream(settings.database_url)
     state = AppState(
@@ -66,8 +66,8 @@ def create_app(
         alert_stream=stream,
         metrics=registry_for(
             sse_clients=lambda: stream.clients,
-            ingest=ingest_counters,
             database_url=settings.database_url,
+            collectors=collectors,
         ),
         broker_ok=broker_ok or broker_reachable(MqttTarget(settings.mqtt_url)),
         session_problem=session_problem,

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Set
 from types import FrameType
 
-from api.metrics import serve_metrics
+from ingest.metrics import serve_metrics
 from ingest.service import IngestService
 from settings import Settings
 from store.database import connect, ensure_database

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
+from ingest.metrics import IngestCollector
 from ingest.service import IngestService
 from settings import Settings
 
@@ -45,7 +46,8 @@ async def serve_all(
 
     server = (uvicorn.Server if own_signals else _Server)(
         uvicorn.Config(
-            create_app(settings, broker_ok=broker_ok, ingest_counters=service.counters,
+            create_app(settings, broker_ok=broker_ok,
+                       collectors=[IngestCollector(service.counters)],
                        session_problem=lambda: service.session_problem),
             host=settings.api_host, port=settings.api_port, log_level="warning",
             timeout_graceful_shutdown=GRACE_S,

@@ -13,6 +13,7 @@ from api.app import create_app
 from api.metrics import registry_for
 from contract.kinds import Kind
 from contract.topics import Channel, topic_for
+from ingest.metrics import IngestCollector
 from settings import MqttTarget, Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
@@ -33,7 +34,7 @@ def test_metrics_count_what_ingest_did(settings: Settings, registry: Registry) -
     detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
                          settings.site)  # fmt: skip
     with running(settings) as ingest:
-        app = create_app(settings, ingest_counters=ingest.counters)
+        app = create_app(settings, collectors=[IngestCollector(ingest.counters)])
         with TestClient(app) as client:
             before = client.get("/metrics")
             assert before.headers["content-type"].startswith("text/plain; version=")
@@ -95,7 +96,7 @@ def test_metrics_without_the_database_still_answer(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         # The app's pool stays on the real database; the collector is pointed at a dead port.
         client.app.state.firewatch.metrics = registry_for(  # type: ignore[attr-defined]
-            sse_clients=lambda: 0, ingest=None, database_url="postgresql://postgres@127.0.0.1:1/x"
+            sse_clients=lambda: 0, database_url="postgresql://postgres@127.0.0.1:1/x"
         )
         response = client.get("/metrics")
     assert response.status_code == 200

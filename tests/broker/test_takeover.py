@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from api.app import create_app
 from contract.logins import session_login
 from firewatch.testing import ROOT, serving, wait_until
+from ingest.metrics import IngestCollector
 from registry.credentials import INGEST_ACCOUNT
 from settings import Settings
 from tests.broker.conftest import AuthBroker
@@ -194,7 +195,7 @@ def test_a_taken_over_session_is_detected_alerted_and_not_ready(
         app = create_app(
             settings,
             session_problem=lambda: service.session_problem,
-            ingest_counters=service.counters,
+            collectors=[IngestCollector(service.counters)],
         )
         with serving(app) as base:
             assert httpx2.get(f"{base}/readyz").json()["checks"]["mqtt_session"] == "ok"

@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import registry_for
 from ingest.counters import ALERT_BUCKETS, COMMIT_BUCKETS, IngestCounters
+from ingest.metrics import IngestCollector
 
 
 def test_histograms_render_as_before() -> None:
@@ -15,7 +16,9 @@ def test_histograms_render_as_before() -> None:
     for seconds in (0.004, 0.02, 0.02, 7.0):
         counters.commit_seconds.observe(seconds)
     counters.alert_latency_seconds.observe(0.3)
-    text = generate_latest(registry_for(sse_clients=None, ingest=counters)).decode()
+    text = generate_latest(
+        registry_for(sse_clients=None, collectors=[IngestCollector(counters)])
+    ).decode()
     samples = {
         (s.name, s.labels.get("le")): s.value
         for family in text_string_to_metric_families(text)

@@ -190,7 +190,8 @@ def test_taking_ids_off_the_pending_list_makes_room_at_once(
 
     async def dismiss() -> int:
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-            return await delete_pending(conn, [f"{site}-U{i:03}" for i in range(5)] + ["never-seen"])
+            gone = [f"{site}-U{i:03}" for i in range(5)]
+            return await delete_pending(conn, [*gone, "never-seen"])
 
     assert asyncio.run(dismiss()) == 5
     assert usage(db, site)["pending_devices"] == (15, 0)
