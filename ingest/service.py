@@ -31,6 +31,7 @@ from ingest.timers import AlertTimers
 from ingest.warmup import warm_engine
 from settings import Settings
 from store.database import connect
+from store.engine_state import open_alert_keys
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,12 @@ class IngestService:
         self.committer = Committer(
             self.database, prepare=self._prepare, counters=self.counters, before_ack=before_ack
         )
+        self.session_alerts = SessionAlerts(settings.site)
         self.timers = AlertTimers(
             self.database,
             engine=self.engine,
             sessions=self._sessions(),
-            session_alerts=SessionAlerts(settings.site),
+            session_alerts=self.session_alerts,
             counters=self.counters,
             partition=self.partition,
             webhook=self.parts.webhook,
@@ -149,6 +151,11 @@ class IngestService:
             now=datetime.now(UTC),
             window=timedelta(seconds=self.settings.engine_warmup_s),
             owns=self.partition.assignment.owns_subject if self.partition else None,
+        )
+        self.session_alerts.remember_open(
+            open_alert_keys(writer.conn),
+            client_ids=[s.client_id for s in self._sessions()],
+            now=time.time(),
         )
         log.info(
             "engine warmed up from %d stored readings in %.1f s",

@@ -99,6 +99,16 @@ class SessionAlerts:
         self._open: dict[str, float] = {}  # client id -> time of its last trouble
         self._planned: list[Decision] = []
 
+    def remember_open(
+        self, open_alerts: Iterable[tuple[str, str]], *, client_ids: Iterable[str], now: float
+    ) -> None:
+        """At start-up: an alert of ours left open by the last process returns to normal once
+        the session has held SESSION_CLEAR_S from now, as if raised now."""
+        ours = {f"ingest:{c}": c for c in client_ids}
+        for subject, rule in open_alerts:
+            if rule == Rule.MQTT_SESSION and subject in ours:
+                self._open.setdefault(ours[subject], now)
+
     def note(self, troubles: Iterable[SessionTrouble]) -> None:
         self._pending.extend(troubles)
 
