@@ -15,11 +15,14 @@ from contract.kinds import Kind
 
 
 class ConfigError(ValueError):
-    """A rule override is unknown or out of range; the message names the field."""
+    """A rule override is unknown or out of range; the message names the field. ``path`` is
+    where it is in a device's config (``rules.fixed_c``, ``thermal.alarm_c``, ``covers``) and
+    ``reason`` what is wrong, for the registry to locate its 422 without reading the message."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, *, path: str | None = None) -> None:
         super().__init__(f"rules.{field_name}: {message}")
-        self.field = field_name
+        self.field, self.reason = field_name, message
+        self.path = path or f"rules.{field_name}"
 
 
 # (low, high) bounds for each field: what a sane installation could ask for.
@@ -120,7 +123,7 @@ def rule_config(kind: Kind, overrides: dict[str, Any] | None) -> RuleConfig:
     if not overrides:
         return base
     if not isinstance(overrides, dict):
-        raise ConfigError("rules", "must be an object of threshold names to numbers")
+        raise ConfigError("rules", "must be an object of threshold names to numbers", path="rules")
     unknown = sorted(set(overrides) - _FIELD_NAMES)
     if unknown:
         raise ConfigError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from alerts.config import ConfigError, RuleConfig, rule_config
@@ -12,6 +12,7 @@ from contract.kinds import KIND_SPECS, Kind
 # Registry statuses whose alerts are recorded but never dispatched to operators.
 SUPPRESSING_STATUSES = frozenset({"maintenance", "commissioning"})
 _DEFAULT_THERMAL = ThermalConfig()
+_THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +48,22 @@ def device_info(
     rules = rule_config(kind, config.get("rules"))
     thermal_overrides = config.get("thermal") or {}
     if not isinstance(thermal_overrides, dict):
-        raise ConfigError("thermal", "must be an object of threshold names to numbers")
+        raise ConfigError(
+            "thermal", "must be an object of threshold names to numbers", path="thermal"
+        )
     try:
         # Devices without overrides share one instance: a city has many thousands of them.
         thermal = ThermalConfig(**thermal_overrides) if thermal_overrides else _DEFAULT_THERMAL
     except TypeError as exc:
-        raise ConfigError("thermal", f"unknown threshold ({exc})") from None
+        raise ConfigError("thermal", f"unknown threshold ({exc})", path="thermal") from None
     except ValueError as exc:
-        raise ConfigError("thermal", str(exc)) from None
+        # ThermalConfig's messages begin with the threshold's name ("alarm_c must be ...").
+        name = str(exc).split(" ", 1)[0]
+        path = f"thermal.{name}" if name in _THERMAL_FIELDS else "thermal"
+        raise ConfigError("thermal", str(exc), path=path) from None
     covers = config.get("covers") or []
     if not isinstance(covers, list) or not all(isinstance(b, str) for b in covers):
-        raise ConfigError("covers", "must be a list of building ids")
+        raise ConfigError("covers", "must be a list of building ids", path="covers")
     return DeviceInfo(
         device_id, kind, site, building, status, heartbeat_s, rules, thermal, tuple(covers)
     )

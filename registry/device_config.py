@@ -1,16 +1,29 @@
-"""A device's ``config``, checked against its kind by the engine's own validation.
+"""A device's ``config``, checked against its kind by pydantic models built from the engine's
+own tables, then by the engine itself for what relates two thresholds.
 
-The bounds live in ``alerts.config`` and ``alerts.thermal``; this module only walks the
-document, so a registry override can never pass here and fail in the engine.
+Each key's type and range come from ``alerts.config.BOUNDS`` and ``alerts.thermal``'s
+``ThermalConfig``, so a registry override can never pass here and fail in the engine; the
+models give each error its path (``rules.fixed_c``) and the OpenAPI its schema.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import fields
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from alerts.config import BOUNDS, KIND_DEFAULTS, ConfigError
 from alerts.devices import device_info
@@ -19,8 +32,8 @@ from contract.kinds import KIND_SPECS, Kind
 
 CONFIG_MAX_BYTES = 16 * 1024
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
-_CAMERA_ONLY = ("thermal", "covers")
 CONFIG_KEYS = ("model", "rules", "thermal", "covers")
+_Number = StrictInt | StrictFloat
 
 
 class ConfigFieldError(ValueError):
@@ -29,6 +42,74 @@ class ConfigFieldError(ValueError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path, self.reason = path, reason
+
+
+def _within(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "range",
+                "must be between {low} and {high}, got {value}",
+                {"low": f"{low:g}", "high": f"{high:g}", "value": f"{value:g}"},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _rule(name: str) -> Any:
+    low, high = BOUNDS[name]
+    bounded = Annotated[_Number, _within(low, high)]
+    return (
+        bounded | None,
+        Field(default=None, json_schema_extra={"minimum": low, "maximum": high}),
+    )
+
+
+def _thermal(declared: object) -> Any:
+    """Counts (``min_area_px``) take integers; the other thresholds any number."""
+    return ((StrictInt if declared in (int, "int") else _Number) | None, None)
+
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+RulesConfig: type[BaseModel] = create_model(
+    "RulesConfig",
+    __config__=_STRICT,
+    __doc__="Rule threshold overrides; docs/rules.md explains each.",
+    **{name: _rule(name) for name in BOUNDS},
+)
+ThermalOverrides: type[BaseModel] = create_model(
+    "ThermalOverrides",
+    __config__=_STRICT,
+    __doc__="The camera analysis' thresholds, checked against each other by the analysis.",
+    **{f.name: _thermal(f.type) for f in fields(ThermalConfig)},
+)
+Model = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DeviceConfig(BaseModel):
+    """A smoke detector's or an electrical monitor's config."""
+
+    model_config = _STRICT
+
+    model: Model | None = Field(default=None, description="The hardware model, e.g. heat.")
+    rules: RulesConfig | None = None  # type: ignore[valid-type]
+
+
+class CameraConfig(DeviceConfig):
+    """A thermal camera's config: also its analysis' thresholds and the buildings it watches."""
+
+    thermal: ThermalOverrides | None = None  # type: ignore[valid-type]
+    covers: list[str] | None = Field(
+        default=None, description="The buildings it watches, for correlation."
+    )
+
+
+CONFIG_MODELS: dict[Kind, type[DeviceConfig]] = {
+    Kind.SMOKE: DeviceConfig,
+    Kind.ELECTRICAL: DeviceConfig,
+    Kind.THERMAL_CAMERA: CameraConfig,
+}
 
 
 def check_config(kind: Kind, config: dict[str, Any]) -> None:
@@ -41,30 +122,44 @@ def check_config(kind: Kind, config: dict[str, Any]) -> None:
         raise ConfigFieldError("config", "holds NaN or Infinity; thresholds are finite numbers")
     if len(encoded) > CONFIG_MAX_BYTES:
         raise ConfigFieldError("config", f"larger than {CONFIG_MAX_BYTES} bytes")
-    for key in config:
-        if key not in CONFIG_KEYS:
-            raise ConfigFieldError(
-                key, f"unknown key; a device's config may hold {', '.join(CONFIG_KEYS)}"
-            )
-        if key in _CAMERA_ONLY and kind is not Kind.THERMAL_CAMERA:
-            raise ConfigFieldError(key, f"only thermal cameras have {key!r}, not {kind}")
-    model = config.get("model")
-    if model is not None and not (isinstance(model, str) and 1 <= len(model) <= 64):
-        raise ConfigFieldError("model", "must be a string of 1..64 characters")
-    thermal = config.get("thermal")
-    if isinstance(thermal, dict):
-        for name, value in thermal.items():
-            if name not in _THERMAL_FIELDS:
-                raise ConfigFieldError(
-                    f"thermal.{name}",
-                    "unknown threshold; known: " + ", ".join(sorted(_THERMAL_FIELDS)),
-                )
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigFieldError(f"thermal.{name}", "must be a number")
+    try:
+        CONFIG_MODELS[kind].model_validate(config)
+    except ValidationError as exc:
+        raise _located(kind, exc.errors()[0]) from None
     try:
         device_info(device_id="-", kind=kind, site="-", config=config)
     except ConfigError as exc:
-        raise _located(exc) from None
+        raise ConfigFieldError(exc.path, exc.reason) from None
+
+
+_REASONS = {
+    "model": "must be a string of 1..64 characters",
+    "covers": "must be a list of building ids",
+}
+
+
+def _located(kind: Kind, error: Any) -> ConfigFieldError:
+    """The first error of a model as a path and a reason in the registry's words. A union's
+    error carries its member's name at the end of ``loc``: a threshold's path stops at it."""
+    loc = tuple(str(part) for part in error["loc"])
+    top = loc[0]
+    if error["type"] == "extra_forbidden":
+        if len(loc) > 1:
+            known = BOUNDS if top == "rules" else _THERMAL_FIELDS
+            return ConfigFieldError(
+                ".".join(loc), "unknown threshold; known: " + ", ".join(sorted(known))
+            )
+        if top in CONFIG_KEYS:
+            return ConfigFieldError(top, f"only thermal cameras have {top!r}, not {kind}")
+        return ConfigFieldError(
+            top, f"unknown key; a device's config may hold {', '.join(CONFIG_KEYS)}"
+        )
+    if top in _REASONS:
+        return ConfigFieldError(top, _REASONS[top])
+    if len(loc) == 1:  # rules or thermal is not an object
+        return ConfigFieldError(top, "must be an object of threshold names to numbers")
+    reason = str(error["msg"]) if error["type"] == "range" else "must be a number"
+    return ConfigFieldError(".".join(loc[:2]), reason)
 
 
 def _finite(value: Any) -> bool:
@@ -76,18 +171,6 @@ def _finite(value: Any) -> bool:
     if isinstance(value, list):
         return all(_finite(v) for v in value)
     return True
-
-
-def _located(exc: ConfigError) -> ConfigFieldError:
-    reason = str(exc).split(": ", 1)[-1]
-    if exc.field == "thermal":
-        first = reason.split(" ", 1)[0]
-        return ConfigFieldError(
-            f"thermal.{first}" if first in _THERMAL_FIELDS else "thermal", reason
-        )
-    if exc.field in ("covers", "rules"):
-        return ConfigFieldError(exc.field, reason)
-    return ConfigFieldError(f"rules.{exc.field}", reason)
 
 
 def kind_schema(kind: Kind) -> dict[str, Any]:
