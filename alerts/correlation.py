@@ -11,11 +11,22 @@ from alerts.signals import Change, Decision
 from contract.alarms import AlertClass, Rule
 
 # Rules that say "something is burning". Electrical leakage, trends and health do not.
-FIRE_SIGNALS = frozenset({
-    Rule.SMOKE_ALARM, Rule.SMOKE_PREALARM, Rule.SMOKE_OBSCURATION, Rule.HEAT_FIXED,
-    Rule.HEAT_ROR, Rule.HEAT_ANOMALY, Rule.CABLE_FIRE, Rule.CAMERA_HOTSPOT, Rule.CAMERA_GROWTH,
-    Rule.CAMERA_FIRE, Rule.CAMERA_SMOKE, Rule.CAMERA_SUDDEN_RISE,
-})  # fmt: skip
+FIRE_SIGNALS = frozenset(
+    {
+        Rule.SMOKE_ALARM,
+        Rule.SMOKE_PREALARM,
+        Rule.SMOKE_OBSCURATION,
+        Rule.HEAT_FIXED,
+        Rule.HEAT_ROR,
+        Rule.HEAT_ANOMALY,
+        Rule.CABLE_FIRE,
+        Rule.CAMERA_HOTSPOT,
+        Rule.CAMERA_GROWTH,
+        Rule.CAMERA_FIRE,
+        Rule.CAMERA_SMOKE,
+        Rule.CAMERA_SUDDEN_RISE,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -60,8 +71,10 @@ class Correlator:
             for s in recent:
                 if abs(s.t - t) <= self.window_s:
                     episode[(s.t, s.device_id, s.rule.value)] = {
-                        "device_id": s.device_id, "rule": s.rule.value, "at": s.t,
-                    }  # fmt: skip
+                        "device_id": s.device_id,
+                        "rule": s.rule.value,
+                        "at": s.t,
+                    }
             children = [episode[key] for key in sorted(episode)]
             devices = {device for _, device, _ in episode}
             confirmed = Decision(

@@ -94,7 +94,7 @@ class Engine:
     def rollback(self) -> None:
         self.undo.rollback()
 
-    def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:
+    def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:  # noqa: C901 - one pass over a batch sorting messages to their rounds, in arrival order; split, it would pass the batch's state between halves
         """Decisions for one batch of accepted, non-duplicate messages with their arrival times."""
         out = Batch()
         readings: dict[str, list[Sample]] = defaultdict(list)

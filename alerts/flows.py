@@ -77,9 +77,11 @@ class Webhook:
             if pause:
                 self._sleep(pause)
             request = urllib.request.Request(  # noqa: S310 - the URL is validated as http(s)
-                self.url, data=body, method="POST",
+                self.url,
+                data=body,
+                method="POST",
                 headers={"Content-Type": "application/json", "User-Agent": "firewatch"},
-            )  # fmt: skip
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                     if 200 <= response.status < 300:
@@ -90,8 +92,10 @@ class Webhook:
         self.failed += 1
         log.error(
             "webhook %s gave up on alert %s after %d attempts; check the receiver",
-            self.url, payload.get("id"), len(self._backoff) + 1,
-        )  # fmt: skip
+            self.url,
+            payload.get("id"),
+            len(self._backoff) + 1,
+        )
 
 
 def escalation_payload(escalation: dict[str, Any]) -> dict[str, Any]:

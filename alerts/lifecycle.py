@@ -93,9 +93,11 @@ class AlertFacts:
 def next_state(facts: AlertFacts, action: Action) -> State:
     if action is Action.SHELVE and facts.alert_class == "fire":
         raise IllegalTransition(
-            facts.state, action, "fire alarms cannot be shelved: resolve it with a cause, or put "
-            "the device in maintenance if it is faulty"
-        )  # fmt: skip
+            facts.state,
+            action,
+            "fire alarms cannot be shelved: resolve it with a cause, or put "
+            "the device in maintenance if it is faulty",
+        )
     if action is Action.UNSHELVE:
         if facts.state is not State.SHELVED:
             raise IllegalTransition(facts.state, action, "only a shelved alert can be unshelved")

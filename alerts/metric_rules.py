@@ -23,9 +23,16 @@ STUCK_MIN_SAMPLES = 20
 
 class Emit(Protocol):
     def __call__(
-        self, rule: Rule, cls: AlertClass, *, on: Mask, off: Mask, dwell: F64 | float = 0.0,
-        rows: I64 | None = None, **detail: Any,
-    ) -> None: ...  # fmt: skip
+        self,
+        rule: Rule,
+        cls: AlertClass,
+        *,
+        on: Mask,
+        off: Mask,
+        dwell: F64 | float = 0.0,
+        rows: I64 | None = None,
+        **detail: Any,
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -49,12 +56,20 @@ class Round:
 
 def heat(r: Round) -> None:
     fixed = r.cfg("fixed_c")
-    r.emit(Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0,
-           threshold_c=fixed)  # fmt: skip
+    r.emit(
+        Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0, threshold_c=fixed
+    )
     ror, limit = r.ring.rate_per_min(r.rows, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
     dwell = r.cfg("heat_dwell_s")
-    r.emit(Rule.HEAT_ROR, AlertClass.FIRE, on=ror >= limit, off=~(ror >= limit / 2),
-           dwell=dwell, rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
+    r.emit(
+        Rule.HEAT_ROR,
+        AlertClass.FIRE,
+        on=ror >= limit,
+        off=~(ror >= limit / 2),
+        dwell=dwell,
+        rate_c_per_min=ror,
+        threshold_c_per_min=limit,
+    )
     anomaly(r)
 
 
@@ -63,9 +78,15 @@ def anomaly(r: Round) -> None:
     temperature on an electrical monitor (with a larger default rise: load changes move it)."""
     need = np.maximum(r.cfg("anomaly_rise_c"), r.cfg("anomaly_z") * r.sigma)
     rise = r.level - r.base
-    r.emit(Rule.HEAT_ANOMALY, AlertClass.PREALARM, on=r.warm & (rise >= need),
-           off=rise < need / 2, dwell=r.cfg("heat_dwell_s"), baseline_c=r.base,
-           rise_c=rise)  # fmt: skip
+    r.emit(
+        Rule.HEAT_ANOMALY,
+        AlertClass.PREALARM,
+        on=r.warm & (rise >= need),
+        off=rise < need / 2,
+        dwell=r.cfg("heat_dwell_s"),
+        baseline_c=r.base,
+        rise_c=rise,
+    )
 
 
 def cable(r: Round) -> None:
@@ -74,36 +95,71 @@ def cable(r: Round) -> None:
     limit = r.cfg("cable_ror_c_per_min")
     ror = r.ring.rate_per_min(r.rows, 2 * r.cfg("ror_window_s"), r.level)
     rising = ror >= limit
-    r.emit(Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0,
-           threshold_c=pre)  # fmt: skip
-    r.emit(Rule.CABLE_TEMP_ROR, AlertClass.PREALARM, on=rising, off=~(ror >= limit / 2),
-           rate_c_per_min=ror, threshold_c_per_min=limit)  # fmt: skip
-    r.emit(Rule.CABLE_FIRE, AlertClass.FIRE, on=(r.v >= fire) | ((r.level >= pre) & rising),
-           off=r.v < pre - 3.0, threshold_c=fire, rate_c_per_min=ror)  # fmt: skip
+    r.emit(
+        Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0, threshold_c=pre
+    )
+    r.emit(
+        Rule.CABLE_TEMP_ROR,
+        AlertClass.PREALARM,
+        on=rising,
+        off=~(ror >= limit / 2),
+        rate_c_per_min=ror,
+        threshold_c_per_min=limit,
+    )
+    r.emit(
+        Rule.CABLE_FIRE,
+        AlertClass.FIRE,
+        on=(r.v >= fire) | ((r.level >= pre) & rising),
+        off=r.v < pre - 3.0,
+        threshold_c=fire,
+        rate_c_per_min=ror,
+    )
     anomaly(r)
 
 
 def smoke(r: Round) -> None:
     pre, alarm = r.cfg("obscuration_prealarm_pct_per_m"), r.cfg("obscuration_alarm_pct_per_m")
-    r.emit(Rule.SMOKE_PREALARM, AlertClass.PREALARM, on=r.level >= pre,
-           off=r.level < 0.8 * pre, threshold_pct_per_m=pre)  # fmt: skip
-    r.emit(Rule.SMOKE_OBSCURATION, AlertClass.FIRE, on=r.v >= alarm, off=r.level < 0.8 * pre,
-           dwell=r.cfg("obscuration_dwell_s"), threshold_pct_per_m=alarm)  # fmt: skip
+    r.emit(
+        Rule.SMOKE_PREALARM,
+        AlertClass.PREALARM,
+        on=r.level >= pre,
+        off=r.level < 0.8 * pre,
+        threshold_pct_per_m=pre,
+    )
+    r.emit(
+        Rule.SMOKE_OBSCURATION,
+        AlertClass.FIRE,
+        on=r.v >= alarm,
+        off=r.level < 0.8 * pre,
+        dwell=r.cfg("obscuration_dwell_s"),
+        threshold_pct_per_m=alarm,
+    )
 
 
 def leakage(r: Round, trend: TrendRing) -> None:
     """GB 14287.2 residual current, and its trend over hours (judged as each bucket closes)."""
     limit = r.cfg("leakage_ma")
-    r.emit(Rule.LEAKAGE, AlertClass.PREALARM, on=r.level >= limit, off=r.level < 0.9 * limit,
-           threshold_ma=limit)  # fmt: skip
+    r.emit(
+        Rule.LEAKAGE,
+        AlertClass.PREALARM,
+        on=r.level >= limit,
+        off=r.level < 0.9 * limit,
+        threshold_ma=limit,
+    )
     window = r.cfg("leakage_trend_window_s")
     closed = trend.push(r.rows, r.t, r.v, window_s=window)
     if len(closed):
         slope, r2 = trend.fit(r.rows[closed], window[closed])
         least = r.cfg("leakage_trend_ma_per_h")[closed]
-        r.emit(Rule.LEAKAGE_TREND, AlertClass.PREALARM, rows=closed,
-               on=(slope >= least) & (r2 >= r.cfg("leakage_trend_r2")[closed]),
-               off=~(slope >= least / 2), slope_ma_per_h=slope, r2=r2)  # fmt: skip
+        r.emit(
+            Rule.LEAKAGE_TREND,
+            AlertClass.PREALARM,
+            rows=closed,
+            on=(slope >= least) & (r2 >= r.cfg("leakage_trend_r2")[closed]),
+            off=~(slope >= least / 2),
+            slope_ma_per_h=slope,
+            r2=r2,
+        )
 
 
 def camera_region(r: Round) -> None:
@@ -112,17 +168,28 @@ def camera_region(r: Round) -> None:
     alarm = r.cfg("camera_alarm_c")
     hot = (r.level >= alarm) & (r.level - r.base >= r.cfg("camera_delta_c"))
     off = r.level < r.cfg("camera_clear_c")
-    r.emit(Rule.CAMERA_HOTSPOT, AlertClass.FIRE, on=r.warm & hot, off=off, baseline_c=r.base,
-           threshold_c=alarm, source="region")  # fmt: skip
+    r.emit(
+        Rule.CAMERA_HOTSPOT,
+        AlertClass.FIRE,
+        on=r.warm & hot,
+        off=off,
+        baseline_c=r.base,
+        threshold_c=alarm,
+        source="region",
+    )
 
 
 def stuck(r: Round, applies: Mask) -> None:
     """A value that has not changed at all for hours is a dead sensor, not a calm room."""
     frozen = r.t - r.ring.changed_at[r.rows]
     limit = r.cfg("stuck_s")
-    r.emit(Rule.SENSOR_STUCK, AlertClass.TROUBLE,
-           on=applies & (r.ring.n[r.rows] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
-           off=frozen < limit, frozen_s=frozen)  # fmt: skip
+    r.emit(
+        Rule.SENSOR_STUCK,
+        AlertClass.TROUBLE,
+        on=applies & (r.ring.n[r.rows] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
+        off=frozen < limit,
+        frozen_s=frozen,
+    )
 
 
 # The metrics whose rules read a rate of rise (heat, cable): only their rings keep a history

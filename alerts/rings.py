@@ -150,8 +150,9 @@ class MetricRing:
         return np.where(old.any(axis=1), rate * 60.0, np.nan)
 
 
-def median3(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating],
-            c: npt.NDArray[np.floating]) -> F64:  # fmt: skip
+def median3(
+    a: npt.NDArray[np.floating], b: npt.NDArray[np.floating], c: npt.NDArray[np.floating]
+) -> F64:
     """Element-wise median of three arrays, without sorting."""
     low, high = np.minimum(a, b), np.maximum(a, b)
     median: F64 = np.maximum(low, np.minimum(high, c)).astype(np.float64)

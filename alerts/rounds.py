@@ -110,7 +110,7 @@ class MetricRounds:
                     out=out,
                 )
 
-    def _round(
+    def _round(  # noqa: C901 - one vectorised round of every metric rule; each branch is a rule's few numpy lines
         self,
         metric: str,
         ring: MetricRing,

@@ -102,27 +102,48 @@ class ThermalConfig:
         finite = math.isfinite
         checks = (
             ("prealarm_c", finite(self.prealarm_c), "a finite temperature"),
-            ("alarm_c", finite(self.alarm_c) and self.alarm_c > self.prealarm_c,
-             f"finite and above prealarm_c ({self.prealarm_c})"),
-            ("clear_c", finite(self.clear_c) and self.clear_c < self.alarm_c,
-             f"finite and below alarm_c ({self.alarm_c})"),
-            ("absolute_c", self.absolute_c > self.alarm_c,
-             f"above alarm_c ({self.alarm_c}), or inf"),
-            ("delta_c", finite(self.delta_c) and self.delta_c > self.alarm_c - self.clear_c,
-             f"finite and above alarm_c - clear_c ({self.alarm_c - self.clear_c})"),
+            (
+                "alarm_c",
+                finite(self.alarm_c) and self.alarm_c > self.prealarm_c,
+                f"finite and above prealarm_c ({self.prealarm_c})",
+            ),
+            (
+                "clear_c",
+                finite(self.clear_c) and self.clear_c < self.alarm_c,
+                f"finite and below alarm_c ({self.alarm_c})",
+            ),
+            (
+                "absolute_c",
+                self.absolute_c > self.alarm_c,
+                f"above alarm_c ({self.alarm_c}), or inf",
+            ),
+            (
+                "delta_c",
+                finite(self.delta_c) and self.delta_c > self.alarm_c - self.clear_c,
+                f"finite and above alarm_c - clear_c ({self.alarm_c - self.clear_c})",
+            ),
             ("min_area_px", _count(self.min_area_px, 1), "an integer >= 1"),
             ("dwell_s", finite(self.dwell_s) and self.dwell_s >= 0, "finite and >= 0"),
             ("rise_c", finite(self.rise_c) and self.rise_c > 0, "finite and > 0"),
-            ("rise_window_s", finite(self.rise_window_s) and self.rise_window_s > 0,
-             "finite and > 0"),
+            (
+                "rise_window_s",
+                finite(self.rise_window_s) and self.rise_window_s > 0,
+                "finite and > 0",
+            ),
             ("growth_frames", _count(self.growth_frames, 1), "an integer >= 1"),
-            ("growth_factor", finite(self.growth_factor) and self.growth_factor > 1,
-             "finite and > 1"),
-            ("background_tau_s", finite(self.background_tau_s) and self.background_tau_s > 0,
-             "finite and > 0"),
+            (
+                "growth_factor",
+                finite(self.growth_factor) and self.growth_factor > 1,
+                "finite and > 1",
+            ),
+            (
+                "background_tau_s",
+                finite(self.background_tau_s) and self.background_tau_s > 0,
+                "finite and > 0",
+            ),
             ("relearn_after_s", self.relearn_after_s > 0, "> 0, or inf"),
             ("cluster_gap_px", _count(self.cluster_gap_px, 1), "an integer >= 1"),
-        )  # fmt: skip
+        )
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
@@ -157,10 +178,10 @@ class CameraState:
     learnt, a frame allocates nothing full-size."""
 
     presets: dict[str | None, PresetState] = field(default_factory=dict)
-    _delta: Temps = field(default_factory=lambda: np.empty((0, 0), np.float32), init=False,
-                          repr=False)  # fmt: skip
-    _mask: Mask = field(default_factory=lambda: np.empty((0, 0), np.bool_), init=False,
-                        repr=False)  # fmt: skip
+    _delta: Temps = field(
+        default_factory=lambda: np.empty((0, 0), np.float32), init=False, repr=False
+    )
+    _mask: Mask = field(default_factory=lambda: np.empty((0, 0), np.bool_), init=False, repr=False)
 
     def _scratch(self, shape: tuple[int, ...]) -> tuple[Temps, Mask]:
         if self._delta.shape != shape:
@@ -169,7 +190,7 @@ class CameraState:
         return self._delta, self._mask
 
 
-def analyse(
+def analyse(  # noqa: C901, PLR0912, PLR0915 - the frame's analysis steps in order, a few numpy lines each; split, they would pass a dozen arrays between them
     state: CameraState,
     temps: npt.NDArray[np.floating[Any]],
     *,
@@ -191,8 +212,9 @@ def analyse(
         or scene.background.shape != frame.shape
         or (at - scene.last_at).total_seconds() >= config.relearn_after_s
     ):
-        scene = PresetState(np.minimum(frame, np.float32(ceiling)), at,
-                            active=scene.active if scene else {})  # fmt: skip
+        scene = PresetState(
+            np.minimum(frame, np.float32(ceiling)), at, active=scene.active if scene else {}
+        )
         state.presets[preset] = scene
         alpha = 0.0  # a fresh background has nothing more to learn from its own frame
     else:
@@ -229,19 +251,34 @@ def analyse(
     hot_holds = px(config.clear_c) >= min_px
     # (rule, class, holds, pixels to locate it by) - each starts strictly, then holds loosely.
     verdicts = (
-        (Rule.CAMERA_HOTSPOT, AlertClass.FIRE,
-         hot_holds if Rule.CAMERA_HOTSPOT in active else dwelt, config.clear_c),
-        (Rule.CAMERA_GROWTH, AlertClass.FIRE,
-         hot_holds if Rule.CAMERA_GROWTH in active else grew, config.clear_c),
-        (Rule.CAMERA_PREALARM, AlertClass.PREALARM,
-         (px(warm_hold_c) if Rule.CAMERA_PREALARM in active
-          else px(config.prealarm_c, starting)) >= min_px,
-         warm_hold_c),
-        (Rule.CAMERA_SUDDEN_RISE, AlertClass.PREALARM,
-         spot_max >= warm_hold_c if Rule.CAMERA_SUDDEN_RISE in active
-         else start_max >= config.prealarm_c and start_max - baseline_c >= config.rise_c,
-         warm_hold_c),
-    )  # fmt: skip
+        (
+            Rule.CAMERA_HOTSPOT,
+            AlertClass.FIRE,
+            hot_holds if Rule.CAMERA_HOTSPOT in active else dwelt,
+            config.clear_c,
+        ),
+        (
+            Rule.CAMERA_GROWTH,
+            AlertClass.FIRE,
+            hot_holds if Rule.CAMERA_GROWTH in active else grew,
+            config.clear_c,
+        ),
+        (
+            Rule.CAMERA_PREALARM,
+            AlertClass.PREALARM,
+            (px(warm_hold_c) if Rule.CAMERA_PREALARM in active else px(config.prealarm_c, starting))
+            >= min_px,
+            warm_hold_c,
+        ),
+        (
+            Rule.CAMERA_SUDDEN_RISE,
+            AlertClass.PREALARM,
+            spot_max >= warm_hold_c
+            if Rule.CAMERA_SUDDEN_RISE in active
+            else start_max >= config.prealarm_c and start_max - baseline_c >= config.rise_c,
+            warm_hold_c,
+        ),
+    )
 
     out: list[Condition] = []
     for rule, alert_class, holds, level_c in verdicts:

@@ -119,7 +119,7 @@ class AlertStream:
             client.queue.get_nowait()  # make room for the end marker
         client.queue.put_nowait(_END)
 
-    async def subscribe(
+    async def subscribe(  # noqa: C901 - the stream's one loop: replay, live events, keep-alive, token recheck and disconnect, in the order a client sees them
         self,
         pool: AsyncConnectionPool[Any],
         after: int | None,

@@ -15,10 +15,12 @@ _ANCHORS = np.array(
     dtype=np.float64,
 )
 _PALETTE = np.stack(
-    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_ANCHORS)), _ANCHORS[:, c])
-     for c in range(3)],
+    [
+        np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_ANCHORS)), _ANCHORS[:, c])
+        for c in range(3)
+    ],
     axis=1,
-).astype(np.uint8)  # fmt: skip
+).astype(np.uint8)
 
 
 def colourise(

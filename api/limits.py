@@ -41,16 +41,10 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problem = _url_problem(scope)
-        if problem is not None:
-            loc, msg = problem
-            error = {"type": "text", "loc": loc, "msg": msg, "input": None}
-            await _answer(send, 422, [error])
-            return
         limit = body_limit(scope["method"], scope["path"])
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _answer(send, 413, _too_large(limit))
+        refusal = _refusal(scope, limit)
+        if refusal is not None:
+            await _answer(send, *refusal)
             return
         received = 0
         refused = False
@@ -78,6 +72,19 @@ class RequestGuard:
             # handed as an error; the client already has its 413.
             if not refused:
                 raise
+
+
+def _refusal(scope: Scope, limit: int) -> tuple[int, object] | None:
+    """What is wrong before a byte of the body is read: a NUL in the URL, a declared length
+    over the limit."""
+    problem = _url_problem(scope)
+    if problem is not None:
+        loc, msg = problem
+        return 422, [{"type": "text", "loc": loc, "msg": msg, "input": None}]
+    declared = _content_length(scope)
+    if declared is not None and declared > limit:
+        return 413, _too_large(limit)
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

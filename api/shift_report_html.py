@@ -44,10 +44,16 @@ def render(report: dict[str, Any]) -> str:
     classes = list(report["alerts"]["by_class"])
     ack, done = report["time_to_ack"], report["time_to_resolve"]
     timing = [
-        [c, report["alerts"]["by_class"][c], _minutes(ack[c]["median_s"]),
-         _minutes(ack[c]["worst_s"]), _minutes(done[c]["median_s"]), _minutes(done[c]["worst_s"])]
+        [
+            c,
+            report["alerts"]["by_class"][c],
+            _minutes(ack[c]["median_s"]),
+            _minutes(ack[c]["worst_s"]),
+            _minutes(done[c]["median_s"]),
+            _minutes(done[c]["worst_s"]),
+        ]
         for c in classes
-    ]  # fmt: skip
+    ]
     verdicts = ", ".join(f"{k} {v}" for k, v in report["verdicts"].items()) or "none"
     ratio = report["false_alarm_ratio"]
     title = (
@@ -60,19 +66,48 @@ def render(report: dict[str, Any]) -> str:
         f"False-alarm ratio: {NONE if ratio is None else f'{ratio:.0%}'} "
         f"(verdicts: {escape(verdicts)}).</p>",
         "<h2>Alerts and response times</h2>",
-        _table(["class", "raised", "ack median", "ack worst", "resolve median", "resolve worst"],
-               timing),
+        _table(
+            ["class", "raised", "ack median", "ack worst", "resolve median", "resolve worst"],
+            timing,
+        ),
         "<h2>Open items to hand over</h2>",
-        _table(["id", "class", "state", "subject", "rule", "building", "raised", "claimed by",
-                "last comment"],
-               [[a["id"], a["class"], a["state"], a["subject"], a["rule"], a["building"],
-                 a["created_at"], a["claimed_by"], a["last_comment"]] for a in report["handover"]]),
+        _table(
+            [
+                "id",
+                "class",
+                "state",
+                "subject",
+                "rule",
+                "building",
+                "raised",
+                "claimed by",
+                "last comment",
+            ],
+            [
+                [
+                    a["id"],
+                    a["class"],
+                    a["state"],
+                    a["subject"],
+                    a["rule"],
+                    a["building"],
+                    a["created_at"],
+                    a["claimed_by"],
+                    a["last_comment"],
+                ]
+                for a in report["handover"]
+            ],
+        ),
         f"<h2>Devices offline ({report['devices_offline']['count']})</h2>",
-        _table(["device", "kind", "building", "last heard"],
-               [[d["device_id"], d["kind"], d["building"], d["last_heard"]]
-                for d in report["devices_offline"]["devices"]]),
+        _table(
+            ["device", "kind", "building", "last heard"],
+            [
+                [d["device_id"], d["kind"], d["building"], d["last_heard"]]
+                for d in report["devices_offline"]["devices"]
+            ],
+        ),
         "<h2>Noisiest devices</h2>",
         _table(["subject", "alerts"], [[n["subject"], n["alerts"]] for n in report["noisiest"]]),
         "</html>",
-    ]  # fmt: skip
+    ]
     return "\n".join(parts)

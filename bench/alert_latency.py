@@ -109,8 +109,9 @@ def _broker_watch(target: MqttTarget, arrivals: Arrivals) -> Iterator[None]:
 
 @contextmanager
 def _process(command: str, env: dict[str, str]) -> Iterator[None]:
-    proc = subprocess.Popen([sys.executable, "-m", "firewatch", command], env=env,
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firewatch", command], env=env, stdout=subprocess.DEVNULL
+    )
     try:
         yield
     finally:
@@ -125,14 +126,27 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _phase(settings: Settings, base: str, token: str, detectors: list[SimDevice],
-           background: float, alarms: int) -> dict[str, list[float]]:  # fmt: skip
+def _phase(
+    settings: Settings,
+    base: str,
+    token: str,
+    detectors: list[SimDevice],
+    background: float,
+    alarms: int,
+) -> dict[str, list[float]]:
     sse, broker, sent = Arrivals(), Arrivals(), {}
     stop = threading.Event()
     watcher = threading.Thread(target=_sse, args=(base, token, sse, stop), daemon=True)
     watcher.start()
-    plan = LoadPlan(mqtt_url=settings.mqtt_url, site=SITE, seed=7, devices=3031,
-                    rate=background, duration=alarms * 0.2 + 8, processes=1)  # fmt: skip
+    plan = LoadPlan(
+        mqtt_url=settings.mqtt_url,
+        site=SITE,
+        seed=7,
+        devices=3031,
+        rate=background,
+        duration=alarms * 0.2 + 8,
+        processes=1,
+    )
     load = threading.Thread(target=run_load, args=(plan,), daemon=True)
     load.start()
     time.sleep(4)  # the background at full rate first
@@ -142,8 +156,11 @@ def _phase(settings: Settings, base: str, token: str, detectors: list[SimDevice]
             topic, payload = detector.event(datetime.now(UTC), "alarm")
             sent[detector.id] = time.perf_counter()
             pub.publish(topic, payload)
-            print(f"\r  {background:,.0f} msg/s background: alarm {n + 1}/{alarms}", end="",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"\r  {background:,.0f} msg/s background: alarm {n + 1}/{alarms}",
+                end="",
+                file=sys.stderr,
+            )
             time.sleep(0.2)
         wait_until(lambda: len(sse.at) >= len(sent), timeout=60, what="every alarm on SSE")
     print(file=sys.stderr)
@@ -178,13 +195,21 @@ def main(argv: list[str] | None = None) -> int:
         token = asyncio.run(prepare())
         # Ingest and the API in processes of their own, as deployed (deploy/systemd).
         api_port, metrics_port = free_port(), free_port()
-        env = {**os.environ, "FIREWATCH_DATABASE_URL": db, "FIREWATCH_MQTT_URL": broker_url,
-               "FIREWATCH_SITE": SITE, "FIREWATCH_API_PORT": str(api_port),
-               "FIREWATCH_INGEST_METRICS_PORT": str(metrics_port)}  # fmt: skip
+        env = {
+            **os.environ,
+            "FIREWATCH_DATABASE_URL": db,
+            "FIREWATCH_MQTT_URL": broker_url,
+            "FIREWATCH_SITE": SITE,
+            "FIREWATCH_API_PORT": str(api_port),
+            "FIREWATCH_INGEST_METRICS_PORT": str(metrics_port),
+        }
         with _process("ingest", env), _process("api", env):
             base = f"http://127.0.0.1:{api_port}"
-            wait_until(lambda: _answers(f"http://127.0.0.1:{metrics_port}/metrics"),
-                       timeout=60, what="ingest to start")  # fmt: skip
+            wait_until(
+                lambda: _answers(f"http://127.0.0.1:{metrics_port}/metrics"),
+                timeout=60,
+                what="ingest to start",
+            )
             wait_until(lambda: _answers(f"{base}/readyz"), timeout=30, what="the API to start")
             for name, rate, first in (
                 ("seed load", SEED_RATE, 0),
@@ -197,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(results: dict[str, dict[str, list[float]]]) -> int:
-    print(f"\n{'alarm -> screen (ms)':<28}{'n':>5}{'p50':>9}{'p95':>9}{'p99':>9}"
-          f"{'broker p50':>12}{'broker p99':>12}{'p50 ratio':>11}")  # fmt: skip
+    print(
+        f"\n{'alarm -> screen (ms)':<28}{'n':>5}{'p50':>9}{'p95':>9}{'p99':>9}"
+        f"{'broker p50':>12}{'broker p99':>12}{'p50 ratio':>11}"
+    )
     table: dict[str, Any] = {}
     for name, r in results.items():
         sse, broker = r["sse"], r["broker"]
@@ -221,14 +248,32 @@ def _report(results: dict[str, dict[str, list[float]]]) -> int:
     seed, heavy_name = table["seed load"], list(table)[1]
     heavy = table[heavy_name]
     seed_ok, heavy_ok = seed["p99_ms"] <= 250, heavy["p99_ms"] <= 1000
-    record("alert_latency", [
-        Figure("alarm publish -> SSE event, seed load, p99", seed["p99_ms"], "ms",
-               "p99 <= 250 ms", seed_ok, "broker alone (p50)", seed["ratio"]),
-        Figure("same, p50", seed["p50_ms"], "ms", "", None),
-        Figure(f"alarm publish -> SSE event, {heavy_name} background, p99", heavy["p99_ms"],
-               "ms", "p99 <= 1 s", heavy_ok, "broker alone (p50)", heavy["ratio"]),
-        Figure("same, p50", heavy["p50_ms"], "ms", "", None),
-    ], note=f"{seed['n']} alarms per load; ingest and the API as processes")  # fmt: skip
+    record(
+        "alert_latency",
+        [
+            Figure(
+                "alarm publish -> SSE event, seed load, p99",
+                seed["p99_ms"],
+                "ms",
+                "p99 <= 250 ms",
+                seed_ok,
+                "broker alone (p50)",
+                seed["ratio"],
+            ),
+            Figure("same, p50", seed["p50_ms"], "ms", "", None),
+            Figure(
+                f"alarm publish -> SSE event, {heavy_name} background, p99",
+                heavy["p99_ms"],
+                "ms",
+                "p99 <= 1 s",
+                heavy_ok,
+                "broker alone (p50)",
+                heavy["ratio"],
+            ),
+            Figure("same, p50", heavy["p50_ms"], "ms", "", None),
+        ],
+        note=f"{seed['n']} alarms per load; ingest and the API as processes",
+    )
     print(
         f"\nseed load p99 {'meets' if seed_ok else 'MISSES'} 250 ms; heavy load p99 "
         f"{'meets' if heavy_ok else 'MISSES'} 1 s"

@@ -86,8 +86,12 @@ def main() -> None:
     refused_all = True
     with own_database("fw_bench_body") as url:
         port = free_port()
-        env = {**os.environ, "FIREWATCH_DATABASE_URL": url, "FIREWATCH_API_PORT": str(port),
-               "FIREWATCH_LOG_FORMAT": "json"}  # fmt: skip
+        env = {
+            **os.environ,
+            "FIREWATCH_DATABASE_URL": url,
+            "FIREWATCH_API_PORT": str(port),
+            "FIREWATCH_LOG_FORMAT": "json",
+        }
         server = subprocess.Popen(
             [sys.executable, "-c", "from firewatch.cli import main; main()", "api"],
             env=env,
@@ -103,8 +107,10 @@ def main() -> None:
                     statuses = sorted({s for s, _ in answers})
                     most = max(sent for _, sent in answers) / 1e6
                     refused_all &= statuses == [413]
-                    print(f"run {run + 1} {mode}: RSS +{mb:.1f} MB, answers {statuses}, "
-                          f"at most {most:.0f} MB sent of {BODY_BYTES / 1e6:.0f}")  # fmt: skip
+                    print(
+                        f"run {run + 1} {mode}: RSS +{mb:.1f} MB, answers {statuses}, "
+                        f"at most {most:.0f} MB sent of {BODY_BYTES / 1e6:.0f}"
+                    )
         finally:
             server.terminate()
             server.wait(timeout=10)

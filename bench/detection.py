@@ -112,40 +112,63 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = []
     started = time.perf_counter()
-    print(f"{'experiment':28} {'engine':>7} {'rule':14} {'fixed57':>7} {'ror8.3':>7} "
-          f"{'ratio':>6} {'pre-ignition e/f/r':>19}", flush=True)  # fmt: skip
+    print(
+        f"{'experiment':28} {'engine':>7} {'rule':14} {'fixed57':>7} {'ror8.3':>7} "
+        f"{'ratio':>6} {'pre-ignition e/f/r':>19}",
+        flush=True,
+    )
     for exp in experiments():
         engine_t, rule, engine_before = engine_first(exp, batch=args.batch)
         fixed_t, fixed_before = fixed_first(exp)
         ror_t, ror_before = ror_first(exp)
         ratio = engine_t / fixed_t if engine_t is not None and fixed_t else None
         rows.append((exp, engine_t, fixed_t, ror_t, engine_before, ratio))
-        print(f"{exp.name:28} {_fmt(engine_t):>7} {rule:14} {_fmt(fixed_t):>7} {_fmt(ror_t):>7} "
-              f"{'-' if ratio is None else f'{ratio:.2f}':>6} "
-              f"{engine_before:>7}/{fixed_before}/{ror_before}", flush=True)  # fmt: skip
+        print(
+            f"{exp.name:28} {_fmt(engine_t):>7} {rule:14} {_fmt(fixed_t):>7} {_fmt(ror_t):>7} "
+            f"{'-' if ratio is None else f'{ratio:.2f}':>6} "
+            f"{engine_before:>7}/{fixed_before}/{ror_before}",
+            flush=True,
+        )
     slow = [r for r in rows if r[0].slow]
     engine_med = statistics.median(r[1] if r[1] is not None else np.inf for r in slow)
     fixed_med = statistics.median(r[2] if r[2] is not None else np.inf for r in slow)
     ror_med = statistics.median(r[3] if r[3] is not None else np.inf for r in slow)
     before_total = sum(r[4] for r in rows)
     missed = sum(1 for r in rows if r[1] is None)
-    print(f"\nslow chair fires (RedAccent, n={len(slow)}): median engine {engine_med:.0f} s, "
-          f"fixed 57 °C {fixed_med:.0f} s, rate of rise {ror_med:.0f} s; "
-          f"engine/fixed = {engine_med / fixed_med:.2f} (target <= 0.50)")  # fmt: skip
+    print(
+        f"\nslow chair fires (RedAccent, n={len(slow)}): median engine {engine_med:.0f} s, "
+        f"fixed 57 °C {fixed_med:.0f} s, rate of rise {ror_med:.0f} s; "
+        f"engine/fixed = {engine_med / fixed_med:.2f} (target <= 0.50)"
+    )
     print(
         f"all {len(rows)} experiments: engine alerts before ignition = {before_total} "
         f"(target 0); fires never alerted = {missed}; {time.perf_counter() - started:.1f} s"
     )
     ok = engine_med <= 0.5 * fixed_med and before_total == 0 and missed == 0
     print("targets met" if ok else "TARGETS NOT MET")
-    record("detection", [
-        Figure("slow chair fires: median seconds to first alert", engine_med, "s",
-               "<= 0.50 of fixed 57 °C", engine_med <= 0.5 * fixed_med, "fixed 57 °C",
-               engine_med / fixed_med),
-        Figure("alerts before ignition, all experiments", before_total, "alerts", "0",
-               before_total == 0),
-        Figure("fires never alerted", missed, "experiments", "0", missed == 0),
-    ], note=f"UL FSRI 2018, {len(rows)} experiments, {len(slow)} slow chair fires")  # fmt: skip
+    record(
+        "detection",
+        [
+            Figure(
+                "slow chair fires: median seconds to first alert",
+                engine_med,
+                "s",
+                "<= 0.50 of fixed 57 °C",
+                engine_med <= 0.5 * fixed_med,
+                "fixed 57 °C",
+                engine_med / fixed_med,
+            ),
+            Figure(
+                "alerts before ignition, all experiments",
+                before_total,
+                "alerts",
+                "0",
+                before_total == 0,
+            ),
+            Figure("fires never alerted", missed, "experiments", "0", missed == 0),
+        ],
+        note=f"UL FSRI 2018, {len(rows)} experiments, {len(slow)} slow chair fires",
+    )
     return 0 if ok else 1
 
 

@@ -72,8 +72,10 @@ def make_messages(site: str, devices: list[tuple[str, Kind]], count: int) -> lis
             hot = 60.0 if roll > 0.9995 else rng.gauss(24, 0.5)
             body["values"] = {"obscuration_pct_per_m": rng.random(), "temperature_c": hot}
         elif kind is Kind.ELECTRICAL:
-            body["values"] = {"residual_current_ma": rng.uniform(100, 200),
-                              "cable_temp_c": rng.gauss(32, 1)}  # fmt: skip
+            body["values"] = {
+                "residual_current_ma": rng.uniform(100, 200),
+                "cable_temp_c": rng.gauss(32, 1),
+            }
         else:
             body["values"] = {"max_temp_c": 40.0, "avg_temp_c": 25.0, "min_temp_c": 15.0}
         out.append((topic_for(site, device_id, channel), orjson.dumps(body)))
@@ -148,12 +150,15 @@ def _progress(label: str, done: int, total: int) -> None:
         print(f"\r  {label}: {done}/{total}", end="", file=sys.stderr, flush=True)
 
 
-def firewatch_drain(broker_url: str, database_url: str, site: str, messages: list[Message],
-                    *, live: bool) -> float:  # fmt: skip
+def firewatch_drain(
+    broker_url: str, database_url: str, site: str, messages: list[Message], *, live: bool
+) -> float:
     settings = Settings(
-        database_url=database_url, mqtt_url=broker_url, site=site,
+        database_url=database_url,
+        mqtt_url=broker_url,
+        site=site,
         ingest_client_id=f"bench-{site}",
-    )  # fmt: skip
+    )
     service = IngestService(settings)
     stop = threading.Event()
     publishers: list[mp.process.BaseProcess] = []
@@ -212,8 +217,20 @@ def naive_drain(broker_url: str, database_url: str, site: str, messages: list[Me
 def ceiling_drain(broker_url: str, site: str, messages: list[Message]) -> float:
     target = MqttTarget(broker_url)
     binary = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
-    base = [binary, "-h", target.host, "-p", str(target.port), "-q", "1", "-c",
-            "-i", f"ceiling-{site}", "-t", subscription_for(site)]  # fmt: skip
+    base = [
+        binary,
+        "-h",
+        target.host,
+        "-p",
+        str(target.port),
+        "-q",
+        "1",
+        "-c",
+        "-i",
+        f"ceiling-{site}",
+        "-t",
+        subscription_for(site),
+    ]
     subprocess.run([*base, "-W", "1"], check=False, capture_output=True)
     publish(broker_url, messages, f"pub-{site}")
     started = time.perf_counter()
@@ -274,11 +291,13 @@ def main() -> None:
                 print(f"  {name:9s} {rate:10,.0f} msg/s", file=sys.stderr)
     med = {k: statistics.median(v) for k, v in results.items()}
     print("\nmedian msg/s over", args.repeat, "runs (QoS 1, through the broker, into PostgreSQL)")
-    for name, label in (("firewatch", "firewatch ingest, backlog drain"),
-                        ("monitors", f"the same, {args.monitors} monitors' backlog"),
-                        ("live", "firewatch ingest, 2 live publishers"),
-                        ("naive", "naive baseline (commit per message)"),
-                        ("ceiling", "mosquitto_sub ceiling (no database)")):  # fmt: skip
+    for name, label in (
+        ("firewatch", "firewatch ingest, backlog drain"),
+        ("monitors", f"the same, {args.monitors} monitors' backlog"),
+        ("live", "firewatch ingest, 2 live publishers"),
+        ("naive", "naive baseline (commit per message)"),
+        ("ceiling", "mosquitto_sub ceiling (no database)"),
+    ):
         runs = ", ".join(f"{r:,.0f}" for r in results[name])
         spread = f"{min(results[name]):,.0f}-{max(results[name]):,.0f}"
         print(f"  {label:40s} {med[name]:10,.0f}   runs: {runs} (spread {spread})")
@@ -286,17 +305,48 @@ def main() -> None:
     print(f"  firewatch / naive    = {med['firewatch'] / med['naive']:.1f}x")
     print(f"  firewatch / ceiling  = {med['firewatch'] / med['ceiling']:.2f}")
     print(f"  live / naive         = {med['live'] / med['naive']:.1f}x")
-    record("ingest", [
-        Figure("backlog drain", med["firewatch"], "msg/s", ">= 15,000 msg/s",
-               med["firewatch"] >= 15_000, "naive", med["firewatch"] / med["naive"]),
-        Figure(f"backlog drain, {args.monitors} monitors", med["monitors"], "msg/s",
-               ">= 15,000 msg/s", med["monitors"] >= 15_000, "naive",
-               med["monitors"] / med["naive"]),
-        Figure("backlog drain vs broker alone", med["firewatch"], "msg/s", "", None,
-               "mosquitto_sub", med["firewatch"] / med["ceiling"]),
-        Figure("live, 2 publishers alongside", med["live"], "msg/s", "", None, "naive",
-               med["live"] / med["naive"]),
-    ], note=f"medians of {args.repeat} runs of {args.messages:,} QoS 1 messages")  # fmt: skip
+    record(
+        "ingest",
+        [
+            Figure(
+                "backlog drain",
+                med["firewatch"],
+                "msg/s",
+                ">= 15,000 msg/s",
+                med["firewatch"] >= 15_000,
+                "naive",
+                med["firewatch"] / med["naive"],
+            ),
+            Figure(
+                f"backlog drain, {args.monitors} monitors",
+                med["monitors"],
+                "msg/s",
+                ">= 15,000 msg/s",
+                med["monitors"] >= 15_000,
+                "naive",
+                med["monitors"] / med["naive"],
+            ),
+            Figure(
+                "backlog drain vs broker alone",
+                med["firewatch"],
+                "msg/s",
+                "",
+                None,
+                "mosquitto_sub",
+                med["firewatch"] / med["ceiling"],
+            ),
+            Figure(
+                "live, 2 publishers alongside",
+                med["live"],
+                "msg/s",
+                "",
+                None,
+                "naive",
+                med["live"] / med["naive"],
+            ),
+        ],
+        note=f"medians of {args.repeat} runs of {args.messages:,} QoS 1 messages",
+    )
 
 
 if __name__ == "__main__":

@@ -67,17 +67,30 @@ def measure(devices: int, per_device: int) -> dict[str, float]:
 
         async def register() -> None:
             async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
-                rows = [{"id": d, "kind": k.value, "site": site,
-                         "heartbeat_s": KIND_SPECS[k].heartbeat_s} for d, k in fleet_]  # fmt: skip
+                rows = [
+                    {
+                        "id": d,
+                        "kind": k.value,
+                        "site": site,
+                        "heartbeat_s": KIND_SPECS[k].heartbeat_s,
+                    }
+                    for d, k in fleet_
+                ]
                 for i in range(0, len(rows), 10_000):
                     await import_document(conn, {"devices": rows[i : i + 10_000]})
 
         asyncio.run(register())
         port = free_port()
-        env = {**os.environ, "FIREWATCH_DATABASE_URL": db, "FIREWATCH_MQTT_URL": broker,
-               "FIREWATCH_SITE": site, "FIREWATCH_INGEST_METRICS_PORT": str(port)}  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "firewatch", "ingest"], env=env,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        env = {
+            **os.environ,
+            "FIREWATCH_DATABASE_URL": db,
+            "FIREWATCH_MQTT_URL": broker,
+            "FIREWATCH_SITE": site,
+            "FIREWATCH_INGEST_METRICS_PORT": str(port),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "firewatch", "ingest"], env=env, stderr=subprocess.DEVNULL
+        )
         metrics = f"http://127.0.0.1:{port}/metrics"
         try:
             wait_until(lambda: _received(metrics) >= 0, timeout=120, what="ingest to start")
@@ -88,15 +101,28 @@ def measure(devices: int, per_device: int) -> dict[str, float]:
                 for n, (topic, payload) in enumerate(messages):
                     pub.publish(topic, payload)
                     if n % 20_000 == 0:
-                        print(f"\r  {devices:,} devices: published {n:,}/{len(messages):,}",
-                              end="", file=sys.stderr)  # fmt: skip
-            wait_until(lambda: _received(metrics) >= len(messages), timeout=600,
-                       what=f"ingest to take {len(messages):,} messages")  # fmt: skip
-            print(f"\r  {devices:,} devices: {len(messages):,} messages in "
-                  f"{time.perf_counter() - began:.0f} s", file=sys.stderr)  # fmt: skip
-            return {"devices": devices, "messages": len(messages), "rss_start_mb": started,
-                    "rss_end_mb": _rss_mb(proc.pid, "VmRSS"),
-                    "peak_mb": _rss_mb(proc.pid, "VmHWM")}  # fmt: skip
+                        print(
+                            f"\r  {devices:,} devices: published {n:,}/{len(messages):,}",
+                            end="",
+                            file=sys.stderr,
+                        )
+            wait_until(
+                lambda: _received(metrics) >= len(messages),
+                timeout=600,
+                what=f"ingest to take {len(messages):,} messages",
+            )
+            print(
+                f"\r  {devices:,} devices: {len(messages):,} messages in "
+                f"{time.perf_counter() - began:.0f} s",
+                file=sys.stderr,
+            )
+            return {
+                "devices": devices,
+                "messages": len(messages),
+                "rss_start_mb": started,
+                "rss_end_mb": _rss_mb(proc.pid, "VmRSS"),
+                "peak_mb": _rss_mb(proc.pid, "VmHWM"),
+            }
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -120,14 +146,26 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{'ingest memory (MB)':<24}{'devices':>10}{'start':>9}{'end':>9}{'peak':>9}{'ratio':>8}"
     )
     for row in (base, city):
-        print(f"{'':<24}{row['devices']:>10,.0f}{row['rss_start_mb']:>9.0f}{row['rss_end_mb']:>9.0f}"
-              f"{row['peak_mb']:>9.0f}{row['peak_mb'] / base['peak_mb']:>7.1f}x")  # fmt: skip
+        print(
+            f"{'':<24}{row['devices']:>10,.0f}{row['rss_start_mb']:>9.0f}{row['rss_end_mb']:>9.0f}"
+            f"{row['peak_mb']:>9.0f}{row['peak_mb'] / base['peak_mb']:>7.1f}x"
+        )
     ok = city["peak_mb"] <= TARGET_MB
-    record("memory", [Figure(f"ingest peak RSS, {args.devices:,} devices (median of {args.runs})",
-                             city["peak_mb"], "MB",
-                             f"<= {TARGET_MB} MB", ok, "3,031 devices", city["peak_mb"] /
-                             base["peak_mb"])],
-           note=f"{args.per_device} messages from every device")  # fmt: skip
+    record(
+        "memory",
+        [
+            Figure(
+                f"ingest peak RSS, {args.devices:,} devices (median of {args.runs})",
+                city["peak_mb"],
+                "MB",
+                f"<= {TARGET_MB} MB",
+                ok,
+                "3,031 devices",
+                city["peak_mb"] / base["peak_mb"],
+            )
+        ],
+        note=f"{args.per_device} messages from every device",
+    )
     print(
         f"\nmedian peak with {args.devices:,} devices: {city['peak_mb']:.0f} MB, "
         f"{'meets' if ok else 'MISSES'} the {TARGET_MB} MB target"

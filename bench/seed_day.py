@@ -25,28 +25,53 @@ from store.timeseries import PartitionKeeper
 
 PERIOD_S = {Kind.ELECTRICAL: 10, Kind.SMOKE: 60, Kind.THERMAL_CAMERA: 5}
 METRICS: dict[Kind, dict[str, tuple[float, float]]] = {  # metric: (level, noise)
-    Kind.ELECTRICAL: {"residual_current_ma": (25.0, 3.0), "cable_temp_c": (38.0, 1.5),
-                      "current_a": (6.0, 1.0), "voltage_v": (220.0, 2.0)},
+    Kind.ELECTRICAL: {
+        "residual_current_ma": (25.0, 3.0),
+        "cable_temp_c": (38.0, 1.5),
+        "current_a": (6.0, 1.0),
+        "voltage_v": (220.0, 2.0),
+    },
     Kind.SMOKE: {"obscuration_pct_per_m": (0.2, 0.05), "temperature_c": (24.0, 0.4)},
-    Kind.THERMAL_CAMERA: {"max_temp_c": (45.0, 3.0), "avg_temp_c": (22.0, 1.0),
-                          "min_temp_c": (8.0, 1.0)},
-}  # fmt: skip
+    Kind.THERMAL_CAMERA: {
+        "max_temp_c": (45.0, 3.0),
+        "avg_temp_c": (22.0, 1.0),
+        "min_temp_c": (8.0, 1.0),
+    },
+}
 ALERTS_PER_DAY = 400
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _TRAILER = (-1).to_bytes(2, "big", signed=True)
 
 
-def _block(device: str, metric: str, ts_us: np.ndarray[Any, Any], values: np.ndarray[Any, Any],
-           received_us: np.ndarray[Any, Any]) -> bytes:  # fmt: skip
+def _block(
+    device: str,
+    metric: str,
+    ts_us: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+    received_us: np.ndarray[Any, Any],
+) -> bytes:
     """Rows (ts, device_id, metric, value, seq, region NULL, preset NULL, received_at)."""
     d, m = device.encode(), metric.encode()
-    rec = np.dtype([
-        ("nf", ">i2"), ("l_ts", ">i4"), ("ts", ">i8"), ("l_dev", ">i4"), ("dev", f"S{len(d)}"),
-        ("l_met", ">i4"), ("met", f"S{len(m)}"), ("l_val", ">i4"), ("val", ">f8"),
-        ("l_seq", ">i4"), ("seq", ">i8"), ("l_region", ">i4"), ("l_preset", ">i4"),
-        ("l_rec", ">i4"), ("rec", ">i8"),
-    ])  # fmt: skip
+    rec = np.dtype(
+        [
+            ("nf", ">i2"),
+            ("l_ts", ">i4"),
+            ("ts", ">i8"),
+            ("l_dev", ">i4"),
+            ("dev", f"S{len(d)}"),
+            ("l_met", ">i4"),
+            ("met", f"S{len(m)}"),
+            ("l_val", ">i4"),
+            ("val", ">f8"),
+            ("l_seq", ">i4"),
+            ("seq", ">i8"),
+            ("l_region", ">i4"),
+            ("l_preset", ">i4"),
+            ("l_rec", ">i4"),
+            ("rec", ">i8"),
+        ]
+    )
     rows = np.empty(len(ts_us), dtype=rec)
     rows["nf"], rows["l_ts"], rows["ts"] = 8, 8, ts_us
     rows["l_dev"], rows["dev"], rows["l_met"], rows["met"] = len(d), d, len(m), m
@@ -115,24 +140,41 @@ def _status(conn: psycopg.Connection[Any], devices: list[Device], now: datetime)
             "INSERT INTO device_status (device_id, last_seen, last_received_at, last_seq, latest,"
             " battery_pct, message_count) VALUES (%s, %s, %s, 1, %s, 90, 1000)",
             [
-                (d.id, heard, heard, Jsonb({m: round(lv + rng.gauss(0, nz), 2)
-                                            for m, (lv, nz) in METRICS[d.kind].items()}))
+                (
+                    d.id,
+                    heard,
+                    heard,
+                    Jsonb(
+                        {
+                            m: round(lv + rng.gauss(0, nz), 2)
+                            for m, (lv, nz) in METRICS[d.kind].items()
+                        }
+                    ),
+                )
                 for d in devices
                 for heard in [now - timedelta(seconds=3600 if rng.random() < 0.02 else 5)]
             ],
-        )  # fmt: skip
+        )
 
 
 def _alerts(
-    conn: psycopg.Connection[Any], devices: list[Device], *, site: str, start: datetime,
+    conn: psycopg.Connection[Any],
+    devices: list[Device],
+    *,
+    site: str,
+    start: datetime,
     now: datetime,
-) -> int:  # fmt: skip
+) -> int:
     """A busy day: alerts of every class, most handled and resolved, some still open."""
     rng = random.Random(11)
     rules = [
-        ("smoke_alarm", "fire"), ("heat_anomaly", "prealarm"), ("leakage", "prealarm"),
-        ("offline", "trouble"), ("low_battery", "trouble"), ("tamper", "supervisory"),
-    ]  # fmt: skip
+        ("smoke_alarm", "fire"),
+        ("heat_anomaly", "prealarm"),
+        ("leakage", "prealarm"),
+        ("offline", "trouble"),
+        ("low_battery", "trouble"),
+        ("tamper", "supervisory"),
+    ]
     for n in range(ALERTS_PER_DAY):
         device = rng.choice(devices)
         rule, cls = rng.choice(rules)
@@ -145,11 +187,25 @@ def _alerts(
             " last_at, created_at, site, building, acked_at, acked_by, resolved_at, resolved_by,"
             " cause) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING id",
-            (device.id, device.id, rule, cls, "resolved" if resolved else "active_unack", raised,
-             raised, raised, raised, site, device.building, acked if resolved else None,
-             "op-bench" if resolved else None, done if resolved else None,
-             "op-bench" if resolved else None, "false_alarm" if resolved else None),
-        ).fetchone()  # fmt: skip
+            (
+                device.id,
+                device.id,
+                rule,
+                cls,
+                "resolved" if resolved else "active_unack",
+                raised,
+                raised,
+                raised,
+                raised,
+                site,
+                device.building,
+                acked if resolved else None,
+                "op-bench" if resolved else None,
+                done if resolved else None,
+                "op-bench" if resolved else None,
+                "false_alarm" if resolved else None,
+            ),
+        ).fetchone()
         if row is None:
             continue
         steps = [("engine", "raise", raised)]

@@ -113,12 +113,22 @@ def main() -> None:
     for devices in args.devices:
         runs = [one_run(devices, args.messages) for _ in range(args.repeat)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        print(f"{devices:7,d}  {med['subscribe_s']:7.2f} s  {med['rss_mib']:7.1f} MiB"
-              f"  {med['explicit_msg_s']:14,.0f}  {med['wildcard_msg_s']:14,.0f}"
-              f"  {med['explicit_msg_s'] / med['wildcard_msg_s']:5.2f}")  # fmt: skip
-        figures.append(Figure(f"per-device subscriptions, {devices:,} devices: delivery",
-                              med["explicit_msg_s"], "msg/s", "", None, "one wildcard",
-                              med["explicit_msg_s"] / med["wildcard_msg_s"]))  # fmt: skip
+        print(
+            f"{devices:7,d}  {med['subscribe_s']:7.2f} s  {med['rss_mib']:7.1f} MiB"
+            f"  {med['explicit_msg_s']:14,.0f}  {med['wildcard_msg_s']:14,.0f}"
+            f"  {med['explicit_msg_s'] / med['wildcard_msg_s']:5.2f}"
+        )
+        figures.append(
+            Figure(
+                f"per-device subscriptions, {devices:,} devices: delivery",
+                med["explicit_msg_s"],
+                "msg/s",
+                "",
+                None,
+                "one wildcard",
+                med["explicit_msg_s"] / med["wildcard_msg_s"],
+            )
+        )
     record("subscriptions", figures, note=f"medians of {args.repeat} runs")
 
 

@@ -19,8 +19,17 @@ def main() -> int:
             verdict = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
             ratio = f"{f['ratio']:.2f}x {f['baseline']}" if f["ratio"] is not None else ""
             value = f"{f['value']:,.0f}" if abs(f["value"]) >= 1000 else f"{f['value']:.4g}"
-            rows.append((data["bench"], f["name"], f"{value} {f['unit']}", f["target"],
-                         verdict, ratio, data["at"][:16]))  # fmt: skip
+            rows.append(
+                (
+                    data["bench"],
+                    f["name"],
+                    f"{value} {f['unit']}",
+                    f["target"],
+                    verdict,
+                    ratio,
+                    data["at"][:16],
+                )
+            )
     if not rows:
         print(f"no results in {folder}: run `make bench` first")
         return 1

@@ -155,9 +155,15 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
             "frame_min_temp_c": _metric("frame_min_temp_c", float(temps.min())),
         }
         return Decoded(
-            site, device_id, channel, parse_ts(header.ts), _seq(header.seq),
-            values=values, preset=header.preset, frame=temps,
-        )  # fmt: skip
+            site,
+            device_id,
+            channel,
+            parse_ts(header.ts),
+            _seq(header.seq),
+            values=values,
+            preset=header.preset,
+            frame=temps,
+        )
     body = _object(payload)
     ts, seq = parse_ts(body.get("ts")), _seq(body.get("seq"))
     if channel is Channel.READING:
@@ -169,9 +175,15 @@ def _decode_body(site: str, device_id: str, channel: Channel, payload: bytes) ->
         if FRAME_METRICS & values.keys():
             raise _schema("frame_* metrics are derived by ingest, not sent by devices")
         return Decoded(
-            site, device_id, channel, ts, seq, values=values,
-            region=_short_text(body, "region"), preset=_short_text(body, "preset"),
-        )  # fmt: skip
+            site,
+            device_id,
+            channel,
+            ts,
+            seq,
+            values=values,
+            region=_short_text(body, "region"),
+            preset=_short_text(body, "preset"),
+        )
     if channel is Channel.EVENT:
         _only(body, _EVENT_KEYS)
         event_type = body.get("type")

@@ -41,24 +41,35 @@ def _simulator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     topology.add_argument("--seed", type=int, default=7)
     topology.add_argument("--out", type=Path, required=True, help="a .json file")
     scenario = what.add_parser(
-        "scenario", help="write a scenario's messages (JSONL) and its ground truth beside them",
+        "scenario",
+        help="write a scenario's messages (JSONL) and its ground truth beside them",
         epilog="scenarios:\n" + "\n".join(f"  {s.name}: {s.title}" for s in SCENARIOS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     scenario.add_argument("name", choices=sorted(SCENARIOS))
     scenario.add_argument("--seed", type=int, default=7)
-    scenario.add_argument("--out", type=Path, required=True, help="NAME.jsonl; the ground "
-                          "truth goes to NAME.expect.json")  # fmt: skip
+    scenario.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="NAME.jsonl; the ground truth goes to NAME.expect.json",
+    )
     run = what.add_parser("run", help="publish the quarter's live traffic at a target rate")
-    run.add_argument("--devices", type=int, default=3031, help="beyond 3,031 the quarter is "
-                     "tiled into a bigger city")  # fmt: skip
+    run.add_argument(
+        "--devices",
+        type=int,
+        default=3031,
+        help="beyond 3,031 the quarter is tiled into a bigger city",
+    )
     run.add_argument("--rate", type=float, required=True, help="messages per second, in total")
     run.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
-    run.add_argument("--processes", type=int, default=1,
-                     help="publisher processes; one tops out near 12k msg/s")  # fmt: skip
+    run.add_argument(
+        "--processes", type=int, default=1, help="publisher processes; one tops out near 12k msg/s"
+    )
     run.add_argument("--seed", type=int, default=7)
-    run.add_argument("--register", action="store_true",
-                     help="register the devices first, so ingest accepts them")  # fmt: skip
+    run.add_argument(
+        "--register", action="store_true", help="register the devices first, so ingest accepts them"
+    )
     replay = sub.add_parser("replay", help="publish a recording (.jsonl) or an FSRI fire (.csv)")
     replay.add_argument("file", type=Path)
     replay.add_argument(
@@ -90,9 +101,13 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.command == "replay":
         replayed = commands.replay_file(
-            settings, path=args.file, speed=args.speed, keep_time=args.keep_time,
-            site=args.site, maps=args.map,
-        )  # fmt: skip
+            settings,
+            path=args.file,
+            speed=args.speed,
+            keep_time=args.keep_time,
+            site=args.site,
+            maps=args.map,
+        )
         print(
             f"replayed {replayed.sent} messages in {replayed.seconds:.1f} s "
             f"({replayed.rate:,.0f} msg/s); device time shifted by "
@@ -104,16 +119,23 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> None:
     elif args.simulate_command == "topology":
         print(commands.simulate_topology(seed=args.seed, site=settings.site, out=args.out))
     elif args.simulate_command == "scenario":
-        print(commands.simulate_scenario(name=args.name, seed=args.seed, site=settings.site,
-                                         out=args.out))  # fmt: skip
+        print(
+            commands.simulate_scenario(
+                name=args.name, seed=args.seed, site=settings.site, out=args.out
+            )
+        )
     else:
         if args.register:
             count = commands.register_devices(settings, seed=args.seed, devices=args.devices)
             print(f"registered {count} devices at site {settings.site!r}")
         result = commands.simulate_run(
-            settings, devices=args.devices, rate=args.rate, duration=args.duration,
-            processes=args.processes, seed=args.seed,
-        )  # fmt: skip
+            settings,
+            devices=args.devices,
+            rate=args.rate,
+            duration=args.duration,
+            processes=args.processes,
+            seed=args.seed,
+        )
         print(result.summary())
 
 
@@ -124,31 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         sys.exit(f"invalid FIREWATCH_* setting:\n{exc}")
     configure_logging(settings.log_format)
-    from firewatch import processes
-
     try:
-        if args.command == "migrate":
-            processes.run_migrate(settings)
-        elif args.command == "up":
-            processes.run_up(settings)
-        elif args.command == "ingest":
-            processes.run_ingest(settings)
-        elif args.command == "api":
-            from firewatch.serving import run_api
-
-            run_api(settings)
-        elif args.command == "demo":
-            from firewatch.demo import run_demo
-
-            run_demo(settings, duration=args.duration, rate=args.rate)
-        elif args.command in ("simulate", "replay", "record"):
-            _run_simulator(settings, args)
-        elif args.command == "broker":
-            run_broker(settings, args)
-        elif args.command == "users":
-            run_users(settings, args)
-        elif args.command == "devices":
-            run_devices(settings, args)
+        _run(settings, args)
     except KeyboardInterrupt:
         pass
     except Exception as exc:
@@ -158,6 +157,35 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"firewatch {args.command}: {explained}")
 
 
+def _run(settings: Settings, args: argparse.Namespace) -> None:
+    """One subcommand; the processes' heavy imports happen only for the one that runs."""
+    from firewatch import processes
+
+    match args.command:
+        case "migrate":
+            processes.run_migrate(settings)
+        case "up":
+            processes.run_up(settings)
+        case "ingest":
+            processes.run_ingest(settings)
+        case "api":
+            from firewatch.serving import run_api
+
+            run_api(settings)
+        case "demo":
+            from firewatch.demo import run_demo
+
+            run_demo(settings, duration=args.duration, rate=args.rate)
+        case "simulate" | "replay" | "record":
+            _run_simulator(settings, args)
+        case "broker":
+            run_broker(settings, args)
+        case "users":
+            run_users(settings, args)
+        case "devices":
+            run_devices(settings, args)
+
+
 def _explain(exc: BaseException) -> str | None:
     """What a person can act on, if anything; processes run in task groups, so unwrap those."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
@@ -165,8 +193,9 @@ def _explain(exc: BaseException) -> str | None:
     from firewatch.embedded import EmbeddedError
     from simulators.errors import InputError
 
-    if isinstance(exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError
-                  | EmbeddedError):  # fmt: skip
+    if isinstance(
+        exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError | EmbeddedError
+    ):
         return str(exc)
     if isinstance(exc, UndefinedTable):
         return f"{exc.diag.message_primary}; run 'firewatch migrate'"

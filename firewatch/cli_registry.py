@@ -59,7 +59,7 @@ class Bar:
             self._stream.flush()
 
 
-def import_file(
+def import_file(  # noqa: C901 - reads, checks and reports one import file; each branch is one thing a person needs told
     settings: Settings, *, path: Path, dry_run: bool, status: str, credentials_out: Path | None
 ) -> int:
     """Prints the outcome; returns the exit status (1 when the file has errors)."""

@@ -36,9 +36,17 @@ FIRST_SCENARIO_S = 40.0
 SCENARIO_EVERY_S = 180.0
 SCENARIO_LEAD_IN_S = 60.0
 # Those that play out within about twenty minutes; the longer ones are for replay.
-DEMO_SCENARIOS = ("flaming_fire", "cooking_smoke", "ebike_charging", "electrical_fire",
-                  "sun_glint", "tamper", "bathroom_steam", "device_offline",
-                  "smouldering_fire")  # fmt: skip
+DEMO_SCENARIOS = (
+    "flaming_fire",
+    "cooking_smoke",
+    "ebike_charging",
+    "electrical_fire",
+    "sun_glint",
+    "tamper",
+    "bathroom_steam",
+    "device_offline",
+    "smouldering_fire",
+)
 
 
 async def _register(settings: Settings, quarter: Quarter) -> str:
@@ -69,26 +77,32 @@ class _Scenarios:
             name = DEMO_SCENARIOS[self._turn % len(DEMO_SCENARIOS)]
             self._turn += 1
             run = build_scenario(
-                name, quarter=self._quarter, seed=SEED, start=datetime.now(UTC),
+                name,
+                quarter=self._quarter,
+                seed=SEED,
+                start=datetime.now(UTC),
                 preroll_s=SCENARIO_LEAD_IN_S,
                 seq_base={d.id: self._traffic.seq(d.id) for d in self._quarter.devices},
-            )  # fmt: skip
+            )
             if busy.isdisjoint(run.final_seq):
                 self._traffic.muted.update(run.final_seq)
                 self._playing.append(_Playing(run, time.monotonic()))
                 expected = ", ".join(
                     f"{e.rule or e.alert_class} on {e.subject}" for e in run.expectation.expected
                 )
-                return (f"scenario {name} starts; onset in {SCENARIO_LEAD_IN_S:.0f} s; "
-                        f"expect {expected or 'no fire alarm'}")  # fmt: skip
+                return (
+                    f"scenario {name} starts; onset in {SCENARIO_LEAD_IN_S:.0f} s; "
+                    f"expect {expected or 'no fire alarm'}"
+                )
         return "every scenario's devices are busy; skipping a turn"
 
     def publish_due(self, pub: Publisher) -> None:
         now = time.monotonic()
         for playing in list(self._playing):
             messages = playing.run.messages
-            while playing.sent < len(messages) and playing.started + messages[
-                    playing.sent].t <= now:  # fmt: skip
+            while (
+                playing.sent < len(messages) and playing.started + messages[playing.sent].t <= now
+            ):
                 pub.publish(messages[playing.sent].topic, messages[playing.sent].payload)
                 playing.sent += 1
             if playing.sent == len(messages):
@@ -97,8 +111,14 @@ class _Scenarios:
                 self._playing.remove(playing)
 
 
-def _publish(settings: Settings, quarter: Quarter, *, rate: float, stop: threading.Event,
-             service: IngestService) -> None:  # fmt: skip
+def _publish(
+    settings: Settings,
+    quarter: Quarter,
+    *,
+    rate: float,
+    stop: threading.Event,
+    service: IngestService,
+) -> None:
     traffic = LiveTraffic(quarter.devices, seed=SEED)
     victim = traffic.wire(VICTIM)
     scenarios = _Scenarios(quarter, traffic)
@@ -110,8 +130,9 @@ def _publish(settings: Settings, quarter: Quarter, *, rate: float, stop: threadi
             return "published a malformed message and one from an unknown device"
 
         def overheat(now: datetime) -> str:
-            pub.publish(*victim.reading(_ms(now), {"obscuration_pct_per_m": 0.2,
-                                                   "temperature_c": 61.5}))  # fmt: skip
+            pub.publish(
+                *victim.reading(_ms(now), {"obscuration_pct_per_m": 0.2, "temperature_c": 61.5})
+            )
             return f"{VICTIM} reads 61.5 °C (expect a heat alert)"
 
         def alarm(now: datetime) -> str:
@@ -119,8 +140,10 @@ def _publish(settings: Settings, quarter: Quarter, *, rate: float, stop: threadi
             return f"{VICTIM} sends its alarm event (expect a fire alert)"
 
         script: list[tuple[float, Callable[[datetime], str]]] = [
-            (5.0, bad), (15.0, overheat), (25.0, alarm),
-        ]  # fmt: skip
+            (5.0, bad),
+            (15.0, overheat),
+            (25.0, alarm),
+        ]
         started = time.monotonic()
         next_progress = started + PROGRESS_EVERY_S
         next_scenario = started + FIRST_SCENARIO_S

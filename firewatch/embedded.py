@@ -152,11 +152,32 @@ class EmbeddedPostgres:
     def start(self) -> None:
         self._prepare_folder()
         if not (self.data / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust",
-                      "-E", "UTF8", "--no-locale", "--no-instructions")  # fmt: skip
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            )
         options = f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=on"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "postgres.log"),
-                  "-o", options, "-w", "-t", str(int(START_TIMEOUT_S)), "start")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            str(int(START_TIMEOUT_S)),
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -235,13 +256,16 @@ class InProcessBroker:
             await self._stopping.wait()
             await broker.shutdown()
 
-        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="amqtt",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(serve(),), name="amqtt", daemon=True
+        )
         self._thread.start()
         ready.wait(START_TIMEOUT_S)
         if self._failed is not None or not ready.is_set():
-            raise EmbeddedError(f"the in-process broker did not start ({self._failed}); set "
-                                "FIREWATCH_MQTT_URL to a running broker")  # fmt: skip
+            raise EmbeddedError(
+                f"the in-process broker did not start ({self._failed}); set "
+                "FIREWATCH_MQTT_URL to a running broker"
+            )
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:
@@ -257,13 +281,15 @@ def _wait_listening(port: int, *, what: str, alive: Callable[[], bool]) -> None:
         if not alive():
             break
         time.sleep(0.05)
-    raise EmbeddedError(f"{what} did not listen on 127.0.0.1:{port}; set FIREWATCH_MQTT_URL "
-                        "to a running broker")  # fmt: skip
+    raise EmbeddedError(
+        f"{what} did not listen on 127.0.0.1:{port}; set FIREWATCH_MQTT_URL to a running broker"
+    )
 
 
 # -- choosing ---------------------------------------------------------------------------------
-def _choose_database(settings: Settings, configured: Set[str],
-                     folder: Path) -> tuple[Choice, Service | None]:  # fmt: skip
+def _choose_database(
+    settings: Settings, configured: Set[str], folder: Path
+) -> tuple[Choice, Service | None]:
     url = settings.database_url
     host, port, user = _database_address(url)
     if "database_url" in configured:
@@ -278,13 +304,16 @@ def _choose_database(settings: Settings, configured: Set[str],
         )
     pg = EmbeddedPostgres(folder / "pg", port=port, user=user, bindir=bindir)
     owner = f", as user {pg.run_as!r} (PostgreSQL refuses root)" if pg.run_as else ""
-    reason = (f"embedded PostgreSQL ({bindir}) in {pg.folder} on 127.0.0.1:{port}{owner}, "
-              f"because FIREWATCH_DATABASE_URL is not set and nothing answers there")  # fmt: skip
+    reason = (
+        f"embedded PostgreSQL ({bindir}) in {pg.folder} on 127.0.0.1:{port}{owner}, "
+        f"because FIREWATCH_DATABASE_URL is not set and nothing answers there"
+    )
     return Choice("database", url, True, reason), pg
 
 
-def _choose_broker(settings: Settings, configured: Set[str],
-                   folder: Path) -> tuple[Choice, Service | None]:  # fmt: skip
+def _choose_broker(
+    settings: Settings, configured: Set[str], folder: Path
+) -> tuple[Choice, Service | None]:
     url = settings.mqtt_url
     target = MqttTarget(url)
     where = f"{target.host}:{target.port}"
@@ -301,8 +330,10 @@ def _choose_broker(settings: Settings, configured: Set[str],
         return Choice("broker", url, True, reason), EmbeddedMosquitto(
             folder / "mosquitto", port=target.port, binary=binary
         )
-    reason = (f"in-process amqtt broker on {where} (sessions in memory only), because {why} "
-              "and Mosquitto is not installed")  # fmt: skip
+    reason = (
+        f"in-process amqtt broker on {where} (sessions in memory only), because {why} "
+        "and Mosquitto is not installed"
+    )
     return Choice("broker", url, True, reason), InProcessBroker(port=target.port)
 
 
@@ -324,8 +355,10 @@ def services(
         for choose in (_choose_database, _choose_broker):
             choice, service = choose(settings, configured, folder)
             if service is not None and not settings.embedded:
-                raise EmbeddedError(f"{choice.reason}; but FIREWATCH_EMBEDDED is false: start "
-                                    f"the {choice.name} or set its URL")  # fmt: skip
+                raise EmbeddedError(
+                    f"{choice.reason}; but FIREWATCH_EMBEDDED is false: start "
+                    f"the {choice.name} or set its URL"
+                )
             report(str(choice))
             if service is not None:
                 service.start()

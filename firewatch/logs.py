@@ -22,8 +22,10 @@ LogFormat = Literal["auto", "json", "text"]
 
 # What every record has; anything else was passed as ``extra`` and is a field of its own.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "taskName",
-}  # fmt: skip
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 _BEARER = re.compile(r"(?i)(authorization:\s*bearer\s+|bearer\s+)[^&\s\"']+")

@@ -74,8 +74,10 @@ class Stopping:
 
     def _watch(self) -> None:
         time.sleep(self.grace_s)
-        why = (f"still running {self.grace_s:.0f} s after the stop signal, exiting anyway: "
-               f"{running_threads()}")  # fmt: skip
+        why = (
+            f"still running {self.grace_s:.0f} s after the stop signal, exiting anyway: "
+            f"{running_threads()}"
+        )
         for cleanup in reversed(self.before_exit):
             try:
                 cleanup()
@@ -114,8 +116,9 @@ def run_ingest(settings: Settings) -> None:
     Stopping(stop).install()
     service = IngestService(settings)
     if settings.ingest_metrics_port:
-        serve_metrics(settings.ingest_metrics_port, service.counters,
-                      database_url=settings.database_url)  # fmt: skip
+        serve_metrics(
+            settings.ingest_metrics_port, service.counters, database_url=settings.database_url
+        )
     failed: list[BaseException] = []
 
     def run() -> None:

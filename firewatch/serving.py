@@ -21,9 +21,11 @@ STOP_POLL_S = 0.1
 
 def run_api(settings: Settings) -> None:
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port,
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
         timeout_graceful_shutdown=GRACE_S,
-    )  # fmt: skip
+    )
 
 
 class _Server(uvicorn.Server):
@@ -46,13 +48,18 @@ async def serve_all(
 
     server = (uvicorn.Server if own_signals else _Server)(
         uvicorn.Config(
-            create_app(settings, broker_ok=broker_ok,
-                       collectors=[IngestCollector(service.counters)],
-                       session_problem=lambda: service.session_problem),
-            host=settings.api_host, port=settings.api_port, log_level="warning",
+            create_app(
+                settings,
+                broker_ok=broker_ok,
+                collectors=[IngestCollector(service.counters)],
+                session_problem=lambda: service.session_problem,
+            ),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
             timeout_graceful_shutdown=GRACE_S,
         )
-    )  # fmt: skip
+    )
 
     async def api() -> None:
         try:

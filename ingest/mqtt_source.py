@@ -115,20 +115,25 @@ class MqttSource:
 
     # -- network thread -------------------------------------------------------------------
     def _on_connect(
-        self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
         _props: Properties | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if reason.is_failure:
             self.last_error = self._refusal = f"broker refused the connection: {reason}"
             log.error("%s", self.last_error)
             return
         self.last_error = self._refusal = ""
-        self._report(self._watch.connected(session_present=flags.session_present,
-                                           now=time.time()))  # fmt: skip
+        self._report(self._watch.connected(session_present=flags.session_present, now=time.time()))
         with self._lock:
             filters = self._filters if self._explicit else [self.subscription]
-            self._pending = {self._subscribe(client, filters[i : i + SUBSCRIBE_CHUNK])
-                             for i in range(0, len(filters), SUBSCRIBE_CHUNK)}  # fmt: skip
+            self._pending = {
+                self._subscribe(client, filters[i : i + SUBSCRIBE_CHUNK])
+                for i in range(0, len(filters), SUBSCRIBE_CHUNK)
+            }
             if not filters:  # a partitioned worker that owns nothing yet: connected is enough
                 self._subscribed.set()
 
@@ -158,9 +163,13 @@ class MqttSource:
         self._queue.put(item)
 
     def _on_subscribe(
-        self, _client: mqtt.Client, _userdata: Any, mid: int, reasons: list[ReasonCode],
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
         _props: Properties | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if all(not r.is_failure for r in reasons):
             with self._lock:
                 self._pending.discard(mid)
@@ -180,9 +189,13 @@ class MqttSource:
             self._generation += 1
 
     def _on_disconnect(
-        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: ReasonCode,
         _props: Properties | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._subscribed.clear()
         if reason.is_failure:
             self.last_error = f"disconnected from broker: {reason}"
@@ -227,8 +240,11 @@ class MqttSource:
         keep-alives (45 s) costs the connection; what it held comes back as duplicates."""
         if time.monotonic() - self._paused_logged_at >= PAUSE_LOG_EVERY_S:
             self._paused_logged_at = time.monotonic()
-            log.warning("%d messages wait for the database; reading from the broker paused",
-                        self._queue.qsize(), extra={"queued": self._queue.qsize()})  # fmt: skip
+            log.warning(
+                "%d messages wait for the database; reading from the broker paused",
+                self._queue.qsize(),
+                extra={"queued": self._queue.qsize()},
+            )
         while self._queue.qsize() >= self._queue_max and not self._stopping:
             time.sleep(GAP_S)
 
@@ -241,9 +257,12 @@ class MqttSource:
                 props.SessionExpiryInterval = self._session_expiry_s
                 props.ReceiveMaximum = self._receive_maximum
                 self._client.connect(
-                    self._target.host, self._target.port, keepalive=30, clean_start=False,
+                    self._target.host,
+                    self._target.port,
+                    keepalive=30,
+                    clean_start=False,
                     properties=props,
-                )  # fmt: skip
+                )
             else:
                 self._client.connect(self._target.host, self._target.port, keepalive=30)
         except OSError as exc:

@@ -43,8 +43,10 @@ class Outage:
             self._postponed_at_start = self._counters.postponed - 1
             log.warning(
                 "database unavailable (%s); %s and the other periodic jobs are postponed and "
-                "retried at their own pace until it returns", str(exc).strip(), job,
-            )  # fmt: skip
+                "retried at their own pace until it returns",
+                str(exc).strip(),
+                job,
+            )
 
     def ran(self) -> None:
         """A job reached the database: the outage, if any, is over."""

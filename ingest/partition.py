@@ -93,9 +93,12 @@ def assign(
     buildings = {b for b in named if partition_of(f"b:{b}", workers) == index}
     observed = {d.id for d in at_site if d.id not in mine and buildings.intersection(covers(d))}
     return Assignment(
-        frozenset(mine), frozenset(observed), frozenset(buildings),
-        frozenset(d.id for d in at_site), judges_site=index == 0,
-    )  # fmt: skip
+        frozenset(mine),
+        frozenset(observed),
+        frozenset(buildings),
+        frozenset(d.id for d in at_site),
+        judges_site=index == 0,
+    )
 
 
 class UnroutedWatcher:
@@ -117,11 +120,11 @@ class UnroutedWatcher:
         self.known = known
         self._deliver = deliver
         self._target = target
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   clean_session=True)  # fmt: skip
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True
+        )
         if target.username:
-            self._client.username_pw_set(session_login(target.username, client_id),
-                                         target.password)  # fmt: skip
+            self._client.username_pw_set(session_login(target.username, client_id), target.password)
         self._client.on_connect = lambda client, *_: client.subscribe(self.subscription, qos=0)
         self._client.on_message = self._on_message
 
@@ -156,30 +159,49 @@ class WorkerPartition:
         nothing: frozenset[str] = frozenset()
         self.assignment = Assignment(nothing, nothing, nothing, nothing, self.index == 0)
         self._idle = False  # owns nothing to subscribe to (said once, when it starts idling)
-        self.watcher = UnroutedWatcher(
-            MqttTarget(settings.mqtt_url), client_id=settings.ingest_client_id + UNROUTED_SUFFIX,
-            site=settings.site, deliver=source.put, known=frozenset(),
-        ) if self.index == 0 else None  # fmt: skip
-        source.subscription = (f"{device_topics(self.site, '<id>')} for the devices of "
-                               f"partition {self.index} of {self.workers}")  # fmt: skip
+        self.watcher = (
+            UnroutedWatcher(
+                MqttTarget(settings.mqtt_url),
+                client_id=settings.ingest_client_id + UNROUTED_SUFFIX,
+                site=settings.site,
+                deliver=source.put,
+                known=frozenset(),
+            )
+            if self.index == 0
+            else None
+        )
+        source.subscription = (
+            f"{device_topics(self.site, '<id>')} for the devices of "
+            f"partition {self.index} of {self.workers}"
+        )
 
     def refresh(self, conn: psycopg.Connection[Any]) -> frozenset[str]:
         """Re-reads the registry and follows it; returns the devices this worker let go."""
         before = self.assignment
-        now = self.assignment = assign(load_registered(conn), site=self.site,
-                                       workers=self.workers, index=self.index)  # fmt: skip
+        now = self.assignment = assign(
+            load_registered(conn), site=self.site, workers=self.workers, index=self.index
+        )
         added, removed = self.source.set_filters(self.assignment.topics(self.site))
         if self.watcher is not None:
             self.watcher.known = self.assignment.known
         if added or removed:
-            log.info("partition %d/%d: %d devices in %d buildings, %d observed (+%d, -%d topics)",
-                     self.index, self.workers, len(self.assignment.devices),
-                     len(self.assignment.buildings), len(self.assignment.observed),
-                     added, removed)  # fmt: skip
+            log.info(
+                "partition %d/%d: %d devices in %d buildings, %d observed (+%d, -%d topics)",
+                self.index,
+                self.workers,
+                len(self.assignment.devices),
+                len(self.assignment.buildings),
+                len(self.assignment.observed),
+                added,
+                removed,
+            )
         idle = not (now.devices or now.observed)
         if idle and not self._idle:  # a new deployment, or a site with few buildings
-            log.info("partition %d/%d owns no device; it idles and follows the registry",
-                     self.index, self.workers)  # fmt: skip
+            log.info(
+                "partition %d/%d owns no device; it idles and follows the registry",
+                self.index,
+                self.workers,
+            )
         self._idle = idle
         return (before.devices | before.observed) - (now.devices | now.observed)
 

@@ -79,9 +79,10 @@ def _registry_rejection(message: Decoded, device: DeviceInfo | None) -> Rejectio
         )
     if device.status == "decommissioned":
         return Rejection(
-            Reason.UNKNOWN_DEVICE, f"device {message.device_id!r} is decommissioned",
+            Reason.UNKNOWN_DEVICE,
+            f"device {message.device_id!r} is decommissioned",
             message.device_id,
-        )  # fmt: skip
+        )
     return check_kind(message, device.kind)
 
 
@@ -119,7 +120,7 @@ class Prepared:
     exempt: list[tuple[int, Claim, Decoded, Inbound]] = field(default_factory=list)
 
 
-def prepare(
+def prepare(  # noqa: C901, PLR0912 - the batch's one pass per message on ingest's hot path; a call per step per message costs throughput
     batch: Sequence[Inbound],
     *,
     now: datetime,
@@ -171,9 +172,16 @@ def prepare(
     for m, item in accepted:
         if m.channel is Channel.STATUS:
             heartbeat_rows.append(
-                (m.ts, m.device_id, m.seq, m.values.get("battery_pct"), m.values.get("rssi_dbm"),
-                 m.firmware, item.received_at)
-            )  # fmt: skip
+                (
+                    m.ts,
+                    m.device_id,
+                    m.seq,
+                    m.values.get("battery_pct"),
+                    m.values.get("rssi_dbm"),
+                    m.firmware,
+                    item.received_at,
+                )
+            )
         elif m.channel is Channel.EVENT:
             if m.device_ts is not None:
                 restamped.append((len(event_rows), (m.device_id, m.seq, m.device_ts), m, item))
@@ -187,11 +195,23 @@ def prepare(
                 )
     if observed:
         devices |= registry.resolve({m.device_id for m, _ in observed})
-        observed = [(m, i) for m, i in observed if _registry_rejection(m, devices.get(m.device_id))
-                    is None]  # fmt: skip
+        observed = [
+            (m, i) for m, i in observed if _registry_rejection(m, devices.get(m.device_id)) is None
+        ]
     infos = {i: devices[i] for i in {m.device_id for m, _ in accepted + observed}}
-    return Prepared(batch, outcome, accepted, infos, reading_rows, event_rows, heartbeat_rows, dead,
-                    observed, restamped, exempt)  # fmt: skip
+    return Prepared(
+        batch,
+        outcome,
+        accepted,
+        infos,
+        reading_rows,
+        event_rows,
+        heartbeat_rows,
+        dead,
+        observed,
+        restamped,
+        exempt,
+    )
 
 
 def _event_row(m: Decoded, item: Inbound) -> EventRow:

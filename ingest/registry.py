@@ -124,8 +124,12 @@ class RegistryCache:
             info = device_info(**args, config=device.config)
         except ConfigError as exc:
             if self._refused.get(device.id) != device.config:
-                log.warning("device %s: %s; using the %s defaults until it is fixed",
-                            device.id, exc, device.kind)  # fmt: skip
+                log.warning(
+                    "device %s: %s; using the %s defaults until it is fixed",
+                    device.id,
+                    exc,
+                    device.kind,
+                )
                 self._refused[device.id] = device.config
             return device_info(**args)
         self._refused.pop(device.id, None)

@@ -45,8 +45,15 @@ def warm_engine(
     raw_since = now - window
     chunks = []
     if now - TREND_WINDOW < raw_since:
-        chunks.append(bucketed_readings(conn, metric=TREND_METRIC, width=TREND_WINDOW / BUCKETS,
-                                        since=now - TREND_WINDOW, until=raw_since))  # fmt: skip
+        chunks.append(
+            bucketed_readings(
+                conn,
+                metric=TREND_METRIC,
+                width=TREND_WINDOW / BUCKETS,
+                since=now - TREND_WINDOW,
+                until=raw_since,
+            )
+        )
     chunks.append(recent_readings(conn, metrics=RING_METRICS, since=raw_since, until=now))
     replayed = 0
     for source in chunks:

@@ -35,8 +35,10 @@ def simulate_scenario(*, name: str, seed: int, site: str, out: Path) -> str:
     run = build_scenario(name, quarter=build_quarter(seed=seed, site=site), seed=seed)
     count = write_jsonl(out, ((m.t, m.topic, m.payload) for m in run.messages))
     run.expectation.write(expectation_path(out))
-    return (f"wrote {count} messages over {run.expectation.duration_s:g} s of event time to "
-            f"{out}, and the ground truth to {expectation_path(out)}")  # fmt: skip
+    return (
+        f"wrote {count} messages over {run.expectation.duration_s:g} s of event time to "
+        f"{out}, and the ground truth to {expectation_path(out)}"
+    )
 
 
 def register_devices(settings: Settings, *, seed: int, devices: int) -> int:
@@ -49,11 +51,23 @@ def register_devices(settings: Settings, *, seed: int, devices: int) -> int:
 
 
 def simulate_run(
-    settings: Settings, *, devices: int, rate: float, duration: float | None, processes: int,
+    settings: Settings,
+    *,
+    devices: int,
+    rate: float,
+    duration: float | None,
+    processes: int,
     seed: int,
-) -> LoadResult:  # fmt: skip
-    plan = LoadPlan(mqtt_url=settings.mqtt_url, site=settings.site, seed=seed, devices=devices,
-                    rate=rate, duration=duration, processes=processes)  # fmt: skip
+) -> LoadResult:
+    plan = LoadPlan(
+        mqtt_url=settings.mqtt_url,
+        site=settings.site,
+        seed=seed,
+        devices=devices,
+        rate=rate,
+        duration=duration,
+        processes=processes,
+    )
     progress = Progress(f"simulate run ({devices:,} devices, {processes} process(es))")
     result = run_load(plan, progress=progress)
     progress.close()
@@ -67,32 +81,50 @@ def replay_source(path: Path, *, site: str, maps: Sequence[str], keep_time: bool
         return lambda: read_jsonl(path)
     if path.suffix == ".csv":
         if keep_time:
-            raise InputError(f"{path}: the FSRI CSVs' clock has no time zone; replay them "
-                             "without --keep-time (device time then ends now)")  # fmt: skip
+            raise InputError(
+                f"{path}: the FSRI CSVs' clock has no time zone; replay them "
+                "without --keep-time (device time then ends now)"
+            )
         mapping = parse_map(maps) if maps else DEFAULT_MAP
         return lambda: read_fsri(path, site=site, mapping=mapping)
     raise InputError(f"{path}: replay reads .jsonl recordings and UL FSRI .csv files")
 
 
 def replay_file(
-    settings: Settings, *, path: Path, speed: float, keep_time: bool, site: str | None,
+    settings: Settings,
+    *,
+    path: Path,
+    speed: float,
+    keep_time: bool,
+    site: str | None,
     maps: Sequence[str],
-) -> ReplayResult:  # fmt: skip
+) -> ReplayResult:
     if not path.is_file():
         raise InputError(f"{path} does not exist; give a .jsonl recording or an FSRI .csv")
     source = replay_source(path, site=site or settings.site, maps=maps, keep_time=keep_time)
     progress = Progress(f"replay {path.name}")
     client_id = f"firewatch-replay-{uuid.uuid4().hex[:8]}"
     with Publisher(MqttTarget(settings.mqtt_url), client_id=client_id) as publisher:
-        result = replay(source, publisher=publisher, speed=speed, keep_time=keep_time,
-                        site=site, progress=progress)  # fmt: skip
+        result = replay(
+            source,
+            publisher=publisher,
+            speed=speed,
+            keep_time=keep_time,
+            site=site,
+            progress=progress,
+        )
     progress.close()
     return result
 
 
 def record_traffic(settings: Settings, *, out: Path, duration: float | None) -> int:
     progress = Progress(f"record {settings.site}")
-    count = record(MqttTarget(settings.mqtt_url), site=settings.site, out=out,
-                   duration=duration, progress=progress)  # fmt: skip
+    count = record(
+        MqttTarget(settings.mqtt_url),
+        site=settings.site,
+        out=out,
+        duration=duration,
+        progress=progress,
+    )
     progress.close()
     return count

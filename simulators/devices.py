@@ -34,15 +34,21 @@ class SimDevice:
     def reading(self, ts: datetime, **override: float) -> tuple[str, bytes]:
         r = self.rng
         if self.kind is Kind.SMOKE:
-            values = {"obscuration_pct_per_m": round(abs(r.gauss(0.2, 0.05)), 3),
-                      "temperature_c": round(r.gauss(24.0, 0.5), 2)}  # fmt: skip
+            values = {
+                "obscuration_pct_per_m": round(abs(r.gauss(0.2, 0.05)), 3),
+                "temperature_c": round(r.gauss(24.0, 0.5), 2),
+            }
         elif self.kind is Kind.ELECTRICAL:
-            values = {"residual_current_ma": round(r.uniform(100, 200), 1),
-                      "cable_temp_c": round(r.gauss(32.0, 1.0), 2)}  # fmt: skip
+            values = {
+                "residual_current_ma": round(r.uniform(100, 200), 1),
+                "cable_temp_c": round(r.gauss(32.0, 1.0), 2),
+            }
         else:
-            values = {"max_temp_c": round(r.gauss(38.0, 2.0), 2),
-                      "avg_temp_c": round(r.gauss(26.0, 1.0), 2),
-                      "min_temp_c": round(r.gauss(18.0, 1.0), 2)}  # fmt: skip
+            values = {
+                "max_temp_c": round(r.gauss(38.0, 2.0), 2),
+                "avg_temp_c": round(r.gauss(26.0, 1.0), 2),
+                "min_temp_c": round(r.gauss(18.0, 1.0), 2),
+            }
         values.update(override)
         body = {"ts": epoch_ms(ts), "seq": self._next(), "values": values}
         return topic_for(self.site, self.id, Channel.READING), orjson.dumps(body)
@@ -52,6 +58,11 @@ class SimDevice:
         return topic_for(self.site, self.id, Channel.EVENT), orjson.dumps(body)
 
     def status(self, ts: datetime, *, battery_pct: float = 97.0) -> tuple[str, bytes]:
-        body = {"ts": epoch_ms(ts), "seq": self._next(), "battery_pct": battery_pct,
-                "rssi_dbm": round(self.rng.uniform(-95, -60)), "firmware": "1.4.2"}  # fmt: skip
+        body = {
+            "ts": epoch_ms(ts),
+            "seq": self._next(),
+            "battery_pct": battery_pct,
+            "rssi_dbm": round(self.rng.uniform(-95, -60)),
+            "firmware": "1.4.2",
+        }
         return topic_for(self.site, self.id, Channel.STATUS), orjson.dumps(body)

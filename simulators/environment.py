@@ -20,9 +20,31 @@ _UTC_OFFSET_S = 8 * 3600
 # Share of a rented household's peak demand, by local hour: low at night, a breakfast bump,
 # air conditioning after lunch, and the evening peak (cooking, AC, e-bike charging) 19-22 h.
 _LOAD_BY_HOUR = (
-    0.35, 0.30, 0.27, 0.25, 0.25, 0.28, 0.40, 0.60, 0.55, 0.45, 0.45, 0.55,
-    0.60, 0.50, 0.45, 0.45, 0.50, 0.65, 0.85, 1.00, 1.00, 0.95, 0.80, 0.55,
-)  # fmt: skip
+    0.35,
+    0.30,
+    0.27,
+    0.25,
+    0.25,
+    0.28,
+    0.40,
+    0.60,
+    0.55,
+    0.45,
+    0.45,
+    0.55,
+    0.60,
+    0.50,
+    0.45,
+    0.45,
+    0.50,
+    0.65,
+    0.85,
+    1.00,
+    1.00,
+    0.95,
+    0.80,
+    0.55,
+)
 
 
 def local_hour(t: float) -> float:

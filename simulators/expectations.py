@@ -81,11 +81,13 @@ class Expectation:
             return {k: v for k, v in out.items() if v is not None and v != ()}
 
         return {
-            "scenario": self.scenario, "start": self.start.isoformat(),
-            "duration_s": self.duration_s, "subjects": list(self.subjects),
+            "scenario": self.scenario,
+            "start": self.start.isoformat(),
+            "duration_s": self.duration_s,
+            "subjects": list(self.subjects),
             "expected": [clean(e) for e in self.expected],
             "forbidden": [clean(f) for f in self.forbidden],
-        }  # fmt: skip
+        }
 
     def write(self, path: Path) -> None:
         path.write_bytes(orjson.dumps(self.document(), option=orjson.OPT_INDENT_2) + b"\n")
@@ -105,11 +107,13 @@ class Expectation:
             return out
 
         return cls(
-            scenario=doc["scenario"], start=datetime.fromisoformat(doc["start"]),
-            duration_s=doc["duration_s"], subjects=tuple(doc["subjects"]),
+            scenario=doc["scenario"],
+            start=datetime.fromisoformat(doc["start"]),
+            duration_s=doc["duration_s"],
+            subjects=tuple(doc["subjects"]),
             expected=tuple(Expected(**enums(e)) for e in doc["expected"]),
             forbidden=tuple(Forbidden(**enums(f)) for f in doc["forbidden"]),
-        )  # fmt: skip
+        )
 
 
 def _matches(alert: SeenAlert, rule: Rule | None, alert_class: AlertClass | None) -> bool:
@@ -142,8 +146,9 @@ def violations(expectation: Expectation, alerts: Iterable[SeenAlert]) -> list[st
     problems: list[str] = []
     for e in expectation.expected:
         what = f"{_what(e.rule, e.alert_class)} on {e.subject}"
-        times = sorted(t for a, t in seen if a.subject == e.subject and _matches(
-            a, e.rule, e.alert_class))  # fmt: skip
+        times = sorted(
+            t for a, t in seen if a.subject == e.subject and _matches(a, e.rule, e.alert_class)
+        )
         on_time = [t for t in times if e.onset_s <= t <= e.deadline_s]
         if on_time:
             continue
@@ -165,15 +170,20 @@ def violations(expectation: Expectation, alerts: Iterable[SeenAlert]) -> list[st
     for f in expectation.forbidden:
         subjects = set(f.subjects) or in_scope
         hits = sorted(
-            ((t, a) for a, t in seen
-             if a.subject in subjects and _matches(a, f.rule, f.alert_class)
-             and (f.until_s is None or t < f.until_s)),
+            (
+                (t, a)
+                for a, t in seen
+                if a.subject in subjects
+                and _matches(a, f.rule, f.alert_class)
+                and (f.until_s is None or t < f.until_s)
+            ),
             key=lambda hit: hit[0],
-        )  # fmt: skip
+        )
         if len(hits) <= f.max_count:
             continue
-        listed = ", ".join(f"{a.rule} ({a.alert_class}) on {a.subject} at t={t:g} s"
-                           for t, a in hits[:5])  # fmt: skip
+        listed = ", ".join(
+            f"{a.rule} ({a.alert_class}) on {a.subject} at t={t:g} s" for t, a in hits[:5]
+        )
         more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
         window = f" before t={f.until_s:g} s" if f.until_s is not None else ""
         allowed = f" (at most {f.max_count} allowed)" if f.max_count else ""

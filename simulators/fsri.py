@@ -56,8 +56,10 @@ def parse_map(specs: Sequence[str]) -> tuple[ColumnMap, ...]:
                 f"device id {device_id!r} in {spec!r} must match [A-Za-z0-9_-]{{1,64}}"
             )
         if metric not in METRIC_RANGES or metric in FRAME_METRICS:
-            raise InputError(f"metric {metric!r} in {spec!r} is not one a device may send; use "
-                             "one of the contract's metrics, e.g. temperature_c")  # fmt: skip
+            raise InputError(
+                f"metric {metric!r} in {spec!r} is not one a device may send; use "
+                "one of the contract's metrics, e.g. temperature_c"
+            )
         mapping.append(ColumnMap(column.strip(), device_id, metric))
     return tuple(mapping)
 
@@ -65,8 +67,10 @@ def parse_map(specs: Sequence[str]) -> tuple[ColumnMap, ...]:
 def _columns(path: Path, header: list[str], mapping: Sequence[ColumnMap]) -> dict[int, ColumnMap]:
     where = {name.strip(): index for index, name in enumerate(header)}
     if TIME_COLUMN not in where:
-        raise InputError(f"{path}: no {TIME_COLUMN!r} column (seconds from ignition); is this a "
-                         "UL FSRI compartment CSV?")  # fmt: skip
+        raise InputError(
+            f"{path}: no {TIME_COLUMN!r} column (seconds from ignition); is this a "
+            "UL FSRI compartment CSV?"
+        )
     found = {}
     for item in mapping:
         if item.column not in where:
@@ -88,13 +92,16 @@ def _number(path: Path, line: int, column: str, cell: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise InputError(f"{path}, line {line}, column {column!r}: {cell!r} is not a number; "
-                         "fix the cell or leave it empty")  # fmt: skip
+        raise InputError(
+            f"{path}, line {line}, column {column!r}: {cell!r} is not a number; "
+            "fix the cell or leave it empty"
+        )
     return value
 
 
-def read_fsri(path: Path, *, site: str, mapping: Sequence[ColumnMap] = DEFAULT_MAP
-              ) -> Iterator[Recorded]:  # fmt: skip
+def read_fsri(
+    path: Path, *, site: str, mapping: Sequence[ColumnMap] = DEFAULT_MAP
+) -> Iterator[Recorded]:
     """One reading per device and row, in time order, stamped from ``NOMINAL_START_MS``."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = csv.reader(handle)
@@ -119,6 +126,9 @@ def read_fsri(path: Path, *, site: str, mapping: Sequence[ColumnMap] = DEFAULT_M
                     values.setdefault(item.device_id, {})[item.metric] = value
             for device_id, metrics in values.items():
                 seqs[device_id] += 1
-                body = {"ts": NOMINAL_START_MS + round(t * 1000), "seq": seqs[device_id],
-                        "values": metrics}  # fmt: skip
+                body = {
+                    "ts": NOMINAL_START_MS + round(t * 1000),
+                    "seq": seqs[device_id],
+                    "values": metrics,
+                }
                 yield Recorded(t, topics[device_id], orjson.dumps(body))

@@ -23,8 +23,16 @@ FRAME_EVERY_TURNS = 5  # a camera's other turns are region readings
 
 
 class LiveDevice:
-    __slots__ = ("_camera", "_electrical", "_frame", "_next_status", "_smoke", "_turn",
-                 "device", "wire")  # fmt: skip
+    __slots__ = (
+        "_camera",
+        "_electrical",
+        "_frame",
+        "_next_status",
+        "_smoke",
+        "_turn",
+        "device",
+        "wire",
+    )
 
     def __init__(self, device: Device, *, seed: int) -> None:
         self.device = device
@@ -50,8 +58,11 @@ class LiveDevice:
             return self.wire.status(ts, self._status(now, rng))
         if self._smoke is not None:
             values = self._smoke.values(now, rng)
-            return self.wire.reading(ts, values) if values else self.wire.status(
-                ts, self._smoke.status(now, rng))  # fmt: skip
+            return (
+                self.wire.reading(ts, values)
+                if values
+                else self.wire.status(ts, self._smoke.status(now, rng))
+            )
         if self._electrical is not None:
             return self.wire.reading(ts, self._electrical.values(now, rng))
         assert self._camera is not None

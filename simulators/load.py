@@ -87,8 +87,10 @@ def _worker(plan: LoadPlan, index: int, signals: _Signals, counter: Synchronized
     traffic = LiveTraffic(quarter.devices[index :: plan.processes], seed=plan.seed)
     rate = plan.rate / plan.processes
     burst = max(1.0, rate * BURST_S)
-    with Publisher(MqttTarget(plan.mqtt_url), client_id=f"firewatch-load-{plan.site}-{index}",
-                   ) as pub:  # fmt: skip
+    with Publisher(
+        MqttTarget(plan.mqtt_url),
+        client_id=f"firewatch-load-{plan.site}-{index}",
+    ) as pub:
         signals.ready.release()
         signals.go.wait()
         begin = signals.start_at.value
@@ -117,7 +119,7 @@ def _worker(plan: LoadPlan, index: int, signals: _Signals, counter: Synchronized
         signals.results.put(_Share(sent, begin, time.monotonic(), pub.peak_in_flight))
 
 
-def run_load(plan: LoadPlan, *, progress: Progress | None = None) -> LoadResult:
+def run_load(plan: LoadPlan, *, progress: Progress | None = None) -> LoadResult:  # noqa: C901 - the load loop: pace, publish, count, report; each branch is one of them
     """Spawned workers (never a fork of a process that may hold threads); Ctrl-C stops them
     and the result covers what was sent until then."""
     if plan.rate <= 0 or plan.processes < 1 or plan.devices < plan.processes:
@@ -125,14 +127,23 @@ def run_load(plan: LoadPlan, *, progress: Progress | None = None) -> LoadResult:
     with Publisher(MqttTarget(plan.mqtt_url), client_id=f"firewatch-load-{plan.site}-check"):
         pass  # an unreachable broker is reported here, with what to do, not by each worker
     ctx = mp.get_context("spawn")
-    signals = _Signals(ready=ctx.Semaphore(0), go=ctx.Event(), stop=ctx.Event(),
-                       start_at=ctx.Value("d", 0.0), results=ctx.Queue())  # fmt: skip
+    signals = _Signals(
+        ready=ctx.Semaphore(0),
+        go=ctx.Event(),
+        stop=ctx.Event(),
+        start_at=ctx.Value("d", 0.0),
+        results=ctx.Queue(),
+    )
     counters = [ctx.Value("q", 0) for _ in range(plan.processes)]
     workers = [
-        ctx.Process(target=_worker, args=(plan, index, signals, counters[index]),
-                    name=f"load-{index}", daemon=True)
+        ctx.Process(
+            target=_worker,
+            args=(plan, index, signals, counters[index]),
+            name=f"load-{index}",
+            daemon=True,
+        )
         for index in range(plan.processes)
-    ]  # fmt: skip
+    ]
     for worker in workers:
         worker.start()
     shares: list[_Share] = []
@@ -158,10 +169,11 @@ def run_load(plan: LoadPlan, *, progress: Progress | None = None) -> LoadResult:
     if not shares:
         return LoadResult(plan.rate, 0, 0.0, 0)
     return LoadResult(
-        plan.rate, sum(s.sent for s in shares),
+        plan.rate,
+        sum(s.sent for s in shares),
         max(s.last_s for s in shares) - min(s.first_s for s in shares),
         max(s.peak_in_flight for s in shares),
-    )  # fmt: skip
+    )
 
 
 def _wait_connected(

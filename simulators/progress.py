@@ -11,8 +11,14 @@ _BAR = 24
 
 
 class Progress:
-    def __init__(self, label: str, *, total: int | None = None, stream: TextIO | None = None,
-                 every_s: float = EVERY_S) -> None:  # fmt: skip
+    def __init__(
+        self,
+        label: str,
+        *,
+        total: int | None = None,
+        stream: TextIO | None = None,
+        every_s: float = EVERY_S,
+    ) -> None:
         self.label, self.total = label, total
         self._stream = stream or sys.stderr
         self._tty = self._stream.isatty()

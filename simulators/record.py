@@ -21,11 +21,16 @@ from simulators.recording import encode_line
 _POLL_S = 0.2
 
 
-def record(
-    target: MqttTarget, *, site: str, out: Path, duration: float | None = None,
-    progress: Progress | None = None, stop: threading.Event | None = None,
+def record(  # noqa: C901 - one recording session: its callbacks are closures over the sink it writes
+    target: MqttTarget,
+    *,
+    site: str,
+    out: Path,
+    duration: float | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
     subscribed: threading.Event | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Everything under ``fw/v1/{site}/#`` until ``duration`` has passed or ``stop`` is set;
     returns the number of messages written. ``t`` counts from the subscription, which
     ``subscribed`` announces (tests start publishing on it)."""
@@ -35,9 +40,10 @@ def record(
     count = 0
     started = time.monotonic()
     client = BufferedClient(
-        CallbackAPIVersion.VERSION2, client_id=f"firewatch-record-{uuid.uuid4().hex[:8]}",
+        CallbackAPIVersion.VERSION2,
+        client_id=f"firewatch-record-{uuid.uuid4().hex[:8]}",
         protocol=mqtt.MQTTv311,
-    )  # fmt: skip
+    )
     if target.username:
         client.username_pw_set(target.username, target.password)
 

@@ -131,9 +131,14 @@ def _survey(source: Source) -> _Survey:
 
 
 def replay(
-    source: Source, *, publisher: Publisher, speed: float, keep_time: bool,
-    site: str | None = None, progress: Progress | None = None,
-) -> ReplayResult:  # fmt: skip
+    source: Source,
+    *,
+    publisher: Publisher,
+    speed: float,
+    keep_time: bool,
+    site: str | None = None,
+    progress: Progress | None = None,
+) -> ReplayResult:
     """Publishes ``source`` (called twice: once to check and survey, once to send)."""
     if speed < 0:
         raise InputError("--speed must be >= 0 (0: as fast as the in-flight window allows)")

@@ -44,10 +44,23 @@ _LANE_STEP, _SLOT_STEP = 0.0004, 0.0005
 _BLOCK_STEP = (0.0068, 0.0105)
 
 _LANE_NAMES = (
-    "Zilai Fang", "Yongxing Li", "Fuxing Li", "Shunde Xiang", "Wanshou Li", "Qingping Fang",
-    "Xiguan Xiang", "Longjin Li", "Baohua Fang", "Duobao Li", "Enning Xiang", "Fengyuan Li",
-    "Huifu Fang", "Jinhua Xiang", "Liwan Li", "Panxi Fang",
-)  # fmt: skip
+    "Zilai Fang",
+    "Yongxing Li",
+    "Fuxing Li",
+    "Shunde Xiang",
+    "Wanshou Li",
+    "Qingping Fang",
+    "Xiguan Xiang",
+    "Longjin Li",
+    "Baohua Fang",
+    "Duobao Li",
+    "Enning Xiang",
+    "Fengyuan Li",
+    "Huifu Fang",
+    "Jinhua Xiang",
+    "Liwan Li",
+    "Panxi Fang",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +76,15 @@ class Building:
 
     def document(self) -> dict[str, Any]:
         """The registry's import format (floors stay internal: the registry has no column)."""
-        return {"id": self.id, "name": self.name, "address": self.address, "lat": self.lat,
-                "lon": self.lon, "zone": self.zone, "rented": self.rented}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "address": self.address,
+            "lat": self.lat,
+            "lon": self.lon,
+            "zone": self.zone,
+            "rented": self.rented,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +108,20 @@ class Device:
 
     def registry_row(self) -> dict[str, Any]:
         """Exactly the fields of a device in the registry's import format (docs/devices.md)."""
-        return {"id": self.id, "kind": self.kind.value, "site": self.site, "name": self.name,
-                "building": self.building, "floor": self.floor, "room": self.room,
-                "lat": self.lat, "lon": self.lon, "zone": self.zone,
-                "heartbeat_s": self.heartbeat_s, "config": self.config}  # fmt: skip
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "site": self.site,
+            "name": self.name,
+            "building": self.building,
+            "floor": self.floor,
+            "room": self.room,
+            "lat": self.lat,
+            "lon": self.lon,
+            "zone": self.zone,
+            "heartbeat_s": self.heartbeat_s,
+            "config": self.config,
+        }
 
 
 class Quarter:
@@ -148,9 +178,11 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _distances_m(
-    lats1: np.ndarray[Any, Any], lons1: np.ndarray[Any, Any],
-    lats2: np.ndarray[Any, Any], lons2: np.ndarray[Any, Any],
-) -> np.ndarray[Any, Any]:  # fmt: skip
+    lats1: np.ndarray[Any, Any],
+    lons1: np.ndarray[Any, Any],
+    lats2: np.ndarray[Any, Any],
+    lons2: np.ndarray[Any, Any],
+) -> np.ndarray[Any, Any]:
     """Haversine for every pair (rows: first set), vectorised for scaled-up quarters."""
     p1, p2 = np.radians(lats1)[:, None], np.radians(lats2)[None, :]
     dl = np.radians(lons2)[None, :] - np.radians(lons1)[:, None]
@@ -186,7 +218,8 @@ def _block_buildings(*, seed: int, block: int, columns: int, first: int) -> list
             name, floors = "Zilai Street Community Hall", 2
         buildings.append(
             Building(
-                id=f"B-{number:03d}", name=name,
+                id=f"B-{number:03d}",
+                name=name,
                 address=f"No. {house}, {lane_name}, Zilai Street, Yuexiu District, Guangzhou",
                 lat=round(base_lat + lane * _LANE_STEP + rng.uniform(-4e-5, 4e-5), 6),
                 lon=round(base_lon + slot * _SLOT_STEP + rng.uniform(-6e-5, 6e-5), 6),
@@ -194,7 +227,7 @@ def _block_buildings(*, seed: int, block: int, columns: int, first: int) -> list
                 rented=not (block == 0 and index == 0) and rng.random() < 0.4,
                 floors=floors,
             )
-        )  # fmt: skip
+        )
     return buildings
 
 
@@ -236,22 +269,29 @@ def build_quarter(*, seed: int = 7, site: str = "zilai", blocks: int = 1) -> Qua
         tag = f"{seed}:{block}"
         smoke = [1 + n for n in _spread(f"{tag}:smoke", SMOKE_DETECTORS - len(mine), floors)]
         heat = _spread(
-            f"{tag}:heat", HEAT_DETECTORS, [f * (1.5 if b.rented else 1) for f, b in zip(
-                floors, mine, strict=True)]
-        )  # fmt: skip
+            f"{tag}:heat",
+            HEAT_DETECTORS,
+            [f * (1.5 if b.rented else 1) for f, b in zip(floors, mine, strict=True)],
+        )
         multi_count = MULTI_SENSORS - (HALL_SENSORS if block == 0 else 0)
         multi = _spread(f"{tag}:multi", multi_count, [f if f >= 3 else 0 for f in floors])
         rented_monitors = round(ELECTRICAL_MONITORS * RENTED_SHARE_OF_MONITORS)
         electrical = [
             a + b
             for a, b in zip(
-                _spread(f"{tag}:ef-rented", rented_monitors,
-                        [f if b.rented else 0 for f, b in zip(floors, mine, strict=True)]),
-                _spread(f"{tag}:ef-owned", ELECTRICAL_MONITORS - rented_monitors,
-                        [0 if b.rented else f for f, b in zip(floors, mine, strict=True)]),
+                _spread(
+                    f"{tag}:ef-rented",
+                    rented_monitors,
+                    [f if b.rented else 0 for f, b in zip(floors, mine, strict=True)],
+                ),
+                _spread(
+                    f"{tag}:ef-owned",
+                    ELECTRICAL_MONITORS - rented_monitors,
+                    [0 if b.rented else f for f, b in zip(floors, mine, strict=True)],
+                ),
                 strict=True,
             )
-        ]  # fmt: skip
+        ]
         hosts = {b.id for b in _camera_hosts(mine, CAMERAS)}
         for index, b in enumerate(mine):
             if block == 0 and index == 0:
@@ -265,15 +305,22 @@ def build_quarter(*, seed: int = 7, site: str = "zilai", blocks: int = 1) -> Qua
             for _ in range(multi[index]):
                 plan.append((b, Kind.SMOKE, "multi", rng.randint(2, b.floors), "stairwell"))
             for n in range(electrical[index]):
-                plan.append((b, Kind.ELECTRICAL, "electrical", n % b.floors + 1,
-                             "distribution board"))  # fmt: skip
+                plan.append(
+                    (b, Kind.ELECTRICAL, "electrical", n % b.floors + 1, "distribution board")
+                )
             if b.id in hosts:
                 plan.append((b, Kind.THERMAL_CAMERA, "thermal_dome", b.floors, "roof"))
     return Quarter(site=site, seed=seed, buildings=buildings, devices=_number(plan, seed, site))
 
 
-_PREFIX = {"smoke": "SD", "heat": "HD", "multi": "MS", "call_point": "MC",
-           "electrical": "EF", "thermal_dome": "TC"}  # fmt: skip
+_PREFIX = {
+    "smoke": "SD",
+    "heat": "HD",
+    "multi": "MS",
+    "call_point": "MC",
+    "electrical": "EF",
+    "thermal_dome": "TC",
+}
 
 
 def _number(plan: list[tuple[Building, Kind, str, int, str]], seed: int, site: str) -> list[Device]:
@@ -283,17 +330,27 @@ def _number(plan: list[tuple[Building, Kind, str, int, str]], seed: int, site: s
     for b, kind, model, floor, room in plan:
         counters[model] += 1
         prefix = _PREFIX[model]
-        device_id = f"{prefix}-{counters[model]:02d}" if model == "thermal_dome" else (
-            f"{prefix}-{counters[model]:04d}")  # fmt: skip
+        device_id = (
+            f"{prefix}-{counters[model]:02d}"
+            if model == "thermal_dome"
+            else (f"{prefix}-{counters[model]:04d}")
+        )
         devices.append(
             Device(
-                id=device_id, kind=kind, model=model, site=site,
-                name=f"{b.name}, {floor}F {room}", building=b.id, floor=floor, room=room,
+                id=device_id,
+                kind=kind,
+                model=model,
+                site=site,
+                name=f"{b.name}, {floor}F {room}",
+                building=b.id,
+                floor=floor,
+                room=room,
                 lat=round(b.lat + rng.uniform(-3e-5, 3e-5), 6),
                 lon=round(b.lon + rng.uniform(-3e-5, 3e-5), 6),
-                zone=b.zone, config={"model": model},
+                zone=b.zone,
+                config={"model": model},
             )
-        )  # fmt: skip
+        )
     return _with_coverage(devices, plan)
 
 
@@ -306,9 +363,11 @@ def _with_coverage(
     if not cameras:
         return devices
     distances = _distances_m(
-        np.array([devices[i].lat for i in cameras]), np.array([devices[i].lon for i in cameras]),
-        np.array([b.lat for b in buildings]), np.array([b.lon for b in buildings]),
-    )  # fmt: skip
+        np.array([devices[i].lat for i in cameras]),
+        np.array([devices[i].lon for i in cameras]),
+        np.array([b.lat for b in buildings]),
+        np.array([b.lon for b in buildings]),
+    )
     for row, index in enumerate(cameras):
         camera = devices[index]
         covers = [buildings[j].id for j in np.flatnonzero(distances[row] <= CAMERA_RANGE_M)]
@@ -329,9 +388,11 @@ def load_quarter(*, seed: int, site: str, devices: int) -> Quarter:
     kept = whole.devices[:devices]
     used = {d.building for d in kept}
     return Quarter(
-        site=site, seed=seed, buildings=[b for b in whole.buildings if b.id in used],
+        site=site,
+        seed=seed,
+        buildings=[b for b in whole.buildings if b.id in used],
         devices=list(kept),
-    )  # fmt: skip
+    )
 
 
 def write_topology(quarter: Quarter, path: Path) -> None:

@@ -77,10 +77,15 @@ async def perform(
         resolved = after is State.RESOLVED and before is not State.RESOLVED
         cause = act.cause or (Cause.OTHER if resolved else None)
         params = {
-            "id": alert_id, "state": after.value, "actor": act.actor, "resolved": resolved,
-            "cause": cause.value if cause else None, "note": act.note, "reason": act.reason,
+            "id": alert_id,
+            "state": after.value,
+            "actor": act.actor,
+            "resolved": resolved,
+            "cause": cause.value if cause else None,
+            "note": act.note,
+            "reason": act.reason,
             "until": now + timedelta(minutes=act.minutes) if act.minutes else None,
-        }  # fmt: skip
+        }
         await cur.execute(
             f"UPDATE alerts SET state = %(state)s, {_SET[act.action]}"
             " resolved_at = CASE WHEN %(resolved)s THEN now() ELSE resolved_at END,"
@@ -95,12 +100,14 @@ async def perform(
         detail = {
             k: v
             for k, v in {
-                "minutes": act.minutes, "reason": act.reason, "note": act.note,
-                "cause": params["cause"], "previous_claim": found["claimed_by"]
-                if act.action is Action.CLAIM else None,
+                "minutes": act.minutes,
+                "reason": act.reason,
+                "note": act.note,
+                "cause": params["cause"],
+                "previous_claim": found["claimed_by"] if act.action is Action.CLAIM else None,
             }.items()
             if v is not None
-        }  # fmt: skip
+        }
         # An operator's action is always announced: only the engine's repeats are quiet.
         announced = announced_as(action=act.action, before=before, after=after) or act.action
         await cur.execute(

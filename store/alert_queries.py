@@ -50,9 +50,12 @@ async def list_alerts(conn: psycopg.AsyncConnection[Any], f: AlertFilter) -> lis
     where: list[sql.Composable] = []
     params: list[Any] = []
     for column, value in (
-        ("class", f.alert_class), ("state", f.state), ("site", f.site),
-        ("building", f.building), ("device_id", f.device),
-    ):  # fmt: skip
+        ("class", f.alert_class),
+        ("state", f.state),
+        ("site", f.site),
+        ("building", f.building),
+        ("device_id", f.device),
+    ):
         if value is not None:
             where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
             params.append(value)

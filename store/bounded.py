@@ -57,8 +57,10 @@ def prune_bounded_tables(
     pending_max: int,
 ) -> dict[str, tuple[int, int]]:
     """Writes the caps, prunes, recounts; returns {table: (expired, trimmed)}."""
-    limits = {"dead_letters": (dead_letter_days, dead_letters_max),
-              "pending_devices": (pending_days, pending_max)}  # fmt: skip
+    limits = {
+        "dead_letters": (dead_letter_days, dead_letters_max),
+        "pending_devices": (pending_days, pending_max),
+    }
     done: dict[str, tuple[int, int]] = {}
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
@@ -73,8 +75,9 @@ def prune_bounded_tables(
             done[name] = _prune(cur, _TABLES[name], before=now - timedelta(days=days), cap=cap)
     for name, (expired, trimmed) in done.items():
         if expired or trimmed:
-            log.info("%s: %d rows past retention deleted, %d trimmed to the cap",
-                     name, expired, trimmed)  # fmt: skip
+            log.info(
+                "%s: %d rows past retention deleted, %d trimmed to the cap", name, expired, trimmed
+            )
     return done
 
 

@@ -78,6 +78,11 @@ def insert_dead_letters(
             cur.execute(
                 "SELECT note_unknown_devices(%s::text[], %s::text[], %s::timestamptz[],"
                 " %s::bytea[], %s::integer[])",
-                ([r[2] for r in unknown], [r[1] for r in unknown], [r[0] for r in unknown],
-                 [r[5] for r in unknown], [r[6] for r in unknown]),
-            )  # fmt: skip
+                (
+                    [r[2] for r in unknown],
+                    [r[1] for r in unknown],
+                    [r[0] for r in unknown],
+                    [r[5] for r in unknown],
+                    [r[6] for r in unknown],
+                ),
+            )

@@ -17,9 +17,14 @@ async def device_kind(conn: psycopg.AsyncConnection[Any], device_id: str) -> str
 
 
 async def bucketed(
-    conn: psycopg.AsyncConnection[Any], *, device_id: str, metric: str, since: datetime,
-    until: datetime, bucket_s: int,
-) -> list[dict[str, Any]]:  # fmt: skip
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    device_id: str,
+    metric: str,
+    since: datetime,
+    until: datetime,
+    bucket_s: int,
+) -> list[dict[str, Any]]:
     """Min, mean, max and count per bucket; empty buckets are left out. The index on
     (device, metric, ts) makes this a range read of one device's rows, whatever the table's size."""
     async with conn.cursor(row_factory=dict_row) as cur:

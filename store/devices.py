@@ -64,8 +64,9 @@ def _devices(rows: Iterable[tuple[Any, ...]]) -> Iterator[RegisteredDevice]:
     empty: dict[str, Any] = {}
     for r in rows:
         building = sys.intern(r[4]) if r[4] else r[4]
-        yield RegisteredDevice(r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building,
-                               r[5], r[6] or empty)  # fmt: skip
+        yield RegisteredDevice(
+            r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building, r[5], r[6] or empty
+        )
 
 
 # A trigger (migration 0007) notifies a device's id here when its row is inserted or updated;

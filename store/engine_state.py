@@ -44,9 +44,13 @@ def recent_readings(
 
 
 def bucketed_readings(
-    conn: psycopg.Connection[Any], *, metric: str, width: timedelta, since: datetime,
+    conn: psycopg.Connection[Any],
+    *,
+    metric: str,
+    width: timedelta,
+    since: datetime,
     until: datetime,
-) -> Iterator[list[Row]]:  # fmt: skip
+) -> Iterator[list[Row]]:
     """Chunks of per-device bucket means of one metric, stamped at each bucket's start."""
     params = {"width": width, "metric": metric, "since": since, "until": until}
     return _stream(conn, _BUCKETED, params)

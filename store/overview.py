@@ -78,12 +78,23 @@ ORDER BY l.id DESC LIMIT %(events)s
 
 
 async def overview(
-    conn: psycopg.AsyncConnection[Any], *, site: str, hours: int, now: datetime,
-    hot_spots: int = 10, events: int = 20,
-) -> dict[str, Any]:  # fmt: skip
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    site: str,
+    hours: int,
+    now: datetime,
+    hot_spots: int = 10,
+    events: int = 20,
+) -> dict[str, Any]:
     since = now - timedelta(hours=hours)
-    params = {"site": site, "now": now, "since": since, "events": events, "top": hot_spots,
-              "fault_rules": list(FAULT_RULES)}  # fmt: skip
+    params = {
+        "site": site,
+        "now": now,
+        "since": since,
+        "events": events,
+        "top": hot_spots,
+        "fault_rules": list(FAULT_RULES),
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_DEVICES, params)
         rolled = await cur.fetchone()
@@ -98,7 +109,9 @@ async def overview(
     assert rolled is not None and rate is not None
     dispatched = [a for a in open_alerts if a["state"] != "suppressed"]
     return {
-        "generated_at": now, "hours": hours, "site": site,
+        "generated_at": now,
+        "hours": hours,
+        "site": site,
         "devices": _device_counts(rolled["counts"]),
         "open_alerts": _open_counts(dispatched),
         "timeline": timeline,
@@ -111,7 +124,7 @@ async def overview(
         "hot_spots": rolled["hot_spots"],
         "buildings": _buildings(rolled["buildings"], dispatched),
         "latest_events": latest,
-    }  # fmt: skip
+    }
 
 
 def _device_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:

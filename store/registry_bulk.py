@@ -109,8 +109,11 @@ _DEVICES_INSERT = (
 # Each changeable column with a flag: set only where the file changes it. A row whose kind or
 # site differs, or that is decommissioned, is not updated (the import checked this under a
 # lock; this holds even if that check is ever bypassed) and the import reports it.
-_CHANGEABLE = [(n, t) for n, t in zip(DEVICE_FIELDS, _DEVICE_TYPES, strict=True)
-               if n not in ("id", "kind", "site")]  # fmt: skip
+_CHANGEABLE = [
+    (n, t)
+    for n, t in zip(DEVICE_FIELDS, _DEVICE_TYPES, strict=True)
+    if n not in ("id", "kind", "site")
+]
 _DEVICES_UPDATE = (
     "UPDATE devices AS t SET "
     + ", ".join(f"{n} = CASE WHEN u.has_{n} THEN u.{n} ELSE t.{n} END" for n, _ in _CHANGEABLE)
@@ -168,9 +171,9 @@ async def update_devices_bulk(
     values = _columns([c.fields for c in changes], names)
     flags = [[n in c.fields for c in changes] for n in names]
     cur = await conn.execute(
-        _DEVICES_UPDATE, [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-                          *values, *flags],
-    )  # fmt: skip
+        _DEVICES_UPDATE,
+        [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], *values, *flags],
+    )
     return [str(r[0]) for r in await cur.fetchall()]
 
 

@@ -46,10 +46,15 @@ def stamps(
         # In key order, so two workers claiming overlapping copies cannot deadlock.
         rest = sorted(c for c in proposed if c not in found)
         if rest:
-            rows = conn.execute(_REMEMBER, (
-                [c[0] for c in rest], [c[1] for c in rest], [c[2] for c in rest],
-                [proposed[c] for c in rest],
-            ))  # fmt: skip
+            rows = conn.execute(
+                _REMEMBER,
+                (
+                    [c[0] for c in rest],
+                    [c[1] for c in rest],
+                    [c[2] for c in rest],
+                    [proposed[c] for c in rest],
+                ),
+            )
             found.update({(d, s, t): stamp for d, s, t, stamp in rows})
     return found
 

@@ -23,10 +23,25 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.ingest", "--messages", "3000", "--naive-messages", "300",
-         "--devices", "300", "--repeat", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.ingest",
+            "--messages",
+            "3000",
+            "--naive-messages",
+            "300",
+            "--devices",
+            "300",
+            "--repeat",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert any(line.strip().startswith("firewatch ingest, backlog drain") for line in lines)
@@ -36,9 +51,13 @@ def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=False,
-    )  # fmt: skip
+    )
 
 
 def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time(results: Path) -> None:

@@ -34,9 +34,13 @@ def firewatch(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "firewatch", *args],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture()
@@ -109,10 +113,18 @@ def test_up_runs_ingest_and_the_api_in_one_process(
     settings: Settings, registry: Registry, database_url: str
 ) -> None:
     port = free_port()
-    token = firewatch(
-        "users", "add", f"viewer-{settings.site}", "--role", "viewer",
-        env={"FIREWATCH_DATABASE_URL": database_url},
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    token = (
+        firewatch(
+            "users",
+            "add",
+            f"viewer-{settings.site}",
+            "--role",
+            "viewer",
+            env={"FIREWATCH_DATABASE_URL": database_url},
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     env = {
         **os.environ,
         "FIREWATCH_DATABASE_URL": database_url,
@@ -184,6 +196,12 @@ def test_an_ingest_process_does_not_load_the_api() -> None:
         "import sys; from firewatch.cli import main; from firewatch import processes; "
         "print(sorted({'fastapi', 'uvicorn', 'starlette'} & set(sys.modules)))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.strip() == "[]"

@@ -155,24 +155,36 @@ def test_credentials_out_is_opened_before_the_import_and_never_overwritten(
     taken = tmp_path / "passwords.csv"
     taken.write_text("someone else's\n")
     refused = firewatch(
-        "devices", "import", str(source), "--credentials-out", str(taken),
+        "devices",
+        "import",
+        str(source),
+        "--credentials-out",
+        str(taken),
         database_url=database_url,
-    )  # fmt: skip
+    )
     assert refused.returncode == 1 and "exists" in refused.stderr
     assert taken.read_text() == "someone else's\n"
     assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
     link = tmp_path / "link.csv"
     link.symlink_to(tmp_path / "target.csv")
     followed = firewatch(
-        "devices", "import", str(source), "--credentials-out", str(link),
+        "devices",
+        "import",
+        str(source),
+        "--credentials-out",
+        str(link),
         database_url=database_url,
-    )  # fmt: skip
+    )
     assert followed.returncode == 1 and not (tmp_path / "target.csv").exists()
     assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
     nowhere = firewatch(
-        "devices", "import", str(source), "--credentials-out", str(tmp_path / "no" / "x.csv"),
+        "devices",
+        "import",
+        str(source),
+        "--credentials-out",
+        str(tmp_path / "no" / "x.csv"),
         database_url=database_url,
-    )  # fmt: skip
+    )
     assert nowhere.returncode == 1 and "cannot create" in nowhere.stderr
     assert scalar(db, "SELECT count(*) FROM devices WHERE site = %s", site) == 0
 

@@ -68,12 +68,18 @@ async def get_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     f = AlertFilter(
-        open_only=open_only, alert_class=alert_class.value if alert_class else None,
-        state=state.value if state else None, building=building, device=device,
+        open_only=open_only,
+        alert_class=alert_class.value if alert_class else None,
+        state=state.value if state else None,
+        building=building,
+        device=device,
         site=site or app.settings.site,
         include_suppressed=state is State.SUPPRESSED,
-        since=since, until=until, before_id=before, limit=limit,
-    )  # fmt: skip
+        since=since,
+        until=until,
+        before_id=before,
+        limit=limit,
+    )
     return await list_alerts(conn, f)
 
 
@@ -147,10 +153,14 @@ def _frame(event: dict[str, Any]) -> bytes:
     eid = str(event["log_id"])
     alert = AlertRead.model_validate({k: event[k] for k in _ALERT_KEYS})
     body = {
-        "event_id": eid, "change": event["action"], "actor": event["actor"],
-        "from_state": event["from_state"], "to_state": event["to_state"], "at": event["at"],
+        "event_id": eid,
+        "change": event["action"],
+        "actor": event["actor"],
+        "from_state": event["from_state"],
+        "to_state": event["to_state"],
+        "at": event["at"],
         "alert": alert.model_dump(mode="json", by_alias=True),
-    }  # fmt: skip
+    }
     return b"id: " + eid.encode() + b"\nevent: alert\ndata: " + orjson.dumps(body) + b"\n\n"
 
 

@@ -84,10 +84,17 @@ async def get_readings(
             f"{span / bucket_s:.0f} buckets is too many; use bucket >= {span / MAX_BUCKETS:.0f}",
         )
     await _known(conn, device_id)
-    points = await bucketed(conn, device_id=device_id, metric=metric, since=since,
-                            until=until, bucket_s=bucket_s)  # fmt: skip
-    return {"device_id": device_id, "metric": metric, "bucket_s": bucket_s, "from": since,
-            "to": until, "points": points}  # fmt: skip
+    points = await bucketed(
+        conn, device_id=device_id, metric=metric, since=since, until=until, bucket_s=bucket_s
+    )
+    return {
+        "device_id": device_id,
+        "metric": metric,
+        "bucket_s": bucket_s,
+        "from": since,
+        "to": until,
+        "points": points,
+    }
 
 
 @router.get(

@@ -33,14 +33,17 @@ class Format(StrEnum):
     "/shift",
     response_class=Response,
     responses={
-        200: {"content": {"application/json": {}, "text/html": {}},
-              "description": "Alerts by class, times to acknowledge and resolve (median and "
-              "worst), the false-alarm ratio, devices offline, the noisiest devices, and the "
-              "open items to hand over."},
-        400: {"model": Problem}, 401: {"model": Problem},
+        200: {
+            "content": {"application/json": {}, "text/html": {}},
+            "description": "Alerts by class, times to acknowledge and resolve (median and "
+            "worst), the false-alarm ratio, devices offline, the noisiest devices, and the "
+            "open items to hand over.",
+        },
+        400: {"model": Problem},
+        401: {"model": Problem},
     },
     summary="What happened during a shift and what the next one inherits",
-)  # fmt: skip
+)
 async def get_shift_report(
     conn: Conn,
     state: State,

@@ -19,16 +19,19 @@ class ThermalCamera:
         self.rssi_dbm = stable_uniform(-75.0, -50.0, seed, device_id, "rssi")
         self._noise_key = int(stable_uniform(0, 2**31, seed, device_id, "noise"))
 
-    def frame(self, t: float, *, spots: tuple[HotSpot, ...] = (),
-              cover_c: float | None = None) -> Frame:  # fmt: skip
+    def frame(
+        self, t: float, *, spots: tuple[HotSpot, ...] = (), cover_c: float | None = None
+    ) -> Frame:
         return self.scene.render(t, noise_key=self._noise_key, spots=spots, cover_c=cover_c)
 
     def region_values(self, frame: Frame) -> dict[str, float]:
         """What the camera's own analytics report for its region, from the frame it sees."""
         region = frame[~self.scene.sky_mask]
-        return {"max_temp_c": round(float(region.max()), 2),
-                "avg_temp_c": round(float(region.mean()), 2),
-                "min_temp_c": round(float(region.min()), 2)}  # fmt: skip
+        return {
+            "max_temp_c": round(float(region.max()), 2),
+            "avg_temp_c": round(float(region.mean()), 2),
+            "min_temp_c": round(float(region.min()), 2),
+        }
 
     @staticmethod
     def cover_c(t: float) -> float:

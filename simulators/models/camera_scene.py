@@ -70,13 +70,15 @@ class ThermalScene:
         self._gain, self._cooling = gain, cooling
         self._movers = [
             _Mover(
-                row=rng.randint(LANE_ROWS[0], LANE_ROWS[1] - 4), x0=rng.uniform(0, WIDTH),
+                row=rng.randint(LANE_ROWS[0], LANE_ROWS[1] - 4),
+                x0=rng.uniform(0, WIDTH),
                 speed_px_s=rng.choice((-1, 1)) * rng.uniform(0.8, 6.0),
-                width=7 if vehicle else 2, height=3 if vehicle else 4,
+                width=7 if vehicle else 2,
+                height=3 if vehicle else 4,
                 temp_c=rng.uniform(38.0, 45.0) if vehicle else rng.uniform(31.0, 34.0),
             )
             for vehicle in (rng.random() < 0.35 for _ in range(8))
-        ]  # fmt: skip
+        ]
         self._yy, self._xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
 
     @property
@@ -88,8 +90,14 @@ class ThermalScene:
         y0, y1, x0, x1 = self.roofs[int(stable_unit(self.camera_id, building_id) * len(self.roofs))]
         return (x0 + x1) / 2, (y0 + y1) / 2
 
-    def render(self, t: float, *, noise_key: int, spots: tuple[HotSpot, ...] = (),
-               cover_c: float | None = None) -> Frame:  # fmt: skip
+    def render(
+        self,
+        t: float,
+        *,
+        noise_key: int,
+        spots: tuple[HotSpot, ...] = (),
+        cover_c: float | None = None,
+    ) -> Frame:
         """°C per pixel. ``noise_key`` seeds the sensor noise, so a frame is reproducible."""
         noise = (
             np.random.default_rng([noise_key, int(t * 1000)])

@@ -58,12 +58,13 @@ class ElectricalMonitor:
         """``leak`` (mA) and ``cable`` (°C) are what a fault adds to the healthy installation."""
         load = self.load(t)
         return {
-            "residual_current_ma": round(max(0.0, self.residual_baseline_ma(t) + leak
-                                             + rng.gauss(0.0, 2.5)), 1),
+            "residual_current_ma": round(
+                max(0.0, self.residual_baseline_ma(t) + leak + rng.gauss(0.0, 2.5)), 1
+            ),
             "cable_temp_c": round(self.cable_baseline_c(t) + cable + rng.gauss(0.0, 0.15), 2),
             "current_a": round(self.rated_a * load * rng.uniform(0.95, 1.05), 2),
             "voltage_v": round(229.0 - 7.0 * load + rng.gauss(0.0, 0.6), 1),
-        }  # fmt: skip
+        }
 
     def status(self, _t: float, rng: random.Random) -> Status:
         """Mains powered: no battery to report."""

@@ -60,9 +60,14 @@ class SmokeDetector:
         return self.clean_pct_per_m + self.dust_per_day * days
 
     def values(
-        self, t: float, rng: random.Random, *, smoke: float = 0.0, heat: float = 0.0,
+        self,
+        t: float,
+        rng: random.Random,
+        *,
+        smoke: float = 0.0,
+        heat: float = 0.0,
         dust: float = 0.0,
-    ) -> dict[str, float]:  # fmt: skip
+    ) -> dict[str, float]:
         """``smoke`` (%/m) and ``heat`` (°C) are what an incident adds; ``dust`` adds drift."""
         values: dict[str, float] = {}
         if self.sees_smoke:
@@ -78,5 +83,8 @@ class SmokeDetector:
         return round(max(21.0, self.battery_new_pct - self.drain_per_day * days), 1)
 
     def status(self, t: float, rng: random.Random) -> Status:
-        return Status(rssi_dbm=round(self.rssi_dbm + rng.gauss(0.0, 1.5), 1),
-                      firmware=FIRMWARE[self.model], battery_pct=self.battery_pct(t))  # fmt: skip
+        return Status(
+            rssi_dbm=round(self.rssi_dbm + rng.gauss(0.0, 1.5), 1),
+            firmware=FIRMWARE[self.model],
+            battery_pct=self.battery_pct(t),
+        )

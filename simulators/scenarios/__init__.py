@@ -54,18 +54,27 @@ SCENARIOS: dict[str, ScenarioSpec] = {
 
 
 def build_scenario(
-    name: str, *, quarter: Quarter, seed: int, start: datetime | None = None,
-    preroll_s: float | None = None, seq_base: Mapping[str, int] | None = None,
-) -> ScenarioRun:  # fmt: skip
+    name: str,
+    *,
+    quarter: Quarter,
+    seed: int,
+    start: datetime | None = None,
+    preroll_s: float | None = None,
+    seq_base: Mapping[str, int] | None = None,
+) -> ScenarioRun:
     """``start``, ``preroll_s`` and ``seq_base`` let the demo play a scenario live: now, with
     a short lead-in, continuing each device's sequence numbers."""
     spec = SCENARIOS.get(name)
     if spec is None:
         raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
     stage = Stage(
-        name=name, quarter=quarter, seed=seed, start=start or spec.start,
+        name=name,
+        quarter=quarter,
+        seed=seed,
+        start=start or spec.start,
         preroll_s=spec.preroll_s if preroll_s is None else preroll_s,
-        duration_s=spec.duration_s, seq_base=seq_base or {},
-    )  # fmt: skip
+        duration_s=spec.duration_s,
+        seq_base=seq_base or {},
+    )
     spec.build(stage)
     return stage.run()

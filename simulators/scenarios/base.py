@@ -59,9 +59,16 @@ class ScenarioRun:
 
 class Stage:
     def __init__(
-        self, *, name: str, quarter: Quarter, seed: int, start: datetime, preroll_s: float,
-        duration_s: float, seq_base: Mapping[str, int],
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        name: str,
+        quarter: Quarter,
+        seed: int,
+        start: datetime,
+        preroll_s: float,
+        duration_s: float,
+        seq_base: Mapping[str, int],
+    ) -> None:
         self.name, self.quarter, self.seed = name, quarter, seed
         # Device clocks travel in whole milliseconds: so does the scenario's start.
         self.start = start.replace(microsecond=start.microsecond // 1000 * 1000)
@@ -79,12 +86,15 @@ class Stage:
     # -- choosing where it happens ---------------------------------------------------------
     def pick_building(self, where: Callable[[Building, tuple[Device, ...]], bool]) -> Building:
         found = [
-            b for b in self.quarter.buildings
+            b
+            for b in self.quarter.buildings
             if b.id != HALL and where(b, self.quarter.in_building(b.id))
-        ]  # fmt: skip
+        ]
         if not found:
-            raise ValueError(f"scenario {self.name}: no building in this quarter fits; use the "
-                             "full quarter (build_quarter) rather than a cut-down one")  # fmt: skip
+            raise ValueError(
+                f"scenario {self.name}: no building in this quarter fits; use the "
+                "full quarter (build_quarter) rather than a cut-down one"
+            )
         return self.rng.choice(found)
 
     def devices(self, building: Building, model: str) -> list[Device]:
@@ -101,8 +111,9 @@ class Stage:
     def _ts(self, t: float) -> int:
         return round((self._t0 + t) * 1000)
 
-    def _schedule(self, *, every: float, fast: Window | None, step: float, phase: float,
-                  until: float) -> list[float]:  # fmt: skip
+    def _schedule(
+        self, *, every: float, fast: Window | None, step: float, phase: float, until: float
+    ) -> list[float]:
         times, t = [], phase
         while t < until:
             times.append(round(t, 3))
@@ -125,9 +136,12 @@ class Stage:
         return device.id in self._wires
 
     def _heartbeats(
-        self, device: Device, status: Callable[[float, random.Random], Status],
-        rng: random.Random, until: float,
-    ) -> None:  # fmt: skip
+        self,
+        device: Device,
+        status: Callable[[float, random.Random], Status],
+        rng: random.Random,
+        until: float,
+    ) -> None:
         """One on joining, then every heartbeat interval while the device is heard."""
         t = rng.uniform(0.0, 10.0)
         while t < until:
@@ -139,12 +153,21 @@ class Stage:
             t += device.heartbeat_s
 
     def _readings(
-        self, device: Device, values: Callable[[float, random.Random], dict[str, float]], *,
-        every: float, fast: Window | None, step: float, until: float, loss: float,
-        rng: random.Random, region: str | None = None,
-    ) -> None:  # fmt: skip
-        for t in self._schedule(every=every, fast=fast, step=step,
-                                phase=rng.uniform(1.0, min(every, 30.0)), until=until):  # fmt: skip
+        self,
+        device: Device,
+        values: Callable[[float, random.Random], dict[str, float]],
+        *,
+        every: float,
+        fast: Window | None,
+        step: float,
+        until: float,
+        loss: float,
+        rng: random.Random,
+        region: str | None = None,
+    ) -> None:
+        for t in self._schedule(
+            every=every, fast=fast, step=step, phase=rng.uniform(1.0, min(every, 30.0)), until=until
+        ):
 
             def build(wire: Wire, ts: int, at: float = t) -> WireMessage | None:
                 sample = values(self._t0 + at, rng)
@@ -156,9 +179,16 @@ class Stage:
             self._add(t, device, build)
 
     def detector(
-        self, device: Device, *, smoke: Curve = ZERO, heat: Curve = ZERO, dust: Curve = ZERO,
-        fast: Window | None = None, silent_from: float | None = None, loss: float = 0.0,
-    ) -> None:  # fmt: skip
+        self,
+        device: Device,
+        *,
+        smoke: Curve = ZERO,
+        heat: Curve = ZERO,
+        dust: Curve = ZERO,
+        fast: Window | None = None,
+        silent_from: float | None = None,
+        loss: float = 0.0,
+    ) -> None:
         """A ceiling detector; the curves are what the incident adds, over time since onset."""
         model = SmokeDetector.for_device(device.id, device.model, self.seed)
         rng = rng_for(self.seed, self.name, device.id)
@@ -171,13 +201,27 @@ class Stage:
 
         self._heartbeats(device, model.status, rng, until)
         if model.model != "call_point":
-            self._readings(device, values, every=DETECTOR_EVERY_S, fast=fast, step=FAST_EVERY_S,
-                           until=until, loss=loss, rng=rng)  # fmt: skip
+            self._readings(
+                device,
+                values,
+                every=DETECTOR_EVERY_S,
+                fast=fast,
+                step=FAST_EVERY_S,
+                until=until,
+                loss=loss,
+                rng=rng,
+            )
 
     def monitor(
-        self, device: Device, *, leak: Curve = ZERO, cable: Curve = ZERO,
-        fast: Window | None = None, silent_from: float | None = None, loss: float = 0.0,
-    ) -> None:  # fmt: skip
+        self,
+        device: Device,
+        *,
+        leak: Curve = ZERO,
+        cable: Curve = ZERO,
+        fast: Window | None = None,
+        silent_from: float | None = None,
+        loss: float = 0.0,
+    ) -> None:
         """An electrical-fire monitor; ``leak`` (mA) and ``cable`` (°C) over time since onset."""
         model = ElectricalMonitor.for_device(device.id, self.seed)
         rng = rng_for(self.seed, self.name, device.id)
@@ -189,8 +233,16 @@ class Stage:
             return model.values(at, r, leak=leak(tau), cable=cable(tau))
 
         self._heartbeats(device, model.status, rng, until)
-        self._readings(device, values, every=MONITOR_EVERY_S, fast=fast, step=FAST_EVERY_S,
-                       until=until, loss=loss, rng=rng)  # fmt: skip
+        self._readings(
+            device,
+            values,
+            every=MONITOR_EVERY_S,
+            fast=fast,
+            step=FAST_EVERY_S,
+            until=until,
+            loss=loss,
+            rng=rng,
+        )
 
     def camera(
         self,
@@ -208,29 +260,45 @@ class Stage:
         def render(at: float) -> Frame:
             tau = at - self._t0 - onset
             covered = cover_from is not None and at - self._t0 >= cover_from
-            return model.frame(at, spots=spots(tau) if spots else (),
-                               cover_c=model.cover_c(at) if covered else None)  # fmt: skip
+            return model.frame(
+                at,
+                spots=spots(tau) if spots else (),
+                cover_c=model.cover_c(at) if covered else None,
+            )
 
         self._heartbeats(device, model.status, rng, self.end)
-        for t in self._schedule(every=CAMERA_FRAME_EVERY_S, fast=fast, step=FAST_FRAME_EVERY_S,
-                                phase=rng.uniform(0.0, 2.0), until=self.end):  # fmt: skip
+        for t in self._schedule(
+            every=CAMERA_FRAME_EVERY_S,
+            fast=fast,
+            step=FAST_FRAME_EVERY_S,
+            phase=rng.uniform(0.0, 2.0),
+            until=self.end,
+        ):
 
             def frame(wire: Wire, ts: int, at: float = t) -> WireMessage:
                 return wire.frame(ts, render(self._t0 + at), preset="P1")
 
             self._add(t, device, frame)
         self._readings(
-            device, lambda at, _r: model.region_values(render(at)),
-            every=CAMERA_REGION_EVERY_S, fast=None, step=CAMERA_REGION_EVERY_S, until=self.end,
-            loss=0.0, rng=rng, region=REGION,
-        )  # fmt: skip
+            device,
+            lambda at, _r: model.region_values(render(at)),
+            every=CAMERA_REGION_EVERY_S,
+            fast=None,
+            step=CAMERA_REGION_EVERY_S,
+            until=self.end,
+            loss=0.0,
+            rng=rng,
+            region=REGION,
+        )
 
-    def event(self, t: float, device: Device, event_type: str,
-              detail: dict[str, object] | None = None) -> None:  # fmt: skip
+    def event(
+        self, t: float, device: Device, event_type: str, detail: dict[str, object] | None = None
+    ) -> None:
         self._add(t, device, lambda wire, ts: wire.event(ts, event_type, detail))
 
-    def bystanders(self, building: Building, *, silent_from: float | None = None,
-                   loss: float = 0.0) -> None:  # fmt: skip
+    def bystanders(
+        self, building: Building, *, silent_from: float | None = None, loss: float = 0.0
+    ) -> None:
         """Every device of the building not yet on stage, going about its day: a building is
         judged whole (correlation, mass offline), so none of it may be silent by omission."""
         for device in self.quarter.in_building(building.id):
@@ -249,26 +317,52 @@ class Stage:
         self._watched.add(subject)
 
     def expect(
-        self, subject: str, *, within: float, why: str, rule: Rule | None = None,
-        alert_class: AlertClass | None = None, onset: float | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        subject: str,
+        *,
+        within: float,
+        why: str,
+        rule: Rule | None = None,
+        alert_class: AlertClass | None = None,
+        onset: float | None = None,
+    ) -> None:
         self._expected.append(
-            Expected(subject=subject, onset_s=self.onset if onset is None else onset,
-                     within_s=within, why=why, rule=rule, alert_class=alert_class)
-        )  # fmt: skip
+            Expected(
+                subject=subject,
+                onset_s=self.onset if onset is None else onset,
+                within_s=within,
+                why=why,
+                rule=rule,
+                alert_class=alert_class,
+            )
+        )
 
     def forbid(
-        self, why: str, *, subjects: tuple[str, ...] = (), rule: Rule | None = None,
-        alert_class: AlertClass | None = None, until: float | None = None, max_count: int = 0,
-    ) -> None:  # fmt: skip
+        self,
+        why: str,
+        *,
+        subjects: tuple[str, ...] = (),
+        rule: Rule | None = None,
+        alert_class: AlertClass | None = None,
+        until: float | None = None,
+        max_count: int = 0,
+    ) -> None:
         self._forbidden.append(
-            Forbidden(why=why, subjects=subjects, rule=rule, alert_class=alert_class,
-                      until_s=until, max_count=max_count)
-        )  # fmt: skip
+            Forbidden(
+                why=why,
+                subjects=subjects,
+                rule=rule,
+                alert_class=alert_class,
+                until_s=until,
+                max_count=max_count,
+            )
+        )
 
     def forbid_trouble(self) -> None:
-        self.forbid("every device is healthy and sends its heartbeats throughout",
-                    alert_class=AlertClass.TROUBLE)  # fmt: skip
+        self.forbid(
+            "every device is healthy and sends its heartbeats throughout",
+            alert_class=AlertClass.TROUBLE,
+        )
 
     def run(self) -> ScenarioRun:
         messages: list[Message] = []
@@ -279,10 +373,16 @@ class Stage:
         buildings = {f"building:{self.quarter.device(d).building}" for d in self._wires}
         subjects = (*sorted(self._wires), *sorted(buildings | self._watched))
         expectation = Expectation(
-            scenario=self.name, start=self.start, duration_s=self.end, subjects=subjects,
-            expected=tuple(self._expected), forbidden=tuple(self._forbidden),
-        )  # fmt: skip
+            scenario=self.name,
+            start=self.start,
+            duration_s=self.end,
+            subjects=subjects,
+            expected=tuple(self._expected),
+            forbidden=tuple(self._forbidden),
+        )
         return ScenarioRun(
-            self.name, tuple(messages), expectation,
+            self.name,
+            tuple(messages),
+            expectation,
             {device_id: wire.seq for device_id, wire in self._wires.items()},
-        )  # fmt: skip
+        )

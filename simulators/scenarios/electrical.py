@@ -15,14 +15,18 @@ def electrical_fire(stage: Stage) -> None:
     """A loose connection on a rented building's board at the evening peak: the cable heats,
     insulation fails and leaks, and the board catches fire."""
     b = stage.pick_building(
-        lambda b, ds: b.rented and any(d.kind is Kind.ELECTRICAL for d in ds)
-        and any(d.model == "smoke" and d.floor == 1 for d in ds)
-    )  # fmt: skip
+        lambda b, ds: (
+            b.rented
+            and any(d.kind is Kind.ELECTRICAL for d in ds)
+            and any(d.model == "smoke" and d.floor == 1 for d in ds)
+        )
+    )
     board = next(d for d in stage.quarter.in_building(b.id) if d.kind is Kind.ELECTRICAL)
     nearby = next(d for d in stage.devices(b, "smoke") if d.floor == board.floor)
     on = stage.onset
-    cable = Curve([(0, 0), (300, 4), (600, 12), (900, 26), (1020, 38), (1080, 50), (1140, 65),
-                   (1500, 80)])  # fmt: skip
+    cable = Curve(
+        [(0, 0), (300, 4), (600, 12), (900, 26), (1020, 38), (1080, 50), (1140, 65), (1500, 80)]
+    )
     leak = Curve([(0, 0), (600, 20), (900, 60), (1000, 150), (1100, 300), (1500, 400)])
     stage.monitor(board, cable=cable, leak=leak, fast=(on + 840, stage.end))
     stage.event(on + 1030, board, "alarm", {"cause": "residual_current"})
@@ -36,27 +40,59 @@ def electrical_fire(stage: Stage) -> None:
     def why(text: str) -> str:
         return f"electrical fire in {b.id}: {text}"
 
-    stage.expect(board.id, rule=Rule.CABLE_TEMP, alert_class=AlertClass.PREALARM, within=1100,
-                 why=why("the cable passes 70 °C between +880 and +960 s"))  # fmt: skip
-    stage.expect(board.id, rule=Rule.CABLE_TEMP_ROR, within=1150,
-                 why=why("the cable heats at 6-12 °C/min from +900 s"))  # fmt: skip
-    stage.expect(board.id, rule=Rule.LEAKAGE, alert_class=AlertClass.PREALARM, within=1100,
-                 why=why("residual current passes 300 mA at about +1000 s"))  # fmt: skip
-    stage.expect(board.id, rule=Rule.ELECTRICAL_ALARM, within=1100,
-                 why=why("the monitor's own alarm at +1030 s"))  # fmt: skip
-    stage.expect(board.id, rule=Rule.CABLE_FIRE, alert_class=AlertClass.FIRE, within=1200,
-                 why=why("the cable passes 90 °C at about +1090 s"))  # fmt: skip
+    stage.expect(
+        board.id,
+        rule=Rule.CABLE_TEMP,
+        alert_class=AlertClass.PREALARM,
+        within=1100,
+        why=why("the cable passes 70 °C between +880 and +960 s"),
+    )
+    stage.expect(
+        board.id,
+        rule=Rule.CABLE_TEMP_ROR,
+        within=1150,
+        why=why("the cable heats at 6-12 °C/min from +900 s"),
+    )
+    stage.expect(
+        board.id,
+        rule=Rule.LEAKAGE,
+        alert_class=AlertClass.PREALARM,
+        within=1100,
+        why=why("residual current passes 300 mA at about +1000 s"),
+    )
+    stage.expect(
+        board.id,
+        rule=Rule.ELECTRICAL_ALARM,
+        within=1100,
+        why=why("the monitor's own alarm at +1030 s"),
+    )
+    stage.expect(
+        board.id,
+        rule=Rule.CABLE_FIRE,
+        alert_class=AlertClass.FIRE,
+        within=1200,
+        why=why("the cable passes 90 °C at about +1090 s"),
+    )
     stage.expect(
         nearby.id,
         rule=Rule.SMOKE_ALARM,
         within=1150,
         why=why("the board burns from +1000 s; the detector alarms at +1055 s"),
     )
-    stage.expect(f"building:{b.id}", rule=Rule.CONFIRMED_FIRE, within=1200,
-                 why=why("the detector's smoke (+1030 s) within 120 s of the cable's fire "
-                         "signal (+960 s rising past 70 °C, +1090 s at 90 °C)"))  # fmt: skip
-    stage.forbid("below 70 °C and 300 mA the monitor's warnings are pre-alarms, never fire",
-                 alert_class=AlertClass.FIRE, until=on + 850)  # fmt: skip
+    stage.expect(
+        f"building:{b.id}",
+        rule=Rule.CONFIRMED_FIRE,
+        within=1200,
+        why=why(
+            "the detector's smoke (+1030 s) within 120 s of the cable's fire "
+            "signal (+960 s rising past 70 °C, +1090 s at 90 °C)"
+        ),
+    )
+    stage.forbid(
+        "below 70 °C and 300 mA the monitor's warnings are pre-alarms, never fire",
+        alert_class=AlertClass.FIRE,
+        until=on + 850,
+    )
     stage.forbid_trouble()
 
 
@@ -78,7 +114,12 @@ def leakage_ramp(stage: Stage) -> None:
         within=10800,
         why=why("+62 mA/h from 100-140 mA, +190 mA after 3 h"),
     )
-    stage.expect(board.id, rule=Rule.LEAKAGE, alert_class=AlertClass.PREALARM, within=12600,
-                 why=why("passes 300 mA between +2.6 h and +3.2 h"))  # fmt: skip
+    stage.expect(
+        board.id,
+        rule=Rule.LEAKAGE,
+        alert_class=AlertClass.PREALARM,
+        within=12600,
+        why=why("passes 300 mA between +2.6 h and +3.2 h"),
+    )
     stage.forbid("a leak is an electrical pre-alarm, never a fire", alert_class=AlertClass.FIRE)
     stage.forbid_trouble()

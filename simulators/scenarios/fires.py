@@ -24,20 +24,36 @@ def flaming_fire(stage: Stage) -> None:
     """A living-room fire in a rented flat at night: smoke in a minute, flames out of the
     window after two, seen by the nearest thermal camera."""
     q = stage.quarter
-    b = stage.pick_building(lambda b, ds: b.rented and sum(d.model == "smoke" for d in ds) >= 2
-                            and bool(q.cameras_covering(b.id)))  # fmt: skip
+    b = stage.pick_building(
+        lambda b, ds: (
+            b.rented and sum(d.model == "smoke" for d in ds) >= 2 and bool(q.cameras_covering(b.id))
+        )
+    )
     room, corridor = stage.devices(b, "smoke")[:2]
     camera = stage.camera_for(b)
     on = stage.onset
-    smoke = Curve([(0, 0), (20, 0.3), (40, 1.6), (55, 3.4), (70, 6), (100, 12), (160, 25),
-                   (600, 30)])  # fmt: skip
-    heat = Curve([(0, 0), (40, 1), (70, 5), (100, 12), (130, 22), (160, 33), (190, 45),
-                  (220, 60), (600, 180)])  # fmt: skip
+    smoke = Curve(
+        [(0, 0), (20, 0.3), (40, 1.6), (55, 3.4), (70, 6), (100, 12), (160, 25), (600, 30)]
+    )
+    heat = Curve(
+        [
+            (0, 0),
+            (40, 1),
+            (70, 5),
+            (100, 12),
+            (130, 22),
+            (160, 33),
+            (190, 45),
+            (220, 60),
+            (600, 180),
+        ]
+    )
     fast = (on - 10, stage.end)
     stage.detector(room, smoke=smoke, heat=heat, fast=fast)
     stage.event(on + 58, room, "alarm", {"chamber": "optical"})
-    stage.detector(corridor, smoke=smoke.scaled(0.6, delay=50), heat=heat.scaled(0.3, delay=60),
-                   fast=fast)  # fmt: skip
+    stage.detector(
+        corridor, smoke=smoke.scaled(0.6, delay=50), heat=heat.scaled(0.3, delay=60), fast=fast
+    )
     stage.event(on + 118, corridor, "alarm", {"chamber": "optical"})
     for kitchen in stage.devices(b, "heat"):
         if kitchen.floor == room.floor:
@@ -60,22 +76,56 @@ def flaming_fire(stage: Stage) -> None:
     def why(text: str) -> str:
         return f"flaming fire in {b.id}: {text}"
 
-    stage.expect(room.id, rule=Rule.SMOKE_ALARM, alert_class=AlertClass.FIRE, within=120,
-                 why=why("the room detector sends its alarm at +58 s"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.SMOKE_OBSCURATION, within=150,
-                 why=why("obscuration passes 3 %/m at +53 s and keeps rising"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.HEAT_ROR, within=240,
-                 why=why("the ceiling heats at 14-22 °C/min from +70 s"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.HEAT_FIXED, within=300,
-                 why=why("the ceiling passes 57 °C at about +150 s"))  # fmt: skip
-    stage.expect(corridor.id, rule=Rule.SMOKE_ALARM, within=240,
-                 why=why("smoke reaches the corridor detector, alarm at +118 s"))  # fmt: skip
-    stage.expect(f"building:{b.id}", rule=Rule.CONFIRMED_FIRE, alert_class=AlertClass.FIRE,
-                 within=240, why=why("two detectors alarm 60 s apart"))  # fmt: skip
-    stage.expect(camera.id, rule=Rule.CAMERA_HOTSPOT, within=300,
-                 why=why("flames at the window from +120 s, 90 °C at +135 s"))  # fmt: skip
-    stage.expect(camera.id, rule=Rule.CAMERA_FIRE, within=240,
-                 why=why("the camera's own analytics report fire at +150 s"))  # fmt: skip
+    stage.expect(
+        room.id,
+        rule=Rule.SMOKE_ALARM,
+        alert_class=AlertClass.FIRE,
+        within=120,
+        why=why("the room detector sends its alarm at +58 s"),
+    )
+    stage.expect(
+        room.id,
+        rule=Rule.SMOKE_OBSCURATION,
+        within=150,
+        why=why("obscuration passes 3 %/m at +53 s and keeps rising"),
+    )
+    stage.expect(
+        room.id,
+        rule=Rule.HEAT_ROR,
+        within=240,
+        why=why("the ceiling heats at 14-22 °C/min from +70 s"),
+    )
+    stage.expect(
+        room.id,
+        rule=Rule.HEAT_FIXED,
+        within=300,
+        why=why("the ceiling passes 57 °C at about +150 s"),
+    )
+    stage.expect(
+        corridor.id,
+        rule=Rule.SMOKE_ALARM,
+        within=240,
+        why=why("smoke reaches the corridor detector, alarm at +118 s"),
+    )
+    stage.expect(
+        f"building:{b.id}",
+        rule=Rule.CONFIRMED_FIRE,
+        alert_class=AlertClass.FIRE,
+        within=240,
+        why=why("two detectors alarm 60 s apart"),
+    )
+    stage.expect(
+        camera.id,
+        rule=Rule.CAMERA_HOTSPOT,
+        within=300,
+        why=why("flames at the window from +120 s, 90 °C at +135 s"),
+    )
+    stage.expect(
+        camera.id,
+        rule=Rule.CAMERA_FIRE,
+        within=240,
+        why=why("the camera's own analytics report fire at +150 s"),
+    )
     stage.forbid_trouble()
 
 
@@ -84,28 +134,71 @@ def smouldering_fire(stage: Stage) -> None:
     b = stage.pick_building(lambda b, ds: sum(d.model == "smoke" for d in ds) >= 2)
     room, corridor = stage.devices(b, "smoke")[:2]
     on = stage.onset
-    smoke = Curve([(0, 0), (300, 0.5), (600, 1.6), (900, 2.4), (1200, 3.2), (1500, 4.5),
-                   (1800, 8), (2100, 20), (2400, 30)])  # fmt: skip
-    heat = Curve([(0, 0), (600, 0.8), (900, 1.5), (1200, 2.5), (1500, 6), (1800, 9), (1860, 18),
-                  (1920, 35), (1980, 55), (2100, 120), (2400, 200)])  # fmt: skip
+    smoke = Curve(
+        [
+            (0, 0),
+            (300, 0.5),
+            (600, 1.6),
+            (900, 2.4),
+            (1200, 3.2),
+            (1500, 4.5),
+            (1800, 8),
+            (2100, 20),
+            (2400, 30),
+        ]
+    )
+    heat = Curve(
+        [
+            (0, 0),
+            (600, 0.8),
+            (900, 1.5),
+            (1200, 2.5),
+            (1500, 6),
+            (1800, 9),
+            (1860, 18),
+            (1920, 35),
+            (1980, 55),
+            (2100, 120),
+            (2400, 200),
+        ]
+    )
     stage.detector(room, smoke=smoke, heat=heat, fast=(on + 450, stage.end))
     stage.event(on + 1450, room, "alarm", {"chamber": "optical"})
-    stage.detector(corridor, smoke=smoke.scaled(0.5, delay=300), heat=heat.scaled(0.4, delay=120),
-                   fast=(on + 900, stage.end))  # fmt: skip
+    stage.detector(
+        corridor,
+        smoke=smoke.scaled(0.5, delay=300),
+        heat=heat.scaled(0.4, delay=120),
+        fast=(on + 900, stage.end),
+    )
     stage.event(on + 2080, corridor, "alarm", {"chamber": "optical"})
     stage.bystanders(b)
 
     def why(text: str) -> str:
         return f"smouldering fire in {b.id}: {text}"
 
-    stage.expect(room.id, rule=Rule.SMOKE_PREALARM, alert_class=AlertClass.PREALARM, within=900,
-                 why=why("obscuration passes 1.5 %/m at about +590 s"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.SMOKE_OBSCURATION, within=1500,
-                 why=why("obscuration passes 3 %/m at about +1130 s and stays"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.SMOKE_ALARM, within=1600,
-                 why=why("the detector's own alarm at +1450 s"))  # fmt: skip
-    stage.expect(room.id, rule=Rule.HEAT_ANOMALY, alert_class=AlertClass.PREALARM, within=2100,
-                 why=why("late heat: +6 °C by +1500 s, +35 °C by +1920 s"))  # fmt: skip
+    stage.expect(
+        room.id,
+        rule=Rule.SMOKE_PREALARM,
+        alert_class=AlertClass.PREALARM,
+        within=900,
+        why=why("obscuration passes 1.5 %/m at about +590 s"),
+    )
+    stage.expect(
+        room.id,
+        rule=Rule.SMOKE_OBSCURATION,
+        within=1500,
+        why=why("obscuration passes 3 %/m at about +1130 s and stays"),
+    )
+    stage.expect(
+        room.id, rule=Rule.SMOKE_ALARM, within=1600, why=why("the detector's own alarm at +1450 s")
+    )
+    stage.expect(
+        room.id,
+        rule=Rule.HEAT_ANOMALY,
+        alert_class=AlertClass.PREALARM,
+        within=2100,
+        why=why("late heat: +6 °C by +1500 s, +35 °C by +1920 s"),
+    )
     stage.expect(
         room.id,
         rule=Rule.HEAT_FIXED,
@@ -121,8 +214,11 @@ def smouldering_fire(stage: Stage) -> None:
             "detectors at fire level by about +1910 s"
         ),
     )
-    stage.forbid("nothing meets a fire rule in the first 15 minutes (< 2.4 %/m, +1.5 °C)",
-                 alert_class=AlertClass.FIRE, until=on + 900)  # fmt: skip
+    stage.forbid(
+        "nothing meets a fire rule in the first 15 minutes (< 2.4 %/m, +1.5 °C)",
+        alert_class=AlertClass.FIRE,
+        until=on + 900,
+    )
     stage.forbid_trouble()
 
 
@@ -130,15 +226,29 @@ def ebike_charging(stage: Stage) -> None:
     """An e-bike charging in a corridor overnight: the battery warms for fifteen minutes (a hot
     spot in the camera's view), then goes into thermal runaway: flames and smoke."""
     q = stage.quarter
-    b = stage.pick_building(lambda b, ds: b.rented and any(d.model == "smoke" for d in ds)
-                            and bool(q.cameras_covering(b.id)))  # fmt: skip
+    b = stage.pick_building(
+        lambda b, ds: (
+            b.rented and any(d.model == "smoke" for d in ds) and bool(q.cameras_covering(b.id))
+        )
+    )
     corridor = stage.devices(b, "smoke")[0]
     camera = stage.camera_for(b)
     on = stage.onset
     x, y = stage.in_view(camera, b.id)
     size = _apparent_size(camera, b)
-    battery = Curve([(0, 30), (300, 40), (600, 52), (780, 58), (840, 62), (900, 70), (905, 150),
-                     (915, 300), (1200, 320)])  # fmt: skip
+    battery = Curve(
+        [
+            (0, 30),
+            (300, 40),
+            (600, 52),
+            (780, 58),
+            (840, 62),
+            (900, 70),
+            (905, 150),
+            (915, 300),
+            (1200, 320),
+        ]
+    )
     radius = Curve([(0, 1), (900, 1), (915, 1.5), (960, 3), (1200, 4)])
 
     def spots(tau: float) -> tuple[HotSpot, ...]:
@@ -170,12 +280,26 @@ def ebike_charging(stage: Stage) -> None:
         within=1000,
         why=why("thermal runaway: 70 to 300 °C between +900 and +915 s"),
     )
-    stage.expect(camera.id, rule=Rule.CAMERA_SMOKE, alert_class=AlertClass.PREALARM, within=1000,
-                 why=why("the camera's analytics report smoke at +930 s"))  # fmt: skip
-    stage.expect(camera.id, rule=Rule.CAMERA_FIRE, alert_class=AlertClass.FIRE, within=1000,
-                 why=why("the camera's analytics report fire at +940 s"))  # fmt: skip
-    stage.expect(corridor.id, rule=Rule.SMOKE_ALARM, within=1020,
-                 why=why("the corridor detector alarms at +950 s"))  # fmt: skip
+    stage.expect(
+        camera.id,
+        rule=Rule.CAMERA_SMOKE,
+        alert_class=AlertClass.PREALARM,
+        within=1000,
+        why=why("the camera's analytics report smoke at +930 s"),
+    )
+    stage.expect(
+        camera.id,
+        rule=Rule.CAMERA_FIRE,
+        alert_class=AlertClass.FIRE,
+        within=1000,
+        why=why("the camera's analytics report fire at +940 s"),
+    )
+    stage.expect(
+        corridor.id,
+        rule=Rule.SMOKE_ALARM,
+        within=1020,
+        why=why("the corridor detector alarms at +950 s"),
+    )
     stage.expect(
         f"building:{b.id}",
         rule=Rule.CONFIRMED_FIRE,

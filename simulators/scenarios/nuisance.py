@@ -25,16 +25,35 @@ def cooking_smoke(stage: Stage) -> None:
     2.6 %/m for a few minutes (a pre-alarm, never 3 %/m); the extractor keeps the kitchen's
     heat detector within 2 °C of its baseline, short of a heat anomaly, so no second
     signal turns the pre-alarm into a confirmed fire."""
-    b = stage.pick_building(lambda b, ds: any(
-        k.model == "heat" and any(d.model == "smoke" and d.floor == k.floor for d in ds)
-        for k in ds))  # fmt: skip
-    kitchen = next(k for k in stage.devices(b, "heat")
-                   if any(d.floor == k.floor for d in stage.devices(b, "smoke")))  # fmt: skip
+    b = stage.pick_building(
+        lambda b, ds: any(
+            k.model == "heat" and any(d.model == "smoke" and d.floor == k.floor for d in ds)
+            for k in ds
+        )
+    )
+    kitchen = next(
+        k
+        for k in stage.devices(b, "heat")
+        if any(d.floor == k.floor for d in stage.devices(b, "smoke"))
+    )
     corridor = next(d for d in stage.devices(b, "smoke") if d.floor == kitchen.floor)
     on = stage.onset
     peak = 2.55 - _base_obscuration(stage, corridor.id, corridor.model)
-    shape = Curve([(0, 0), (60, 0.15), (120, 0.45), (180, 0.72), (240, 1.0), (300, 0.85),
-                   (420, 1.0), (480, 0.7), (600, 0.3), (900, 0.08), (1200, 0)])  # fmt: skip
+    shape = Curve(
+        [
+            (0, 0),
+            (60, 0.15),
+            (120, 0.45),
+            (180, 0.72),
+            (240, 1.0),
+            (300, 0.85),
+            (420, 1.0),
+            (480, 0.7),
+            (600, 0.3),
+            (900, 0.08),
+            (1200, 0),
+        ]
+    )
     fast = (on - 30, on + 900)
     stage.detector(corridor, smoke=shape.scaled(peak), heat=shape.scaled(0.5), fast=fast)
     stage.detector(kitchen, heat=shape.scaled(2.0), fast=fast)
@@ -46,8 +65,11 @@ def cooking_smoke(stage: Stage) -> None:
         within=600,
         why=f"cooking smoke in {b.id} passes 1.5 %/m at about +130 s",
     )
-    stage.forbid("cooking smoke peaks at 2.6 %/m and the kitchen warms 2 °C: no fire alarm, "
-                 "no confirmed fire", alert_class=AlertClass.FIRE)  # fmt: skip
+    stage.forbid(
+        "cooking smoke peaks at 2.6 %/m and the kitchen warms 2 °C: no fire alarm, "
+        "no confirmed fire",
+        alert_class=AlertClass.FIRE,
+    )
     stage.forbid_trouble()
 
 
@@ -69,8 +91,12 @@ def bathroom_steam(stage: Stage) -> None:
             (door + 120, 0.0),
         ]
     on = stage.onset
-    stage.detector(corridor, smoke=Curve(points), fast=(on - 30, stage.end),
-                   heat=Curve([(0, 0), (120, 2), (900, 2), (1000, 0)]))  # fmt: skip
+    stage.detector(
+        corridor,
+        smoke=Curve(points),
+        fast=(on - 30, stage.end),
+        heat=Curve([(0, 0), (120, 2), (900, 2), (1000, 0)]),
+    )
     stage.bystanders(b)
     why = f"shower steam at {corridor.id} in {b.id}"
     stage.expect(
@@ -79,8 +105,10 @@ def bathroom_steam(stage: Stage) -> None:
         within=300,
         why=f"{why}: the first puff passes 1.5 %/m at +241 s",
     )
-    stage.forbid(f"{why}: above 3 %/m for under 10 s, never the 20 s the rule needs",
-                 rule=Rule.SMOKE_OBSCURATION)  # fmt: skip
+    stage.forbid(
+        f"{why}: above 3 %/m for under 10 s, never the 20 s the rule needs",
+        rule=Rule.SMOKE_OBSCURATION,
+    )
     stage.forbid(f"{why}: steam is no fire", alert_class=AlertClass.FIRE)
     stage.forbid_trouble()
 
@@ -92,12 +120,16 @@ def sun_glint(stage: Stage) -> None:
     for covered in camera.config["covers"]:
         stage.watch(f"building:{covered}")
     x, y = stage.in_view(camera, f"glint:{stage.seed}")
-    stage.camera(camera, fast=(stage.onset - 20, stage.onset + 300),
-                 spots=lambda tau: _glint(stage, tau, x, y))  # fmt: skip
+    stage.camera(
+        camera,
+        fast=(stage.onset - 20, stage.onset + 300),
+        spots=lambda tau: _glint(stage, tau, x, y),
+    )
     stage.bystanders(stage.quarter.building(camera.building))
     why = f"sun glint in {camera.id}'s view"
-    stage.forbid(f"{why}: it flickers, never hot for 3 s", rule=Rule.CAMERA_HOTSPOT,
-                 subjects=(camera.id,))  # fmt: skip
+    stage.forbid(
+        f"{why}: it flickers, never hot for 3 s", rule=Rule.CAMERA_HOTSPOT, subjects=(camera.id,)
+    )
     stage.forbid(f"{why}: a reflection is no fire", alert_class=AlertClass.FIRE)
     stage.forbid_trouble()
 
@@ -117,16 +149,23 @@ def dust_drift(stage: Stage) -> None:
     """A detector overdue for cleaning, over its last five days: the clean-air reading climbs
     from 1.05 to 1.75 %/m, crossing the 1.5 %/m pre-alarm on the fourth day. Maintenance
     work, not a fire."""
-    b = stage.pick_building(lambda b, ds: not any(d.model == "electrical" for d in ds)
-                            and any(d.model == "smoke" for d in ds))  # fmt: skip
+    b = stage.pick_building(
+        lambda b, ds: (
+            not any(d.model == "electrical" for d in ds) and any(d.model == "smoke" for d in ds)
+        )
+    )
     detector = stage.devices(b, "smoke")[0]
     base = _base_obscuration(stage, detector.id, detector.model)
     stage.detector(detector, dust=Curve([(0, 1.05 - base), (_DUST_DRIFT_S, 1.75 - base)]))
     stage.bystanders(b)
     why = f"dust drift on {detector.id} in {b.id}"
-    stage.expect(detector.id, rule=Rule.SMOKE_PREALARM, alert_class=AlertClass.PREALARM,
-                 within=320_000, why=f"{why}: passes 1.5 %/m at about +3.2 days")  # fmt: skip
+    stage.expect(
+        detector.id,
+        rule=Rule.SMOKE_PREALARM,
+        alert_class=AlertClass.PREALARM,
+        within=320_000,
+        why=f"{why}: passes 1.5 %/m at about +3.2 days",
+    )
     stage.forbid(f"{why}: it never passes 1.8 %/m", alert_class=AlertClass.FIRE)
-    stage.forbid(f"{why}: the reading drifts and is noisy, it is not stuck",
-                 rule=Rule.SENSOR_STUCK)  # fmt: skip
+    stage.forbid(f"{why}: the reading drifts and is noisy, it is not stuck", rule=Rule.SENSOR_STUCK)
     stage.forbid_trouble()

@@ -25,13 +25,25 @@ _seq = iter(range(10**9, 2 * 10**9))
 
 
 def skewed(
-    device_id: str, t: float, event_type: str = "alarm", *, skew_s: float = HOUR,
+    device_id: str,
+    t: float,
+    event_type: str = "alarm",
+    *,
+    skew_s: float = HOUR,
     detail: dict[str, Any] | None = None,
-) -> tuple[Decoded, datetime]:  # fmt: skip
+) -> tuple[Decoded, datetime]:
     """An event that arrived at ``t`` from a device whose clock says ``t + skew_s``."""
     at = ts(t)
-    message = Decoded(SITE, device_id, Channel.EVENT, at, next(_seq), event_type=event_type,
-                      detail=detail, device_ts=at + timedelta(seconds=skew_s))  # fmt: skip
+    message = Decoded(
+        SITE,
+        device_id,
+        Channel.EVENT,
+        at,
+        next(_seq),
+        event_type=event_type,
+        detail=detail,
+        device_ts=at + timedelta(seconds=skew_s),
+    )
     return message, at
 
 

@@ -92,8 +92,10 @@ LEVELS: dict[str, list[float]] = {
     "residual_current_ma": [50.0, 250.0, 320.0],
     "cable_temp_c": [30.0, 72.0, 95.0],
 }
-METRICS = {Kind.SMOKE: ("temperature_c", "obscuration_pct_per_m"),
-           Kind.ELECTRICAL: ("residual_current_ma", "cable_temp_c")}  # fmt: skip
+METRICS = {
+    Kind.SMOKE: ("temperature_c", "obscuration_pct_per_m"),
+    Kind.ELECTRICAL: ("residual_current_ma", "cable_temp_c"),
+}
 
 
 @st.composite
@@ -220,8 +222,9 @@ def test_hysteresis_can_give_a_higher_threshold_more_raise_edges() -> None:
     def raises(fixed: float) -> int:
         engine = engine_with(device("S1", config={"rules": {"fixed_c": fixed}}))
         batch = [reading("S1", i, temperature_c=v) for i, v in enumerate(temps)]
-        return sum(1 for d in run(engine, batch) if d.rule is Rule.HEAT_FIXED
-                   and d.change is Change.RAISE)  # fmt: skip
+        return sum(
+            1 for d in run(engine, batch) if d.rule is Rule.HEAT_FIXED and d.change is Change.RAISE
+        )
 
     assert (raises(57.0), raises(57.6)) == (1, 2)
 

@@ -413,8 +413,10 @@ def test_a_chattering_alert_from_a_backlog_is_held_until_no_activation_arrives_f
     engine = engine_with(device("S1"))
     cycle = ["alarm", "alarm_cleared"] * 3
     arrival = ts(1000)
-    backlog = [(Decoded(SITE, "S1", Channel.EVENT, ts(10.0 * i), next(_seq), event_type=kind),
-                arrival) for i, kind in enumerate(cycle)]  # fmt: skip
+    backlog = [
+        (Decoded(SITE, "S1", Channel.EVENT, ts(10.0 * i), next(_seq), event_type=kind), arrival)
+        for i, kind in enumerate(cycle)
+    ]
     run(engine, backlog)
     assert engine.tick(ts(1059)) == []
     engine.commit()

@@ -79,8 +79,9 @@ class Dome:
     ) -> list[Condition]:
         when = at if at is not None else self.at + timedelta(seconds=after_s)
         self.at = max(self.at, when)
-        out = analyse(self.state, temps, camera_id=self.camera_id, preset=preset, at=when,
-                      config=self.config)  # fmt: skip
+        out = analyse(
+            self.state, temps, camera_id=self.camera_id, preset=preset, at=when, config=self.config
+        )
         self.log.extend(out)
         return out
 
@@ -419,8 +420,15 @@ def test_config_rejects_out_of_range_values_naming_the_field(field: str, value: 
 
 
 def test_thresholds_are_set_per_camera() -> None:
-    custom = ThermalConfig(alarm_c=70.0, clear_c=66.0, prealarm_c=60.0, absolute_c=float("inf"),
-                           relearn_after_s=float("inf"), min_area_px=1, dwell_s=0.0)  # fmt: skip
+    custom = ThermalConfig(
+        alarm_c=70.0,
+        clear_c=66.0,
+        prealarm_c=60.0,
+        absolute_c=float("inf"),
+        relearn_after_s=float("inf"),
+        min_area_px=1,
+        dwell_s=0.0,
+    )
     dome = Dome(custom)
     dome.learn()
     conditions = dome.see(with_patch(quarter(1), 40, 40, 1, 72.0))

@@ -26,10 +26,16 @@ def raise_alert(
 ) -> int:
     """The id of the alert the decision opened or touched."""
     decision = Decision(
-        subject=device, rule=rule, alert_class=alert_class, change=change,
-        at=at or datetime.now(UTC), value=61.5, site=site, building=building,
+        subject=device,
+        rule=rule,
+        alert_class=alert_class,
+        change=change,
+        at=at or datetime.now(UTC),
+        value=61.5,
+        site=site,
+        building=building,
         suppressed=suppressed,
-    )  # fmt: skip
+    )
     with db.transaction():
         changes = apply_decisions(db, [decision])
     return changes[0].id

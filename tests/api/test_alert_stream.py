@@ -80,8 +80,12 @@ class Listener:
 
 
 def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
-    base_url: str, database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str,
-) -> None:  # fmt: skip
+    base_url: str,
+    database_url: str,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+) -> None:
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
     operator = auth(token(database_url, f"op-{site}", "operator"))
     device = registry.add(f"{site}-SD1", Kind.SMOKE)
@@ -91,8 +95,10 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
     alert = raise_alert(db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
     (raised,) = first.take(1)
     assert (raised["change"], raised["alert"]["id"], raised["alert"]["class"]) == (
-        "raise", alert, "fire",
-    )  # fmt: skip
+        "raise",
+        alert,
+        "fire",
+    )
     assert raised["event_id"] == raised["id"]
     other_site = registry.add(f"{site}-X", Kind.SMOKE, site=f"{site}x")
     raise_alert(db, other_site, Rule.SMOKE_ALARM, AlertClass.FIRE, site=f"{site}x")
@@ -100,8 +106,9 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
 
     # While nobody listens: an acknowledgement, a comment and a second alert.
     assert httpx2.post(f"{base_url}/api/v1/alerts/{alert}/ack", headers=operator).status_code == 200
-    httpx2.post(f"{base_url}/api/v1/alerts/{alert}/comment", headers=operator,
-               json={"text": "crew sent"})  # fmt: skip
+    httpx2.post(
+        f"{base_url}/api/v1/alerts/{alert}/comment", headers=operator, json={"text": "crew sent"}
+    )
     tested = registry.add(f"{site}-SD9", Kind.SMOKE)  # in a walk test: never dispatched
     raise_alert(db, tested, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, suppressed="test")
     other = raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)
@@ -109,8 +116,10 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
     again = Listener(url, {**viewer, "Last-Event-ID": raised["id"]}, site)
     missed = again.take(3)
     assert [(e["change"], e["alert"]["id"]) for e in missed] == [
-        ("ack", alert), ("comment", alert), ("raise", other),
-    ]  # fmt: skip
+        ("ack", alert),
+        ("comment", alert),
+        ("raise", other),
+    ]
     assert missed[0]["actor"] == f"op-{site}" and missed[0]["to_state"] == "active_ack"
     # ... and it goes on live after the replay.
     httpx2.post(f"{base_url}/api/v1/alerts/{other}/ack", headers=operator)
@@ -120,8 +129,12 @@ def test_stream_delivers_live_and_replays_what_a_reconnect_missed(
 
 
 def test_log_writers_commit_in_id_order(
-    base_url: str, database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str,
-) -> None:  # fmt: skip
+    base_url: str,
+    database_url: str,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+) -> None:
     """A writer that holds its transaction open makes the next writer of the log wait, so ids
     are handed out in commit order and a client resuming after an id never skips one."""
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
@@ -131,8 +144,11 @@ def test_log_writers_commit_in_id_order(
     with psycopg.connect(database_url) as slow:
         slow.execute("SELECT 1")  # a transaction of its own, which raise_alert only nests in
         first = raise_alert(slow, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
-        writer = threading.Thread(target=lambda: second.append(
-            raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)))  # fmt: skip
+        writer = threading.Thread(
+            target=lambda: second.append(
+                raise_alert(db, device, Rule.HEAT_FIXED, AlertClass.FIRE, site=site)
+            )
+        )
         writer.start()
         writer.join(timeout=1.5)
         assert writer.is_alive(), "the second writer did not wait for the first to commit"
@@ -147,8 +163,12 @@ def test_log_writers_commit_in_id_order(
 
 
 def test_an_unrelated_long_transaction_does_not_hold_the_stream_back(
-    base_url: str, database_url: str, registry: Registry, db: psycopg.Connection[Any], site: str,
-) -> None:  # fmt: skip
+    base_url: str,
+    database_url: str,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+) -> None:
     """A bulk load or an import running for minutes must not freeze the operators' screen."""
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
     device = registry.add(f"{site}-SD3", Kind.SMOKE)

@@ -31,9 +31,12 @@ def _post(client: TestClient, path: str, who: dict[str, str], body: Any = None) 
 
 
 def test_fire_alarm_from_ack_to_resolution_is_audited_with_each_person(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = registry.add(f"{site}-SD1", kind=Kind.SMOKE)
     alert = raise_alert(db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site)
     url = f"/api/v1/alerts/{alert}"
@@ -62,8 +65,11 @@ def test_fire_alarm_from_ack_to_resolution_is_audited_with_each_person(
     assert resolved.status_code == 200
     body = resolved.json()
     assert (body["state"], body["cause"], body["resolved_by"], body["resolution_note"]) == (
-        "resolved", "real_fire", f"operator2-{site}", "put out",
-    )  # fmt: skip
+        "resolved",
+        "real_fire",
+        f"operator2-{site}",
+        "put out",
+    )
     assert body["resolved_at"] is not None
 
     again = _post(client, f"{url}/resolve", op, {"cause": "real_fire"})
@@ -85,14 +91,21 @@ def test_fire_alarm_from_ack_to_resolution_is_audited_with_each_person(
 
 
 def test_a_shelved_prealarm_comes_back_as_its_condition_demands(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = registry.add(f"{site}-EM1", kind=Kind.ELECTRICAL)
     alert = raise_alert(db, device, Rule.LEAKAGE, AlertClass.PREALARM, site=site)
     before = datetime.now(UTC)
-    shelved = _post(client, f"/api/v1/alerts/{alert}/shelve", people["operator"],
-                    {"minutes": 45, "reason": "electrician at work"})  # fmt: skip
+    shelved = _post(
+        client,
+        f"/api/v1/alerts/{alert}/shelve",
+        people["operator"],
+        {"minutes": 45, "reason": "electrician at work"},
+    )
     assert shelved.status_code == 200, shelved.text
     until = datetime.fromisoformat(shelved.json()["shelved_until"])
     assert timedelta(minutes=44) < until - before < timedelta(minutes=46)
@@ -105,17 +118,24 @@ def test_a_shelved_prealarm_comes_back_as_its_condition_demands(
     assert "only a shelved alert can be unshelved" in twice.json()["detail"]
 
     # Returned to normal while shelved: unshelving has nothing left to say.
-    _post(client, f"/api/v1/alerts/{alert}/shelve", people["operator"],
-          {"minutes": 5, "reason": "again"})  # fmt: skip
+    _post(
+        client,
+        f"/api/v1/alerts/{alert}/shelve",
+        people["operator"],
+        {"minutes": 5, "reason": "again"},
+    )
     raise_alert(db, device, Rule.LEAKAGE, AlertClass.PREALARM, site=site, change=Change.CLEAR)
     gone = _post(client, f"/api/v1/alerts/{alert}/unshelve", people["operator"])
     assert gone.json()["state"] == "resolved"
 
 
 def test_roles_and_bad_requests_get_clear_errors(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = registry.add(f"{site}-SD2", kind=Kind.SMOKE)
     alert = raise_alert(db, device, Rule.HEAT_ANOMALY, AlertClass.PREALARM, site=site)
     url = f"/api/v1/alerts/{alert}"
@@ -149,17 +169,28 @@ def test_roles_and_bad_requests_get_clear_errors(
 
 
 def test_the_list_filters_and_pages(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     t0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
     a = registry.add(f"{site}-A", kind=Kind.SMOKE)
     b = registry.add(f"{site}-B", kind=Kind.ELECTRICAL)
     fire = raise_alert(db, a, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, at=t0)
-    leak = raise_alert(db, b, Rule.LEAKAGE, AlertClass.PREALARM, site=site, building="B-002",
-                       at=t0 + timedelta(hours=1))  # fmt: skip
-    low = raise_alert(db, a, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site,
-                      at=t0 + timedelta(hours=2))  # fmt: skip
+    leak = raise_alert(
+        db,
+        b,
+        Rule.LEAKAGE,
+        AlertClass.PREALARM,
+        site=site,
+        building="B-002",
+        at=t0 + timedelta(hours=1),
+    )
+    low = raise_alert(
+        db, a, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site, at=t0 + timedelta(hours=2)
+    )
     _post(client, f"/api/v1/alerts/{low}/resolve", people["operator"], {"cause": "maintenance"})
 
     def ids(**params: Any) -> list[int]:
@@ -186,9 +217,12 @@ def test_the_list_filters_and_pages(
 
 
 def test_detail_carries_the_readings_around_the_alert(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = registry.add(f"{site}-SD3", kind=Kind.SMOKE)
     raised = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     PartitionKeeper(db).ensure(db, {raised.date(), (raised - timedelta(minutes=20)).date()})
@@ -207,12 +241,16 @@ def test_detail_carries_the_readings_around_the_alert(
 
 
 def test_operators_do_not_see_what_technicians_test(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], site: str,
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
     people: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = registry.add(f"{site}-SD7", kind=Kind.SMOKE)
-    quiet = raise_alert(db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site,
-                        suppressed="commissioning")  # fmt: skip
+    quiet = raise_alert(
+        db, device, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, suppressed="commissioning"
+    )
     loud = raise_alert(db, device, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site)
 
     def ids(**params: Any) -> list[int]:

@@ -43,8 +43,13 @@ def test_technician_registers_a_device_viewer_may_not(
     tech = token(database_url, f"tech-{site}", "technician")
     viewer = token(database_url, f"viewer-{site}", "viewer")
     db.execute("INSERT INTO buildings (id) VALUES (%s)", (f"{site}-B7",))  # registered first
-    body = {"id": f"{site}-SD1", "kind": "smoke", "site": site, "building": f"{site}-B7",
-            "floor": 3}  # fmt: skip
+    body = {
+        "id": f"{site}-SD1",
+        "kind": "smoke",
+        "site": site,
+        "building": f"{site}-B7",
+        "floor": 3,
+    }
     forbidden = client.post("/api/v1/devices", json=body, headers=auth(viewer))
     assert forbidden.status_code == 403
     assert "technician" in forbidden.json()["detail"]
@@ -81,9 +86,15 @@ def test_alerts_are_listed_newest_first(
         db.execute(
             "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
             " last_at, site) VALUES (%s, %s, %s, 'fire', 'active_unack', %s, now(), %s, %s)",
-            (f"{site}-D", f"{site}-D", rule, datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
-             datetime(2026, 1, 1, 0, minute, tzinfo=UTC), site),
-        )  # fmt: skip
+            (
+                f"{site}-D",
+                f"{site}-D",
+                rule,
+                datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
+                datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
+                site,
+            ),
+        )
     response = client.get("/api/v1/alerts", params={"open": True}, headers=auth(viewer))
     assert response.status_code == 200
     mine = [a for a in response.json() if a["device_id"] == f"{site}-D"]

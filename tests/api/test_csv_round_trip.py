@@ -21,12 +21,23 @@ def test_every_text_cell_reads_back_as_it_was_written(
     name: str, building: str, room: str, zone: str
 ) -> None:
     device: dict[str, Any] = dict.fromkeys(DEVICE_FIELDS)
-    device |= {"id": "SD-0001", "kind": "smoke", "site": "zilai", "name": name,
-               "building": building, "room": room, "zone": zone, "config": {}}  # fmt: skip
+    device |= {
+        "id": "SD-0001",
+        "kind": "smoke",
+        "site": "zilai",
+        "name": name,
+        "building": building,
+        "room": room,
+        "zone": zone,
+        "config": {},
+    }
     [(_, row)] = parse(to_csv([device]).encode(), "csv").devices
     assert {k: row.get(k) for k in ("name", "building", "room", "zone")} == {
-        "name": name, "building": building, "room": room, "zone": zone,
-    }  # fmt: skip
+        "name": name,
+        "building": building,
+        "room": room,
+        "zone": zone,
+    }
 
 
 def test_the_formula_and_quote_escapes_are_what_a_spreadsheet_shows() -> None:

@@ -459,12 +459,17 @@ def test_maintenance_started_in_commissioning_returns_to_commissioning(
     [
         (b'{"id": "X", "kind": "smoke", "site": "s", "lat": NaN}', "lat"),
         (b'{"id": "X", "kind": "smoke", "site": "s", "lon": Infinity}', "lon"),
-        (b'{"id": "X", "kind": "smoke", "site": "s", "config": {"rules": {"fixed_c": NaN}}}',
-         "config"),
-        (b'{"id": "X", "kind": "smoke", "site": "s", "config": {"rules": {"fixed_c": -Infinity}}}',
-         "config"),
+        (
+            b'{"id": "X", "kind": "smoke", "site": "s", "config": {"rules": {"fixed_c": NaN}}}',
+            "config",
+        ),
+        (
+            b'{"id": "X", "kind": "smoke", "site": "s",'
+            b' "config": {"rules": {"fixed_c": -Infinity}}}',
+            "config",
+        ),
     ],
-)  # fmt: skip
+)
 def test_nan_and_infinity_are_a_422_not_a_500(api: Api, body: bytes, loc: str) -> None:
     body = body.replace(b'"X"', f'"{api.site}-X"'.encode()).replace(
         b'"s"', f'"{api.site}"'.encode()
@@ -492,8 +497,7 @@ def test_nan_and_infinity_are_a_422_not_a_500(api: Api, body: bytes, loc: str) -
 
 def test_a_replacement_camera_covers_registered_buildings_only(api: Api) -> None:
     building = api.building()
-    old = api.device("TC1", kind="thermal_camera", building=building,
-                     config={"covers": [building]})  # fmt: skip
+    old = api.device("TC1", kind="thermal_camera", building=building, config={"covers": [building]})
     tech = api.as_("technician")
     refused = tech.post(
         f"/api/v1/devices/{old['id']}/replace",

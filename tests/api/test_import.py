@@ -278,8 +278,9 @@ def test_a_device_keeping_a_building_from_before_buildings_existed_reimports(
     s = api.site
     db.execute(
         "INSERT INTO devices (id, kind, site, heartbeat_s, building) VALUES (%s, 'smoke', %s,"
-        " 3600, %s)", (f"{s}-OLD", s, f"{s}-legacy"),
-    )  # fmt: skip
+        " 3600, %s)",
+        (f"{s}-OLD", s, f"{s}-legacy"),
+    )
     row = {"id": f"{s}-OLD", "kind": "smoke", "site": s, "building": f"{s}-legacy"}
     tech = api.as_("technician")
     same = tech.post("/api/v1/devices/import", json=[{**row, "room": "hall"}])
@@ -319,8 +320,11 @@ def test_a_partial_csv_changes_only_its_cells_and_audits_old_and_new(api: Api) -
     assert {k: after[k] for k in _KEPT if k != "zone"} == {
         k: device[k] for k in _KEPT if k != "zone"
     }
-    [entry] = [e for e in tech.get(f"/api/v1/devices/{device['id']}/audit").json()
-               if e["action"] == "import_update"]  # fmt: skip
+    [entry] = [
+        e
+        for e in tech.get(f"/api/v1/devices/{device['id']}/audit").json()
+        if e["action"] == "import_update"
+    ]
     assert entry["detail"] == {"room": ["kitchen", "office"], "zone": ["G-1", None]}
 
 

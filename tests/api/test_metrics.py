@@ -31,8 +31,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_count_what_ingest_did(settings: Settings, registry: Registry) -> None:
-    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
-                         settings.site)  # fmt: skip
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site)
     with running(settings) as ingest:
         app = create_app(settings, collectors=[IngestCollector(ingest.counters)])
         with TestClient(app) as client:
@@ -70,13 +69,27 @@ def test_metrics_show_the_bounded_tables_and_what_they_dropped(
     settings: Settings, db: psycopg.Connection[Any]
 ) -> None:
     site = settings.site
-    db.execute("INSERT INTO table_caps VALUES ('dead_letters', 3)"
-               " ON CONFLICT (tbl) DO UPDATE SET max_rows = excluded.max_rows")  # fmt: skip
+    db.execute(
+        "INSERT INTO table_caps VALUES ('dead_letters', 3)"
+        " ON CONFLICT (tbl) DO UPDATE SET max_rows = excluded.max_rows"
+    )
     try:
         with db.transaction():
-            insert_dead_letters(db, [(datetime.now(UTC), f"fw/v1/{site}/U{i}/event", f"U{i}",
-                                      "unknown_device", "not registered", b"{}", 2)
-                                     for i in range(5)])  # fmt: skip
+            insert_dead_letters(
+                db,
+                [
+                    (
+                        datetime.now(UTC),
+                        f"fw/v1/{site}/U{i}/event",
+                        f"U{i}",
+                        "unknown_device",
+                        "not registered",
+                        b"{}",
+                        2,
+                    )
+                    for i in range(5)
+                ],
+            )
     finally:
         db.execute("DELETE FROM table_caps")
     with TestClient(create_app(settings)) as client:

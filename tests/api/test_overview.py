@@ -16,10 +16,18 @@ from tests.tokens import auth, token
 
 
 def _device(
-    db: psycopg.Connection[Any], device: str, kind: str, site: str, building: str, *,
-    status: str = "active", heard_s_ago: float | None = 5, latest: dict[str, float] | None = None,
-    lat: float = 23.1, lon: float = 113.27,
-) -> str:  # fmt: skip
+    db: psycopg.Connection[Any],
+    device: str,
+    kind: str,
+    site: str,
+    building: str,
+    *,
+    status: str = "active",
+    heard_s_ago: float | None = 5,
+    latest: dict[str, float] | None = None,
+    lat: float = 23.1,
+    lon: float = 113.27,
+) -> str:
     db.execute(
         "INSERT INTO devices (id, kind, site, building, status, heartbeat_s, lat, lon)"
         " VALUES (%s, %s, %s, %s, %s, 60, %s, %s)",
@@ -38,16 +46,30 @@ def _device(
 def test_overview_counts_a_known_quarter(
     client: TestClient, database_url: str, db: psycopg.Connection[Any], site: str
 ) -> None:
-    sd1 = _device(db, f"{site}-SD1", "smoke", site, "B-1", latest={"temperature_c": 31.0},
-                  lat=23.10, lon=113.20)  # fmt: skip
+    sd1 = _device(
+        db,
+        f"{site}-SD1",
+        "smoke",
+        site,
+        "B-1",
+        latest={"temperature_c": 31.0},
+        lat=23.10,
+        lon=113.20,
+    )
     _device(db, f"{site}-SD2", "smoke", site, "B-1", heard_s_ago=600, lat=23.12, lon=113.22)
     _device(db, f"{site}-SD3", "smoke", site, "B-2", heard_s_ago=None)
     _device(db, f"{site}-SD4", "smoke", site, "B-2", status="maintenance")
     em1 = _device(db, f"{site}-EM1", "electrical", site, "B-2", latest={"cable_temp_c": 88.5})
     _device(db, f"{site}-EM2", "electrical", site, "B-3", status="commissioning")
     _device(db, f"{site}-EM3", "electrical", site, "B-3", status="decommissioned")
-    cam = _device(db, f"{site}-TC1", "thermal_camera", site, "B-3",
-                  latest={"frame_max_temp_c": 212.0, "max_temp_c": 90.0})  # fmt: skip
+    cam = _device(
+        db,
+        f"{site}-TC1",
+        "thermal_camera",
+        site,
+        "B-3",
+        latest={"frame_max_temp_c": 212.0, "max_temp_c": 90.0},
+    )
 
     fire = raise_alert(db, sd1, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building="B-1")
     raise_alert(db, em1, Rule.FAULT, AlertClass.TROUBLE, site=site, building="B-2")
@@ -69,16 +91,27 @@ def test_overview_counts_a_known_quarter(
 
     assert body["devices"]["total"] == 7  # the decommissioned one is gone
     kinds = body["devices"]["by_kind"]
-    assert kinds["smoke"] == {"online": 1, "offline": 2, "fault": 0, "maintenance": 1,
-                              "commissioning": 0}  # fmt: skip
-    assert kinds["electrical"] == {"online": 0, "offline": 0, "fault": 1, "maintenance": 0,
-                                   "commissioning": 1}  # fmt: skip
+    assert kinds["smoke"] == {
+        "online": 1,
+        "offline": 2,
+        "fault": 0,
+        "maintenance": 1,
+        "commissioning": 0,
+    }
+    assert kinds["electrical"] == {
+        "online": 0,
+        "offline": 0,
+        "fault": 1,
+        "maintenance": 0,
+        "commissioning": 1,
+    }
     assert kinds["thermal_camera"]["online"] == 1
 
     assert body["open_alerts"] == {
-        "total": 3, "by_class": {"fire": 0, "prealarm": 1, "supervisory": 0, "trouble": 2},
+        "total": 3,
+        "by_class": {"fire": 0, "prealarm": 1, "supervisory": 0, "trouble": 2},
         "by_state": {"active_unack": 3},
-    }  # fmt: skip
+    }
     assert len(body["timeline"]) in (6, 7)  # the window's hours, both ends included
     assert sum(h["fire"] for h in body["timeline"]) == 1  # resolved, still in the history
     assert sum(h["trouble"] for h in body["timeline"]) == 2
@@ -87,12 +120,16 @@ def test_overview_counts_a_known_quarter(
     assert body["alarm_rate"]["flood"] is False
 
     assert [(h["device_id"], h["metric"], h["value"]) for h in body["hot_spots"]] == [
-        (cam, "frame_max_temp_c", 212.0), (em1, "cable_temp_c", 88.5), (sd1, "temperature_c", 31.0),
-    ]  # fmt: skip
+        (cam, "frame_max_temp_c", 212.0),
+        (em1, "cable_temp_c", 88.5),
+        (sd1, "temperature_c", 31.0),
+    ]
     buildings = {b["id"]: b for b in body["buildings"]}
     assert {b: v["state"] for b, v in buildings.items()} == {
-        "B-1": "normal", "B-2": "trouble", "B-3": "prealarm",
-    }  # fmt: skip
+        "B-1": "normal",
+        "B-2": "trouble",
+        "B-3": "prealarm",
+    }
     assert buildings["B-1"]["lat"] == pytest.approx(23.11)
     assert (buildings["B-2"]["open_alerts"], buildings["B-2"]["devices"]) == (2, 3)
     assert body["latest_events"][0]["rule"] == "camera_prealarm"

@@ -25,8 +25,11 @@ def viewer(database_url: str, site: str) -> dict[str, str]:
 
 
 def test_readings_come_in_buckets_with_min_mean_max(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], viewer: dict[str, str],
-) -> None:  # fmt: skip
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    viewer: dict[str, str],
+) -> None:
     device = registry.add(f"{registry.site}-EM1", Kind.ELECTRICAL)
     t0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
     PartitionKeeper(db).ensure(db, {t0.date()})
@@ -42,21 +45,29 @@ def test_readings_come_in_buckets_with_min_mean_max(
         )
     got = client.get(
         f"/api/v1/devices/{device}/readings",
-        params={"metric": "cable_temp_c", "from": t0.isoformat(),
-                "to": (t0 + timedelta(minutes=5)).isoformat(), "bucket": 60},
+        params={
+            "metric": "cable_temp_c",
+            "from": t0.isoformat(),
+            "to": (t0 + timedelta(minutes=5)).isoformat(),
+            "bucket": 60,
+        },
         headers=viewer,
-    )  # fmt: skip
+    )
     assert got.status_code == 200, got.text
     body = got.json()
-    assert (body["bucket_s"], body["metric"], body["from"]) == (60, "cable_temp_c",
-                                                                "2026-11-28T10:00:00Z")  # fmt: skip
+    assert (body["bucket_s"], body["metric"], body["from"]) == (
+        60,
+        "cable_temp_c",
+        "2026-11-28T10:00:00Z",
+    )
     assert [(p["t"], p["min"], p["avg"], p["max"], p["n"]) for p in body["points"]] == [
         ("2026-11-28T10:00:00Z", 30.0, 32.5, 35.0, 6),
         ("2026-11-28T10:01:00Z", 36.0, 38.5, 41.0, 6),
     ]
     # Without a bucket: about 300 over the span.
-    auto = client.get(f"/api/v1/devices/{device}/readings", params={"metric": "leakage_ma"},
-                      headers=viewer).json()  # fmt: skip
+    auto = client.get(
+        f"/api/v1/devices/{device}/readings", params={"metric": "leakage_ma"}, headers=viewer
+    ).json()
     assert auto["bucket_s"] == 288 and auto["points"] == []
 
 
@@ -70,15 +81,28 @@ def test_readings_refuse_what_cannot_be_answered(
         ({}, 422, "metric"),
         ({"metric": "cable temp"}, 422, "metric"),
         ({"metric": "cable_temp_c", "bucket": 0}, 422, "bucket"),
-        ({"metric": "cable_temp_c", "from": now.isoformat(),
-          "to": (now - timedelta(hours=1)).isoformat()}, 400, "from must be before to"),
-        ({"metric": "cable_temp_c", "from": (now - timedelta(days=40)).isoformat()}, 400,
-         "31 days"),
-        ({"metric": "cable_temp_c", "from": (now - timedelta(days=7)).isoformat(), "bucket": 1},
-         400, "too many"),
+        (
+            {
+                "metric": "cable_temp_c",
+                "from": now.isoformat(),
+                "to": (now - timedelta(hours=1)).isoformat(),
+            },
+            400,
+            "from must be before to",
+        ),
+        (
+            {"metric": "cable_temp_c", "from": (now - timedelta(days=40)).isoformat()},
+            400,
+            "31 days",
+        ),
+        (
+            {"metric": "cable_temp_c", "from": (now - timedelta(days=7)).isoformat(), "bucket": 1},
+            400,
+            "too many",
+        ),
         ({"metric": "cable_temp_c", "from": "2026-11-28T10:00:00"}, 400, "time zone"),
         ({"metric": "cable_temp_c", "to": "0001-01-01T00:00:00Z"}, 400, "between 2000 and 2100"),
-    ]  # fmt: skip
+    ]
     for params, code, said in cases:
         bad = client.get(url, params=params, headers=viewer)
         assert bad.status_code == code, (params, bad.text)
@@ -110,8 +134,11 @@ def _png_pixels(body: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
 
 
 def test_a_camera_frame_is_served_as_a_heat_map(
-    client: TestClient, registry: Registry, db: psycopg.Connection[Any], viewer: dict[str, str],
-) -> None:  # fmt: skip
+    client: TestClient,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    viewer: dict[str, str],
+) -> None:
     camera = registry.add(f"{registry.site}-TC1", Kind.THERMAL_CAMERA)
     smoke = registry.add(f"{registry.site}-SD1", Kind.SMOKE)
     url = f"/api/v1/devices/{camera}/frame.png"
@@ -122,9 +149,12 @@ def test_a_camera_frame_is_served_as_a_heat_map(
     temps[10:14, 40:44] = 350.0  # a hot spot
     db.execute(
         "INSERT INTO camera_frames_latest (device_id, ts, seq, payload) VALUES (%s, %s, 7, %s)",
-        (camera, datetime(2026, 11, 28, 2, 0, tzinfo=UTC),
-         encode_frame(temps, ts="2026-11-28T02:00:00Z", seq=7)),
-    )  # fmt: skip
+        (
+            camera,
+            datetime(2026, 11, 28, 2, 0, tzinfo=UTC),
+            encode_frame(temps, ts="2026-11-28T02:00:00Z", seq=7),
+        ),
+    )
     got = client.get(url, headers=viewer)
     assert got.status_code == 200
     assert got.headers["content-type"] == "image/png"

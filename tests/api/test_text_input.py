@@ -91,8 +91,12 @@ def test_a_nul_in_an_imported_building_is_reported_on_its_row(api: Api, media: s
 
 
 def test_a_nul_deep_inside_a_config_is_a_422(api: Api) -> None:
-    body = {"id": f"{api.site}-TC1", "kind": "thermal_camera", "site": api.site,
-            "config": {"thermal": {"regions": [{"name": "roof\x00"}]}}}  # fmt: skip
+    body = {
+        "id": f"{api.site}-TC1",
+        "kind": "thermal_camera",
+        "site": api.site,
+        "config": {"thermal": {"regions": [{"name": "roof\x00"}]}},
+    }
     response = api.as_("technician").post("/api/v1/devices", json=body)
     assert "NUL" in _refused(response, "config")
 

@@ -36,10 +36,15 @@ def test_unknown_clients_are_refused(auth_broker: AuthBroker, registry: Registry
     a = devices(auth_broker, registry, "A")["A"]
     auth_broker.start()
     assert not auth_broker.client(a, "a").connect().is_failure
-    for login in (None, Login(a.username, "wrong"), Login(a.username, None),
-                  Login("stranger", "x"), Login(INGEST_ACCOUNT, a.password),
-                  # The account's bare name is no login: each ingest session has its own.
-                  auth_broker.service(INGEST_ACCOUNT)):  # fmt: skip
+    for login in (
+        None,
+        Login(a.username, "wrong"),
+        Login(a.username, None),
+        Login("stranger", "x"),
+        Login(INGEST_ACCOUNT, a.password),
+        # The account's bare name is no login: each ingest session has its own.
+        auth_broker.service(INGEST_ACCOUNT),
+    ):
         assert auth_broker.client(login, f"c{id(login)}").connect().is_failure, login
 
 
@@ -70,9 +75,13 @@ def test_a_device_reads_only_its_own_commands(
     auth_broker.start()
     device_a = auth_broker.client(a, "a")
     assert not device_a.connect().is_failure
-    for topic in ("#", f"fw/v1/{site}/{b.username}/#", "fw/cmd/v1/#",
-                  f"$share/g/{command_topic_for(site, b.username)}",
-                  command_topic_for(site, a.username)):  # fmt: skip
+    for topic in (
+        "#",
+        f"fw/v1/{site}/{b.username}/#",
+        "fw/cmd/v1/#",
+        f"$share/g/{command_topic_for(site, b.username)}",
+        command_topic_for(site, a.username),
+    ):
         device_a.subscribe(topic)
     device_b = auth_broker.client(b, "b")
     assert not device_b.connect().is_failure

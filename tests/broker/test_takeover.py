@@ -183,9 +183,12 @@ def test_a_device_cannot_cut_another_off_with_its_id(
 
 
 def test_a_taken_over_session_is_detected_alerted_and_not_ready(
-    settings: Settings, registry: Registry, db: psycopg.Connection[Any], broker_url: str,
+    settings: Settings,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    broker_url: str,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     """On a broker that does not bind ids to logins (the tests' anonymous one), a clean-session
     client with ingest's id destroys its session: ingest notices within 5 s, logs an ERROR,
     raises its trouble alert, and /readyz says so."""
@@ -211,12 +214,14 @@ def test_a_taken_over_session_is_detected_alerted_and_not_ready(
             subject = f"ingest:{settings.ingest_client_id}"
             wait_until(
                 lambda: scalar(
-                    db, "SELECT count(*) FROM alerts WHERE subject = %s AND rule = %s",
-                    subject, "mqtt_session",
+                    db,
+                    "SELECT count(*) FROM alerts WHERE subject = %s AND rule = %s",
+                    subject,
+                    "mqtt_session",
                 ),
                 timeout=10,
                 what="the mqtt_session trouble alert",
-            )  # fmt: skip
+            )
             noticed = time.monotonic() - taken
             answer = httpx2.get(f"{base}/readyz")
             assert answer.status_code == 503

@@ -74,13 +74,28 @@ def _call(base: str, token: str, method: str, path: str, body: object = None) ->
 def _register(base: str, token: str, site: str) -> None:
     """As a technician would: the buildings first, then their devices."""
     for building, lat, lon in BUILDINGS:
-        _call(base, token, "POST", "/api/v1/buildings",
-              {"id": f"{site}-{building}", "lat": lat, "lon": lon})  # fmt: skip
+        _call(
+            base,
+            token,
+            "POST",
+            "/api/v1/buildings",
+            {"id": f"{site}-{building}", "lat": lat, "lon": lon},
+        )
     for device_id, kind, building, lat, lon in DEVICES:
-        _call(base, token, "POST", "/api/v1/devices", {
-            "id": f"{site}-{device_id}", "kind": kind, "site": site,
-            "building": f"{site}-{building}", "lat": lat, "lon": lon,
-        })  # fmt: skip
+        _call(
+            base,
+            token,
+            "POST",
+            "/api/v1/devices",
+            {
+                "id": f"{site}-{device_id}",
+                "kind": kind,
+                "site": site,
+                "building": f"{site}-{building}",
+                "lat": lat,
+                "lon": lon,
+            },
+        )
 
 
 def _status(base: str, token: str, path: str) -> int:
@@ -141,8 +156,9 @@ def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
         _frame(settings, "TC-A")
         wait_until(
             lambda: _status(base, operator, f"/api/v1/devices/{site}-TC-A/frame.png") == 200,
-            timeout=LIVE_MS / 1000, what="the camera's frame to be stored",
-        )  # fmt: skip
+            timeout=LIVE_MS / 1000,
+            what="the camera's frame to be stored",
+        )
 
         page.goto(base + "/")
         page.fill("#token", operator)

@@ -98,18 +98,23 @@ def run_scenario(
 
         asyncio.run(register())
         services = [
-            IngestService(Settings(
-                database_url=url, mqtt_url=broker_url, site=site,
-                ingest_client_id=f"ingest-{site}-{i}", ingest_batch_wait_ms=20,
-                ingest_shared_group=shared_group,
-                ingest_workers=1 if shared_group else workers,
-                ingest_worker_index=0 if shared_group else i,
-                # Partitioned workers have one session each; so does the worker they are
-                # compared with, so the comparison is of the partitioning alone.
-                ingest_alarm_session=False,
-            ))
+            IngestService(
+                Settings(
+                    database_url=url,
+                    mqtt_url=broker_url,
+                    site=site,
+                    ingest_client_id=f"ingest-{site}-{i}",
+                    ingest_batch_wait_ms=20,
+                    ingest_shared_group=shared_group,
+                    ingest_workers=1 if shared_group else workers,
+                    ingest_worker_index=0 if shared_group else i,
+                    # Partitioned workers have one session each; so does the worker they are
+                    # compared with, so the comparison is of the partitioning alone.
+                    ingest_alarm_session=False,
+                )
+            )
             for i in range(workers)
-        ]  # fmt: skip
+        ]
         stop = threading.Event()
         threads = [threading.Thread(target=s.run, args=(stop,), daemon=True) for s in services]
         for thread in threads:
@@ -120,8 +125,11 @@ def run_scenario(
                 for message in run.messages:
                     publisher.publish(message.topic, message.payload)
             total = sum(_routed(s, run.messages) for s in services)
-            wait_until(lambda: sum(s.counters.received for s in services) >= total,
-                       timeout=120, what=f"ingest to take {total} messages of {name}")  # fmt: skip
+            wait_until(
+                lambda: sum(s.counters.received for s in services) >= total,
+                timeout=120,
+                what=f"ingest to take {total} messages of {name}",
+            )
             time.sleep(SETTLE_S)
         finally:
             stop.set()

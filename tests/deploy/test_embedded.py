@@ -107,8 +107,9 @@ def test_up_embeds_postgres_and_a_broker_when_nothing_answers(
 
 def test_configured_services_are_used_even_when_they_do_not_answer(folder: Path) -> None:
     settings = _nowhere(folder)
-    with embedded.services(settings, configured={"database_url", "mqtt_url"},
-                           report=lambda _line: None) as choices:  # fmt: skip
+    with embedded.services(
+        settings, configured={"database_url", "mqtt_url"}, report=lambda _line: None
+    ) as choices:
         assert [(c.name, c.embedded) for c in choices] == [("database", False), ("broker", False)]
     assert not any(folder.iterdir()), "nothing embedded may have started"
 
@@ -138,8 +139,7 @@ def test_embedding_off_says_what_to_start(folder: Path) -> None:
         pass
 
 
-@pytest.mark.skipif(os.geteuid() != 0,
-                    reason="only root hands the cluster to an unprivileged user")  # fmt: skip
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to an unprivileged user")
 def test_as_root_an_unreachable_folder_is_refused_with_the_fix(folder: Path) -> None:
     hidden = folder / "private"
     hidden.mkdir(mode=0o700)

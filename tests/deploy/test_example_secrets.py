@@ -13,8 +13,11 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def _env(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
-             if line.strip() and not line.startswith("#"))  # fmt: skip
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     return {key: value for key, value in pairs}
 
 

@@ -27,8 +27,7 @@ MESSAGES = 20
 
 def building_of(index: int) -> str:
     """A building that worker ``index`` of WORKERS owns."""
-    return next(b for n in range(100) if partition_of(f"b:{(b := f'B-{n:03d}')}", WORKERS)
-                == index)  # fmt: skip
+    return next(b for n in range(100) if partition_of(f"b:{(b := f'B-{n:03d}')}", WORKERS) == index)
 
 
 def register(db: psycopg.Connection[Any], device_id: str, *, site: str, building: str) -> None:
@@ -42,12 +41,17 @@ def register(db: psycopg.Connection[Any], device_id: str, *, site: str, building
 def running_workers(settings: Settings) -> Iterator[list[IngestService]]:
     """Every worker of the partition in a thread of its own, stopped however the test ends."""
     services = [
-        IngestService(settings.model_copy(update={
-            "ingest_workers": WORKERS, "ingest_worker_index": i,
-            "ingest_client_id": f"{settings.ingest_client_id}-{i}",
-        }))
+        IngestService(
+            settings.model_copy(
+                update={
+                    "ingest_workers": WORKERS,
+                    "ingest_worker_index": i,
+                    "ingest_client_id": f"{settings.ingest_client_id}-{i}",
+                }
+            )
+        )
         for i in range(WORKERS)
-    ]  # fmt: skip
+    ]
     stop = threading.Event()
     threads = [threading.Thread(target=s.run, args=(stop,), daemon=True) for s in services]
     for thread in threads:
@@ -72,8 +76,11 @@ def test_a_worker_with_nothing_to_own_starts_idles_then_takes_a_device(
         # The registry gives the idle worker a device: within a refresh (10 s) it owns it.
         device = SimDevice(f"{site}-B", Kind.SMOKE, site)
         register(db, device.id, site=site, building=building_of(1))
-        wait_until(lambda: device.id in idle.partition.assignment.devices if idle.partition
-                   else False, timeout=20, what="the idle worker to take the device")  # fmt: skip
+        wait_until(
+            lambda: device.id in idle.partition.assignment.devices if idle.partition else False,
+            timeout=20,
+            what="the idle worker to take the device",
+        )
         start = datetime.now(UTC) - timedelta(minutes=1)
         with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
             # Its SUBSCRIBE may still be on the way: probe until the worker takes one message.
@@ -89,8 +96,11 @@ def test_a_worker_with_nothing_to_own_starts_idles_then_takes_a_device(
             for n in range(MESSAGES):
                 pub.publish(*device.reading(start + timedelta(seconds=1, milliseconds=n)))
         total = probes + MESSAGES
-        wait_until(lambda: idle.counters.received >= total - 1, timeout=20,
-                   what=f"the worker to take {total} messages")  # fmt: skip
+        wait_until(
+            lambda: idle.counters.received >= total - 1,
+            timeout=20,
+            what=f"the worker to take {total} messages",
+        )
         assert busy.ready and idle.ready
     stored = scalar(db, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", device.id)
     assert stored >= MESSAGES, stored

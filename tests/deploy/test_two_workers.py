@@ -44,5 +44,12 @@ def test_the_quarter_splits_into_balanced_partitions() -> None:
 
 
 def registered(row: dict[str, Any]) -> RegisteredDevice:
-    return RegisteredDevice(row["id"], Kind(row["kind"]), row["site"], "active", row["building"],
-                            row["heartbeat_s"], row.get("config") or {})  # fmt: skip
+    return RegisteredDevice(
+        row["id"],
+        Kind(row["kind"]),
+        row["site"],
+        "active",
+        row["building"],
+        row["heartbeat_s"],
+        row.get("config") or {},
+    )

@@ -42,13 +42,20 @@ class IngestProcess(Restartable):
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "firewatch", "ingest"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(
-            lambda: READY_LINE in self.log_path.read_text(errors="replace")[offset:]
-            or self.proc is None or self.proc.poll() is not None,
-            timeout=timeout, what="the ingest process to subscribe",
-        )  # fmt: skip
+            lambda: (
+                READY_LINE in self.log_path.read_text(errors="replace")[offset:]
+                or self.proc is None
+                or self.proc.poll() is not None
+            ),
+            timeout=timeout,
+            what="the ingest process to subscribe",
+        )
         assert self.proc.poll() is None, f"ingest exited; see {self.log_path}"
 
     @property
@@ -76,8 +83,10 @@ class IngestProcess(Restartable):
         ``ss``: received by the kernel, less what still waits in the receive queues."""
         out = subprocess.run(
             ["ss", "-tinpH", "state", "established", f"( dport = :{port} )"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         lines, taken = out.splitlines(), 0
         for socket_line, info in zip(lines[::2], lines[1::2], strict=True):
             if f"pid={self.pid}," in socket_line:

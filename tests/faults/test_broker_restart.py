@@ -52,9 +52,10 @@ def test_broker_restart_mid_stream_loses_nothing_acknowledged(
             wait_stored(db, site, MESSAGES, timeout=60)
             duplicates = ingest.metric("firewatch_ingest_duplicates_total")
             disconnects = [
-                r for r in log_records(ingest.log_path)
+                r
+                for r in log_records(ingest.log_path)
                 if r["level"] == "WARNING" and "disconnected from broker" in r["msg"]
-            ]  # fmt: skip
+            ]
     print(
         f"  counted: publisher reconnected {publisher.publisher.reconnects} time(s); ingest "
         f"logged {len(disconnects)} disconnect(s) (one per MQTT session) and recognised "

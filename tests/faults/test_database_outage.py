@@ -45,8 +45,9 @@ def _readyz(base: str) -> tuple[int, dict[str, Any]]:
 def test_database_restart_mid_stream_pauses_acks_then_resumes(broker_url: str, site: str) -> None:
     started = time.monotonic()
     with private_cluster() as (cluster, url):
-        local = Settings(database_url=url, mqtt_url=broker_url, site=site,
-                         ingest_client_id=f"ingest-{site}")  # fmt: skip
+        local = Settings(
+            database_url=url, mqtt_url=broker_url, site=site, ingest_client_id=f"ingest-{site}"
+        )
         with psycopg.connect(url, autocommit=True) as conn:
             messages = readings(site, register_smoke_detectors(conn, site, DEVICES), MESSAGES)
         acks: list[float] = []
@@ -92,8 +93,9 @@ def test_database_restart_mid_stream_pauses_acks_then_resumes(broker_url: str, s
                     wait_stored(db, site, MESSAGES, timeout=60)
                     recovered_in = time.monotonic() - up_at
                     resumed_in = min(t for t in acks if t > up_at) - up_at
-                    wait_until(lambda: _readyz(base)[0] == 200, timeout=20,
-                               what="/readyz to recover")  # fmt: skip
+                    wait_until(
+                        lambda: _readyz(base)[0] == 200, timeout=20, what="/readyz to recover"
+                    )
                     print(
                         f"  first batch acknowledged {resumed_in:.1f} s after the restart, "
                         f"all {MESSAGES} stored after {recovered_in:.1f} s; "

@@ -56,8 +56,11 @@ def test_hostile_payloads_are_dead_lettered_and_valid_traffic_is_stored(
     publisher.start()
     publisher.finish()
     c = ingest.counters
-    wait_until(lambda: c.stored + c.duplicates + sum(c.rejected.values()) >= len(stream),
-               timeout=60, what="every message to be judged")  # fmt: skip
+    wait_until(
+        lambda: c.stored + c.duplicates + sum(c.rejected.values()) >= len(stream),
+        timeout=60,
+        what="every message to be judged",
+    )
     found = _dead_letters(db)
     print(
         f"  counted: dead letters {dict(sorted(found.items()))}; {c.stored} stored, "

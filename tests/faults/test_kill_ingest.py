@@ -42,8 +42,10 @@ def test_kill_9_mid_stream_then_restart_stores_each_message_once(
         acked = ingest.metric("firewatch_ingest_received_total")  # counted once acknowledged
         ingest.kill()
         killed_at = stored_readings(db, site)
-        print(f"\n  inflicted: kill -9 of ingest with {killed_at} stored ({acked:.0f} of them "
-              f"acknowledged), {publisher.published} of {MESSAGES} published")  # fmt: skip
+        print(
+            f"\n  inflicted: kill -9 of ingest with {killed_at} stored ({acked:.0f} of them "
+            f"acknowledged), {publisher.published} of {MESSAGES} published"
+        )
         assert publisher.published < MESSAGES, "killed after the stream ended: raise MESSAGES"
         time.sleep(1)  # the stream goes on into the broker's session for the dead client
         ingest.start()

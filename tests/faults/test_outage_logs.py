@@ -22,23 +22,32 @@ def test_database_outage_is_logged_once_and_counted(
 ) -> None:
     log_path = tmp_path / "ingest.log"
     with private_cluster() as (cluster, url):
-        local = Settings(database_url=url, mqtt_url=broker_url, site=site,
-                         ingest_client_id=f"ingest-{site}")  # fmt: skip
+        local = Settings(
+            database_url=url, mqtt_url=broker_url, site=site, ingest_client_id=f"ingest-{site}"
+        )
         with IngestProcess(local, log_path) as ingest:
-            wait_until(lambda: "engine warmed up" in log_path.read_text(), timeout=20,
-                       what="ingest to reach the database")  # fmt: skip
+            wait_until(
+                lambda: "engine warmed up" in log_path.read_text(),
+                timeout=20,
+                what="ingest to reach the database",
+            )
             postponed_before = ingest.metric("firewatch_ingest_postponed_total")
             before = len(log_path.read_text().splitlines())
             cluster.stop()
             time.sleep(DOWN_S)
             postponed_in_outage = ingest.metric("firewatch_ingest_postponed_total")
             cluster.start()
-            wait_until(lambda: "database back" in log_path.read_text(), timeout=30,
-                       what="ingest to notice the database is back")  # fmt: skip
+            wait_until(
+                lambda: "database back" in log_path.read_text(),
+                timeout=30,
+                what="ingest to notice the database is back",
+            )
             lines = log_path.read_text().splitlines()[before:]
             records = log_records(log_path)[before:]
-    print(f"\n  {len(lines)} log lines over a {DOWN_S:.0f} s outage; "
-          f"{postponed_in_outage - postponed_before:.0f} periodic runs postponed")  # fmt: skip
+    print(
+        f"\n  {len(lines)} log lines over a {DOWN_S:.0f} s outage; "
+        f"{postponed_in_outage - postponed_before:.0f} periodic runs postponed"
+    )
     for line in lines:
         print("   ", line[:160])
     assert len(lines) <= MAX_LINES

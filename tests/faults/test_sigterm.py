@@ -34,17 +34,22 @@ class Process:
         self.command, self.log_path = command, log_path
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "firewatch", command], cwd=ROOT,
+                [sys.executable, "-m", "firewatch", command],
+                cwd=ROOT,
                 env={**os.environ, "FIREWATCH_LOG_FORMAT": "text", **env},
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def wait_for(self, text: str, *, timeout: float = 30) -> None:
-        wait_until(lambda: text in self.log() or self.proc.poll() is not None, timeout=timeout,
-                   what=f"{text!r} from firewatch {self.command}")  # fmt: skip
+        wait_until(
+            lambda: text in self.log() or self.proc.poll() is not None,
+            timeout=timeout,
+            what=f"{text!r} from firewatch {self.command}",
+        )
         assert self.proc.poll() is None, f"firewatch {self.command} exited:\n{self.log()}"
 
     def sigterm(self) -> tuple[float, int]:
@@ -76,11 +81,14 @@ def firewatch(command: str, tmp_path: Path, **env: str) -> Iterator[Process]:
 
 def env_for(site: str, database_url: str, broker_url: str) -> dict[str, str]:
     return {
-        "FIREWATCH_DATABASE_URL": database_url, "FIREWATCH_MQTT_URL": broker_url,
-        "FIREWATCH_SITE": site, "FIREWATCH_INGEST_CLIENT_ID": f"ingest-{site}",
-        "FIREWATCH_INGEST_METRICS_PORT": "0", "FIREWATCH_API_PORT": str(free_port()),
+        "FIREWATCH_DATABASE_URL": database_url,
+        "FIREWATCH_MQTT_URL": broker_url,
+        "FIREWATCH_SITE": site,
+        "FIREWATCH_INGEST_CLIENT_ID": f"ingest-{site}",
+        "FIREWATCH_INGEST_METRICS_PORT": "0",
+        "FIREWATCH_API_PORT": str(free_port()),
         "FIREWATCH_EMBEDDED": "false",
-    }  # fmt: skip
+    }
 
 
 def assert_stopped(process: Process, took: float, status: int) -> None:
@@ -190,8 +198,14 @@ def test_a_stop_that_sticks_is_cut_short_and_says_where(tmp_path: Path) -> None:
         "    time.sleep(0.1)  # a main thread that never finishes its stop\n"
     )
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=30, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     took = time.monotonic() - started
     assert done.returncode == 1, done.stderr
     assert "still running 1 s after the stop signal" in done.stderr

@@ -22,12 +22,14 @@ Message = tuple[str, bytes]
 
 def register_smoke_detectors(conn: psycopg.Connection[Any], site: str, count: int) -> list[str]:
     ids = [f"{site}-{n:04d}" for n in range(count)]
-    with conn.cursor() as cur, cur.copy(
-        "COPY devices (id, kind, site, heartbeat_s, building) FROM STDIN"
-    ) as copy:  # fmt: skip
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY devices (id, kind, site, heartbeat_s, building) FROM STDIN") as copy,
+    ):
         for device_id in ids:
-            copy.write_row((device_id, Kind.SMOKE.value, site, KIND_SPECS[Kind.SMOKE].heartbeat_s,
-                            "B-001"))  # fmt: skip
+            copy.write_row(
+                (device_id, Kind.SMOKE.value, site, KIND_SPECS[Kind.SMOKE].heartbeat_s, "B-001")
+            )
     return ids
 
 
@@ -49,8 +51,9 @@ def readings(site: str, devices: list[str], count: int) -> list[Message]:
 class StreamPublisher(threading.Thread):
     """Publishes the messages at QoS 1 (optionally at a rate) and waits for every PUBACK."""
 
-    def __init__(self, broker_url: str, messages: list[Message], *, client_id: str,
-                 rate: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, broker_url: str, messages: list[Message], *, client_id: str, rate: float | None = None
+    ) -> None:
         super().__init__(name=f"publisher-{client_id}", daemon=True)
         self.publisher = Publisher(MqttTarget(broker_url), client_id=client_id, window=2000)
         self.messages = messages
@@ -88,8 +91,11 @@ def stored_readings(conn: psycopg.Connection[Any], site: str) -> int:
 
 
 def wait_stored(conn: psycopg.Connection[Any], site: str, count: int, *, timeout: float) -> None:
-    wait_until(lambda: stored_readings(conn, site) >= count, timeout=timeout,
-               what=f"{count} stored readings")  # fmt: skip
+    wait_until(
+        lambda: stored_readings(conn, site) >= count,
+        timeout=timeout,
+        what=f"{count} stored readings",
+    )
 
 
 def exactly_once(conn: psycopg.Connection[Any], site: str, messages: list[Message]) -> None:
@@ -97,8 +103,9 @@ def exactly_once(conn: psycopg.Connection[Any], site: str, messages: list[Messag
     expected = Counter(topic.split("/")[3] for topic, _ in messages)
     rows = conn.execute(
         "SELECT device_id, count(*), count(DISTINCT seq), min(seq), max(seq) FROM readings"
-        " WHERE device_id LIKE %s GROUP BY device_id", (f"{site}-%",),
-    ).fetchall()  # fmt: skip
+        " WHERE device_id LIKE %s GROUP BY device_id",
+        (f"{site}-%",),
+    ).fetchall()
     found = {device: (total, distinct, low, high) for device, total, distinct, low, high in rows}
     wrong = {d: found.get(d) for d, n in expected.items() if found.get(d) != (n, n, 1, n)}
     total = sum(v[0] for v in found.values())

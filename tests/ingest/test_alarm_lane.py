@@ -26,8 +26,9 @@ def test_an_alarm_behind_a_backlog_is_committed_first(
     settings: Settings, registry: Registry, db: psycopg.Connection[Any]
 ) -> None:
     site = settings.site
-    devices = [SimDevice(registry.add(f"{site}-{n}", Kind.SMOKE), Kind.SMOKE, site)
-               for n in range(50)]  # fmt: skip
+    devices = [
+        SimDevice(registry.add(f"{site}-{n}", Kind.SMOKE), Kind.SMOKE, site) for n in range(50)
+    ]
     with running(settings):
         pass  # both persistent sessions exist: the broker keeps what comes while ingest is down
     start = datetime.now(UTC) - timedelta(minutes=5)
@@ -37,8 +38,14 @@ def test_an_alarm_behind_a_backlog_is_committed_first(
         pub.publish(*devices[7].event(start + timedelta(seconds=BACKLOG / 100), "alarm"))
 
     def stored() -> int:
-        return int(scalar(db, "SELECT count(*) FROM readings WHERE device_id LIKE %s "
-                              "AND metric = 'temperature_c'", f"{site}-%"))  # fmt: skip
+        return int(
+            scalar(
+                db,
+                "SELECT count(*) FROM readings WHERE device_id LIKE %s "
+                "AND metric = 'temperature_c'",
+                f"{site}-%",
+            )
+        )
 
     with running(settings) as ingest:
         deadline = time.monotonic() + 60
@@ -54,8 +61,9 @@ def test_an_alarm_behind_a_backlog_is_committed_first(
     assert copies == 1  # the telemetry session's copy, acknowledged and skipped
     assert db.execute(
         "SELECT count(*) = count(DISTINCT (device_id, seq)) FROM readings"
-        " WHERE device_id LIKE %s AND metric = 'temperature_c'", (f"{site}-%",),
-    ).fetchone() == (True,)  # fmt: skip
+        " WHERE device_id LIKE %s AND metric = 'temperature_c'",
+        (f"{site}-%",),
+    ).fetchone() == (True,)
 
 
 def _inbound(topic: str, payload: bytes) -> Inbound:

@@ -42,9 +42,14 @@ def _alerts(db: psycopg.Connection[Any], device: str) -> dict[str, tuple[Any, ..
 
 @pytest.mark.parametrize("offset", [timedelta(hours=1), -timedelta(days=8)])
 def test_a_skewed_alarm_raises_a_flagged_fire_alert_and_a_clock_trouble(
-    offset: timedelta, settings: Settings, registry: Registry, ingest: IngestService,
-    db: psycopg.Connection[Any], client: TestClient, site: str,
-) -> None:  # fmt: skip
+    offset: timedelta,
+    settings: Settings,
+    registry: Registry,
+    ingest: IngestService,
+    db: psycopg.Connection[Any],
+    client: TestClient,
+    site: str,
+) -> None:
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     device_ts = (datetime.now(UTC) + offset).replace(microsecond=0)
     reading_topic, reading = smoke.reading(device_ts)
@@ -111,9 +116,12 @@ def test_a_redelivered_skewed_alarm_is_stored_once(
 
 
 def test_a_skewed_alarm_stored_in_its_window_before_is_a_duplicate(
-    settings: Settings, registry: Registry, ingest: IngestService, db: psycopg.Connection[Any],
+    settings: Settings,
+    registry: Registry,
+    ingest: IngestService,
+    db: psycopg.Connection[Any],
     site: str,
-) -> None:  # fmt: skip
+) -> None:
     """A copy redelivered after its own time left the window (ingest down for days) is the
     message stored at that time, not a new alarm from a wrong clock."""
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
@@ -163,5 +171,12 @@ def test_a_copy_sent_again_once_its_time_is_in_the_window_is_a_duplicate(
         wait_until(lambda: second.counters.duplicates == 1, timeout=15, what="a duplicate")
         assert second.counters.stored == 0
     assert scalar(db, "SELECT count(*) FROM events WHERE device_id = %s", smoke.id) == 1
-    assert scalar(db, "SELECT count FROM alerts WHERE device_id = %s AND rule = %s",
-                  smoke.id, "smoke_alarm") == 1  # fmt: skip
+    assert (
+        scalar(
+            db,
+            "SELECT count FROM alerts WHERE device_id = %s AND rule = %s",
+            smoke.id,
+            "smoke_alarm",
+        )
+        == 1
+    )

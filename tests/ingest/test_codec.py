@@ -42,9 +42,14 @@ _DROP: Any = object()
 def raw_frame(header: dict[str, Any], body: bytes | None = None) -> bytes:
     """A frame built by hand, so a test can break any part of it."""
     full: dict[str, Any] = {
-        "ts": TS, "seq": 1, "width": 2, "height": 2, "dtype": "<u2", "scale": 0.01,
+        "ts": TS,
+        "seq": 1,
+        "width": 2,
+        "height": 2,
+        "dtype": "<u2",
+        "scale": 0.01,
         "offset": -273.15,
-    }  # fmt: skip
+    }
     full.update(header)
     full = {k: v for k, v in full.items() if v is not _DROP}
     if body is None:
@@ -153,9 +158,13 @@ def test_oversize_frame_at_default_limit():
     data = raw_frame({}, b"\x00" * (1024 * 1024))
     assert len(data) > 1024 * 1024
     rejection = reject(
-        topic("frame", device="CAM-1"), data, Reason.OVERSIZE, "frame payload", str(len(data)),
+        topic("frame", device="CAM-1"),
+        data,
+        Reason.OVERSIZE,
+        "frame payload",
+        str(len(data)),
         "1048576",
-    )  # fmt: skip
+    )
     assert rejection.device_id == "CAM-1"
 
 
@@ -251,9 +260,10 @@ def test_epoch_ms_bounds_are_syntactically_valid():
     # The window ends are valid epoch milliseconds; they are then stale or far in the future.
     reject(topic(), payload(ts=946_684_800_000, values={"temperature_c": 1}), Reason.STALE)
     reject(
-        topic(), payload(ts=4_102_444_800_000, values={"temperature_c": 1}),
+        topic(),
+        payload(ts=4_102_444_800_000, values={"temperature_c": 1}),
         Reason.FUTURE_TIMESTAMP,
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- schema: fields
@@ -449,17 +459,22 @@ def test_range_ends_are_inclusive(values):
 def test_frame_out_of_range():
     # An offset that puts every pixel above 2000 °C.
     reject(
-        topic("frame", device="CAM-1"), raw_frame({"offset": 2500.0}), Reason.OUT_OF_RANGE,
-        "frame_max_temp_c=", "outside -273.15..2000",
-    )  # fmt: skip
+        topic("frame", device="CAM-1"),
+        raw_frame({"offset": 2500.0}),
+        Reason.OUT_OF_RANGE,
+        "frame_max_temp_c=",
+        "outside -273.15..2000",
+    )
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_frame_with_a_scale_that_overflows_float32_is_out_of_range():
     rejection = reject(
-        topic("frame", device="CAM-1"), raw_frame({"scale": 1e300}), Reason.OUT_OF_RANGE,
+        topic("frame", device="CAM-1"),
+        raw_frame({"scale": 1e300}),
+        Reason.OUT_OF_RANGE,
         "frame_max_temp_c",
-    )  # fmt: skip
+    )
     assert rejection.device_id == "CAM-1"
 
 
@@ -469,9 +484,12 @@ def test_frame_with_a_scale_that_overflows_float32_is_out_of_range():
 def test_future_timestamp():
     ts = (NOW + timedelta(minutes=5, seconds=1)).isoformat()
     rejection = reject(
-        topic(), payload(ts=ts, values={"temperature_c": 20}), Reason.FUTURE_TIMESTAMP,
-        "301 s ahead", "NTP",
-    )  # fmt: skip
+        topic(),
+        payload(ts=ts, values={"temperature_c": 20}),
+        Reason.FUTURE_TIMESTAMP,
+        "301 s ahead",
+        "NTP",
+    )
     assert rejection.device_id == DEVICE
 
 
@@ -557,9 +575,14 @@ def test_readings_status_and_frames_outside_the_window_stay_dead_letters() -> No
 
 
 @pytest.mark.parametrize(
-    "ts", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59.999999+14:00", 946_684_800_000,
-           4_102_444_800_000],
-)  # fmt: skip
+    "ts",
+    [
+        "2000-01-01T00:00:00Z",
+        "2099-12-31T23:59:59.999999+14:00",
+        946_684_800_000,
+        4_102_444_800_000,
+    ],
+)
 def test_a_clock_at_the_ends_of_the_contract_still_raises_the_alarm(ts: object) -> None:
     result = accept(topic("event"), payload(ts=ts, type="alarm"))
     assert result.ts == NOW and result.device_ts is not None
@@ -634,9 +657,11 @@ def test_fractional_seconds_are_kept():
 
 def test_reading_with_region_and_preset():
     data = payload(
-        seq=42, values={"max_temp_c": 48.5, "avg_temp_c": 31, "min_temp_c": 12.25},
-        region="loading-bay", preset="P1 north",
-    )  # fmt: skip
+        seq=42,
+        values={"max_temp_c": 48.5, "avg_temp_c": 31, "min_temp_c": 12.25},
+        region="loading-bay",
+        preset="P1 north",
+    )
     message = accept(topic(device="CAM-7"), data)
     assert message.channel is Channel.READING
     assert (message.site, message.device_id, message.seq) == (SITE, "CAM-7", 42)

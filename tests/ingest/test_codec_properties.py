@@ -76,8 +76,10 @@ def check_outcome(topic: str, result: Decoded | Rejection, limits: Limits = LIMI
         return
     parsed = parse_topic(topic)
     assert (result.site, result.device_id, result.channel) == (
-        parsed.site, parsed.device_id, parsed.channel,
-    )  # fmt: skip
+        parsed.site,
+        parsed.device_id,
+        parsed.channel,
+    )
     assert result.ts.utcoffset() == timedelta(0)
     assert NOW - limits.stale_after <= result.ts <= NOW + limits.future_tolerance
     if result.device_ts is not None:  # re-stamped for a wrong clock: fire and tamper only
@@ -221,11 +223,17 @@ extras = mostly(
 
 @FAST
 @given(
-    topic=valid_topics(Channel.READING), ts=maybe_ts, seq=maybe_seq,
-    values=mostly(st.dictionaries(metric_names, metric_values, min_size=1, max_size=4),
-                  json_values),
-    region=short_texts, preset=short_texts, drop=noise_keys, extra=extras,
-)  # fmt: skip
+    topic=valid_topics(Channel.READING),
+    ts=maybe_ts,
+    seq=maybe_seq,
+    values=mostly(
+        st.dictionaries(metric_names, metric_values, min_size=1, max_size=4), json_values
+    ),
+    region=short_texts,
+    preset=short_texts,
+    drop=noise_keys,
+    extra=extras,
+)
 def test_near_valid_readings(topic, ts, seq, values, region, preset, drop, extra):
     fixed = {"ts": ts, "seq": seq, "values": values, "region": region, "preset": preset}
     result = decode(topic, orjson.dumps(_with_noise(fixed, drop, extra)), now=NOW, limits=LIMITS)
@@ -234,11 +242,14 @@ def test_near_valid_readings(topic, ts, seq, values, region, preset, drop, extra
 
 @FAST
 @given(
-    topic=valid_topics(Channel.EVENT), ts=maybe_ts, seq=maybe_seq,
+    topic=valid_topics(Channel.EVENT),
+    ts=maybe_ts,
+    seq=maybe_seq,
     event_type=mostly(st.sampled_from(sorted(EVENT_TYPES)), json_scalars),
     detail=mostly(st.none() | st.dictionaries(st.text(max_size=8), json_values), json_values),
-    drop=noise_keys, extra=extras,
-)  # fmt: skip
+    drop=noise_keys,
+    extra=extras,
+)
 def test_near_valid_events(topic, ts, seq, event_type, detail, drop, extra):
     fixed = {"ts": ts, "seq": seq, "type": event_type, "detail": detail}
     result = decode(topic, orjson.dumps(_with_noise(fixed, drop, extra)), now=NOW, limits=LIMITS)
@@ -247,11 +258,16 @@ def test_near_valid_events(topic, ts, seq, event_type, detail, drop, extra):
 
 @FAST
 @given(
-    topic=valid_topics(Channel.STATUS), ts=maybe_ts, seq=maybe_seq,
-    battery=metric_values, rssi=mostly(st.floats(-150, 0), metric_values), firmware=short_texts,
+    topic=valid_topics(Channel.STATUS),
+    ts=maybe_ts,
+    seq=maybe_seq,
+    battery=metric_values,
+    rssi=mostly(st.floats(-150, 0), metric_values),
+    firmware=short_texts,
     present=st.sets(st.sampled_from(["battery_pct", "rssi_dbm", "firmware"])),
-    drop=noise_keys, extra=extras,
-)  # fmt: skip
+    drop=noise_keys,
+    extra=extras,
+)
 def test_near_valid_status(topic, ts, seq, battery, rssi, firmware, present, drop, extra):
     full = {"battery_pct": battery, "rssi_dbm": rssi, "firmware": firmware}
     fixed = {"ts": ts, "seq": seq, **{k: v for k, v in full.items() if k in present}}
@@ -261,21 +277,33 @@ def test_near_valid_status(topic, ts, seq, battery, rssi, firmware, present, dro
 
 @FAST
 @given(
-    topic=valid_topics(Channel.FRAME), ts=maybe_ts, seq=maybe_seq,
-    width=mostly(st.integers(1, 6), json_scalars), height=mostly(st.integers(1, 6), json_scalars),
+    topic=valid_topics(Channel.FRAME),
+    ts=maybe_ts,
+    seq=maybe_seq,
+    width=mostly(st.integers(1, 6), json_scalars),
+    height=mostly(st.integers(1, 6), json_scalars),
     dtype=mostly(st.just("<u2"), json_scalars),
     scale=mostly(st.sampled_from([0.01, 0.02, 0.04]), st.floats(-1.0, 1e6) | json_scalars),
     offset=mostly(st.floats(-273.15, 100.0), st.floats(-1e6, 1e6) | json_scalars),
-    preset=short_texts, drop=noise_keys, extra=extras,
-    body_delta=mostly(st.just(0), st.integers(-3, 3)), fill=st.binary(min_size=2, max_size=2),
-)  # fmt: skip
+    preset=short_texts,
+    drop=noise_keys,
+    extra=extras,
+    body_delta=mostly(st.just(0), st.integers(-3, 3)),
+    fill=st.binary(min_size=2, max_size=2),
+)
 def test_near_valid_frames(
     topic, ts, seq, width, height, dtype, scale, offset, preset, drop, extra, body_delta, fill
 ):
     fixed = {
-        "ts": ts, "seq": seq, "width": width, "height": height, "dtype": dtype, "scale": scale,
-        "offset": offset, "preset": preset,
-    }  # fmt: skip
+        "ts": ts,
+        "seq": seq,
+        "width": width,
+        "height": height,
+        "dtype": dtype,
+        "scale": scale,
+        "offset": offset,
+        "preset": preset,
+    }
     pixels = width * height if isinstance(width, int) and isinstance(height, int) else 1
     body = fill * max(0, min(pixels, 64)) + b"\x00" * max(0, body_delta)
     if body_delta < 0:
@@ -358,18 +386,21 @@ def frames(draw: st.DrawFn) -> tuple[np.ndarray, float, float]:
     shape = (draw(st.integers(1, 8)), draw(st.integers(1, 8)))
     temps = draw(
         hnp.arrays(
-            np.float64, shape,
+            np.float64,
+            shape,
             elements=st.floats(max(offset, -273.0), top, allow_nan=False, allow_infinity=False),
         )
-    )  # fmt: skip
+    )
     return temps, scale, offset
 
 
 @FAST
 @given(
-    topic=valid_topics(Channel.FRAME), frame=frames(), seq=st.integers(0, MAX_SEQ),
+    topic=valid_topics(Channel.FRAME),
+    frame=frames(),
+    seq=st.integers(0, MAX_SEQ),
     preset=st.none() | st.sampled_from(["p1", "north gate", "预置位 3"]),
-)  # fmt: skip
+)
 def test_frames_round_trip_within_quantisation(topic, frame, seq, preset):
     temps, scale, offset = frame
     data = encode_frame(

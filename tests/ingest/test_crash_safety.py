@@ -35,8 +35,11 @@ def _start_crashing_consumer(settings: Settings, point: str, root: Path) -> subp
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.crash_consumer", point],
-        cwd=root, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -44,9 +47,12 @@ def _start_crashing_consumer(settings: Settings, point: str, root: Path) -> subp
 
 @pytest.mark.parametrize("point", ["before_commit", "before_ack"])
 def test_sigkill_then_restart_stores_each_message_once(
-    point: str, settings: Settings, registry: Registry, db: psycopg.Connection[Any],
+    point: str,
+    settings: Settings,
+    registry: Registry,
+    db: psycopg.Connection[Any],
     repo_root: Path,
-) -> None:  # fmt: skip
+) -> None:
     site = settings.site
     devices = [
         SimDevice(registry.add(f"{site}-{n}", Kind.SMOKE), Kind.SMOKE, site) for n in range(30)
@@ -64,9 +70,12 @@ def test_sigkill_then_restart_stores_each_message_once(
 
     # The alarm may come first, through its own session (ingest/lanes.py): count both tables.
     committed = scalar(
-        db, "SELECT (SELECT count(*) FROM readings WHERE device_id LIKE %s)"
-        " + (SELECT count(*) FROM events WHERE device_id LIKE %s)", f"{site}-%", f"{site}-%",
-    )  # fmt: skip
+        db,
+        "SELECT (SELECT count(*) FROM readings WHERE device_id LIKE %s)"
+        " + (SELECT count(*) FROM events WHERE device_id LIKE %s)",
+        f"{site}-%",
+        f"{site}-%",
+    )
     if point == "before_commit":
         assert committed == 0
     else:
@@ -79,8 +88,9 @@ def test_sigkill_then_restart_stores_each_message_once(
     try:
         wait_until(
             lambda: service.counters.stored + service.counters.duplicates >= MESSAGES,
-            timeout=30, what="the redelivered messages",
-        )  # fmt: skip
+            timeout=30,
+            what="the redelivered messages",
+        )
     finally:
         stop.set()
         thread.join(timeout=10)

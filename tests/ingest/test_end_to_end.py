@@ -80,9 +80,12 @@ def test_each_channel_is_stored_with_status(
 
 
 def test_smoke_alarm_opens_one_fire_alert_and_notifies(
-    settings: Settings, registry: Registry, ingest: IngestService, db: psycopg.Connection[Any],
+    settings: Settings,
+    registry: Registry,
+    ingest: IngestService,
+    db: psycopg.Connection[Any],
     database_url: str,
-) -> None:  # fmt: skip
+) -> None:
     site = settings.site
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     listener = psycopg.connect(database_url, autocommit=True)
@@ -106,8 +109,11 @@ def test_smoke_alarm_opens_one_fire_alert_and_notifies(
     assert raised_at == first and last_at == first + timedelta(seconds=5)
     assert received_at > raised_at
     # The repeat is summarised at the next timer tick once the raise is a second old.
-    wait_until(lambda: scalar(db, "SELECT count(*) FROM alert_log WHERE alert_id = %s",
-                              alert_id) == 2, timeout=5, what="the repeat's summary")  # fmt: skip
+    wait_until(
+        lambda: scalar(db, "SELECT count(*) FROM alert_log WHERE alert_id = %s", alert_id) == 2,
+        timeout=5,
+        what="the repeat's summary",
+    )
     log = db.execute(
         "SELECT actor, action, to_state FROM alert_log WHERE alert_id = %s", (alert_id,)
     ).fetchall()

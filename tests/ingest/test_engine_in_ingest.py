@@ -39,8 +39,7 @@ def test_an_open_alert_still_returns_to_normal_after_a_restart(
     settings: Settings, registry: Registry, db: psycopg.Connection[Any]
 ) -> None:
     """Events are not replayed: only the open alert tells the new engine the fault is active."""
-    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
-                         settings.site)  # fmt: skip
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site)
     now = datetime.now(UTC)
     with running(settings) as ingest:
         with publisher(settings) as pub:
@@ -58,15 +57,15 @@ def test_a_restarted_engine_keeps_the_baseline_it_learnt(
     settings: Settings, registry: Registry, db: psycopg.Connection[Any]
 ) -> None:
     """A +3 °C step is an anomaly only against a baseline learnt before the restart."""
-    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
-                         settings.site)  # fmt: skip
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=200)
     with running(settings) as ingest:
         with publisher(settings) as pub:
             for s in range(120):
                 noise = 0.1 if s % 2 else -0.1
-                pub.publish(*detector.reading(start + timedelta(seconds=s),
-                                              temperature_c=24.0 + noise))  # fmt: skip
+                pub.publish(
+                    *detector.reading(start + timedelta(seconds=s), temperature_c=24.0 + noise)
+                )
         wait_received(ingest, 120)
     assert alert_row(db, detector.id, "heat_anomaly") is None
     with running(settings) as ingest:
@@ -103,13 +102,14 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def test_an_unacknowledged_fire_alarm_escalates_and_the_webhook_hears_of_it(
-    settings: Settings, registry: Registry, db: psycopg.Connection[Any],
+    settings: Settings,
+    registry: Registry,
+    db: psycopg.Connection[Any],
     webhook: tuple[str, list[dict[str, Any]]],
-) -> None:  # fmt: skip
+) -> None:
     url, received = webhook
     settings = settings.model_copy(update={"escalate_after_s": 5, "webhook_url": url})
-    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE,
-                         settings.site)  # fmt: skip
+    detector = SimDevice(registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site)
     with running(settings) as ingest:
         with publisher(settings) as pub:
             pub.publish(*detector.event(datetime.now(UTC), "alarm"))
@@ -129,17 +129,23 @@ def test_an_unacknowledged_fire_alarm_escalates_and_the_webhook_hears_of_it(
         "smoke_alarm",
         1,
     )
-    actions = [r[0] for r in db.execute(
-        "SELECT action FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.subject = %s"
-        " ORDER BY l.id", (detector.id,)).fetchall()]  # fmt: skip
+    actions = [
+        r[0]
+        for r in db.execute(
+            "SELECT action FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE a.subject = %s"
+            " ORDER BY l.id",
+            (detector.id,),
+        ).fetchall()
+    ]
     assert actions[:2] == ["raise", "escalate"]
 
 
 def test_a_silent_device_goes_offline_and_comes_back(
     settings: Settings, registry: Registry, db: psycopg.Connection[Any]
 ) -> None:
-    board = SimDevice(registry.add(f"{settings.site}-EF", Kind.ELECTRICAL), Kind.ELECTRICAL,
-                      settings.site)  # fmt: skip
+    board = SimDevice(
+        registry.add(f"{settings.site}-EF", Kind.ELECTRICAL), Kind.ELECTRICAL, settings.site
+    )
     db.execute(
         "UPDATE devices SET heartbeat_s = 1, config = %s WHERE id = %s",
         (Jsonb({"rules": {"offline_margin_s": 0}}), board.id),
@@ -148,8 +154,11 @@ def test_a_silent_device_goes_offline_and_comes_back(
         with publisher(settings) as pub:
             pub.publish(*board.status(datetime.now(UTC)))
         wait_received(ingest, 1)
-        wait_until(lambda: alert_row(db, board.id, "offline") is not None, timeout=10,
-                   what="the offline alert")  # fmt: skip
+        wait_until(
+            lambda: alert_row(db, board.id, "offline") is not None,
+            timeout=10,
+            what="the offline alert",
+        )
         with publisher(settings) as pub:
             pub.publish(*board.status(datetime.now(UTC)))
         wait_received(ingest, 2)

@@ -39,9 +39,12 @@ def test_acks_for_a_lost_connection_are_never_sent_on_the_next(tmp_path: Path) -
     broker = start_broker(conf, port)
     target = MqttTarget(f"mqtt://127.0.0.1:{port}")
     source = MqttSource(
-        target, client_id="ack-guard", subscription="fw/v1/guard/#", session_expiry_s=600,
+        target,
+        client_id="ack-guard",
+        subscription="fw/v1/guard/#",
+        session_expiry_s=600,
         receive_maximum=100,
-    )  # fmt: skip
+    )
     try:
         source.start()
         with Publisher(target, client_id="ack-guard-pub") as pub:

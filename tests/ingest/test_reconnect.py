@@ -57,14 +57,19 @@ def test_broker_restart_mid_commit_loses_and_doubles_nothing(
         broker = start_broker(conf, port)
         release.set()  # the held batch commits now, after its connection is gone
         wait_until(
-            lambda: scalar(db, "SELECT count(*) FROM readings WHERE device_id = %s", device.id)
-            >= 2 * MESSAGES and service.ready,
-            timeout=30, what="every message, after the restart",
-        )  # fmt: skip
+            lambda: (
+                scalar(db, "SELECT count(*) FROM readings WHERE device_id = %s", device.id)
+                >= 2 * MESSAGES
+                and service.ready
+            ),
+            timeout=30,
+            what="every message, after the restart",
+        )
         wait_until(
             lambda: service.counters.duplicates >= first_batch[0],
-            timeout=15, what="the held batch to come back as duplicates",
-        )  # fmt: skip
+            timeout=15,
+            what="the held batch to come back as duplicates",
+        )
     finally:
         release.set()
         stop.set()

@@ -68,9 +68,13 @@ def _bad_message(reason: str, site: str, device: str, other_site_device: str) ->
     ],
 )
 def test_rejection_is_stored_with_reason_and_loses_nothing_else(
-    case: str, reason: str, settings: Settings, registry: Registry, ingest: IngestService,
+    case: str,
+    reason: str,
+    settings: Settings,
+    registry: Registry,
+    ingest: IngestService,
     db: psycopg.Connection[Any],
-) -> None:  # fmt: skip
+) -> None:
     site = settings.site
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     elsewhere = registry.add(f"{site}-X", Kind.SMOKE, site="elsewhere")

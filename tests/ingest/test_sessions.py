@@ -70,8 +70,10 @@ def test_the_alert_raises_then_returns_once_the_session_held() -> None:
     alerts.note([trouble])
     (raised,) = alerts.plan(now=101, connected={"ingest": True})
     assert (raised.subject, raised.rule, raised.change) == (
-        "ingest:ingest", Rule.MQTT_SESSION, Change.RAISE,
-    )  # fmt: skip
+        "ingest:ingest",
+        Rule.MQTT_SESSION,
+        Change.RAISE,
+    )
     assert alerts.plan(now=101, connected={"ingest": True}) == [raised]  # not committed yet
     alerts.committed()
     assert alerts.plan(now=100 + SESSION_CLEAR_S - 1, connected={"ingest": True}) == []
@@ -94,10 +96,14 @@ def test_an_alert_left_open_by_the_last_process_returns_once_the_session_held() 
     ever (a review found nothing would return it)."""
     alerts = SessionAlerts("zilai")
     alerts.remember_open(
-        [("ingest:ingest", "mqtt_session"), ("ingest:other", "mqtt_session"),
-         ("SD-1", "smoke_alarm")],
-        client_ids=["ingest", "ingest-alarms"], now=1000,
-    )  # fmt: skip
+        [
+            ("ingest:ingest", "mqtt_session"),
+            ("ingest:other", "mqtt_session"),
+            ("SD-1", "smoke_alarm"),
+        ],
+        client_ids=["ingest", "ingest-alarms"],
+        now=1000,
+    )
     assert alerts.plan(now=1000 + SESSION_CLEAR_S - 1, connected={"ingest": True}) == []
     (cleared,) = alerts.plan(now=1000 + SESSION_CLEAR_S, connected={"ingest": True})
     assert (cleared.subject, cleared.change) == ("ingest:ingest", Change.CLEAR)

@@ -44,8 +44,13 @@ def locked_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def start_error(url: str, subscription: str) -> str:
-    source = MqttSource(MqttTarget(url), client_id=CLIENT, subscription=subscription,
-                        session_expiry_s=60, receive_maximum=100)  # fmt: skip
+    source = MqttSource(
+        MqttTarget(url),
+        client_id=CLIENT,
+        subscription=subscription,
+        session_expiry_s=60,
+        receive_maximum=100,
+    )
     with pytest.raises(ConnectionError) as caught:
         source.start(wait_s=3)
     return str(caught.value)
@@ -64,9 +69,13 @@ def test_a_refused_login_names_the_refusal(locked_broker: int) -> None:
 
 def test_the_login_and_subscription_allowed_start(locked_broker: int) -> None:
     """The broker above refuses only what it should: the same login starts on ALLOWED."""
-    source = MqttSource(MqttTarget(f"mqtt://{USER}:{PASSWORD}@127.0.0.1:{locked_broker}"),
-                        client_id=CLIENT, subscription=ALLOWED, session_expiry_s=60,
-                        receive_maximum=100)  # fmt: skip
+    source = MqttSource(
+        MqttTarget(f"mqtt://{USER}:{PASSWORD}@127.0.0.1:{locked_broker}"),
+        client_id=CLIENT,
+        subscription=ALLOWED,
+        session_expiry_s=60,
+        receive_maximum=100,
+    )
     source.start(wait_s=5)
     try:
         assert source.connected
@@ -76,9 +85,13 @@ def test_the_login_and_subscription_allowed_start(locked_broker: int) -> None:
 
 def test_an_explicit_empty_subscription_set_starts(broker_url: str) -> None:
     """A partitioned worker that owns nothing yet: connected, no SUBSCRIBE, ready."""
-    source = MqttSource(MqttTarget(broker_url), client_id=f"{CLIENT}-empty",
-                        subscription="(no device yet)", session_expiry_s=60,
-                        receive_maximum=100)  # fmt: skip
+    source = MqttSource(
+        MqttTarget(broker_url),
+        client_id=f"{CLIENT}-empty",
+        subscription="(no device yet)",
+        session_expiry_s=60,
+        receive_maximum=100,
+    )
     source.set_filters([])
     source.start(wait_s=5)
     try:

@@ -47,14 +47,17 @@ class Subscriber:
 
 
 @contextmanager
-def subscriber(url: str, site: str, *, client_id: str | None = None,
-               clean: bool = True) -> Iterator[Subscriber]:  # fmt: skip
+def subscriber(
+    url: str, site: str, *, client_id: str | None = None, clean: bool = True
+) -> Iterator[Subscriber]:
     target = MqttTarget(url)
     sub = Subscriber()
     client = BufferedClient(
-        CallbackAPIVersion.VERSION2, client_id=client_id or f"sub-{uuid.uuid4().hex[:8]}",
-        protocol=mqtt.MQTTv311, clean_session=clean,
-    )  # fmt: skip
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"sub-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv311,
+        clean_session=clean,
+    )
     client.on_message = sub.on_message
     client.on_connect = lambda c, *_: c.subscribe(subscription_for(site), qos=1)
     client.on_subscribe = lambda *_: sub.subscribed.set()

@@ -26,15 +26,33 @@ from simulators.topology import Quarter
 
 UNCHECKED = {Rule.CAMERA_PREALARM, Rule.CAMERA_GROWTH}
 CLASS_RULES = {
-    AlertClass.FIRE: {Rule.SMOKE_ALARM, Rule.SMOKE_OBSCURATION, Rule.HEAT_FIXED, Rule.HEAT_ROR,
-                      Rule.CABLE_FIRE, Rule.CAMERA_HOTSPOT, Rule.CAMERA_FIRE,
-                      Rule.CONFIRMED_FIRE},
+    AlertClass.FIRE: {
+        Rule.SMOKE_ALARM,
+        Rule.SMOKE_OBSCURATION,
+        Rule.HEAT_FIXED,
+        Rule.HEAT_ROR,
+        Rule.CABLE_FIRE,
+        Rule.CAMERA_HOTSPOT,
+        Rule.CAMERA_FIRE,
+        Rule.CONFIRMED_FIRE,
+    },
     AlertClass.TROUBLE: {Rule.OFFLINE, Rule.COMM_FAULT, Rule.SENSOR_STUCK, Rule.LOW_BATTERY},
     AlertClass.SUPERVISORY: {Rule.TAMPER},
-}  # fmt: skip
-SIGNALS = {Rule.SMOKE_ALARM, Rule.SMOKE_PREALARM, Rule.SMOKE_OBSCURATION, Rule.HEAT_FIXED,
-           Rule.HEAT_ROR, Rule.HEAT_ANOMALY, Rule.CABLE_FIRE, Rule.CABLE_TEMP, Rule.LEAKAGE,
-           Rule.ELECTRICAL_ALARM, Rule.CAMERA_FIRE, Rule.CAMERA_HOTSPOT}  # fmt: skip
+}
+SIGNALS = {
+    Rule.SMOKE_ALARM,
+    Rule.SMOKE_PREALARM,
+    Rule.SMOKE_OBSCURATION,
+    Rule.HEAT_FIXED,
+    Rule.HEAT_ROR,
+    Rule.HEAT_ANOMALY,
+    Rule.CABLE_FIRE,
+    Rule.CABLE_TEMP,
+    Rule.LEAKAGE,
+    Rule.ELECTRICAL_ALARM,
+    Rule.CAMERA_FIRE,
+    Rule.CAMERA_HOTSPOT,
+}
 
 
 @dataclass
@@ -82,7 +100,7 @@ def _rate(series: list[tuple[float, float]], *, window: float, per_min: float) -
     return None
 
 
-def triggers(run: ScenarioRun, quarter: Quarter) -> dict[tuple[str, Rule], float]:
+def triggers(run: ScenarioRun, quarter: Quarter) -> dict[tuple[str, Rule], float]:  # noqa: C901 - the reference reads docs/rules.md rule by rule, flat on purpose: independent of the engine's structure
     """First time (s from the start) each subject meets each rule."""
     devices: dict[str, _Device] = {}
     decoded = decoded_messages(run, quarter)
@@ -118,16 +136,19 @@ def triggers(run: ScenarioRun, quarter: Quarter) -> dict[tuple[str, Rule], float
         v = d.values
         obscuration, temperature = v["obscuration_pct_per_m"], v["temperature_c"]
         hit(device_id, Rule.SMOKE_PREALARM, _first_sustained(obscuration, lambda x: x >= 1.5, 0))
-        hit(device_id, Rule.SMOKE_OBSCURATION,
-            _first_sustained(obscuration, lambda x: x >= 3.0, 20))  # fmt: skip
+        hit(
+            device_id, Rule.SMOKE_OBSCURATION, _first_sustained(obscuration, lambda x: x >= 3.0, 20)
+        )
         hit(device_id, Rule.HEAT_FIXED, _first_sustained(temperature, lambda x: x >= 57, 0))
         hit(device_id, Rule.HEAT_ROR, _rate(temperature, window=30, per_min=8.3))
         if temperature:
             anomalous = statistics.median(x for t, x in temperature[:12]) + 4
-            hit(device_id, Rule.HEAT_ANOMALY,
-                _first_sustained(temperature, anomalous.__le__, 60))  # fmt: skip
-        hit(device_id, Rule.LEAKAGE,
-            _first_sustained(v["residual_current_ma"], lambda x: x >= 300, 0))  # fmt: skip
+            hit(device_id, Rule.HEAT_ANOMALY, _first_sustained(temperature, anomalous.__le__, 60))
+        hit(
+            device_id,
+            Rule.LEAKAGE,
+            _first_sustained(v["residual_current_ma"], lambda x: x >= 300, 0),
+        )
         hit(device_id, Rule.LEAKAGE_TREND, _trend(v["residual_current_ma"]))
         hit(device_id, Rule.CABLE_TEMP, _first_sustained(v["cable_temp_c"], lambda x: x >= 70, 0))
         hit(device_id, Rule.CABLE_TEMP_ROR, _rate(v["cable_temp_c"], window=60, per_min=5))
@@ -195,15 +216,22 @@ def _sudden_rise(frames: list[tuple[float, np.ndarray]]) -> float | None:
     return None
 
 
-def _building_rules(run: ScenarioRun, quarter: Quarter, devices: dict[str, _Device],
-                    found: dict[tuple[str, Rule], float]) -> None:  # fmt: skip
+def _building_rules(  # noqa: C901 - the building rules as docs/rules.md states them, flat on purpose
+    run: ScenarioRun,
+    quarter: Quarter,
+    devices: dict[str, _Device],
+    found: dict[tuple[str, Rule], float],
+) -> None:
     by_building: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for (subject, rule), t in found.items():
         if rule not in SIGNALS:
             continue
         device = quarter.device(subject)
-        buildings = device.config.get("covers", []) if device.kind is Kind.THERMAL_CAMERA else [
-            device.building]  # fmt: skip
+        buildings = (
+            device.config.get("covers", [])
+            if device.kind is Kind.THERMAL_CAMERA
+            else [device.building]
+        )
         if device.kind is Kind.THERMAL_CAMERA and rule is not Rule.CAMERA_FIRE:
             continue  # a camera's own detection is what correlation counts
         for building in buildings:

@@ -12,13 +12,22 @@ from simulators.expectations import Expectation, Expected, Forbidden, SeenAlert,
 
 START = datetime(2025, 6, 12, 2, 10, tzinfo=UTC)
 TRUTH = Expectation(
-    scenario="crafted", start=START, duration_s=900,
+    scenario="crafted",
+    start=START,
+    duration_s=900,
     subjects=("SD-1", "SD-2", "TC-1", "building:B-1"),
     expected=(
-        Expected("SD-1", onset_s=300, within_s=120, why="room alarm",
-                 rule=Rule.SMOKE_ALARM, alert_class=AlertClass.FIRE),
-        Expected("building:B-1", onset_s=300, within_s=240, why="two detectors",
-                 rule=Rule.CONFIRMED_FIRE),
+        Expected(
+            "SD-1",
+            onset_s=300,
+            within_s=120,
+            why="room alarm",
+            rule=Rule.SMOKE_ALARM,
+            alert_class=AlertClass.FIRE,
+        ),
+        Expected(
+            "building:B-1", onset_s=300, within_s=240, why="two detectors", rule=Rule.CONFIRMED_FIRE
+        ),
     ),
     forbidden=(
         Forbidden("healthy devices", alert_class=AlertClass.TROUBLE),
@@ -26,7 +35,7 @@ TRUTH = Expectation(
         Forbidden("a glint is no hot spot", rule=Rule.CAMERA_HOTSPOT, subjects=("TC-1",)),
         Forbidden("roll-up", rule=Rule.TAMPER, max_count=1),
     ),
-)  # fmt: skip
+)
 
 
 def alert(subject: str, rule: Rule, cls: AlertClass, at: float) -> SeenAlert:

@@ -13,8 +13,9 @@ _OTHER_SEED = 8
 _other: dict[str, tuple[Quarter, ScenarioRun]] = {}
 
 
-def _run(name: str, seed: int, quarter: Quarter, runs: dict[str, ScenarioRun]
-         ) -> tuple[Quarter, ScenarioRun]:  # fmt: skip
+def _run(
+    name: str, seed: int, quarter: Quarter, runs: dict[str, ScenarioRun]
+) -> tuple[Quarter, ScenarioRun]:
     if seed != _OTHER_SEED:
         return quarter, runs[name]
     if name not in _other:
@@ -43,9 +44,10 @@ def test_expected_alerts_are_in_the_data_before_their_deadline_and_forbidden_one
         rules = {f.rule} if f.rule else CLASS_RULES.get(f.alert_class, set())  # type: ignore[arg-type]
         subjects = set(f.subjects) or set(expectation.subjects)
         hits = {
-            (s, r): t for (s, r), t in found.items()
+            (s, r): t
+            for (s, r), t in found.items()
             if s in subjects and r in rules and (f.until_s is None or t < f.until_s)
-        }  # fmt: skip
+        }
         assert not hits, f"{name}: forbidden {f.why}: {hits}"
 
 
@@ -54,5 +56,9 @@ def test_the_reference_rules_notice_a_fire_where_there_is_one(
 ) -> None:
     """A check that finds nothing anywhere would pass the test above vacuously."""
     found = triggers(scenario_runs["flaming_fire"], quarter)
-    assert {r for _, r in found} >= {Rule.SMOKE_ALARM, Rule.HEAT_FIXED, Rule.CONFIRMED_FIRE,
-                                     Rule.CAMERA_HOTSPOT}  # fmt: skip
+    assert {r for _, r in found} >= {
+        Rule.SMOKE_ALARM,
+        Rule.HEAT_FIXED,
+        Rule.CONFIRMED_FIRE,
+        Rule.CAMERA_HOTSPOT,
+    }

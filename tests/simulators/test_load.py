@@ -15,8 +15,15 @@ RATE, SECONDS = 2000.0, 3.0
 
 
 def test_two_processes_publish_at_the_target_rate(broker_url: str, site: str) -> None:
-    plan = LoadPlan(mqtt_url=broker_url, site=site, seed=7, devices=3031, rate=RATE,
-                    duration=SECONDS, processes=2)  # fmt: skip
+    plan = LoadPlan(
+        mqtt_url=broker_url,
+        site=site,
+        seed=7,
+        devices=3031,
+        rate=RATE,
+        duration=SECONDS,
+        processes=2,
+    )
     with subscriber(broker_url, site) as sub:
         result = run_load(plan)
         got = sub.wait_for(result.sent)
@@ -30,11 +37,26 @@ def test_two_processes_publish_at_the_target_rate(broker_url: str, site: str) ->
 
 def test_the_console_script_reports_target_and_achieved(broker_url: str, site: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "firewatch", "simulate", "run", "--devices", "200", "--rate",
-         "500", "--duration", "2.5"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "firewatch",
+            "simulate",
+            "run",
+            "--devices",
+            "200",
+            "--rate",
+            "500",
+            "--duration",
+            "2.5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "FIREWATCH_MQTT_URL": broker_url, "FIREWATCH_SITE": site},
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "target 500 msg/s, achieved" in result.stdout
     assert "simulate run (200 devices, 1 process(es))" in result.stderr

@@ -37,14 +37,17 @@ def test_detectors_drift_with_dust_but_never_reach_a_prealarm_on_their_own() -> 
     rng = random.Random(2)
     for n in range(1, 30):
         detector = SmokeDetector.for_device(f"SD-{n:04d}", "smoke", 7)
-        year = [detector.values(at(12, days=d), rng)["obscuration_pct_per_m"]
-                for d in range(0, 1500, 30)]  # fmt: skip
+        year = [
+            detector.values(at(12, days=d), rng)["obscuration_pct_per_m"]
+            for d in range(0, 1500, 30)
+        ]
         assert max(year) < 1.0
         late, early = INSTALLED_AT + 300 * 86400, INSTALLED_AT + 10 * 86400
         assert detector.dust_pct_per_m(late) > detector.dust_pct_per_m(early) + 0.05
         assert detector.battery_pct(at(0, days=1000)) > 20
     assert "obscuration_pct_per_m" not in SmokeDetector.for_device("HD-1", "heat", 7).values(
-        at(12), rng)  # fmt: skip
+        at(12), rng
+    )
 
 
 def test_roofs_warm_in_the_sun_and_nothing_in_a_quiet_scene_looks_like_fire() -> None:

@@ -58,8 +58,11 @@ def test_a_broker_restart_loses_nothing_the_publisher_keeps_going(
                 broker = start_broker(conf, port)
                 thread.join(60)
                 assert sent.is_set()
-            wait_until(lambda: len({orjson.loads(r.payload)["seq"] for r in sub.messages}) >= total,
-                       timeout=30, what="every message at the subscriber")  # fmt: skip
+            wait_until(
+                lambda: len({orjson.loads(r.payload)["seq"] for r in sub.messages}) >= total,
+                timeout=30,
+                what="every message at the subscriber",
+            )
         assert pub.reconnects >= 1
     finally:
         stop_broker(broker)

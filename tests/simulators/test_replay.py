@@ -57,8 +57,9 @@ def test_a_scenario_replays_with_device_time_moved_to_now(
         assert ts_ms_of(received.topic, received.payload) == (
             ts_ms_of(m.topic, m.payload) + result.shift_ms  # type: ignore[operator]
         )
-        assert isinstance(decode(received.topic, received.payload, now=now, limits=Limits()),
-                          Decoded)  # fmt: skip
+        assert isinstance(
+            decode(received.topic, received.payload, now=now, limits=Limits()), Decoded
+        )
     last = max(ts_ms_of(r.topic, r.payload) or 0 for r in got) / 1000
     assert abs(last - started) < 2.0  # at speed 0 the recording ends when the replay starts
     frame = next(r for r in got if r.topic.endswith("/frame"))
@@ -78,11 +79,19 @@ def test_at_ten_times_speed_the_recording_ends_now(
 ) -> None:
     path = tmp_path / "ten.jsonl"
     start_ms = 1_749_700_000_000
-    write_jsonl(path, [
-        (t, f"fw/v1/{site}/SD-0001/reading",
-         orjson.dumps({"ts": start_ms + t * 1000, "seq": t + 1, "values": {"temperature_c": 25}}))
-        for t in range(11)
-    ])  # fmt: skip
+    write_jsonl(
+        path,
+        [
+            (
+                t,
+                f"fw/v1/{site}/SD-0001/reading",
+                orjson.dumps(
+                    {"ts": start_ms + t * 1000, "seq": t + 1, "values": {"temperature_c": 25}}
+                ),
+            )
+            for t in range(11)
+        ],
+    )
     with subscriber(broker_url, site) as sub, _publisher(broker_url, site) as pub:
         result = replay(lambda: read_jsonl(path), publisher=pub, speed=10, keep_time=False)
         got = sub.wait_for(11)
@@ -112,8 +121,7 @@ def test_an_fsri_fire_replays_as_four_ceiling_detectors(broker_url: str, site: s
     header = rows[0].split(",")
     column = header.index(QUADRANT_A)
     with subscriber(broker_url, site) as sub, _publisher(broker_url, site) as pub:
-        result = replay(lambda: read_fsri(FSRI, site=site), publisher=pub, speed=0,
-                        keep_time=False)  # fmt: skip
+        result = replay(lambda: read_fsri(FSRI, site=site), publisher=pub, speed=0, keep_time=False)
         got = sub.wait_for(4 * (len(rows) - 1))
     assert result.sent == 4 * (len(rows) - 1)
     assert {r.topic for r in got} == {f"fw/v1/{site}/{m.device_id}/reading" for m in DEFAULT_MAP}
@@ -158,8 +166,7 @@ def test_record_then_replay_gives_back_the_same_traffic(
     assert [r.t for r in recorded] == sorted(r.t for r in recorded)
     again = "t" + site[1:][::-1]  # another site of its own
     with subscriber(broker_url, again) as sub, _publisher(broker_url, again) as pub:
-        replay(lambda: read_jsonl(recording), publisher=pub, speed=0, keep_time=True,
-               site=again)  # fmt: skip
+        replay(lambda: read_jsonl(recording), publisher=pub, speed=0, keep_time=True, site=again)
         got = sub.wait_for(len(run.messages))
     assert sorted((r.topic, r.payload) for r in got) == sorted(
         (with_site(m.topic, again), m.payload) for m in run.messages
@@ -180,9 +187,10 @@ def test_record_then_replay_gives_back_the_same_traffic(
 )
 def test_a_bad_line_is_named_with_what_to_do(tmp_path: Path, line: bytes, says: str) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(b'{"t": 0, "topic": "fw/v1/x/D/reading", "payload": {"ts": 1}}\n'
-                     b'{"t": 1, "topic": "fw/v1/x/D/reading", "payload": {"ts": 2}}\n'
-                     + line + b"\n")  # fmt: skip
+    path.write_bytes(
+        b'{"t": 0, "topic": "fw/v1/x/D/reading", "payload": {"ts": 1}}\n'
+        b'{"t": 1, "topic": "fw/v1/x/D/reading", "payload": {"ts": 2}}\n' + line + b"\n"
+    )
     with pytest.raises(InputError, match="line 3") as caught:
         list(read_jsonl(path))
     assert says in str(caught.value)
@@ -197,8 +205,15 @@ def test_the_console_script_explains_bad_input_and_publishes_nothing(
     env = {"PATH": "/usr/bin:/bin", "FIREWATCH_MQTT_URL": broker_url, "FIREWATCH_SITE": site}
 
     def firewatch(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "firewatch", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "firewatch", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     with subscriber(broker_url, "x") as sub:
         result = firewatch("replay", str(bad), "--speed", "0")
@@ -207,8 +222,9 @@ def test_the_console_script_explains_bad_input_and_publishes_nothing(
         assert "Fix or delete the line" in result.stderr and "Traceback" not in result.stderr
         time.sleep(0.3)
         assert sub.messages == []  # the whole file is checked before anything goes out
-    unknown = firewatch("replay", str(FSRI), "--map",
-                        "Quadrant E Temperature 25 mm Below Ceiling=SD-0001")  # fmt: skip
+    unknown = firewatch(
+        "replay", str(FSRI), "--map", "Quadrant E Temperature 25 mm Below Ceiling=SD-0001"
+    )
     assert unknown.returncode != 0
     assert "no column 'Quadrant E Temperature 25 mm Below Ceiling'" in unknown.stderr
     assert "did you mean" in unknown.stderr and "--map 'COLUMN=DEVICE[:metric]'" in unknown.stderr

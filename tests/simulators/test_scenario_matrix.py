@@ -56,8 +56,13 @@ def test_scenario_through_broker_ingest_engine_and_database(name: str, broker_ur
     quarter, run = _scenario(name, site)
     with own_database("fw_scenario") as url:
         asyncio.run(_register(url, quarter))
-        settings = Settings(database_url=url, mqtt_url=broker_url, site=site,
-                            ingest_client_id=f"ingest-{site}", ingest_batch_wait_ms=20)  # fmt: skip
+        settings = Settings(
+            database_url=url,
+            mqtt_url=broker_url,
+            site=site,
+            ingest_client_id=f"ingest-{site}",
+            ingest_batch_wait_ms=20,
+        )
         service = IngestService(settings)
         stop = threading.Event()
         thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
@@ -68,8 +73,9 @@ def test_scenario_through_broker_ingest_engine_and_database(name: str, broker_ur
                 for message in run.messages:
                     publisher.publish(message.topic, message.payload)
             what = f"ingest to take all {len(run.messages)} messages of {name}"
-            wait_until(lambda: service.counters.received >= len(run.messages), timeout=120,
-                       what=what)  # fmt: skip
+            wait_until(
+                lambda: service.counters.received >= len(run.messages), timeout=120, what=what
+            )
             assert service.counters.stored == len(run.messages), service.counters.summary()
         finally:
             stop.set()
@@ -85,16 +91,25 @@ def test_offline_scenario_through_the_engine_on_device_time(name: str) -> None:
     quarter, run = _scenario(name, "zilai")
     engine = Engine()
     engine.configure(
-        device_info(device_id=d.id, kind=d.kind, site=d.site, building=d.building,
-                    heartbeat_s=d.heartbeat_s, config=d.config)
+        device_info(
+            device_id=d.id,
+            kind=d.kind,
+            site=d.site,
+            building=d.building,
+            heartbeat_s=d.heartbeat_s,
+            config=d.config,
+        )
         for d in quarter.devices
-    )  # fmt: skip
+    )
     limits = Limits(future_tolerance=timedelta(days=1), stale_after=timedelta(days=30))
     seen: list[SeenAlert] = []
 
     def keep(decisions: list) -> None:  # type: ignore[type-arg]
-        seen.extend(SeenAlert(d.subject, d.rule.value, d.alert_class.value, d.at)
-                    for d in decisions if d.change is Change.RAISE)  # fmt: skip
+        seen.extend(
+            SeenAlert(d.subject, d.rule.value, d.alert_class.value, d.at)
+            for d in decisions
+            if d.change is Change.RAISE
+        )
 
     start = run.expectation.start
     next_tick = start

@@ -61,8 +61,9 @@ def test_the_ground_truth_uses_the_engines_names_and_real_deadlines(
             assert e.subject in truth.subjects
             assert e.within_s > 0 and e.deadline_s <= truth.duration_s
     fire = scenario_runs["flaming_fire"].expectation
-    assert any(e.rule == "confirmed_fire" and e.subject.startswith("building:B-")
-               for e in fire.expected)  # fmt: skip
+    assert any(
+        e.rule == "confirmed_fire" and e.subject.startswith("building:B-") for e in fire.expected
+    )
     assert any(
         f.alert_class == "fire" for f in scenario_runs["cooking_smoke"].expectation.forbidden
     )
@@ -78,10 +79,23 @@ def test_a_seq_base_continues_each_devices_numbering(quarter: Quarter) -> None:
 def test_the_console_script_writes_a_scenario_and_its_ground_truth(tmp_path: Path) -> None:
     out = tmp_path / "steam.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "firewatch", "simulate", "scenario", "bathroom_steam", "--out",
-         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "firewatch",
+            "simulate",
+            "scenario",
+            "bathroom_steam",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PATH": "/usr/bin:/bin", "FIREWATCH_SITE": "zilai"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     recorded = list(read_jsonl(out))
     built = build_scenario("bathroom_steam", quarter=build_quarter(seed=7), seed=7)

@@ -21,8 +21,10 @@ def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Haversine, written out again here rather than trusting the module under test."""
     r = 6371.0088e3
     dphi, dl = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(math.radians(lat1)) * math.cos(
-        math.radians(lat2)) * math.sin(dl / 2) ** 2  # fmt: skip
+    a = (
+        math.sin(dphi / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(dl / 2) ** 2
+    )
     return 2 * r * math.asin(math.sqrt(a))
 
 
@@ -47,8 +49,11 @@ def test_the_quarter_has_the_issues_figures(quarter: Quarter) -> None:
 def test_each_camera_covers_exactly_the_buildings_within_500_m(quarter: Quarter) -> None:
     cameras = [d for d in quarter.devices if d.kind is Kind.THERMAL_CAMERA]
     for camera in cameras:
-        within = {b.id for b in quarter.buildings
-                  if _distance_m(camera.lat, camera.lon, b.lat, b.lon) <= 500}  # fmt: skip
+        within = {
+            b.id
+            for b in quarter.buildings
+            if _distance_m(camera.lat, camera.lon, b.lat, b.lon) <= 500
+        }
         assert set(camera.config["covers"]) == within
         assert 0 < len(within) < len(quarter.buildings)  # a camera sees part of the quarter
     assert all(quarter.cameras_covering(b.id) for b in quarter.buildings)
@@ -87,9 +92,23 @@ def test_a_scaled_up_quarter_keeps_every_kind_and_its_coverage() -> None:
 def test_the_console_script_writes_the_topology(tmp_path: Path) -> None:
     out = tmp_path / "quarter.json"
     result = subprocess.run(
-        [sys.executable, "-m", "firewatch", "simulate", "topology", "--seed", "7", "--out",
-         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "firewatch",
+            "simulate",
+            "topology",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "320 buildings and 3031 devices" in result.stdout
     doc = orjson.loads(out.read_bytes())

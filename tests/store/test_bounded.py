@@ -24,8 +24,10 @@ NOW = datetime.now(UTC)
 @pytest.fixture()
 def caps(db: psycopg.Connection[Any]) -> Iterator[None]:
     """Small caps for this test; the table is shared, so they are taken away after it."""
-    db.execute("INSERT INTO table_caps VALUES ('dead_letters', 100), ('pending_devices', 20)"
-               " ON CONFLICT (tbl) DO UPDATE SET max_rows = excluded.max_rows")  # fmt: skip
+    db.execute(
+        "INSERT INTO table_caps VALUES ('dead_letters', 100), ('pending_devices', 20)"
+        " ON CONFLICT (tbl) DO UPDATE SET max_rows = excluded.max_rows"
+    )
     yield
     db.execute("DELETE FROM table_caps")
 
@@ -53,17 +55,29 @@ def count(db: psycopg.Connection[Any], table: str, site: str) -> int:
 
 
 def prune(db: psycopg.Connection[Any], *, dead: int = 100, pending: int = 20) -> None:
-    prune_bounded_tables(db, now=NOW, dead_letter_days=30, dead_letters_max=dead,
-                         pending_days=30, pending_max=pending)  # fmt: skip
+    prune_bounded_tables(
+        db,
+        now=NOW,
+        dead_letter_days=30,
+        dead_letters_max=dead,
+        pending_days=30,
+        pending_max=pending,
+    )
 
 
 def test_retention_prunes_old_rows_and_keeps_new(
     db: psycopg.Connection[Any], site: str, caps: None
 ) -> None:
     old, new = NOW - timedelta(days=31), NOW - timedelta(days=29)
-    write(db, [row(site, "D1", at=old), row(site, "D2", at=new),
-               row(site, "U-old", at=old, reason="unknown_device"),
-               row(site, "U-new", at=new, reason="unknown_device")])  # fmt: skip
+    write(
+        db,
+        [
+            row(site, "D1", at=old),
+            row(site, "D2", at=new),
+            row(site, "U-old", at=old, reason="unknown_device"),
+            row(site, "U-new", at=new, reason="unknown_device"),
+        ],
+    )
     prune(db, dead=10_000, pending=10_000)
     kept = db.execute(
         "SELECT device_id FROM dead_letters WHERE topic LIKE %s ORDER BY device_id",
@@ -158,9 +172,17 @@ def test_an_unknown_device_refused_by_the_dead_letter_cap_is_still_pending(
 
 @pytest.mark.parametrize(
     "topic",
-    ["", "fw", "fw/v1", "fw/v1/", "//", "fw/v1/" + "s" * 500 + "/D/event", "fw/v1/站点/D/x",
-     "fw/v1/a b/%/_/'; DROP TABLE dead_letters; --"],
-)  # fmt: skip
+    [
+        "",
+        "fw",
+        "fw/v1",
+        "fw/v1/",
+        "//",
+        "fw/v1/" + "s" * 500 + "/D/event",
+        "fw/v1/站点/D/x",
+        "fw/v1/a b/%/_/'; DROP TABLE dead_letters; --",
+    ],
+)
 def test_hostile_topics_count_against_a_bounded_site(
     db: psycopg.Connection[Any], topic: str, caps: None
 ) -> None:

@@ -47,8 +47,11 @@ def test_an_alarm_burst_gives_bounded_events_and_the_right_count(
             ).fetchone()
 
         # The final summary comes with a timer tick once the last one is a second old.
-        wait_until(lambda: (alert() or (0, 0, 0))[1:] == (sent, sent), timeout=20,
-                   what=f"the alert's count and its last summary to reach {sent}")  # fmt: skip
+        wait_until(
+            lambda: (alert() or (0, 0, 0))[1:] == (sent, sent),
+            timeout=20,
+            what=f"the alert's count and its last summary to reach {sent}",
+        )
         found = alert()
         assert found is not None
         notes = [json.loads(n.payload) for n in listener.notifies(timeout=0.5)]
