@@ -12,6 +12,9 @@ import pytest
 from bench.fsri import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+# Floors a regression would cross, well under what these small runs measure (CI is noisy).
+NAIVE_FLOOR = 4.0
+ENGINE_FLOOR = 10.0
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +49,9 @@ def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
     lines = result.stdout.splitlines()
     assert any(line.strip().startswith("firewatch ingest, backlog drain") for line in lines)
     ratio = next(line for line in lines if "firewatch / naive" in line)
-    assert float(ratio.split("=")[1].strip().rstrip("x")) > 1.0
+    # Measured 11.7x on this small run; ingest committing a message at a time, as the naive
+    # consumer does, would be near 1x.
+    assert float(ratio.split("=")[1].strip().rstrip("x")) > NAIVE_FLOOR
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -61,11 +66,16 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time(results: Path) -> None:
+    """Both shapes against the same engine fed one message at a time, on the same messages.
+    Measured 52x and 71x on this small run; an engine that judged a batch message by message
+    would be near 1x."""
     result = _run("bench.engine", "--devices", "200", "--seconds", "10", "--repeat", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
     median = next(line for line in result.stdout.splitlines() if line.startswith("median:"))
-    assert "one message at a time" in median
-    assert float(median.split("ratio ")[1].split("x")[0]) > 1.0
-    assert json.loads((results / "engine.json").read_text())["figures"][0]["ratio"] > 1.0
+    assert "x one at a time" in median
+    figures = json.loads((results / "engine.json").read_text())["figures"]
+    assert [f["baseline"] for f in figures] == ["one message at a time"] * 2
+    assert all(f["ratio"] > ENGINE_FLOOR for f in figures), figures
 
 
 def test_detection_on_the_fsri_fires_meets_its_targets() -> None:
