@@ -69,7 +69,7 @@ def create_app(
             database_url=settings.database_url,
             collectors=collectors,
         ),
-        broker_ok=broker_ok or broker_reachable(MqttTarget(settings.mqtt_url)),
+        broker_ok=broker_ok or broker_reachable(settings.mqtt),
         session_problem=session_problem,
     )
 

@@ -150,7 +150,7 @@ def _phase(
     load = threading.Thread(target=run_load, args=(plan,), daemon=True)
     load.start()
     time.sleep(4)  # the background at full rate first
-    target = MqttTarget(settings.mqtt_url)
+    target = settings.mqtt
     with _broker_watch(target, broker), Publisher(target, client_id="bench-alarms") as pub:
         for n, detector in enumerate(detectors[:alarms]):
             topic, payload = detector.event(datetime.now(UTC), "alarm")

@@ -20,7 +20,7 @@ from firewatch.processes import run_migrate
 from firewatch.serving import serve_all
 from ingest.service import IngestService
 from registry.service import import_document
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.live import LiveTraffic
 from simulators.publisher import Publisher
 from simulators.scenarios import ScenarioRun, build_scenario
@@ -122,7 +122,7 @@ def _publish(
     traffic = LiveTraffic(quarter.devices, seed=SEED)
     victim = traffic.wire(VICTIM)
     scenarios = _Scenarios(quarter, traffic)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id="firewatch-demo-publisher") as pub:
+    with Publisher(settings.mqtt, client_id="firewatch-demo-publisher") as pub:
 
         def bad(now: datetime) -> str:
             pub.publish(topic_for(settings.site, VICTIM, Channel.READING), b"{oops")

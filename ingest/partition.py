@@ -161,7 +161,7 @@ class WorkerPartition:
         self._idle = False  # owns nothing to subscribe to (said once, when it starts idling)
         self.watcher = (
             UnroutedWatcher(
-                MqttTarget(settings.mqtt_url),
+                settings.mqtt,
                 client_id=settings.ingest_client_id + UNROUTED_SUFFIX,
                 site=settings.site,
                 deliver=source.put,

@@ -13,7 +13,7 @@ from ingest.mqtt_source import MqttSource
 from ingest.partition import WorkerPartition
 from ingest.pipeline import BatchWriter, Inbound
 from ingest.registry import RegistryCache
-from settings import MqttTarget, Settings
+from settings import Settings
 from store.database import connect
 
 
@@ -37,7 +37,7 @@ class IngestParts:
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
     ) -> IngestParts:
         """``before_commit`` is a fault-injection point inside each batch's transaction."""
-        target = MqttTarget(settings.mqtt_url)
+        target = settings.mqtt
         source = MqttSource(
             target,
             client_id=settings.ingest_client_id,

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # single process's and this many numbered members' (FIREWATCH_INGEST_CLIENT_ID-0, -1, …).
     broker_ingest_members: int = Field(default=16, ge=0, le=1024)
 
+    @property
+    def mqtt(self) -> MqttTarget:
+        """The broker address, split out of ``mqtt_url`` in this one place. A property, not a
+        cached one: ``model_copy(update=...)`` would carry a cached target to the new URL."""
+        return MqttTarget(self.mqtt_url)
+
     @model_validator(mode="after")
     def _retention_outlasts_the_stale_window(self) -> Settings:
         # Ingest accepts messages up to stale_after_s old; their partitions must still exist.

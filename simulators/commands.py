@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.errors import InputError
 from simulators.fsri import DEFAULT_MAP, parse_map, read_fsri
 from simulators.load import LoadPlan, LoadResult, run_load
@@ -104,7 +104,7 @@ def replay_file(
     source = replay_source(path, site=site or settings.site, maps=maps, keep_time=keep_time)
     progress = Progress(f"replay {path.name}")
     client_id = f"firewatch-replay-{uuid.uuid4().hex[:8]}"
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=client_id) as publisher:
+    with Publisher(settings.mqtt, client_id=client_id) as publisher:
         result = replay(
             source,
             publisher=publisher,
@@ -120,7 +120,7 @@ def replay_file(
 def record_traffic(settings: Settings, *, out: Path, duration: float | None) -> int:
     progress = Progress(f"record {settings.site}")
     count = record(
-        MqttTarget(settings.mqtt_url),
+        settings.mqtt,
         site=settings.site,
         out=out,
         duration=duration,

@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from contract.kinds import Kind
 from firewatch.testing import free_port, own_database, wait_until
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.database import drop_database
@@ -140,7 +140,7 @@ def test_up_runs_ingest_and_the_api_in_one_process(
         smoke = SimDevice(
             registry.add(f"{settings.site}-SD", Kind.SMOKE), Kind.SMOKE, settings.site
         )
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{settings.site}") as pub:
             pub.publish(*smoke.event(datetime.now(UTC), "alarm"))
 
         def fire_listed() -> bool:

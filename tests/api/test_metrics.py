@@ -14,7 +14,7 @@ from api.metrics import registry_for
 from contract.kinds import Kind
 from contract.topics import Channel, topic_for
 from ingest.metrics import IngestCollector
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.dead_letters import insert_dead_letters
@@ -38,7 +38,7 @@ def test_metrics_count_what_ingest_did(settings: Settings, registry: Registry) -
             before = client.get("/metrics")
             assert before.headers["content-type"].startswith("text/plain; version=")
             assert _samples(before.text)[("firewatch_ingest_received_total", ())] == 0
-            with Publisher(MqttTarget(settings.mqtt_url), client_id=f"p-{settings.site}") as pub:
+            with Publisher(settings.mqtt, client_id=f"p-{settings.site}") as pub:
                 pub.publish(*detector.event(datetime.now(UTC), "alarm"))
                 pub.publish(*detector.reading(datetime.now(UTC)))
                 pub.publish(topic_for(settings.site, detector.id, Channel.READING), b"{not json")

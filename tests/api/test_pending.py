@@ -12,7 +12,7 @@ import psycopg
 from contract.topics import Channel, topic_for
 from firewatch.testing import wait_until
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import epoch_ms
 from simulators.publisher import Publisher
 from store.dead_letters import insert_dead_letters
@@ -112,7 +112,7 @@ def test_through_the_broker_an_unknown_device_becomes_pending_then_accepted(
             {"ts": epoch_ms(datetime.now(UTC)), "seq": seq, "values": {"temperature_c": 21.5}}
         )
 
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{api.site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{api.site}") as pub:
         pub.publish(topic, reading(1))
         pub.publish(topic, reading(2))
     wait_received(ingest, 2)
@@ -125,7 +125,7 @@ def test_through_the_broker_an_unknown_device_becomes_pending_then_accepted(
     registered_at = datetime.now(UTC)
 
     def stored() -> bool:
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub2-{api.site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub2-{api.site}") as pub:
             pub.publish(topic, reading(int(datetime.now(UTC).timestamp() * 1000)))
         return bool(scalar(db, "SELECT count(*) FROM readings WHERE device_id = %s", device_id))
 

@@ -26,7 +26,7 @@ from contract.frames import encode_frame
 from contract.kinds import Kind
 from contract.topics import Channel, topic_for
 from firewatch.testing import free_port, serving, wait_until
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.users import add_user
@@ -112,14 +112,14 @@ def _frame(settings: Settings, device_id: str) -> None:
     temps = np.full((24, 32), 24.0)
     temps[10:13, 14:18] = 80.0
     frame = encode_frame(temps, ts=int(time.time() * 1000), seq=1)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{device_id}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{device_id}") as pub:
         pub.publish(topic_for(settings.site, f"{settings.site}-{device_id}", Channel.FRAME), frame)
 
 
 def _alarm(settings: Settings, device_id: str) -> float:
     """The detector's own alarm event, published at QoS 1; returns when it was sent."""
     detector = SimDevice(f"{settings.site}-{device_id}", Kind.SMOKE, settings.site)
-    publisher = Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{detector.id}")
+    publisher = Publisher(settings.mqtt, client_id=f"pub-{detector.id}")
     with publisher as pub:
         sent = time.monotonic()
         pub.publish(*detector.event(datetime.now(UTC), "alarm"))

@@ -22,7 +22,7 @@ from contract.topics import Channel, topic_for
 from firewatch import embedded
 from firewatch.processes import run_up
 from firewatch.testing import free_port, wait_until
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.publisher import Publisher
 from store.database import connect
 from tests.ingest.helpers import scalar
@@ -76,7 +76,7 @@ def test_up_embeds_postgres_and_a_broker_when_nothing_answers(
         pytest.skip("mosquitto is not installed")
     settings = _nowhere(folder)
     db_port = int(settings.database_url.split(":")[-1].split("/")[0])
-    mqtt = MqttTarget(settings.mqtt_url)
+    mqtt = settings.mqtt
     stop = threading.Event()
     kwargs = {"configured": frozenset(), "stop": stop}
     up = threading.Thread(target=run_up, args=(settings,), kwargs=kwargs, daemon=True)

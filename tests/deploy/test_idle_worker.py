@@ -16,7 +16,7 @@ from contract.kinds import KIND_SPECS, Kind
 from firewatch.testing import wait_until
 from ingest.partition import partition_of
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.ingest.helpers import scalar
@@ -82,7 +82,7 @@ def test_a_worker_with_nothing_to_own_starts_idles_then_takes_a_device(
             what="the idle worker to take the device",
         )
         start = datetime.now(UTC) - timedelta(minutes=1)
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
             # Its SUBSCRIBE may still be on the way: probe until the worker takes one message.
             probes = 0
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from settings import MqttTarget, Settings
+from settings import Settings
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.traffic import (
     StreamPublisher,
@@ -56,7 +56,7 @@ def test_locked_table_back_pressure_bounded_memory_nothing_dropped(
     publisher = StreamPublisher(settings.mqtt_url, messages, client_id=f"pub-{site}")
     local = settings.model_copy(update={"ingest_batch_max": BATCH})
     with IngestProcess(local, tmp_path / "ingest.log") as ingest:
-        port = MqttTarget(settings.mqtt_url).port
+        port = settings.mqtt.port
         publisher.start()
         wait_stored(db, site, 5000, timeout=30)
         rss_before = ingest.rss_mib()

@@ -13,7 +13,7 @@ from contract.kinds import Kind
 from firewatch.testing import wait_until
 from ingest.lanes import EventCopies
 from ingest.pipeline import Inbound
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -32,7 +32,7 @@ def test_an_alarm_behind_a_backlog_is_committed_first(
     with running(settings):
         pass  # both persistent sessions exist: the broker keeps what comes while ingest is down
     start = datetime.now(UTC) - timedelta(minutes=5)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         for n in range(BACKLOG):
             pub.publish(*devices[n % 50].reading(start + timedelta(milliseconds=10 * n)))
         pub.publish(*devices[7].event(start + timedelta(seconds=BACKLOG / 100), "alarm"))

@@ -18,7 +18,7 @@ from contract.messages import Reason
 from contract.topics import Channel, topic_for
 from firewatch.testing import wait_until
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from store.restamped import stamps
@@ -54,7 +54,7 @@ def test_a_skewed_alarm_raises_a_flagged_fire_alert_and_a_clock_trouble(
     device_ts = (datetime.now(UTC) + offset).replace(microsecond=0)
     reading_topic, reading = smoke.reading(device_ts)
     before = datetime.now(UTC)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         pub.publish(*smoke.event(device_ts, "alarm"))
         pub.publish(reading_topic, reading)
     wait_until(lambda: len(_alerts(db, smoke.id)) == 2, timeout=15, what="two alerts")
@@ -101,11 +101,11 @@ def test_a_redelivered_skewed_alarm_is_stored_once(
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     alarm = smoke.event(datetime.now(UTC) + timedelta(hours=1), "alarm")
     with running(settings) as first:
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
             pub.publish(*alarm)
         wait_until(lambda: first.counters.stored == 1, timeout=15, what="the first copy")
     with running(settings) as second:  # a restart: the copy arrives at another time
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
             pub.publish(*alarm)
             pub.publish(*smoke.event(datetime.now(UTC) + timedelta(hours=1), "alarm"))
         wait_until(lambda: second.counters.received >= 2, timeout=15, what="both alarms")
@@ -128,7 +128,7 @@ def test_a_skewed_alarm_stored_in_its_window_before_is_a_duplicate(
     sent = (datetime.now(UTC) - timedelta(days=6)).replace(microsecond=0)
     body = {"ts": epoch_ms(sent), "seq": 5, "type": "alarm"}
     topic = topic_for(site, smoke.id, Channel.EVENT)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         pub.publish(topic, orjson.dumps(body))
     wait_until(lambda: ingest.counters.stored == 1, timeout=15, what="the alarm in its window")
     assert scalar(db, "SELECT ts FROM events WHERE device_id = %s", smoke.id) == sent
@@ -161,12 +161,12 @@ def test_a_copy_sent_again_once_its_time_is_in_the_window_is_a_duplicate(
     body = orjson.dumps({"ts": epoch_ms(sent), "seq": 7, "type": "alarm"})
     topic = topic_for(site, smoke.id, Channel.EVENT)
     with running(settings) as first:
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
             pub.publish(topic, body)
         wait_until(lambda: first.counters.stored == 1, timeout=15, what="the re-stamped alarm")
     wait_until(lambda: datetime.now(UTC) > sent - timedelta(seconds=4), timeout=15, what="time")
     with running(settings) as second:
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
             pub.publish(topic, body)
         wait_until(lambda: second.counters.duplicates == 1, timeout=15, what="a duplicate")
         assert second.counters.stored == 0

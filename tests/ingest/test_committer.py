@@ -18,7 +18,7 @@ from firewatch.testing import wait_until
 from ingest.parts import IngestParts
 from ingest.pipeline import Inbound
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -48,7 +48,7 @@ def test_halving_dead_letters_the_one_message_the_database_refuses(
     topic = topic_for(settings.site, device, Channel.READING)
     parts = IngestParts.from_settings(settings, before_commit=_refuse_poison)
     with running(settings, parts=parts) as ingest:
-        with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}") as pub:
+        with Publisher(settings.mqtt, client_id=f"pub-{settings.site}") as pub:
             for seq in range(1, MESSAGES + 1):
                 pub.publish(topic, _reading(seq))
         wait_until(

@@ -16,7 +16,7 @@ import pytest
 from contract.kinds import Kind
 from firewatch.testing import wait_until
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -59,7 +59,7 @@ def test_sigkill_then_restart_stores_each_message_once(
     ]
     proc = _start_crashing_consumer(settings, point, repo_root)
     start = datetime.now(UTC) - timedelta(minutes=1)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         for n in range(MESSAGES):
             device = devices[n % len(devices)]
             if n == 5:

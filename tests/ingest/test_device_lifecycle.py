@@ -17,7 +17,7 @@ from contract.kinds import Kind
 from firewatch.testing import wait_until
 from ingest.registry import POLL_S
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.api.registry_helpers import Api
@@ -31,7 +31,7 @@ def api(settings: Settings, database_url: str, site: str) -> Iterator[Api]:
 
 
 def _publish(settings: Settings, *messages: tuple[str, bytes]) -> None:
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{settings.site}") as pub:
         for topic, payload in messages:
             pub.publish(topic, payload)
 

@@ -15,7 +15,7 @@ from contract.kinds import Kind
 from contract.topics import Channel, topic_for
 from firewatch.testing import wait_until
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -23,7 +23,7 @@ from tests.ingest.helpers import scalar, wait_received
 
 
 def publisher(settings: Settings) -> Publisher:
-    return Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}")
+    return Publisher(settings.mqtt, client_id=f"pub-{settings.site}")
 
 
 def test_each_channel_is_stored_with_status(

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from contract.kinds import Kind
 from firewatch.testing import wait_until
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -24,7 +24,7 @@ from tests.ingest.helpers import running, scalar, wait_received
 
 
 def publisher(settings: Settings) -> Publisher:
-    return Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{settings.site}")
+    return Publisher(settings.mqtt, client_id=f"pub-{settings.site}")
 
 
 def alert_row(db: psycopg.Connection[Any], device_id: str, rule: str) -> tuple[Any, ...] | None:

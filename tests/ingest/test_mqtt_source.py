@@ -78,7 +78,7 @@ def test_mqtt5_session_stores_and_acknowledges(
         thread.start()
         wait_until(lambda: service.ready, timeout=10, what="ingest (MQTT 5) to connect")
         if publish:
-            with Publisher(MqttTarget(v5.mqtt_url), client_id=f"pub-{site}") as pub:
+            with Publisher(v5.mqtt, client_id=f"pub-{site}") as pub:
                 for _ in range(publish):
                     pub.publish(*smoke.reading(datetime.now(UTC)))
             wait_received(service, publish)

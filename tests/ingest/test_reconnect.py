@@ -15,7 +15,7 @@ from contract.kinds import Kind
 from firewatch.testing import broker_config, free_port, start_broker, stop_broker, wait_until
 from ingest.pipeline import Inbound
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -49,7 +49,7 @@ def test_broker_restart_mid_commit_loses_and_doubles_nothing(
         site = settings.site
         device = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
         start = datetime.now(UTC) - timedelta(minutes=1)
-        with Publisher(MqttTarget(local.mqtt_url), client_id=f"pub-{site}") as pub:
+        with Publisher(local.mqtt, client_id=f"pub-{site}") as pub:
             for n in range(MESSAGES):
                 pub.publish(*device.reading(start + timedelta(milliseconds=n)))
         assert held.wait(10)

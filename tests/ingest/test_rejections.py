@@ -15,7 +15,7 @@ from contract.kinds import Kind
 from contract.messages import Reason
 from contract.topics import Channel, topic_for
 from ingest.service import IngestService
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice, epoch_ms
 from simulators.publisher import Publisher
 from tests.conftest import Registry
@@ -79,7 +79,7 @@ def test_rejection_is_stored_with_reason_and_loses_nothing_else(
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     elsewhere = registry.add(f"{site}-X", Kind.SMOKE, site="elsewhere")
     topic, payload = _bad_message(case, site, smoke.id, elsewhere)
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         pub.publish(*smoke.reading(datetime.now(UTC)))
         pub.publish(topic, payload)
         pub.publish(*smoke.event(datetime.now(UTC), "alarm"))
@@ -105,7 +105,7 @@ def test_a_flood_of_garbage_does_not_stop_ingest(
     site = settings.site
     smoke = SimDevice(registry.add(f"{site}-SD", Kind.SMOKE), Kind.SMOKE, site)
     garbage = [bytes([n % 256]) * (n % 50) for n in range(500)]
-    with Publisher(MqttTarget(settings.mqtt_url), client_id=f"pub-{site}") as pub:
+    with Publisher(settings.mqtt, client_id=f"pub-{site}") as pub:
         for n, payload in enumerate(garbage):
             pub.publish(topic_for(site, smoke.id, list(Channel)[n % 4]), payload)
         pub.publish(*smoke.event(datetime.now(UTC), "alarm"))

@@ -13,7 +13,7 @@ import psycopg
 
 from contract.kinds import Kind
 from firewatch.testing import wait_until
-from settings import MqttTarget, Settings
+from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.notify import CHANNEL
@@ -31,7 +31,7 @@ def test_an_alarm_burst_gives_bounded_events_and_the_right_count(
     with (
         psycopg.connect(database_url, autocommit=True) as listener,
         running(settings),
-        Publisher(MqttTarget(settings.mqtt_url), client_id=f"p-{settings.site}") as pub,
+        Publisher(settings.mqtt, client_id=f"p-{settings.site}") as pub,
     ):
         listener.execute(f"LISTEN {CHANNEL}")
         start = time.monotonic()
