@@ -55,7 +55,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class RuleConfig:
     """Thresholds for one device; docs/rules.md explains each default and where it comes from."""
 

@@ -15,7 +15,7 @@ _DEFAULT_THERMAL = ThermalConfig()
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class DeviceInfo:
     id: str
     kind: Kind
@@ -65,5 +65,13 @@ def device_info(
     if not isinstance(covers, list) or not all(isinstance(b, str) for b in covers):
         raise ConfigError("covers", "must be a list of building ids", path="covers")
     return DeviceInfo(
-        device_id, kind, site, building, status, heartbeat_s, rules, thermal, tuple(covers)
+        id=device_id,
+        kind=kind,
+        site=site,
+        building=building,
+        status=status,
+        heartbeat_s=heartbeat_s,
+        rules=rules,
+        thermal=thermal,
+        covers=tuple(covers),
     )

@@ -28,7 +28,7 @@ def latches(rule: Rule, alert_class: AlertClass) -> bool:
     return alert_class is AlertClass.FIRE or rule in LATCHING
 
 
-@dataclass(slots=True)
+@dataclass(kw_only=True, slots=True)
 class Condition:
     """A rule's verdict on one subject at one event time: active (raise or repeat) or not.
 

@@ -65,7 +65,7 @@ Mask = npt.NDArray[np.bool_]
 Pixels = npt.NDArray[np.intp]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class ThermalConfig:
     """Thresholds for one camera or preset: a dome over an old quarter's roofs, ~500 m away."""
 
@@ -300,7 +300,17 @@ def analyse(  # noqa: C901, PLR0912, PLR0915 - the frame's analysis steps in ord
         detail = _detail(frame, delta, where, preset, config.cluster_gap_px)
         if rule is not Rule.CAMERA_GROWTH:
             value = detail["max_c"]
-        out.append(Condition(camera_id, rule, alert_class, holds, at, value, detail))
+        out.append(
+            Condition(
+                subject=camera_id,
+                rule=rule,
+                alert_class=alert_class,
+                active=holds,
+                at=at,
+                value=value,
+                detail=detail,
+            )
+        )
 
     if alpha:
         # Learn all but the hot pixels; zeroing their few steps beats a masked add by far.

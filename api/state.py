@@ -16,7 +16,7 @@ from api.alert_stream import AlertStream
 from settings import Settings
 
 
-@dataclass(slots=True)
+@dataclass(kw_only=True, slots=True)
 class AppState:
     """``pool`` is opened by the lifespan, so it is None only before start-up and after
     shutdown; ``session_problem`` is set when ingest runs in this process."""

@@ -131,7 +131,13 @@ def main() -> None:
             )
         )
     figures.append(
-        Figure("every body answered 413", float(refused_all), "bool", "all", refused_all)
+        Figure(
+            name="every body answered 413",
+            value=float(refused_all),
+            unit="bool",
+            target="all",
+            met=refused_all,
+        )
     )
     print(f"wrote {record('body_limit', figures, note=f'median of {args.runs} runs')}")
 

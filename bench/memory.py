@@ -155,13 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         "memory",
         [
             Figure(
-                f"ingest peak RSS, {args.devices:,} devices (median of {args.runs})",
-                city["peak_mb"],
-                "MB",
-                f"<= {TARGET_MB} MB",
-                ok,
-                "3,031 devices",
-                city["peak_mb"] / base["peak_mb"],
+                name=f"ingest peak RSS, {args.devices:,} devices (median of {args.runs})",
+                value=city["peak_mb"],
+                unit="MB",
+                target=f"<= {TARGET_MB} MB",
+                met=ok,
+                baseline="3,031 devices",
+                ratio=city["peak_mb"] / base["peak_mb"],
             )
         ],
         note=f"{args.per_device} messages from every device",

@@ -99,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         "registry_import",
         [
             Figure(
-                f"import of {devices:,} devices",
-                mine,
-                "s",
-                "< 2 s",
-                mine < 2,
-                "row-by-row INSERT (times slower)",
-                base / mine,
+                name=f"import of {devices:,} devices",
+                value=mine,
+                unit="s",
+                target="< 2 s",
+                met=mine < 2,
+                baseline="row-by-row INSERT (times slower)",
+                ratio=base / mine,
             )
         ],
         note=f"median of {args.runs} runs, each into a fresh database",

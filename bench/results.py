@@ -19,7 +19,7 @@ def results_dir() -> Path:
     return Path(os.environ.get("FIREWATCH_BENCH_RESULTS") or RESULTS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Figure:
     name: str
     value: float

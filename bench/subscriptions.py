@@ -120,13 +120,13 @@ def main() -> None:
         )
         figures.append(
             Figure(
-                f"per-device subscriptions, {devices:,} devices: delivery",
-                med["explicit_msg_s"],
-                "msg/s",
-                "",
-                None,
-                "one wildcard",
-                med["explicit_msg_s"] / med["wildcard_msg_s"],
+                name=f"per-device subscriptions, {devices:,} devices: delivery",
+                value=med["explicit_msg_s"],
+                unit="msg/s",
+                target="",
+                met=None,
+                baseline="one wildcard",
+                ratio=med["explicit_msg_s"] / med["wildcard_msg_s"],
             )
         )
     record("subscriptions", figures, note=f"medians of {args.repeat} runs")

@@ -109,13 +109,13 @@ def main(argv: list[str] | None = None) -> None:
         "thermal",
         [
             Figure(
-                f"one {SIZES[0][0]}x{SIZES[0][1]} frame analysed",
-                medians[0],
-                "ms",
-                f"< {TARGET_MS:g} ms",
-                medians[0] < TARGET_MS,
-                "max + threshold count",
-                medians[0] / bares[0],
+                name=f"one {SIZES[0][0]}x{SIZES[0][1]} frame analysed",
+                value=medians[0],
+                unit="ms",
+                target=f"< {TARGET_MS:g} ms",
+                met=medians[0] < TARGET_MS,
+                baseline="max + threshold count",
+                ratio=medians[0] / bares[0],
             )
         ],
         note=f"median of {args.repeat} runs of {args.frames} frames",

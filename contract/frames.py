@@ -22,7 +22,7 @@ class FrameError(ValueError):
         self.malformed = malformed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class FrameHeader:
     ts: object
     seq: object
@@ -91,7 +91,15 @@ def decode_frame(payload: bytes) -> tuple[FrameHeader, npt.NDArray[np.float32]]:
     with np.errstate(over="ignore"):
         temps = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
     return (
-        FrameHeader(header.get("ts"), header.get("seq"), width, height, scale, offset, preset),
+        FrameHeader(
+            ts=header.get("ts"),
+            seq=header.get("seq"),
+            width=width,
+            height=height,
+            scale=scale,
+            offset=offset,
+            preset=preset,
+        ),
         temps,
     )
 

@@ -28,7 +28,7 @@ def mean(histogram: Histogram) -> float:
     return totals["_sum"] / totals["_count"] if totals["_count"] else 0.0
 
 
-@dataclass(slots=True)
+@dataclass(kw_only=True, slots=True)
 class IngestCounters:
     received: int = 0
     stored: int = 0

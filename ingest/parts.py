@@ -17,7 +17,7 @@ from settings import Settings
 from store.database import connect
 
 
-@dataclass(slots=True)
+@dataclass(kw_only=True, slots=True)
 class IngestParts:
     source: MqttSource
     # Alarms ahead of telemetry (ingest/lanes.py); None for one session only.

@@ -67,7 +67,7 @@ class DeviceChange:
     changes: dict[str, tuple[Any, Any]]
 
 
-@dataclass(slots=True)
+@dataclass(kw_only=True, slots=True)
 class CheckedImport:
     zones: list[dict[str, Any]] = field(default_factory=list)
     buildings: list[dict[str, Any]] = field(default_factory=list)

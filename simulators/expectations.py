@@ -18,7 +18,7 @@ import orjson
 from contract.alarms import AlertClass, Rule
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Expected:
     """An alert that must be raised on ``subject`` between the onset and the deadline."""
 
@@ -38,7 +38,7 @@ class Expected:
         return self.onset_s + self.within_s
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Forbidden:
     """Alerts that must not be raised: on ``subjects`` (empty: any subject of the scenario),
     matching ``rule`` and/or ``alert_class`` (neither: any alert), before ``until_s`` (None:
@@ -62,7 +62,7 @@ class SeenAlert:
     raised_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Expectation:
     scenario: str
     start: datetime

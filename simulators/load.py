@@ -32,7 +32,7 @@ _START_DELAY_S = 0.2
 _CONNECT_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class LoadPlan:
     mqtt_url: str
     site: str

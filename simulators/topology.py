@@ -63,7 +63,7 @@ _LANE_NAMES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Building:
     id: str
     name: str
@@ -87,7 +87,7 @@ class Building:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class Device:
     id: str
     kind: Kind

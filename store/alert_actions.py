@@ -29,7 +29,7 @@ class ClaimedByOther(Exception):
     """Someone else handles this alert; taking it over must be said explicitly."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class OperatorAction:
     """One click: the action and what it carries (a shelve's time and reason, a resolve's
     cause and note, a comment's text, a claim's takeover)."""

@@ -28,7 +28,7 @@ AFTER = timedelta(minutes=20)
 MAX_POINTS = 2000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class AlertFilter:
     open_only: bool = False
     alert_class: str | None = None

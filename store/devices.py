@@ -17,7 +17,7 @@ from store.device_states import SILENT
 from store.pending import delete_pending
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class RegisteredDevice:
     """What ingest and the engine need to know of a device."""
 
@@ -65,7 +65,13 @@ def _devices(rows: Iterable[tuple[Any, ...]]) -> Iterator[RegisteredDevice]:
     for r in rows:
         building = sys.intern(r[4]) if r[4] else r[4]
         yield RegisteredDevice(
-            r[0], Kind(r[1]), sys.intern(r[2]), sys.intern(r[3]), building, r[5], r[6] or empty
+            id=r[0],
+            kind=Kind(r[1]),
+            site=sys.intern(r[2]),
+            status=sys.intern(r[3]),
+            building=building,
+            heartbeat_s=r[5],
+            config=r[6] or empty,
         )
 
 
@@ -101,7 +107,7 @@ FROM devices d LEFT JOIN device_status s ON s.device_id = d.id
 SORTABLE = ("id", "kind", "status", "site", "building", "zone", "name", "created_at", "updated_at")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class DeviceFilter:
     kind: str | None = None
     status: str | None = None

@@ -203,7 +203,7 @@ async def ack(
     body: Annotated[AckBody | None, Body()] = None,
 ) -> dict[str, Any]:
     note = body.note if body else None
-    return await _act(conn, alert_id, OperatorAction(Action.ACK, who.name, note=note))
+    return await _act(conn, alert_id, OperatorAction(action=Action.ACK, actor=who.name, note=note))
 
 
 @router.post(
@@ -213,13 +213,15 @@ async def ack(
     summary="Shelve for a while (never a fire alarm)",
 )
 async def shelve(alert_id: AlertId, conn: Conn, who: Operator, body: ShelveBody) -> dict[str, Any]:
-    act = OperatorAction(Action.SHELVE, who.name, minutes=body.minutes, reason=body.reason)
+    act = OperatorAction(
+        action=Action.SHELVE, actor=who.name, minutes=body.minutes, reason=body.reason
+    )
     return await _act(conn, alert_id, act)
 
 
 @router.post("/{alert_id}/unshelve", response_model=AlertRead, responses=_ACT, summary="Unshelve")
 async def unshelve(alert_id: AlertId, conn: Conn, who: Operator) -> dict[str, Any]:
-    return await _act(conn, alert_id, OperatorAction(Action.UNSHELVE, who.name))
+    return await _act(conn, alert_id, OperatorAction(action=Action.UNSHELVE, actor=who.name))
 
 
 @router.post(
@@ -228,7 +230,7 @@ async def unshelve(alert_id: AlertId, conn: Conn, who: Operator) -> dict[str, An
 async def resolve(
     alert_id: AlertId, conn: Conn, who: Operator, body: ResolveBody
 ) -> dict[str, Any]:
-    act = OperatorAction(Action.RESOLVE, who.name, cause=body.cause, note=body.note)
+    act = OperatorAction(action=Action.RESOLVE, actor=who.name, cause=body.cause, note=body.note)
     return await _act(conn, alert_id, act)
 
 
@@ -241,7 +243,9 @@ async def comment(
     who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
     body: CommentBody,
 ) -> dict[str, Any]:
-    return await _act(conn, alert_id, OperatorAction(Action.COMMENT, who.name, note=body.text))
+    return await _act(
+        conn, alert_id, OperatorAction(action=Action.COMMENT, actor=who.name, note=body.text)
+    )
 
 
 @router.post(
@@ -256,5 +260,7 @@ async def claim(
     who: Operator,
     body: Annotated[ClaimBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    act = OperatorAction(Action.CLAIM, who.name, take_over=bool(body and body.take_over))
+    act = OperatorAction(
+        action=Action.CLAIM, actor=who.name, take_over=bool(body and body.take_over)
+    )
     return await _act(conn, alert_id, act)

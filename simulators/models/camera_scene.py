@@ -35,7 +35,7 @@ class HotSpot:
     plume: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class _Mover:
     row: int
     x0: float

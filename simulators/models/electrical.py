@@ -19,7 +19,7 @@ _CABLE_LAG_S = 900.0
 _NIGHT_LOAD, _PEAK_LOAD = 0.25, 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class ElectricalMonitor:
     leak_night_ma: float
     leak_peak_ma: float

@@ -21,7 +21,7 @@ _BATTERY_SWAPPED_EVERY_DAYS = 3 * 365.0
 FIRMWARE = {"smoke": "SD-2.4.1", "heat": "HD-1.8.0", "multi": "MS-3.0.2", "call_point": "MC-1.2.0"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class SmokeDetector:
     model: str  # smoke, heat, multi, call_point
     clean_pct_per_m: float

@@ -45,11 +45,11 @@ def test_the_quarter_splits_into_balanced_partitions() -> None:
 
 def registered(row: dict[str, Any]) -> RegisteredDevice:
     return RegisteredDevice(
-        row["id"],
-        Kind(row["kind"]),
-        row["site"],
-        "active",
-        row["building"],
-        row["heartbeat_s"],
-        row.get("config") or {},
+        id=row["id"],
+        kind=Kind(row["kind"]),
+        site=row["site"],
+        status="active",
+        building=row["building"],
+        heartbeat_s=row["heartbeat_s"],
+        config=row.get("config") or {},
     )

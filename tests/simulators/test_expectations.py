@@ -18,7 +18,7 @@ TRUTH = Expectation(
     subjects=("SD-1", "SD-2", "TC-1", "building:B-1"),
     expected=(
         Expected(
-            "SD-1",
+            subject="SD-1",
             onset_s=300,
             within_s=120,
             why="room alarm",
@@ -26,14 +26,18 @@ TRUTH = Expectation(
             alert_class=AlertClass.FIRE,
         ),
         Expected(
-            "building:B-1", onset_s=300, within_s=240, why="two detectors", rule=Rule.CONFIRMED_FIRE
+            subject="building:B-1",
+            onset_s=300,
+            within_s=240,
+            why="two detectors",
+            rule=Rule.CONFIRMED_FIRE,
         ),
     ),
     forbidden=(
-        Forbidden("healthy devices", alert_class=AlertClass.TROUBLE),
-        Forbidden("nothing early", alert_class=AlertClass.FIRE, until_s=300),
-        Forbidden("a glint is no hot spot", rule=Rule.CAMERA_HOTSPOT, subjects=("TC-1",)),
-        Forbidden("roll-up", rule=Rule.TAMPER, max_count=1),
+        Forbidden(why="healthy devices", alert_class=AlertClass.TROUBLE),
+        Forbidden(why="nothing early", alert_class=AlertClass.FIRE, until_s=300),
+        Forbidden(why="a glint is no hot spot", rule=Rule.CAMERA_HOTSPOT, subjects=("TC-1",)),
+        Forbidden(why="roll-up", rule=Rule.TAMPER, max_count=1),
     ),
 )
 
@@ -112,4 +116,4 @@ def test_the_ground_truth_survives_its_json_file(tmp_path: Path) -> None:
 
 def test_an_expected_alert_must_name_a_rule_or_a_class() -> None:
     with pytest.raises(ValueError, match="names its rule, its class, or both"):
-        Expected("SD-1", onset_s=0, within_s=10, why="vague")
+        Expected(subject="SD-1", onset_s=0, within_s=10, why="vague")
