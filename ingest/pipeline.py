@@ -38,6 +38,8 @@ from store.status import StatusUpdate, upsert_frames, upsert_status
 from store.timeseries import PartitionKeeper
 
 TOPIC_KEEP_CHARS = 512
+# Read once: a member lookup on an enum class costs a quarter of a microsecond, per message here.
+_STATUS, _EVENT, _FRAME = Channel.STATUS, Channel.EVENT, Channel.FRAME
 
 
 @dataclass(slots=True)
@@ -170,7 +172,7 @@ def prepare(  # noqa: C901, PLR0912 - the batch's one pass per message on ingest
     restamped: list[tuple[int, Claim, Decoded, Inbound]] = []
     exempt: list[tuple[int, Claim, Decoded, Inbound]] = []
     for m, item in accepted:
-        if m.channel is Channel.STATUS:
+        if m.channel is _STATUS:
             heartbeat_rows.append(
                 (
                     m.ts,
@@ -182,7 +184,7 @@ def prepare(  # noqa: C901, PLR0912 - the batch's one pass per message on ingest
                     item.received_at,
                 )
             )
-        elif m.channel is Channel.EVENT:
+        elif m.channel is _EVENT:
             if m.device_ts is not None:
                 restamped.append((len(event_rows), (m.device_id, m.seq, m.device_ts), m, item))
             elif m.event_type in CLOCK_EXEMPT_EVENTS:
@@ -309,7 +311,7 @@ def _status_updates(fresh: Sequence[tuple[Decoded, Inbound]]) -> list[StatusUpda
         update.count += 1
         update.last_seen, update.last_seq = message.ts, message.seq
         update.received_at = max(update.received_at, item.received_at)
-        if message.channel is Channel.STATUS:
+        if message.channel is _STATUS:
             update.battery_pct = message.values.get("battery_pct", update.battery_pct)
             update.rssi_dbm = message.values.get("rssi_dbm", update.rssi_dbm)
             update.firmware = message.firmware or update.firmware
@@ -323,7 +325,7 @@ def _newest_frames(
 ) -> list[tuple[str, datetime, int, bytes]]:
     newest: dict[str, tuple[str, datetime, int, bytes]] = {}
     for message, item in fresh:
-        if message.channel is Channel.FRAME:
+        if message.channel is _FRAME:
             current = newest.get(message.device_id)
             if current is None or message.ts >= current[1]:
                 newest[message.device_id] = (
