@@ -1,5 +1,6 @@
-"""The rules on readings, one function per metric family. Each judges one round: one sample
-per device, as arrays, with the thresholds of each device beside it (docs/rules.md)."""
+"""The rules on readings, one function per metric family. Each judges a batch's samples of
+the metric as arrays (a device's consecutive samples together), with the thresholds of each
+device beside them (docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 STUCK_MIN_SAMPLES = 20
+EVERY = slice(None)  # every row of the rings after each sample, one per sample
 
 
 class Emit(Protocol):
@@ -37,12 +39,15 @@ class Emit(Protocol):
 
 @dataclass(slots=True)
 class Round:
-    """One sample per device of one metric. ``s`` are the devices' slots (thresholds, alert
-    state), ``rows`` their rows in the metric's ring. ``base``/``sigma`` are the baseline as it
-    stood before this sample: a rise is measured against what was normal until now."""
+    """Samples of one metric, a device's consecutive and in time order. ``s`` are the devices'
+    slots (thresholds, alert state), ``rows`` their rows in the metric's ring (and trend),
+    ``nth`` each sample's place among its device's. ``ring`` is the ring as it stood after
+    each sample, sample i in row i. ``base``/``sigma`` are the baseline as it stood
+    before the sample: a rise is measured against what was normal until then."""
 
     s: I64
     rows: I64
+    nth: I64
     t: F64
     v: F64
     level: F64
@@ -59,7 +64,7 @@ def heat(r: Round) -> None:
     r.emit(
         Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0, threshold_c=fixed
     )
-    ror, limit = r.ring.rate_per_min(r.rows, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
+    ror, limit = r.ring.rate_per_min(EVERY, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
     dwell = r.cfg("heat_dwell_s")
     r.emit(
         Rule.HEAT_ROR,
@@ -93,7 +98,7 @@ def cable(r: Round) -> None:
     """Electrical warnings are pre-alarms; a cable that keeps heating past its rating is a fire."""
     pre, fire = r.cfg("cable_prealarm_c"), r.cfg("cable_fire_c")
     limit = r.cfg("cable_ror_c_per_min")
-    ror = r.ring.rate_per_min(r.rows, 2 * r.cfg("ror_window_s"), r.level)
+    ror = r.ring.rate_per_min(EVERY, 2 * r.cfg("ror_window_s"), r.level)
     rising = ror >= limit
     r.emit(
         Rule.CABLE_TEMP, AlertClass.PREALARM, on=r.v >= pre, off=r.v < pre - 3.0, threshold_c=pre
@@ -147,9 +152,17 @@ def leakage(r: Round, trend: TrendRing) -> None:
         threshold_ma=limit,
     )
     window = r.cfg("leakage_trend_window_s")
-    closed = trend.push(r.rows, r.t, r.v, window_s=window)
-    if len(closed):
-        slope, r2 = trend.fit(r.rows[closed], window[closed])
+    # A bucket's sum is carried sample to sample: one sample of each device at a time.
+    found: list[tuple[I64, F64, F64]] = []
+    for k in range(int(r.nth.max()) + 1):
+        pick = np.flatnonzero(r.nth == k)
+        closed = pick[trend.push(r.rows[pick], r.t[pick], r.v[pick], window_s=window[pick])]
+        if len(closed):
+            found.append((closed, *trend.fit(r.rows[closed], window[closed])))
+    if found:
+        closed, slope, r2 = (np.concatenate(part) for part in zip(*found, strict=True))
+        order = np.argsort(closed, kind="stable")
+        closed, slope, r2 = closed[order], slope[order], r2[order]
         least = r.cfg("leakage_trend_ma_per_h")[closed]
         r.emit(
             Rule.LEAKAGE_TREND,
@@ -181,12 +194,12 @@ def camera_region(r: Round) -> None:
 
 def stuck(r: Round, applies: Mask) -> None:
     """A value that has not changed at all for hours is a dead sensor, not a calm room."""
-    frozen = r.t - r.ring.changed_at[r.rows]
+    frozen = r.t - r.ring.changed_at
     limit = r.cfg("stuck_s")
     r.emit(
         Rule.SENSOR_STUCK,
         AlertClass.TROUBLE,
-        on=applies & (r.ring.n[r.rows] >= STUCK_MIN_SAMPLES) & (frozen >= limit),
+        on=applies & (r.ring.n >= STUCK_MIN_SAMPLES) & (frozen >= limit),
         off=frozen < limit,
         frozen_s=frozen,
     )

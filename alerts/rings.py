@@ -13,6 +13,8 @@ over a window that long would cost a ring ten times deeper.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -85,37 +87,68 @@ class MetricRing:
         for name, values in saved.items():
             getattr(self, name)[rows] = values
 
-    def push(self, slots: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> None:
-        """Appends one sample per slot (slots unique), updating baseline and spread with the
-        sample clipped to a few spreads, and remembers when the value last changed."""
-        depth = self.depth
-        previous = self.v[slots, (self.n[slots] - 1) % depth].astype(np.float64)
-        level_before = self.level(slots)
-        column = self.n[slots] % depth
-        self.t[slots, column] = t
-        self.v[slots, column] = v
-        fresh = self.n[slots] == 0
-        dt = np.where(fresh, 0.0, t - self.last_t[slots])
+    def push(self, rows: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> Pushed:
+        """Appends samples, a row's consecutive and in time order, updating baseline and spread
+        with each sample clipped to a few spreads, and remembering when the value last changed.
+
+        Returns the ring as it stood after each sample (one row per sample), so a device's
+        samples are judged together rather than one round each. Only the baseline and spread
+        are carried sample to sample: clipped, their recursion has no exact closed form."""
+        depth, count = self.depth, len(rows)
+        first = firsts(rows)
+        head = np.maximum.accumulate(np.where(first, np.arange(count), 0))
+        n0 = self.n[rows]
+        n_before = n0 + np.arange(count) - head
+        after = MetricRing(0, depth=depth)
+        after.n = n_before + 1
+        # Each sample's ring: the ring as it was, with this batch's samples up to it (at most
+        # the ring's depth of them) written over their columns.
+        back = np.minimum(n_before - n0 + 1, depth)
+        owner = np.repeat(np.arange(count), back)
+        source = owner - (np.arange(len(owner)) - np.repeat(np.cumsum(back) - back, back))
+        column = n_before[source] % depth
+        v32 = v.astype(np.float32)
+        after.t, after.v = self.t[rows], self.v[rows]
+        after.t[owner, column], after.v[owner, column] = t[source], v32[source]
+        after.last_t = t
+        after.first_t = np.where(n0 == 0, t[head], self.first_t[rows])
+        shifted = np.maximum(np.arange(count) - 1, 0)  # the sample before, within the row
+        previous = np.where(first, self.v[rows, (n0 - 1) % depth], v32[shifted].astype(np.float64))
+        changed = (n_before == 0) | (previous != v32)
+        newest = np.maximum.accumulate(np.where(changed, np.arange(count), -1))
+        after.changed_at = np.where(newest >= head, t[newest], self.changed_at[rows])
+        level = after.level(np.arange(count))
+        level_before = level[shifted]
+        level_before[first] = self.level(rows[first])
+        fresh = n_before == 0
+        dt = np.where(fresh, 0.0, t - np.where(first, self.last_t[rows], t[shifted]))
         # Plain averaging over the first samples, so a new device's spread is learnt in its
         # first minute rather than over the baseline's much longer memory.
-        alpha = np.maximum(-np.expm1(-dt / tau_s), 1.0 / (self.n[slots] + 1))
-        base = np.where(fresh, v, self.base[slots])
-        sigma = np.maximum(self.spread[slots], min_sigma)
-        step = np.clip(v - base, -CLIP_SIGMAS * sigma, CLIP_SIGMAS * sigma)
-        base = base + alpha * step
-        spread = np.where(fresh, 0.0, self.spread[slots])
+        alpha = np.maximum(-np.expm1(-dt / tau_s), 1.0 / (n_before + 1))
         # Noise, not trend: the spread follows each sample's distance from the level just
         # before it, so a slow rise (a smouldering room) does not widen it; spikes and bursts do.
         jump = np.where(fresh, 0.0, np.abs(v - level_before))
-        deviation = np.minimum(jump, SPREAD_CLIP_SIGMAS * sigma)
-        spread = spread + alpha * (deviation - spread)
-        self.base[slots] = base
-        self.spread[slots] = spread
-        self.first_t[slots] = np.where(fresh, t, self.first_t[slots])
-        changed = fresh | (previous != v.astype(np.float32))
-        self.changed_at[slots] = np.where(changed, t, self.changed_at[slots])
-        self.last_t[slots] = t
-        self.n[slots] += 1
+        base, spread = np.empty(count), np.empty(count)
+        after.base, after.spread = np.empty(count), np.empty(count)
+        starts, last = np.flatnonzero(first), lasts(first)
+        sizes = last - starts + 1
+        row_base, row_spread = self.base[rows[starts]], self.spread[rows[starts]]
+        for k in range(int(sizes.max(initial=0))):
+            live = sizes > k
+            i = starts[live] + k
+            base[i], spread[i] = row_base[live], row_spread[live]
+            sigma = np.maximum(spread[i], min_sigma[i])
+            moved = np.where(fresh[i], v[i], base[i])
+            step = np.clip(v[i] - moved, -CLIP_SIGMAS * sigma, CLIP_SIGMAS * sigma)
+            moved = moved + alpha[i] * step
+            widened = np.where(fresh[i], 0.0, spread[i])
+            deviation = np.minimum(jump[i], SPREAD_CLIP_SIGMAS * sigma)
+            widened = widened + alpha[i] * (deviation - widened)
+            after.base[i], after.spread[i] = moved, widened
+            row_base[live], row_spread[live] = moved, widened
+        for name in _FIELDS:
+            getattr(self, name)[rows[last]] = getattr(after, name)[last]
+        return Pushed(after, level, base, spread)
 
     def level(self, slots: I64) -> F64:
         """Median of the last three samples: one spiking sample never makes a level."""
@@ -125,29 +158,53 @@ class MetricRing:
         three = np.where(n >= 3, self.v[slots, (n - 3) % depth], last)
         return median3(last, two, three)
 
-    def rate_per_min(self, slots: I64, window_s: F64, level: F64) -> F64:
+    def rate_per_min(self, slots: I64 | slice, window_s: F64, level: F64) -> F64:
         """Rise per minute from the level then (the newest sample at least ``window_s`` older)
-        to ``level`` now; NaN while the ring holds no sample that old."""
+        to ``level`` now; NaN while the ring holds no sample that old. ``slots`` may be a
+        slice: the rings after each sample are read whole, without a copy."""
         if self.depth < DEPTH:
             raise ValueError(f"a ring {self.depth} samples deep is too shallow for a rate")
         depth = self.depth
-        rows = np.arange(len(slots))
+        rows = np.arange(len(level))
         now = self.last_t[slots]
-        times = self.t[slots]
+        times, values = self.t[slots], self.v[slots]
         old = times <= (now - window_s)[:, None]
         pick = np.argmax(np.where(old, times, -np.inf), axis=1)
         then_t = times[rows, pick]
         # The level then, like the level now: a median of three, of the samples beside it.
         # A neighbour far from it in time (wrapped around the ring) counts as the sample itself.
         near = 0.5 * (now - then_t)
-        centre = self.v[slots, pick].astype(np.float64)
+        centre = values[rows, pick].astype(np.float64)
         around = []
         for k in (-1, 1):
             column = (pick + k) % depth
             close = np.abs(times[rows, column] - then_t) <= near
-            around.append(np.where(close, self.v[slots, column], centre))
+            around.append(np.where(close, values[rows, column], centre))
         rate = (level - median3(around[0], centre, around[1])) / np.maximum(now - then_t, 1e-9)
         return np.where(old.any(axis=1), rate * 60.0, np.nan)
+
+
+@dataclass(slots=True)
+class Pushed:
+    """The ring and level after each pushed sample, and the baseline and spread from before
+    it: a rise is measured against what was normal until then."""
+
+    after: MetricRing
+    level: F64
+    base: F64
+    spread: F64
+
+
+def firsts(rows: I64) -> B:
+    """Which samples are their row's first, the samples of a row being consecutive."""
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    return first
+
+
+def lasts(first: B) -> I64:
+    """Each row's last sample, given which samples are their row's first."""
+    return np.flatnonzero(np.append(first[1:], True))
 
 
 def median3(

@@ -1,11 +1,13 @@
-"""Readings, judged as arrays: for each metric, one round per sample depth over every device a
-batch touches (round r holds each device's r-th sample), through the metric's rules."""
+"""Readings, judged as arrays: for each metric, every sample a batch brings (a device's
+consecutive samples together, each on the state the one before left) through the metric's
+rules; decisions come out in the order of one round per sample depth."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from alerts import metric_rules
 from alerts.device_table import METRIC_CODE, RING_METRICS, DeviceTable
 from alerts.metric_rules import METRIC_RULES, RATE_METRICS, Round
 from alerts.recorder import Batch, Recorder
-from alerts.rings import DEPTH, LEVEL_DEPTH, MetricRing
+from alerts.rings import DEPTH, LEVEL_DEPTH, MetricRing, firsts
 from alerts.signals import Change, Decision
 from alerts.tracks import Tracks
 from alerts.trend import TrendRing
@@ -77,10 +79,10 @@ class MetricRounds:
         order = np.lexsort((data[:, 1], slots))
         data, slots = data[order], slots[order]
         ring_rows = ring.rows_for(slots)
-        # Rank of each sample among its device's samples: round r evaluates every device's
-        # r-th sample at once.
-        starts = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
-        rank = np.arange(len(slots)) - np.repeat(starts, np.diff(np.r_[starts, len(slots)]))
+        # Rank of each sample among its device's samples: decisions come out as if round r
+        # judged every device's r-th sample at once.
+        index = np.arange(len(slots))
+        rank = index - np.maximum.accumulate(np.where(firsts(slots), index, 0))
         rules = METRIC_RULES[metric]
         touched_rows = np.unique(ring_rows)
         for rule in (*rules, Rule.SENSOR_STUCK):
@@ -89,28 +91,23 @@ class MetricRounds:
         if metric == "residual_current_ma":  # the trend shares the metric's ring rows
             self.trend.ensure(ring.used)
             self.undo.save_rows(self.trend, touched_rows)
-        for r in range(int(rank.max()) + 1):
-            pick = rank == r
-            s, rows, t, v = slots[pick], ring_rows[pick], data[pick, 1], data[pick, 2]
-            fresh = t > ring.last_t[rows]
-            if not fresh.all():
-                s, rows, t, v = s[fresh], rows[fresh], t[fresh], v[fresh]
-                idx = data[pick, 3][fresh]
-            else:
-                idx = data[pick, 3]
-            if len(s):
-                self._round(
-                    metric,
-                    ring,
-                    s=s,
-                    ring_rows=rows,
-                    t=t,
-                    v=v,
-                    arrivals=[arrivals[int(i)] for i in idx],
-                    out=out,
-                )
+        # A sample not newer than the device's newest so far moves nothing.
+        newest = np.where(rank == 0, -np.inf, np.concatenate(([-np.inf], data[:-1, 1])))
+        fresh = data[:, 1] > np.maximum(ring.last_t[ring_rows], newest)
+        if fresh.any():
+            self._judge(
+                metric,
+                ring,
+                s=slots[fresh],
+                ring_rows=ring_rows[fresh],
+                t=data[fresh, 1],
+                v=data[fresh, 2],
+                rank=rank[fresh],
+                arrivals=[arrivals[int(i)] for i in data[fresh, 3]],
+                out=out,
+            )
 
-    def _round(  # noqa: C901 - one vectorised round of every metric rule; each branch is a rule's few numpy lines
+    def _judge(  # noqa: C901 - every metric rule over the samples at once; each branch is a rule's few numpy lines
         self,
         metric: str,
         ring: MetricRing,
@@ -119,20 +116,32 @@ class MetricRounds:
         ring_rows: I64,
         t: F64,
         v: F64,
+        rank: I64,
         arrivals: list[datetime],
         out: Batch,
     ) -> None:
+        """A device's samples are consecutive and in time order; each is judged on the state
+        the one before left, and decisions are recorded in the order of one round per rank."""
         config_of = self.table.config_of[s]
         config_table = self.table.config_table
 
         def cfg(name: str) -> F64:
             return config_table[name][config_of]
 
-        rows = ring_rows
-        base, spread = ring.base[rows].copy(), ring.spread[rows].copy()
-        warm = (ring.n[rows] >= 10) & (t - ring.first_t[rows] >= cfg("anomaly_warmup_s"))
-        ring.push(rows, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c"))
+        first_t = ring.first_t[ring_rows]
+        pushed = ring.push(
+            ring_rows, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c")
+        )
+        after = pushed.after
+        first = firsts(ring_rows)
+        first_t = np.where(first, first_t, after.first_t)
+        warm = (after.n - 1 >= 10) & (t - first_t >= cfg("anomaly_warmup_s"))
+        nth = np.arange(len(s)) - np.maximum.accumulate(np.where(first, np.arange(len(s)), 0))
         devices, ids, record = self.table.devices, self.table.ids, self.recorder.record
+        # (rank, emit call, change, sample): the order rounds of one sample per device had.
+        pending: list[tuple[int, int, int, int, Rule, AlertClass, Change, dict[str, Any], int]]
+        pending = []
+        calls = count()  # each emit's place in the round
 
         def emit(
             rule: Rule,
@@ -148,36 +157,23 @@ class MetricRounds:
             step = self.tracks[(metric, rule)].step(
                 ring_rows[pick], t[pick], on=on, off=off, dwell_s=dwell
             )
-            for change, found in (
-                (Change.RAISE, step.raised),
-                (Change.CLEAR, step.cleared),
-                (Change.HOLD, step.held),
+            call = next(calls)
+            for order, (change, found) in enumerate(
+                (
+                    (Change.RAISE, step.raised),
+                    (Change.CLEAR, step.cleared),
+                    (Change.HOLD, step.held),
+                )
             ):
                 for i in found:
                     j = int(i) if rows is None else int(rows[i])
-                    facts: dict[str, Any] = {"metric": metric}
-                    for key, value in detail.items():
-                        item = value[i] if isinstance(value, np.ndarray) else value
-                        facts[key] = (
-                            round(float(item), 3) if isinstance(item, np.floating) else item
-                        )
-                    device = devices[ids[int(s[j])]]
-                    decision = Decision(
-                        subject=device.id,
-                        rule=rule,
-                        alert_class=cls,
-                        change=change,
-                        at=datetime.fromtimestamp(float(t[j]), UTC),
-                        value=float(v[j]),
-                        received_at=arrivals[j],
-                        site=device.site,
-                        building=device.building,
-                        detail=facts,
+                    pending.append(
+                        (int(rank[j]), call, order, j, rule, cls, change, detail, int(i))
                     )
-                    record(decision, device, out)
 
-        sigma = np.maximum(spread, cfg("anomaly_min_sigma_c"))
-        r = Round(s, ring_rows, t, v, ring.level(ring_rows), base, sigma, warm, ring, cfg, emit)
+        sigma = np.maximum(pushed.spread, cfg("anomaly_min_sigma_c"))
+        level, base = pushed.level, pushed.base
+        r = Round(s, ring_rows, nth, t, v, level, base, sigma, warm, after, cfg, emit)
         if metric == "temperature_c":
             metric_rules.heat(r)
         elif metric == "cable_temp_c":
@@ -189,3 +185,23 @@ class MetricRounds:
         elif metric == "max_temp_c":
             metric_rules.camera_region(r)
         metric_rules.stuck(r, self.table.stuck_metric[s] == METRIC_CODE[metric])
+        pending.sort(key=lambda entry: entry[:4])
+        for _, _, _, j, rule, cls, change, detail, i in pending:
+            facts: dict[str, Any] = {"metric": metric}
+            for key, value in detail.items():
+                item = value[i] if isinstance(value, np.ndarray) else value
+                facts[key] = round(float(item), 3) if isinstance(item, np.floating) else item
+            device = devices[ids[int(s[j])]]
+            decision = Decision(
+                subject=device.id,
+                rule=rule,
+                alert_class=cls,
+                change=change,
+                at=datetime.fromtimestamp(float(t[j]), UTC),
+                value=float(v[j]),
+                received_at=arrivals[j],
+                site=device.site,
+                building=device.building,
+                detail=facts,
+            )
+            record(decision, device, out)
