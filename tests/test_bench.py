@@ -13,7 +13,7 @@ from bench.fsri import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 # Floors a regression would cross, well under what these small runs measure (CI is noisy).
-NAIVE_FLOOR = 4.0
+NAIVE_FLOOR = 2.5
 ENGINE_FLOOR = 10.0
 
 
@@ -31,9 +31,9 @@ def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
             "-m",
             "bench.ingest",
             "--messages",
-            "3000",
+            "20000",
             "--naive-messages",
-            "300",
+            "1000",
             "--devices",
             "300",
             "--repeat",
@@ -49,8 +49,8 @@ def test_ingest_benchmark_runs_and_prints_its_ratios() -> None:
     lines = result.stdout.splitlines()
     assert any(line.strip().startswith("firewatch ingest, backlog drain") for line in lines)
     ratio = next(line for line in lines if "firewatch / naive" in line)
-    # Measured 11.7x on this small run; ingest committing a message at a time, as the naive
-    # consumer does, would be near 1x.
+    # A backlog of 3,000 drained too fast to time (1.9x to 11.7x); of 20,000, 5.5x to 8.9x. Ingest
+    # committing a message at a time, as the naive consumer does, would be near 1x.
     assert float(ratio.split("=")[1].strip().rstrip("x")) > NAIVE_FLOOR
 
 
