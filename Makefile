@@ -40,4 +40,5 @@ bench: install
 	-$(BIN)/python -m bench.memory
 	-$(BIN)/python -m bench.registry_import
 	-$(BIN)/python -m bench.subscriptions
+	-$(BIN)/python -m bench.body_limit
 	$(BIN)/python -m bench.summary

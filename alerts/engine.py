@@ -24,7 +24,7 @@ from datetime import datetime
 import numpy as np
 
 from alerts.correlation import Correlator
-from alerts.device_table import RING_METRICS, STUCK_METRIC, DeviceTable
+from alerts.device_table import STUCK_METRIC, DeviceTable
 from alerts.devices import DeviceInfo
 from alerts.messages import MessageRules
 from alerts.metric_rules import METRIC_RULES
@@ -39,7 +39,7 @@ from contract.alarms import Rule
 from contract.messages import Decoded
 from contract.topics import Channel
 
-__all__ = ["RING_METRICS", "Engine"]
+__all__ = ["Engine"]
 
 # Which track holds a rule's state: a metric's, the frames', the timers' or the events'.
 _RULE_SCOPE: dict[Rule, str] = {

@@ -1,8 +1,6 @@
-"""Side effects of alert transitions, in one place: what a transition is announced as (its
-alert_log row and its NOTIFY), and the escalation webhook.
+"""What leaves the building when an alert escalates: the webhook. (Whether and how a
+transition is logged and told is `alerts.lifecycle.announced_as`, pure.)
 
-Every writer of alert transitions (the engine's batches, operators' actions, the timers) asks
-`announced_as` whether and how a transition is logged and told, so the rule is written once.
 Notifications to the API replicas travel by NOTIFY inside the batch's transaction (see
 ``store.notify``); what leaves the building (the webhook) goes out here, after the commit, from a
 thread of its own with a bounded queue, so a slow or dead receiver can never hold up ingest.
@@ -20,8 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-
-from alerts.lifecycle import Action, State
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +97,3 @@ class Webhook:
 def escalation_payload(escalation: dict[str, Any]) -> dict[str, Any]:
     """What the receiver (a duty phone gateway, a chat bot) gets for one escalation."""
     return {"type": "escalation", **escalation}
-
-
-RAISE = "raise"  # how an alert's opening is logged and told: no action of the table opens one
-
-
-def announced_as(
-    *, action: Action, before: State, after: State, was_active: bool = True
-) -> str | None:
-    """The alert_log action and NOTIFY ``change`` a transition is announced as; None for a
-    quiet repeat (same state, condition still active), which is counted and summarised later
-    (``store.alerts``) so a chattering device cannot flood the log and the stream."""
-    match (action, before, after):
-        case (Action.REPEAT, _, _) if before is after and was_active:
-            return None
-        case (Action.RETURN | Action.RETURN_LATCHED, _, _):
-            return Action.RETURN.value
-        case _:
-            return action.value

@@ -112,3 +112,21 @@ def unshelve_to(condition_active: bool) -> State:
     """Back from the shelf, an alert whose condition still holds is announced again; one that
     returned while shelved has nothing left to say."""
     return State.ACTIVE_UNACK if condition_active else State.RESOLVED
+
+
+RAISE = "raise"  # how an alert's opening is logged and told: no action of the table opens one
+
+
+def announced_as(
+    *, action: Action, before: State, after: State, was_active: bool = True
+) -> str | None:
+    """The alert_log action and NOTIFY ``change`` a transition is announced as; None for a
+    quiet repeat (same state, condition still active), which is counted and summarised later
+    (``store.alerts``) so a chattering device cannot flood the log and the stream."""
+    match (action, before, after):
+        case (Action.REPEAT, _, _) if before is after and was_active:
+            return None
+        case (Action.RETURN | Action.RETURN_LATCHED, _, _):
+            return Action.RETURN.value
+        case _:
+            return action.value

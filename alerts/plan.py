@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from alerts.flows import RAISE, announced_as
-from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
+from alerts.lifecycle import RAISE, Action, AlertFacts, Cause, State, announced_as, next_state
 from alerts.signals import Change, Decision, latches
 from contract.alarms import Rule
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from api.validation import bounded
+from api.validation import bounded, json_safe
 from registry.errors import Conflict, Invalid, NotFound
 
 
@@ -30,7 +30,7 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
         "msg": exc.message,
         "input": exc.value,
     }
-    return JSONResponse(bounded([jsonable_encoder(error)], total=1), status_code=422)
+    return JSONResponse(bounded([jsonable_encoder(json_safe(error))], total=1), status_code=422)
 
 
 def add_registry_errors(app: FastAPI) -> None:

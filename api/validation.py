@@ -55,10 +55,11 @@ def excerpt(value: Any) -> Any:
 
 
 def bounded(errors: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
-    """The body of a 422: the first MAX_ERRORS of ``total`` errors, each input an excerpt."""
+    """The body of a 422: the first MAX_ERRORS of ``total`` errors (already ``json_safe``),
+    each input an excerpt."""
     shown = []
     for error in errors[:MAX_ERRORS]:
-        safe = json_safe(error)
+        safe = dict(error)
         if "input" in safe:
             safe["input"] = excerpt(safe["input"])
         shown.append(safe)

@@ -19,9 +19,8 @@ import threading
 import time
 
 import httpx2
-import psutil  # type: ignore[import-untyped]
 
-from bench.results import Figure, record
+from bench.results import Figure, record, rss_mb
 from firewatch.testing import free_port, own_database, wait_until
 
 CLIENTS = 6
@@ -58,11 +57,9 @@ def _attack(port: int, *, chunked: bool, answers: list[tuple[int, int]]) -> None
     answers.append((status, sent))
 
 
-def _round(
-    port: int, process: psutil.Process, *, chunked: bool
-) -> tuple[float, list[tuple[int, int]]]:
+def _round(port: int, pid: int, *, chunked: bool) -> tuple[float, list[tuple[int, int]]]:
     """RSS growth in MB (peak while under attack minus before) and each client's answer."""
-    before = process.memory_info().rss
+    before = rss_mb(pid, "VmRSS")
     peak, answers = before, list[tuple[int, int]]()
     threads = [
         threading.Thread(
@@ -73,9 +70,9 @@ def _round(
     for thread in threads:
         thread.start()
     while any(t.is_alive() for t in threads):
-        peak = max(peak, process.memory_info().rss)
+        peak = max(peak, rss_mb(pid, "VmRSS"))
         time.sleep(0.01)
-    return (peak - before) / 1e6, answers
+    return peak - before, answers
 
 
 def main() -> None:
@@ -99,10 +96,9 @@ def main() -> None:
         )
         try:
             wait_until(lambda: _up(port), timeout=30, what="firewatch api")
-            process = psutil.Process(server.pid)
             for run in range(args.runs):
                 for mode, values in growth.items():
-                    mb, answers = _round(port, process, chunked=mode == "chunked")
+                    mb, answers = _round(port, server.pid, chunked=mode == "chunked")
                     values.append(mb)
                     statuses = sorted({s for s, _ in answers})
                     most = max(sent for _, sent in answers) / 1e6

@@ -8,7 +8,8 @@ electrical monitors with many readings each (every batch holds 25 of each monito
 of 5,000 messages as ingest hands them over. Each run is repeated; medians and the ratio are
 printed.
 
-    python -m bench.engine [--devices 3000] [--seconds 20] [--repeat 5]
+    python -m bench.engine [--devices 3000] [--seconds 4] [--monitors 200] [--readings 100]
+                           [--repeat 5]
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import fleet, make_messages
-from bench.results import Figure, record
+from bench.results import Figure, record, rss_mb
 from contract.kinds import KIND_SPECS
 from firewatch.testing import free_port, own_broker, own_database, wait_until
 from registry.service import import_document
@@ -35,13 +35,6 @@ from settings import MqttTarget
 from simulators.publisher import Publisher
 
 TARGET_MB = 300
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def _received(metrics_url: str) -> float:
@@ -94,7 +87,7 @@ def measure(devices: int, per_device: int) -> dict[str, float]:
         metrics = f"http://127.0.0.1:{port}/metrics"
         try:
             wait_until(lambda: _received(metrics) >= 0, timeout=120, what="ingest to start")
-            started = _rss_mb(proc.pid, "VmRSS")
+            started = rss_mb(proc.pid, "VmRSS")
             messages = make_messages(site, fleet_, devices * per_device)
             began = time.perf_counter()
             with Publisher(MqttTarget(broker), client_id=f"mem-{site}") as pub:
@@ -120,8 +113,8 @@ def measure(devices: int, per_device: int) -> dict[str, float]:
                 "devices": devices,
                 "messages": len(messages),
                 "rss_start_mb": started,
-                "rss_end_mb": _rss_mb(proc.pid, "VmRSS"),
-                "peak_mb": _rss_mb(proc.pid, "VmHWM"),
+                "rss_end_mb": rss_mb(proc.pid, "VmRSS"),
+                "peak_mb": rss_mb(proc.pid, "VmHWM"),
             }
         finally:
             proc.terminate()

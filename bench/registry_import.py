@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 
 from bench.results import Figure, record
 from firewatch.testing import own_database
-from registry.service import import_devices, read_document
+from registry.import_service import import_registry
+from registry.service import read_document
 from simulators.topology import build_quarter
 from store.audit import Actor
 
@@ -31,7 +32,7 @@ async def _import(url: str, data: bytes) -> float:
         started = time.perf_counter()
         document = read_document(data, content_type="application/json")
         async with conn.transaction():
-            report = await import_devices(
+            report = await import_registry(
                 conn, document, status="active", dry_run=False, actor=Actor("bench")
             )
         elapsed = time.perf_counter() - started

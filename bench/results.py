@@ -13,6 +13,14 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+def rss_mb(pid: int, field: str) -> float:
+    """A process's memory from /proc (``VmRSS`` now, ``VmHWM`` its peak), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
 def results_dir() -> Path:
     """``FIREWATCH_BENCH_RESULTS`` elsewhere: the tests' small runs must not overwrite the
     figures of the last `make bench`."""

@@ -141,8 +141,7 @@ def _only(body: dict[str, Any], allowed: frozenset[str]) -> None:
     if allowed.issuperset(body):
         return
     unknown = body.keys() - allowed
-    if unknown:
-        raise _schema(f"unknown fields: {', '.join(sorted(k[:32] for k in unknown)[:5])}")
+    raise _schema(f"unknown fields: {', '.join(sorted(k[:32] for k in unknown)[:5])}")
 
 
 _READING_KEYS = frozenset({"ts", "seq", "values", "region", "preset"})

@@ -15,6 +15,7 @@ import psycopg
 from registry import service
 from registry.device_import import to_csv, to_json
 from registry.errors import Invalid
+from registry.import_service import import_registry
 from registry.lifecycle import INITIAL_STATUSES
 from registry.schemas import USER_NAME, ImportReport
 from settings import Settings
@@ -77,7 +78,7 @@ def import_file(  # noqa: C901 - reads, checks and reports one import file; each
 
     async def go() -> ImportReport:
         async with await connect_async(settings.database_url) as conn, conn.transaction():
-            report = await service.import_devices(
+            report = await import_registry(
                 conn, document, status=status, dry_run=dry_run, actor=Actor.console(), progress=bar
             )
             if out is not None and report.credentials:

@@ -337,6 +337,12 @@ def _choose_broker(
     return Choice("broker", url, True, reason), InProcessBroker(port=target.port)
 
 
+def stop_all(started: list[Service]) -> None:
+    """Stops what was started, newest first."""
+    for service in reversed(started):
+        service.stop()
+
+
 @contextlib.contextmanager
 def services(
     settings: Settings,
@@ -366,5 +372,4 @@ def services(
             choices.append(choice)
         yield choices
     finally:
-        for service in reversed(started):
-            service.stop()
+        stop_all(started)

@@ -152,12 +152,7 @@ def run_up(
     stopping = Stopping(stop)
     stopping.install()
     started: list[embedded.Service] = []
-
-    def stop_embedded() -> None:
-        for service in reversed(started):
-            service.stop()
-
-    stopping.before_exit.append(stop_embedded)
+    stopping.before_exit.append(lambda: embedded.stop_all(started))
     with embedded.services(settings, configured=configured, started=started) as choices:
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)

@@ -4,7 +4,6 @@ API on a real socket. Here, not in tests/, so bench/ need not import the tests."
 from __future__ import annotations
 
 import getpass
-import shutil
 import socket
 import subprocess
 import threading
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from psycopg.conninfo import make_conninfo
 
+from firewatch import embedded
 from settings import Settings
 from store.database import connect, drop_database, ensure_database
 from store.migrate import migrate
@@ -24,8 +24,8 @@ from store.migrate import migrate
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-ROOT = Path(__file__).resolve().parent.parent
-BROKER_CONF = ROOT / "deploy" / "mosquitto" / "firewatch.conf"
+ROOT = embedded.ROOT
+BROKER_CONF = embedded.BROKER_CONF
 
 
 def free_port() -> int:
@@ -35,8 +35,8 @@ def free_port() -> int:
 
 
 def mosquitto_binary() -> str:
-    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(found).exists():
+    found = embedded.mosquitto_binary()
+    if found is None:
         raise RuntimeError("mosquitto is not installed: apt-get install mosquitto")
     return found
 
@@ -56,7 +56,9 @@ def broker_config(workdir: Path, port: int) -> Path:
 
 def start_broker(conf: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)])  # noqa: S603 - our own binary and file
-    wait_until(lambda: _listening(port), timeout=10, what=f"mosquitto on port {port}")
+    wait_until(
+        lambda: embedded.reachable("127.0.0.1", port), timeout=10, what=f"mosquitto on port {port}"
+    )
     return proc
 
 
@@ -75,14 +77,6 @@ def own_broker(workdir: Path) -> Iterator[str]:
         yield f"mqtt://127.0.0.1:{port}"
     finally:
         stop_broker(proc)
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager

@@ -30,10 +30,6 @@ class Outage:
         self._since: float | None = None
         self._postponed_at_start = 0
 
-    @property
-    def ongoing(self) -> bool:
-        return self._since is not None
-
     def postponed(self, job: str, exc: BaseException) -> None:
         """A job could not run for want of the database: counted; logged only if it is the
         first sign of the outage."""

@@ -144,16 +144,18 @@ class IngestService:
         """Rebuilds the engine's per-device state from the store, so a restart neither forgets a
         rising baseline nor re-raises what is already open."""
         started = time.perf_counter()
+        open_alerts = open_alert_keys(writer.conn)
         warmed = warm_engine(
             writer.conn,
             self.engine,
             registry=self.registry,
             now=datetime.now(UTC),
             window=timedelta(seconds=self.settings.engine_warmup_s),
+            open_alerts=open_alerts,
             owns=self.partition.assignment.owns_subject if self.partition else None,
         )
         self.session_alerts.remember_open(
-            open_alert_keys(writer.conn),
+            open_alerts,
             client_ids=[s.client_id for s in self._sessions()],
             now=time.time(),
         )

@@ -17,7 +17,7 @@ from ingest.mqtt_source import MqttSource
 from ingest.partition import WorkerPartition
 from ingest.sessions import SessionAlerts
 from store.alert_timers import escalate_due, expire_shelves, opened_since
-from store.alerts import apply_decisions
+from store.alerts import apply_decisions, summarise_repeats
 from store.device_lifecycle import end_due_maintenance
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,8 @@ class AlertTimers:
             raise
         engine.commit()
         self._session_alerts.committed()
+        with conn.transaction():
+            summarise_repeats(conn)
         self._counters.alerts_opened += sum(1 for c in changes if c.change == "raise")
         for escalation in escalations:
             log.warning(

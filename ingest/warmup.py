@@ -3,13 +3,14 @@ restart neither forgets a rising baseline nor loses the returns of alerts alread
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
-from alerts.engine import RING_METRICS, Engine
+from alerts.device_table import RING_METRICS
+from alerts.engine import Engine
 from alerts.trend import BUCKETS
 from contract.messages import Decoded
 from contract.topics import Channel
@@ -18,7 +19,6 @@ from store.engine_state import (
     Row,
     bucketed_readings,
     last_heard,
-    open_alert_keys,
     recent_readings,
 )
 
@@ -33,6 +33,7 @@ def warm_engine(
     registry: RegistryCache,
     now: datetime,
     window: timedelta,
+    open_alerts: Sequence[tuple[str, str]],
     owns: Callable[[str], bool] | None = None,
 ) -> int:
     """Configures every device, replays recent readings (decisions discarded: what they would
@@ -62,7 +63,7 @@ def warm_engine(
             engine.evaluate(batch)
             engine.commit()
             replayed += len(batch)
-    engine.remember_open(k for k in open_alert_keys(conn) if owns is None or owns(k[0]))
+    engine.remember_open(k for k in open_alerts if owns is None or owns(k[0]))
     return replayed
 
 

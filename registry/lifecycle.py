@@ -9,7 +9,6 @@ new id (see replacement).
 
 from __future__ import annotations
 
-STATUSES = ("registered", "commissioning", "active", "maintenance", "decommissioned")
 INITIAL_STATUSES = ("registered", "commissioning", "active")
 
 TRANSITIONS: dict[str, frozenset[str]] = {

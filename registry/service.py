@@ -17,7 +17,7 @@ from contract.kinds import KIND_SPECS, Kind
 from registry.device_import import ImportDocument, ImportFormatError, media_type_of, parse
 from registry.device_status import change_status
 from registry.errors import Conflict, Invalid, NotFound
-from registry.import_service import Progress, import_registry
+from registry.import_service import import_registry
 from registry.lifecycle import IllegalTransition
 from registry.registration import check_places, checked_config, register
 from registry.schemas import (
@@ -384,21 +384,6 @@ def read_document(
         raise Invalid(("file",), str(exc)) from None
 
 
-async def import_devices(
-    conn: psycopg.AsyncConnection[Any],
-    document: ImportDocument,
-    *,
-    status: str,
-    dry_run: bool,
-    actor: Actor,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """All or nothing, in the caller's transaction; the report lists every row error."""
-    return await import_registry(
-        conn, document, status=status, dry_run=dry_run, actor=actor, progress=progress
-    )
-
-
 async def import_file(
     conn: psycopg.AsyncConnection[Any],
     data: bytes,
@@ -408,7 +393,7 @@ async def import_file(
     dry_run: bool,
     actor: Actor,
 ) -> ImportReport:
-    """``import_devices`` of a file's bytes; a file that cannot be read (or of a type we do
+    """``import_registry`` of a file's bytes; a file that cannot be read (or of a type we do
     not read) is a report with one error for the file, as a row error would be."""
     try:
         document = read_document(data, content_type=content_type)
@@ -425,7 +410,7 @@ async def import_file(
             errors=[RowError(section="file", row=0, id=None, field=None, reason=exc.message)],
             credentials=[],
         )
-    return await import_devices(conn, document, status=status, dry_run=dry_run, actor=actor)
+    return await import_registry(conn, document, status=status, dry_run=dry_run, actor=actor)
 
 
 async def export(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[dict[str, Any]]]:

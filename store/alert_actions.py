@@ -15,8 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.flows import announced_as
-from alerts.lifecycle import Action, AlertFacts, Cause, State, next_state
+from alerts.lifecycle import Action, AlertFacts, Cause, State, announced_as, next_state
 from store.alert_queries import ALERT_COLUMNS
 from store.notify import NOTIFY, AlertChange, notifications
 

@@ -10,8 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.flows import announced_as
-from alerts.lifecycle import Action, Cause, State, unshelve_to
+from alerts.lifecycle import Action, Cause, State, announced_as, unshelve_to
 from store.alerts import ENGINE
 from store.notify import NOTIFY, AlertChange, notifications
 

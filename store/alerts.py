@@ -116,9 +116,9 @@ WHERE state <> 'resolved' AND parent_id IS NULL AND id <> %s
 def apply_decisions(
     conn: psycopg.Connection[Any], decisions: Sequence[Decision]
 ) -> list[AlertChange]:
-    """Applies the engine's decisions in order, as ``alerts.plan`` plans them, then sends the
-    repeat summaries that are due; returns what changed (quiet repeats and holds included,
-    though neither logged nor told)."""
+    """Applies the engine's decisions in order, as ``alerts.plan`` plans them; returns what
+    changed (quiet repeats and holds included, though neither logged nor told: their
+    summaries go out with ``summarise_repeats``)."""
     changes: list[AlertChange] = []
     told: list[AlertChange] = []
     logs: list[tuple[Any, ...]] = []
@@ -149,9 +149,18 @@ def apply_decisions(
             cur.execute(
                 _LINK_CHILDREN, (parent, parent, [c[0] for c in children], [c[1] for c in children])
             )
+        cur.executemany(NOTIFY, notifications(told))
+    return changes
+
+
+def summarise_repeats(conn: psycopg.Connection[Any]) -> list[AlertChange]:
+    """Logs and tells the repeat summaries that are due. Run by ingest's timers, once a
+    second and in a transaction of their own, not with every batch: the batches stay one
+    query lighter, and its row locks never meet a batch's or escalation's."""
+    with conn.cursor(row_factory=dict_row) as cur:
         summaries = _summarise(cur)
-        cur.executemany(NOTIFY, notifications(told + summaries))
-    return changes + summaries
+        cur.executemany(NOTIFY, notifications(summaries))
+    return summaries
 
 
 def _open_for(cur: psycopg.Cursor[dict[str, Any]], keys: Sequence[Key]) -> list[OpenAlert]:

@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from alerts.shift_report import CLASS_ORDER
 from store.device_states import DEVICE_STATES, FAULT_RULES
 
 # The worst open alert colours a building: the order operators triage in.
-CLASS_ORDER = ("fire", "prealarm", "supervisory", "trouble")
 # A device's hot-spot value: the first of these it reports (a camera's whole frame first).
 HOT_METRICS = ("frame_max_temp_c", "max_temp_c", "cable_temp_c", "temperature_c")
 _HOT_METRIC = "CASE " + " ".join(f"WHEN st.latest ? '{m}' THEN '{m}'" for m in HOT_METRICS) + " END"

@@ -3,6 +3,8 @@ whole, parsed or authenticated, declared or chunked; 422s stay small whatever wa
 
 from __future__ import annotations
 
+import contextlib
+import select
 import socket
 from collections.abc import Iterator
 
@@ -34,11 +36,19 @@ def api(settings: Settings, database_url: str, site: str) -> Iterator[Api]:
 def _exchange(base_url: str, head: bytes, body: bytes = b"") -> tuple[int, dict[str, object]]:
     """Sends a raw request (head, then as much of the body as given) and reads the answer."""
     host, port = base_url.removeprefix("http://").split(":")
+    answer = b""
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(head + b"\r\n" + body)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        sock.sendall(head + b"\r\n")
+        # The server answers, then closes on the rest of a refused body: the answer is read as
+        # soon as it is there, and a reset after it (unread data at the close) is no error.
+        for start in range(0, len(body), 65536):
+            if select.select([sock], [], [], 0)[0]:
+                break
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(body[start : start + 65536])
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
     status_line, _, rest = answer.partition(b"\r\n")
     _, _, payload = rest.partition(b"\r\n\r\n")
     return int(status_line.split()[1]), orjson.loads(payload)

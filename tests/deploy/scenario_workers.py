@@ -17,13 +17,13 @@ import psycopg
 
 from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
-from registry.service import import_document
+from registry.service import import_at
 from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, build_scenario
 from simulators.scenarios.base import Message
 from simulators.topology import build_quarter
-from store.database import connect, connect_async
+from store.database import connect
 
 SEED = 7
 OFFLINE = ("device_offline", "power_cut")  # judged on the server's clock: see the matrix test
@@ -91,12 +91,7 @@ def run_scenario(
     quarter = build_quarter(seed=SEED, site=site)
     run = build_scenario(name, quarter=quarter, seed=SEED, start=start)
     with own_database("fw_workers") as url:
-
-        async def register() -> None:
-            async with await connect_async(url) as conn:
-                await import_document(conn, quarter.document())
-
-        asyncio.run(register())
+        asyncio.run(import_at(url, quarter.document()))
         services = [
             IngestService(
                 Settings(

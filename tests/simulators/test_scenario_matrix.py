@@ -23,14 +23,14 @@ from contract.codec import Limits, decode
 from contract.messages import Decoded
 from firewatch.testing import own_database, wait_until
 from ingest.service import IngestService
-from registry.service import import_document
+from registry.service import import_at
 from settings import MqttTarget, Settings
 from simulators.expectations import SeenAlert, violations
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from store.alerts import seen_alerts
-from store.database import connect, connect_async
+from store.database import connect
 
 SEED = 7
 OFFLINE = ("device_offline", "power_cut")
@@ -45,17 +45,12 @@ def _scenario(name: str, site: str) -> tuple[Quarter, ScenarioRun]:
     return quarter, build_scenario(name, quarter=quarter, seed=SEED, start=start)
 
 
-async def _register(url: str, quarter: Quarter) -> None:
-    async with await connect_async(url) as conn:
-        await import_document(conn, quarter.document())
-
-
 @pytest.mark.parametrize("name", THROUGH_THE_PIPELINE)
 def test_scenario_through_broker_ingest_engine_and_database(name: str, broker_url: str) -> None:
     site = "m" + uuid.uuid4().hex[:12]
     quarter, run = _scenario(name, site)
     with own_database("fw_scenario") as url:
-        asyncio.run(_register(url, quarter))
+        asyncio.run(import_at(url, quarter.document()))
         settings = Settings(
             database_url=url,
             mqtt_url=broker_url,
