@@ -16,14 +16,12 @@ batch that is retried is evaluated exactly once.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 
-from alerts.correlation import Correlator
 from alerts.device_table import STUCK_METRIC, DeviceTable
 from alerts.devices import DeviceInfo
 from alerts.messages import MessageRules
@@ -51,21 +49,8 @@ _RULE_SCOPE: dict[Rule, str] = {
 }
 
 
-class _Correlation:
-    """The correlator, saved whole with each evaluation (its windows are short)."""
-
-    def __init__(self, window_s: float) -> None:
-        self.correlator = Correlator(window_s=window_s)
-
-    def snapshot(self) -> Correlator:
-        return copy.deepcopy(self.correlator)
-
-    def restore_snapshot(self, saved: Correlator) -> None:
-        self.correlator = saved
-
-
 class Engine:
-    def __init__(self, *, correlation_window_s: float = 120.0) -> None:
+    def __init__(self) -> None:
         self.table = DeviceTable()
         self.tracks: Tracks = defaultdict(Track)
         self.undo = UndoLog()
@@ -74,7 +59,6 @@ class Engine:
         self.rounds = MetricRounds(table=table, tracks=tracks, recorder=recorder, undo=undo)
         self.messages = MessageRules(table=table, tracks=tracks, recorder=recorder, undo=undo)
         self.timers = Timers(table=table, tracks=tracks, recorder=recorder, undo=undo)
-        self.correlation = _Correlation(correlation_window_s)
 
     @property
     def devices(self) -> dict[str, DeviceInfo]:
@@ -94,7 +78,7 @@ class Engine:
     def rollback(self) -> None:
         self.undo.rollback()
 
-    def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:  # noqa: C901 - one pass over a batch sorting messages to their rounds, in arrival order; split, it would pass the batch's state between halves
+    def evaluate(self, messages: Sequence[tuple[Decoded, datetime]]) -> list[Decision]:
         """Decisions for one batch of accepted, non-duplicate messages with their arrival times."""
         out = Batch()
         readings: dict[str, list[Sample]] = defaultdict(list)
@@ -140,12 +124,6 @@ class Engine:
         rest = [pair for pair in others if pair[0].channel is not Channel.FRAME]
         for message, received_at in sorted(rest, key=lambda pair: pair[0].ts):
             self.messages.evaluate(message, received_at, out)
-        if out.signals:
-            self.undo.save_snapshot(self.correlation)
-        correlator = self.correlation.correlator
-        for decision, covers in sorted(out.signals, key=lambda pair: pair[0].at):
-            for confirmed in correlator.signal(decision, covers=covers):
-                out.add(confirmed)
         return out.decisions
 
     def tick(

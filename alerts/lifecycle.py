@@ -23,6 +23,9 @@ class Action(StrEnum):
     RETURN = "return"  # the condition returned to normal
     RETURN_LATCHED = "return_latched"  # ... on a latching alert: it waits for a person
     ESCALATE = "escalate"
+    # A higher class of the alert's family holds (alerts.families): announced again. A higher
+    # rule of the same class is logged as a rise but moves the state as a repeat.
+    RISE = "rise"
     # Operators'.
     ACK = "ack"
     SHELVE = "shelve"
@@ -59,6 +62,11 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.SHELVED, Action.RETURN_LATCHED): State.SHELVED,
     (State.SUPPRESSED, Action.RETURN_LATCHED): State.RESOLVED,
     (State.SUPPRESSED, Action.RETURN): State.RESOLVED,
+    (State.ACTIVE_UNACK, Action.RISE): State.ACTIVE_UNACK,
+    (State.ACTIVE_ACK, Action.RISE): State.ACTIVE_UNACK,
+    (State.RETURNED_UNACK, Action.RISE): State.ACTIVE_UNACK,
+    (State.SHELVED, Action.RISE): State.ACTIVE_UNACK,  # a shelf was for the lower class
+    (State.SUPPRESSED, Action.RISE): State.SUPPRESSED,
     (State.ACTIVE_UNACK, Action.ESCALATE): State.ACTIVE_UNACK,
     (State.ACTIVE_UNACK, Action.ACK): State.ACTIVE_ACK,
     (State.RETURNED_UNACK, Action.ACK): State.RESOLVED,
@@ -113,6 +121,8 @@ def unshelve_to(condition_active: bool) -> State:
     returned while shelved has nothing left to say."""
     return State.ACTIVE_UNACK if condition_active else State.RESOLVED
 
+
+ENGINE = "engine"  # the actor of every transition no person made
 
 RAISE = "raise"  # how an alert's opening is logged and told: no action of the table opens one
 

@@ -2,9 +2,13 @@
 
 Given the decisions in order and the open alerts found for their keys, `plan` returns what the
 store must write: inserts and updates of alert rows, alert_log rows, the changes to report (and
-which of them to NOTIFY), and which alert is open for each key at the end, for linking a
-confirmed fire's children (`child_links`). The lifecycle table (``alerts.lifecycle``) decides
-states, ``alerts.flows`` what is announced; the store executes, in order.
+which of them to NOTIFY), and which alert is open for each key at the end. The lifecycle table
+(``alerts.lifecycle``) decides states; this module what each decision is to its alert.
+
+One alert is open per subject and condition family (``alerts.families``): a decision on any
+rule of the family lands on it. A higher rule than the alert's moves it up in place (``rise``):
+its rule, class and peak become the new rule's, and a higher class announces it again. A lower
+rule only keeps it active. The alert returns once no rule of its family holds (``conditions``).
 
 An alert opened in this batch has no id until its insert runs: writes refer to it as
 `NewAlert(step)`, the decision that opened it.
@@ -15,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
+from alerts.families import family, higher_class, rank
 from alerts.lifecycle import RAISE, Action, AlertFacts, Cause, State, announced_as, next_state
 from alerts.signals import Change, Decision, latches
-from contract.alarms import Rule
 
-Key = tuple[str, str]  # (subject, rule)
-Ref = TypeVar("Ref")
+Key = tuple[str, str]  # (subject, family)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,8 @@ class OpenAlert:
 
     id: AlertRef
     subject: str
-    rule: str
+    family: str
+    rule: str  # the highest rule of the family reached while open
     state: State
     alert_class: str
     condition_active: bool
@@ -50,6 +54,7 @@ class OpenAlert:
     latching: bool
     chattering: bool
     suppressed: str | None
+    conditions: frozenset[str]  # the family's rules that hold now
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +74,11 @@ class Update:
 
     step: int
     alert: AlertRef
+    rule: str
+    alert_class: str
     state: State
+    latching: bool
+    conditions: frozenset[str]
     count: int
     at: datetime
     peak: float | None
@@ -116,12 +125,12 @@ class Plan:
 def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Plan:
     """Applies the decisions in order to the open alerts; a decision on a key with nothing
     open opens an alert, unless it is a CLEAR (an operator resolved it already)."""
-    opened = {(a.subject, a.rule): a for a in open_alerts}
+    opened = {(a.subject, a.family): a for a in open_alerts}
     writes: list[Insert | Update] = []
     logs: list[LogRow] = []
     reported: list[Reported] = []
     for step, d in enumerate(decisions):
-        key = (d.subject, d.rule.value)
+        key = (d.subject, family(d.rule))
         found = opened.get(key)
         if found is None:
             if d.change is Change.CLEAR:
@@ -136,7 +145,7 @@ def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Pla
                     action=RAISE,
                     from_state=None,
                     to_state=found.state,
-                    detail=d.detail,
+                    detail={**d.detail, "rule": d.rule.value, "class": d.alert_class.value},
                 )
             )
             reported.append(_reported(step=step, d=d, alert=found, change=RAISE, told=True))
@@ -149,26 +158,17 @@ def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Pla
             del opened[key]
         else:
             opened[key] = after
-        change = "hold" if d.change is Change.HOLD else (log.action if log else "repeat")
+        if log is not None and log.action == Action.RISE:
+            change = Action.RISE.value
+        elif d.change is Change.HOLD:
+            change = "hold"
+        else:
+            change = log.action if log else "repeat"
         reported.append(_reported(step=step, d=d, alert=after, change=change, told=update.told))
     open_after = {k: a.id for k, a in opened.items()}
     return Plan(
         writes=tuple(writes), logs=tuple(logs), reported=tuple(reported), open_after=open_after
     )
-
-
-def child_links(
-    decisions: Sequence[Decision], open_after: Mapping[Key, Ref]
-) -> list[tuple[Ref, list[Key]]]:
-    """Each confirmed fire still open after the batch adopts the alerts its decision names:
-    (parent, [(device id, rule), ...])."""
-    links: list[tuple[Ref, list[Key]]] = []
-    for d in decisions:
-        children = d.detail.get("children") if d.rule is Rule.CONFIRMED_FIRE else None
-        parent = open_after.get((d.subject, d.rule.value))
-        if children and parent is not None:
-            links.append((parent, [(c["device_id"], c["rule"]) for c in children]))
-    return links
 
 
 def _reported(*, step: int, d: Decision, alert: OpenAlert, change: str, told: bool) -> Reported:
@@ -192,6 +192,7 @@ def _opened(insert: Insert) -> OpenAlert:
     return OpenAlert(
         id=NewAlert(insert.step),
         subject=d.subject,
+        family=family(d.rule),
         rule=d.rule.value,
         state=insert.state,
         alert_class=d.alert_class.value,
@@ -201,13 +202,19 @@ def _opened(insert: Insert) -> OpenAlert:
         latching=insert.latching,
         chattering=insert.chattering,
         suppressed=d.suppressed,
+        conditions=frozenset({d.rule.value}),
     )
 
 
-def _engine_action(d: Decision, found: OpenAlert) -> tuple[Action, Cause | None, str | None]:
+def _engine_action(
+    d: Decision, found: OpenAlert, *, class_rose: bool, still: frozenset[str]
+) -> tuple[Action, Cause | None, str | None]:
     """The lifecycle action a decision is on an open alert, with the cause and note a
-    resolution by the engine records."""
+    resolution by the engine records. A clear while another rule of the family still holds
+    is a repeat: the alert is still active."""
     if d.change is not Change.CLEAR:
+        return (Action.RISE if class_rose else Action.REPEAT), None, None
+    if still:
         return Action.REPEAT, None, None
     if found.state is State.SUPPRESSED:
         cause = Cause.TEST if found.suppressed == "test" else Cause.MAINTENANCE
@@ -217,56 +224,79 @@ def _engine_action(d: Decision, found: OpenAlert) -> tuple[Action, Cause | None,
     return Action.RETURN, Cause.OTHER, "returned to normal after acknowledgement"
 
 
-def _peak(old: float | None, new: float | None) -> float | None:
-    if new is None:
-        return old
-    return new if old is None else max(old, new)
-
-
 def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow | None, OpenAlert]:
-    action, cause, note = _engine_action(d, found)
+    clear = d.change is Change.CLEAR
+    conditions = found.conditions - {d.rule.value} if clear else found.conditions | {d.rule.value}
+    rises = not clear and rank(d.rule.value) > rank(found.rule)
+    alert_class = found.alert_class if clear else higher_class(found.alert_class, d.alert_class)
+    action, cause, note = _engine_action(
+        d, found, class_rose=alert_class != found.alert_class, still=conditions
+    )
     state = next_state(AlertFacts(found.state, found.alert_class, found.condition_active), action)
+    rule = d.rule.value if rises else found.rule
+    # The peak is the shown rule's: a rise starts it afresh (a rate is not a temperature).
+    peak = d.value if rises else _peak(found.peak, d.value) if d.rule.value == rule else found.peak
     after = OpenAlert(
         id=found.id,
         subject=found.subject,
-        rule=found.rule,
+        family=found.family,
+        rule=rule,
         state=state,
-        alert_class=found.alert_class,
-        condition_active=d.change is not Change.CLEAR,
+        alert_class=alert_class,
+        condition_active=bool(conditions),
         count=found.count + (d.change in (Change.RAISE, Change.REPEAT)),
-        peak=_peak(found.peak, d.value),
-        latching=found.latching,
+        peak=peak,
+        latching=found.latching or (not clear and latches(d.rule, d.alert_class)),
         chattering=found.chattering or bool(d.detail.get("chattering")),
         suppressed=found.suppressed,
+        conditions=conditions,
     )
-    announced = announced_as(
-        action=action, before=found.state, after=state, was_active=found.condition_active
+    announced = (
+        Action.RISE.value
+        if rises
+        else announced_as(
+            action=action, before=found.state, after=state, was_active=found.condition_active
+        )
     )
-    merge = d.change is Change.RAISE or d.rule is Rule.CONFIRMED_FIRE
     update = Update(
         step=step,
         alert=found.id,
+        rule=after.rule,
+        alert_class=after.alert_class,
         state=state,
+        latching=after.latching,
+        conditions=conditions,
         count=after.count,
         at=d.at,
         peak=after.peak,
         condition_active=after.condition_active,
         chattering=after.chattering,
-        returned=d.change is Change.CLEAR,
+        returned=not after.condition_active,
         cause=cause,
         note=note,
         told=announced is not None,
-        detail=d.detail if merge else None,
+        detail=d.detail if d.change is Change.RAISE or rises else None,
     )
     if announced is None:
         return update, None, after
     resolved_cause = {"cause": cause.value} if cause and state is State.RESOLVED else {}
+    stepped = (
+        {"rule": rule, "from_rule": found.rule, "class": alert_class, "at": d.at.isoformat()}
+        if rises
+        else {}
+    )
     log = LogRow(
         step=step,
         alert=found.id,
         action=announced,
         from_state=found.state,
         to_state=state,
-        detail={**d.detail, **resolved_cause},
+        detail={**d.detail, **resolved_cause, **stepped},
     )
     return update, log, after
+
+
+def _peak(old: float | None, new: float | None) -> float | None:
+    if new is None:
+        return old
+    return new if old is None else max(old, new)

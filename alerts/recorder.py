@@ -21,9 +21,6 @@ class Batch:
 
     decisions: list[Decision] = field(default_factory=list)
     holds: dict[Key, Decision] = field(default_factory=dict)
-    # Rising edges for correlation, fed in event-time order once the batch is judged: metrics
-    # are judged one after another, and a confirmed fire must not depend on that order.
-    signals: list[tuple[Decision, tuple[str, ...]]] = field(default_factory=list)
 
     def add(self, decision: Decision) -> None:
         key = (decision.subject, decision.rule)
@@ -85,9 +82,8 @@ class Recorder:
         ):
             self.deferred_clear[key] = decision  # released once it stays quiet a window
             return
+        decision.covers = device.covers
         out.add(decision)
-        if decision.change is Change.RAISE and decision.suppressed is None:
-            out.signals.append((decision, device.covers))
 
     def _chattering(self, key: Key, t: float, device: DeviceInfo) -> bool:
         window = device.rules.chatter_window_s

@@ -19,9 +19,9 @@ class Change(StrEnum):
     CLEAR = "clear"  # the condition returned to normal
 
 
-# Fire alarms latch until an operator resolves them (GB 50116); so do tamper and the roll-ups
-# that only a person can judge.
-LATCHING = frozenset({Rule.TAMPER, Rule.CONFIRMED_FIRE})
+# Fire alarms latch until an operator resolves them (GB 50116); so does tamper, which only a
+# person can judge.
+LATCHING = frozenset({Rule.TAMPER})
 
 
 def latches(rule: Rule, alert_class: AlertClass) -> bool:
@@ -32,7 +32,7 @@ def latches(rule: Rule, alert_class: AlertClass) -> bool:
 class Condition:
     """A rule's verdict on one subject at one event time: active (raise or repeat) or not.
 
-    ``subject`` is a device id, or ``building:<id>`` for the roll-ups (confirmed fire, mass
+    ``subject`` is a device id, or ``building:<id>`` for the roll-ups (mass
     offline). ``value`` is what the alert's peak tracks (°C, mA, %/m, pixels)."""
 
     subject: str
@@ -61,5 +61,6 @@ class Decision:
     received_at: datetime | None = None
     site: str | None = None
     building: str | None = None
+    covers: tuple[str, ...] = ()  # a camera's: the buildings it watches (incidents)
     detail: dict[str, Any] = field(default_factory=dict)
     suppressed: str | None = None

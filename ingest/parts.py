@@ -59,7 +59,7 @@ class IngestParts:
                 receive_maximum=settings.ingest_batch_max,
                 mqtt5=settings.ingest_mqtt5,
             )
-        engine = Engine(correlation_window_s=settings.correlation_window_s)
+        engine = Engine()
         webhook = None
         if settings.webhook_url:
             webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s)
@@ -68,6 +68,7 @@ class IngestParts:
             return BatchWriter(
                 connect(settings.database_url, autocommit=True),
                 engine=engine,
+                window_s=settings.correlation_window_s,
                 before_commit=before_commit,
                 keep=partition.records if partition is not None else None,
             )

@@ -235,13 +235,16 @@ class BatchWriter:
         conn: psycopg.Connection[Any],
         *,
         engine: Engine,
+        window_s: float,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
         keep: Callable[[str], bool] | None = None,
     ) -> None:
-        """``keep`` says which alert subjects this worker records (all, when None)."""
+        """``keep`` says which alert subjects this worker records (all, when None);
+        ``window_s`` is the incidents' confirmation window."""
         conn.autocommit = True
         self.conn = conn
         self.engine = engine
+        self.window_s = window_s
         self._keep = keep
         self.partitions = PartitionKeeper(conn)
         self._before_commit = before_commit
@@ -291,7 +294,7 @@ class BatchWriter:
             decisions = self.engine.evaluate([(m, i.received_at) for m, i in fresh + observed])
             if self._keep is not None:
                 decisions = [d for d in decisions if self._keep(d.subject)]
-            outcome.alerts = apply_decisions(self.conn, decisions)
+            outcome.alerts = apply_decisions(self.conn, decisions, window_s=self.window_s)
             upsert_status(self.conn, _status_updates(fresh))
             upsert_frames(self.conn, _newest_frames(fresh))
             insert_dead_letters(self.conn, prepared.dead)

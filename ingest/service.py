@@ -91,6 +91,7 @@ class IngestService:
             webhook=self.parts.webhook,
             escalate_after_s=settings.escalate_after_s,
             escalate_max_level=settings.escalate_max_level,
+            window_s=settings.correlation_window_s,
         )
         self._connected = False
 

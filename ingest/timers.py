@@ -16,9 +16,10 @@ from ingest.counters import IngestCounters
 from ingest.mqtt_source import MqttSource
 from ingest.partition import WorkerPartition
 from ingest.sessions import SessionAlerts
-from store.alert_timers import escalate_due, expire_shelves, opened_since
+from store.alert_timers import escalate_due, expire_shelves
 from store.alerts import apply_decisions, summarise_repeats
 from store.device_lifecycle import end_due_maintenance
+from store.incidents import opened_since
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class AlertTimers:
         webhook: Webhook | None,
         escalate_after_s: int,
         escalate_max_level: int,
+        window_s: float,
     ) -> None:
         """``partition``: a partitioned worker records only its own subjects, and only
         worker 0 judges site-wide rules."""
@@ -53,6 +55,7 @@ class AlertTimers:
         self._webhook = webhook
         self._escalate_after_s = escalate_after_s
         self._escalate_max_level = escalate_max_level
+        self._window_s = window_s
 
     def tick(self) -> None:
         conn = self._database.get().conn
@@ -72,14 +75,14 @@ class AlertTimers:
                     decisions = [d for d in decisions if partition.records(d.subject)]
                 connected = {s.client_id: s.connected for s in self._sessions}
                 decisions += self._session_alerts.plan(now=now.timestamp(), connected=connected)
-                changes = apply_decisions(conn, decisions)
+                changes = apply_decisions(conn, decisions, window_s=self._window_s)
                 escalations = escalate_due(
                     conn,
                     now=now,
                     after_s=self._escalate_after_s,
                     max_level=self._escalate_max_level,
                 )
-                expire_shelves(conn, now=now)
+                expire_shelves(conn, now=now, window_s=self._window_s)
                 end_due_maintenance(conn, now=now)
         except BaseException:
             engine.rollback()

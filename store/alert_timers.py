@@ -10,8 +10,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.lifecycle import Action, Cause, State, announced_as, unshelve_to
-from store.alerts import ENGINE
+from alerts.lifecycle import ENGINE, Action, Cause, State, announced_as, unshelve_to
+from store.incidents import refresh
 from store.notify import NOTIFY, AlertChange, notifications
 
 # Level n+1 is due (n+1) escalation periods after the alert was stored: 60 s, 120 s, 180 s.
@@ -56,8 +56,9 @@ def escalate_due(
     return rows
 
 
-def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
-    """Shelved alerts whose time ran out go back to the state their condition calls for."""
+def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: float) -> int:
+    """Shelved alerts whose time ran out go back to the state their condition calls for, and
+    their incidents with them (``window_s``: the incidents' confirmation window)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT id, condition_active FROM alerts WHERE state = 'shelved'"
@@ -65,6 +66,7 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
             (now,),
         )
         changes: list[AlertChange] = []
+        incidents: set[int] = set()
         for found in cur.fetchall():
             state = unshelve_to(found["condition_active"])
             resolved = state is State.RESOLVED
@@ -74,11 +76,13 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
                 " resolved_by = CASE WHEN %s THEN %s END, cause = CASE WHEN %s THEN %s END"
                 " WHERE id = %s"
                 " RETURNING id, subject, rule, class, state, count, site, building,"
-                " suppressed_reason",
+                " suppressed_reason, incident_id",
                 (state.value, resolved, resolved, ENGINE, resolved, Cause.OTHER.value, found["id"]),
             )
             alert = cur.fetchone()
             assert alert is not None  # locked above
+            if alert["incident_id"] is not None:
+                incidents.add(alert["incident_id"])
             announced = announced_as(action=Action.UNSHELVE, before=State.SHELVED, after=state)
             changes.append(AlertChange.of_row(alert, change=announced or Action.UNSHELVE, at=now))
         cur.executemany(
@@ -90,14 +94,5 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime) -> int:
             ],
         )
         cur.executemany(NOTIFY, notifications(changes))
+        refresh(cur, incidents, actor=ENGINE, window_s=window_s)
     return len(changes)
-
-
-def opened_since(conn: psycopg.Connection[Any], *, since: datetime) -> dict[str, int]:
-    """New alerts per site since ``since``, roll-ups of floods themselves excluded."""
-    rows = conn.execute(
-        "SELECT site, count(*) FROM alerts WHERE created_at >= %s AND site IS NOT NULL"
-        " AND rule <> 'alert_flood' AND state <> 'suppressed' GROUP BY site",
-        (since,),
-    ).fetchall()
-    return dict(rows)

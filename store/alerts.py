@@ -22,7 +22,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.lifecycle import State
+from alerts.families import family
+from alerts.lifecycle import ENGINE, State
 from alerts.plan import (
     AlertRef,
     Key,
@@ -32,19 +33,17 @@ from alerts.plan import (
     Plan,
     Reported,
     Update,
-    child_links,
     plan,
 )
 from alerts.signals import Decision
+from store.incidents import absorb
 from store.notify import NOTIFY, AlertChange, notifications
 
-ENGINE = "engine"
-
 _OPEN_FOR = """
-SELECT id, subject, rule, class, state, condition_active, count, peak, latching, chattering,
-       suppressed_reason
+SELECT id, subject, family, rule, class, state, condition_active, count, peak, latching,
+       chattering, suppressed_reason, conditions
 FROM alerts
-WHERE state <> 'resolved' AND (subject, rule) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+WHERE state <> 'resolved' AND (subject, family) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 ORDER BY id
 FOR UPDATE
 """
@@ -52,13 +51,13 @@ FOR UPDATE
 # A concurrent worker may have opened the same alert (a building's roll-up fed by two
 # workers): the insert then counts as a (quiet) repeat on it.
 _INSERT = """
-INSERT INTO alerts AS a (device_id, subject, rule, class, state, raised_at, received_at, last_at,
-                         count, peak, detail, site, building, latching, chattering,
-                         suppressed_reason, condition_active)
-VALUES (%(device_id)s, %(subject)s, %(rule)s, %(class)s, %(state)s, %(at)s,
+INSERT INTO alerts AS a (device_id, subject, family, rule, class, state, raised_at, received_at,
+                         last_at, count, peak, detail, site, building, latching, chattering,
+                         suppressed_reason, condition_active, conditions)
+VALUES (%(device_id)s, %(subject)s, %(family)s, %(rule)s, %(class)s, %(state)s, %(at)s,
         coalesce(%(received_at)s, now()), %(at)s, 1, %(value)s, %(detail)s, %(site)s,
-        %(building)s, %(latching)s, %(chattering)s, %(suppressed)s, true)
-ON CONFLICT (subject, rule) WHERE state <> 'resolved' DO UPDATE SET
+        %(building)s, %(latching)s, %(chattering)s, %(suppressed)s, true, ARRAY[%(rule)s])
+ON CONFLICT (subject, family) WHERE state <> 'resolved' DO UPDATE SET
     count = a.count + 1, last_at = greatest(a.last_at, excluded.last_at),
     peak = greatest(a.peak, excluded.peak), condition_active = true, updated_at = now()
 RETURNING id, subject, rule, class, state, count, site, building, suppressed_reason,
@@ -66,7 +65,8 @@ RETURNING id, subject, rule, class, state, count, site, building, suppressed_rea
 """
 
 _UPDATE = """
-UPDATE alerts SET state = %(state)s, count = %(count)s, last_at = greatest(last_at, %(at)s),
+UPDATE alerts SET state = %(state)s, rule = %(rule)s, class = %(class)s, latching = %(latching)s,
+    conditions = %(conditions)s, count = %(count)s, last_at = greatest(last_at, %(at)s),
     peak = %(peak)s, condition_active = %(condition_active)s, chattering = %(chattering)s,
     returned_at = CASE WHEN %(returned)s THEN %(at)s ELSE returned_at END,
     resolved_at = CASE WHEN %(state)s = 'resolved' THEN now() ELSE resolved_at END,
@@ -106,23 +106,18 @@ INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)
 VALUES (%s, %s, %s, %s, %s, %s)
 """
 
-_LINK_CHILDREN = """
-UPDATE alerts SET parent_id = %s
-WHERE state <> 'resolved' AND parent_id IS NULL AND id <> %s
-  AND (subject, rule) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
-"""
-
 
 def apply_decisions(
-    conn: psycopg.Connection[Any], decisions: Sequence[Decision]
+    conn: psycopg.Connection[Any], decisions: Sequence[Decision], *, window_s: float
 ) -> list[AlertChange]:
-    """Applies the engine's decisions in order, as ``alerts.plan`` plans them; returns what
-    changed (quiet repeats and holds included, though neither logged nor told: their
-    summaries go out with ``summarise_repeats``)."""
+    """Applies the engine's decisions in order, as ``alerts.plan`` plans them, then places
+    the alerts it announced in their incidents (``store.incidents``, ``window_s`` the
+    confirmation window); returns what changed (quiet repeats and holds included, though
+    neither logged nor told: their summaries go out with ``summarise_repeats``)."""
     changes: list[AlertChange] = []
     told: list[AlertChange] = []
     logs: list[tuple[Any, ...]] = []
-    keys = sorted({(d.subject, d.rule.value) for d in decisions})
+    keys = sorted({(d.subject, family(d.rule)) for d in decisions})
     rest: Sequence[Decision] = decisions
     with conn.cursor(row_factory=dict_row) as cur:
         while True:
@@ -144,12 +139,8 @@ def apply_decisions(
             changes.append(AlertChange.of_row(row, change="repeat", at=rest[step].at))
             rest = rest[step + 1 :]
         cur.executemany(_LOG, logs)
-        open_after = {key: _id(ref, ids) for key, ref in planned.open_after.items()}
-        for parent, children in child_links(decisions, open_after):
-            cur.execute(
-                _LINK_CHILDREN, (parent, parent, [c[0] for c in children], [c[1] for c in children])
-            )
         cur.executemany(NOTIFY, notifications(told))
+        absorb(cur, {c.id for c in told}, window_s=window_s)
     return changes
 
 
@@ -169,6 +160,7 @@ def _open_for(cur: psycopg.Cursor[dict[str, Any]], keys: Sequence[Key]) -> list[
         OpenAlert(
             id=r["id"],
             subject=r["subject"],
+            family=r["family"],
             rule=r["rule"],
             state=State(r["state"]),
             alert_class=r["class"],
@@ -178,6 +170,7 @@ def _open_for(cur: psycopg.Cursor[dict[str, Any]], keys: Sequence[Key]) -> list[
             latching=r["latching"],
             chattering=r["chattering"],
             suppressed=r["suppressed_reason"],
+            conditions=frozenset(r["conditions"]),
         )
         for r in cur.fetchall()
     ]
@@ -194,6 +187,10 @@ def _execute(
                 _UPDATE,
                 {
                     "id": _id(write.alert, ids),
+                    "rule": write.rule,
+                    "class": write.alert_class,
+                    "latching": write.latching,
+                    "conditions": sorted(write.conditions),
                     "state": write.state.value,
                     "count": write.count,
                     "at": write.at,
@@ -215,6 +212,7 @@ def _execute(
             {
                 "device_id": None if ":" in d.subject else d.subject,
                 "subject": d.subject,
+                "family": family(d.rule),
                 "rule": d.rule.value,
                 "class": d.alert_class.value,
                 "state": write.state.value,
@@ -295,6 +293,17 @@ def _summarise(cur: psycopg.Cursor[dict[str, Any]]) -> list[AlertChange]:
 
 
 def seen_alerts(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, datetime]]:
-    """Every alert ever raised, as (subject, rule, class, raised_at): for checking scenarios."""
-    rows = conn.execute("SELECT subject, rule, class, raised_at FROM alerts ORDER BY id")
+    """Every rule ever raised, as (subject, rule, class, event time): each alert's opening and
+    each step it moved up, and each incident's confirmation as its building's
+    ``confirmed_fire``. For checking scenarios against their ground truth."""
+    rows = conn.execute(
+        "SELECT a.subject, coalesce(l.detail ->> 'rule', a.rule),"
+        " coalesce(l.detail ->> 'class', a.class),"
+        " CASE WHEN l.action = 'rise' THEN (l.detail ->> 'at')::timestamptz ELSE a.raised_at END"
+        " FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE l.action IN ('raise', 'rise')"
+        " UNION ALL"
+        " SELECT 'building:' || building, 'confirmed_fire', 'fire', confirmed_at FROM incidents"
+        " WHERE confirmed_at IS NOT NULL AND building IS NOT NULL"
+        " ORDER BY 4, 1, 2"
+    )
     return [(r[0], r[1], r[2], r[3]) for r in rows.fetchall()]

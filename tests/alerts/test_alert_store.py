@@ -67,7 +67,7 @@ def decision(
 
 def apply(db: psycopg.Connection[Any], *decisions: Decision) -> list[AlertChange]:
     with db.transaction():
-        return apply_decisions(db, decisions)
+        return apply_decisions(db, decisions, window_s=120.0)
 
 
 def alert(db: psycopg.Connection[Any], alert_id: int) -> dict[str, Any]:
@@ -406,12 +406,12 @@ def test_an_alert_another_worker_opened_first_counts_as_a_repeat(
     results: list[list[AlertChange]] = []
     with psycopg.connect(database_url) as first, psycopg.connect(database_url) as second:
         raised = decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310)
-        [opened] = apply_decisions(first, [raised])  # uncommitted: the second cannot see it
+        [opened] = apply_decisions(first, [raised], window_s=120.0)  # uncommitted: the second cannot see it
         batch = [
             decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(5), 320),
             decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.CLEAR, ts(9)),
         ]
-        worker = threading.Thread(target=lambda: results.append(apply_decisions(second, batch)))
+        worker = threading.Thread(target=lambda: results.append(apply_decisions(second, batch, window_s=120.0)))
         worker.start()
         waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s"
         pid = second.info.backend_pid

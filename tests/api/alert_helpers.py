@@ -37,5 +37,5 @@ def raise_alert(
         suppressed=suppressed,
     )
     with db.transaction():
-        changes = apply_decisions(db, [decision])
+        changes = apply_decisions(db, [decision], window_s=120.0)
     return changes[0].id
