@@ -1,5 +1,5 @@
 """Reading alerts for people: filtered lists, one alert with its audit trail and the readings
-around it, and the alert log read as an event stream."""
+around it, and the alert and incident logs read as one event stream."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from store.incident_queries import incidents_by_id
 from store.notify import CHANNEL
 
 ALERT_COLUMNS = (
@@ -18,9 +19,8 @@ ALERT_COLUMNS = (
     " detail, site, building, condition_active, latching, chattering, suppressed_reason,"
     " acked_at, acked_by, shelved_until, shelve_reason, claimed_by, escalation_level,"
     " escalated_at, returned_at, created_at, updated_at, resolved_at, resolved_by, cause,"
-    " resolution_note, parent_id"
+    " resolution_note, parent_id, family, incident_id"
 )
-_PREFIXED = ", ".join("a." + c.strip() for c in ALERT_COLUMNS.split(","))
 
 # Readings shown with an alert: from shortly before it was raised to a while after.
 BEFORE = timedelta(minutes=10)
@@ -94,12 +94,6 @@ async def alert_detail(conn: psycopg.AsyncConnection[Any], alert_id: int) -> dic
             (alert_id,),
         )
         log = await cur.fetchall()
-        await cur.execute(
-            "SELECT id, subject, rule, class, state, raised_at FROM alerts WHERE parent_id = %s"
-            " ORDER BY id",
-            (alert_id,),
-        )
-        children = await cur.fetchall()
     readings: list[dict[str, Any]] = []
     if alert["device_id"] is not None:
         raised: datetime = alert["raised_at"]
@@ -114,31 +108,60 @@ async def alert_detail(conn: psycopg.AsyncConnection[Any], alert_id: int) -> dic
         for metric, ts, value in rows:
             by_metric.setdefault(metric, []).append({"t": ts, "v": value})
         readings = [{"metric": m, "points": p} for m, p in by_metric.items()]
-    return {"alert": alert, "log": log, "children": children, "readings": readings}
+    return {"alert": alert, "log": log, "readings": readings}
 
 
 # --- The stream ------------------------------------------------------------------------------
-# Log ids are handed out in commit order (migration 0006), so an event's id is its position.
+# The alert log and the incident log share one sequence of ids, handed out in commit order
+# (migrations 0006 and 0010): read as one log, an event's id is its position in the stream.
 
-_EVENT_COLUMNS = f"l.id AS log_id, l.action, l.actor, l.from_state, l.to_state, l.at, {_PREFIXED}"
+_LOG_BETWEEN = """
+SELECT id AS log_id, 'alert' AS kind, alert_id AS ref, action, actor, from_state, to_state, at
+FROM alert_log WHERE id > %(after)s AND id <= %(upto)s
+UNION ALL
+SELECT id, 'incident', incident_id, action, actor, from_state, to_state, at
+FROM incident_log WHERE id > %(after)s AND id <= %(upto)s
+ORDER BY log_id LIMIT %(limit)s
+"""
+
+_NO_END = 2**63 - 1
 
 
 async def stream_head(conn: psycopg.AsyncConnection[Any]) -> int:
-    row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM alert_log")).fetchone()
+    row = await (
+        await conn.execute(
+            "SELECT greatest((SELECT coalesce(max(id), 0) FROM alert_log),"
+            " (SELECT coalesce(max(id), 0) FROM incident_log))"
+        )
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
 async def events_after(
     conn: psycopg.AsyncConnection[Any], after: int, *, upto: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Events after ``after`` (and at most ``upto``), oldest first."""
+    """Events after ``after`` (and at most ``upto``), oldest first: each a log row with its
+    ``kind`` and, as they are now, its ``alert`` (an alerts row) or its ``incident`` (as
+    ``store.incident_queries`` summarises one). Three queries a batch, whatever its size."""
+    bounds = {"after": after, "upto": _NO_END if upto is None else upto, "limit": limit}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM alert_log l JOIN alerts a ON a.id = l.alert_id"
-            " WHERE l.id > %s AND l.id <= %s ORDER BY l.id LIMIT %s",
-            (after, upto if upto is not None else 2**63 - 1, limit),
-        )
-        return await cur.fetchall()
+        await cur.execute(_LOG_BETWEEN, bounds)
+        events = await cur.fetchall()
+        alert_ids = sorted({e["ref"] for e in events if e["kind"] == "alert"})
+        alerts: dict[int, dict[str, Any]] = {}
+        if alert_ids:
+            await cur.execute(
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ANY(%s)", (alert_ids,)
+            )
+            alerts = {a["id"]: a for a in await cur.fetchall()}
+    incidents = await incidents_by_id(conn, {e["ref"] for e in events if e["kind"] != "alert"})
+    for e in events:
+        ref = e.pop("ref")
+        if e["kind"] == "alert":
+            e["alert"] = alerts[ref]
+        else:
+            e["incident"] = incidents[ref]
+    return events
 
 
 async def events_between(
@@ -147,9 +170,10 @@ async def events_between(
     """How many events lie in (after, upto], counting no further than ``limit``."""
     row = await (
         await conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM alert_log WHERE id > %s AND id <= %s LIMIT %s)"
-            " AS gap",
-            (after, upto, limit),
+            "SELECT count(*) FROM (SELECT 1 FROM alert_log WHERE id > %(after)s"
+            " AND id <= %(upto)s UNION ALL SELECT 1 FROM incident_log WHERE id > %(after)s"
+            " AND id <= %(upto)s LIMIT %(limit)s) AS gap",
+            {"after": after, "upto": upto, "limit": limit},
         )
     ).fetchone()
     return int(row[0]) if row else 0

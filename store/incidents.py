@@ -68,7 +68,8 @@ RETURNING id
 """
 
 LOCKED = """
-SELECT id, state, class, confirmed_at, acked_by, shelved_until, shelve_reason, last_at
+SELECT id, state, class, confirmed_at, acked_by, shelved_until, shelve_reason, opened_at,
+       last_at
 FROM incidents WHERE id = ANY(%s) ORDER BY id FOR UPDATE
 """
 
@@ -80,7 +81,8 @@ FROM alerts WHERE incident_id = ANY(%s) ORDER BY id
 
 UPDATE = """
 UPDATE incidents SET state = %(state)s, class = %(class)s, confirmed_at = %(confirmed_at)s,
-    last_at = greatest(last_at, %(last_at)s), updated_at = now(),
+    last_at = greatest(last_at, %(last_at)s), opened_at = least(opened_at, %(opened_at)s),
+    updated_at = now(),
     shelved_until = CASE WHEN %(state)s = 'shelved' THEN shelved_until END,
     resolved_at = CASE WHEN %(state)s = 'resolved' THEN coalesce(resolved_at, now()) END,
     resolved_by = CASE WHEN %(state)s = 'resolved' THEN coalesce(resolved_by, %(actor)s) END,
@@ -343,12 +345,14 @@ def outcome(
     if logged is None:
         return None
     last_at = max((s.last_at for s in signals), default=row["last_at"])
+    opened_at = min((s.raised_at for s in signals), default=row["opened_at"])
     params = {
         "id": ident,
         "state": after.state.value,
         "class": after.alert_class,
         "confirmed_at": after.confirmed_at,
         "last_at": max(last_at, row["last_at"]),
+        "opened_at": opened_at,
         "actor": actor,
     }
     change = IncidentChange(

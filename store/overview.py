@@ -1,8 +1,9 @@
 """The control centre's one-screen summary.
 
 It reads only what ingest already keeps rolled up: the registry, each device's live status
-(newest values, last heard), and the alerts with their log. It never scans raw readings, so its
-cost follows the number of devices and alerts, not the hours of data behind them.
+(newest values, last heard), the incidents, and the alerts with their log. It never scans raw
+readings, so its cost follows the number of devices, incidents and alerts, not the hours of data
+behind them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from alerts.shift_report import CLASS_ORDER
+from alerts.shift_report import CLASS_ORDER, INCIDENT_CLASS_ORDER
 from store.device_states import DEVICE_STATES, FAULT_RULES
 
 # The worst open alert colours a building: the order operators triage in.
@@ -47,6 +48,13 @@ SELECT id, subject, device_id, rule, class, state, building, chattering
 FROM alerts WHERE state <> 'resolved' AND site = %(site)s
 """
 
+# What operators have to work: one row per class, state and confirmation.
+_OPEN_INCIDENTS = """
+SELECT class, state, confirmed_at IS NOT NULL AS confirmed, count(*) AS n
+FROM incidents WHERE state <> 'resolved' AND site = %(site)s
+GROUP BY 1, 2, 3
+"""
+
 _TIMELINE = """
 SELECT h.hour,
        count(a.id) FILTER (WHERE a.class = 'fire') AS fire,
@@ -61,9 +69,12 @@ LEFT JOIN alerts a ON a.site = %(site)s AND a.state <> 'suppressed'
 GROUP BY h.hour ORDER BY h.hour
 """
 
+# Floods count incidents (alerts.timers): the same measure, next to the signals'.
 _RATE = """
 SELECT count(*) FILTER (WHERE created_at >= %(now)s - interval '10 minutes') AS recent,
-       count(*) AS window
+       count(*) AS window,
+       (SELECT count(*) FROM incidents
+        WHERE site = %(site)s AND created_at >= %(now)s - interval '10 minutes') AS incidents
 FROM alerts
 WHERE site = %(site)s AND created_at >= %(since)s AND state <> 'suppressed'
   AND rule <> 'alert_flood'
@@ -100,6 +111,8 @@ async def overview(
         rolled = await cur.fetchone()
         await cur.execute(_OPEN, params)
         open_alerts = await cur.fetchall()
+        await cur.execute(_OPEN_INCIDENTS, params)
+        open_incidents = await cur.fetchall()
         await cur.execute(_TIMELINE, params)
         timeline = await cur.fetchall()
         await cur.execute(_RATE, params)
@@ -114,9 +127,11 @@ async def overview(
         "site": site,
         "devices": _device_counts(rolled["counts"]),
         "open_alerts": _open_counts(dispatched),
+        "open_incidents": _incident_counts(open_incidents),
         "timeline": timeline,
         "alarm_rate": {
             "last_10min": rate["recent"],
+            "incidents_last_10min": rate["incidents"],
             "per_10min_avg": round(rate["window"] / (hours * 6), 2),
             "flood": any(a["rule"] == "alert_flood" for a in dispatched),
             "chattering_devices": sorted({a["subject"] for a in dispatched if a["chattering"]}),
@@ -142,6 +157,20 @@ def _open_counts(alerts: list[dict[str, Any]]) -> dict[str, Any]:
         by_class[a["class"]] += 1
         by_state[a["state"]] = by_state.get(a["state"], 0) + 1
     return {"total": len(alerts), "by_class": by_class, "by_state": by_state}
+
+
+def _incident_counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by_class = dict.fromkeys(INCIDENT_CLASS_ORDER, 0)
+    by_state: dict[str, int] = {}
+    for r in rows:
+        by_class[r["class"]] += r["n"]
+        by_state[r["state"]] = by_state.get(r["state"], 0) + r["n"]
+    return {
+        "total": sum(r["n"] for r in rows),
+        "by_class": by_class,
+        "by_state": by_state,
+        "confirmed": sum(r["n"] for r in rows if r["confirmed"]),
+    }
 
 
 def _buildings(rolled: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -207,39 +207,6 @@ def test_suppressed_decision_opens_a_suppressed_alert(
     assert (row["state"], row["cause"]) == ("resolved", "test")
 
 
-def test_confirmed_fire_links_its_children(
-    db: psycopg.Connection[Any], devices: list[str], site: str
-) -> None:
-    a, b, other = devices
-    building = f"building:b-{site}"
-    children = [
-        {"device_id": a, "rule": "smoke_alarm", "at": 0.0},
-        {"device_id": b, "rule": "heat_fixed", "at": 30.0},
-    ]
-    changes = apply(
-        db,
-        decision(a, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0)),
-        decision(b, Rule.HEAT_FIXED, AlertClass.FIRE, Change.RAISE, ts(30), 60),
-        decision(other, Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(31)),
-        decision(
-            building,
-            Rule.CONFIRMED_FIRE,
-            AlertClass.FIRE,
-            Change.RAISE,
-            ts(30),
-            2.0,
-            detail={"children": children},
-        ),
-    )
-    ids = {c.subject: c.id for c in changes}
-    parent = alert(db, ids[building])
-    assert parent["device_id"] is None and parent["latching"] is True
-    assert alert(db, ids[a])["parent_id"] == parent["id"]
-    assert alert(db, ids[b])["parent_id"] == parent["id"]
-    assert alert(db, ids[other])["parent_id"] is None
-    assert parent["parent_id"] is None
-
-
 def test_escalate_due_escalates_only_unacknowledged_fires(
     db: psycopg.Connection[Any], devices: list[str]
 ) -> None:
@@ -286,7 +253,7 @@ def test_expire_shelves_unshelves_by_condition(
         (ids[0], ids),
     )
     now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-    assert expire_shelves(db, now=now) >= 2
+    assert expire_shelves(db, window_s=120.0, now=now) >= 2
     assert (alert(db, ids[0])["state"], alert(db, ids[0])["shelved_until"]) == (
         "active_unack",
         None,
@@ -309,7 +276,7 @@ def test_shelf_that_has_not_run_out_stays(db: psycopg.Connection[Any], devices: 
         " WHERE id = %s",
         (opened.id,),
     )
-    expire_shelves(db, now=datetime.now(UTC))
+    expire_shelves(db, window_s=120.0, now=datetime.now(UTC))
     assert alert(db, opened.id)["state"] == "shelved"
 
 
@@ -406,12 +373,16 @@ def test_an_alert_another_worker_opened_first_counts_as_a_repeat(
     results: list[list[AlertChange]] = []
     with psycopg.connect(database_url) as first, psycopg.connect(database_url) as second:
         raised = decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(0), 310)
-        [opened] = apply_decisions(first, [raised], window_s=120.0)  # uncommitted: the second cannot see it
+        [opened] = apply_decisions(
+            first, [raised], window_s=120.0
+        )  # uncommitted: the second cannot see it
         batch = [
             decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.RAISE, ts(5), 320),
             decision(d, Rule.LEAKAGE, AlertClass.PREALARM, Change.CLEAR, ts(9)),
         ]
-        worker = threading.Thread(target=lambda: results.append(apply_decisions(second, batch, window_s=120.0)))
+        worker = threading.Thread(
+            target=lambda: results.append(apply_decisions(second, batch, window_s=120.0))
+        )
         worker.start()
         waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s"
         pid = second.info.backend_pid

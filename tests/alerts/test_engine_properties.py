@@ -156,20 +156,6 @@ def test_batch_boundaries_do_not_change_device_edges(data: st.DataObject) -> Non
     assert sorted(split) == sorted(whole)
 
 
-def test_batch_boundaries_do_not_change_confirmed_fires() -> None:
-    buildings = ["B1", "B1", "B1"]
-    batch = [
-        reading("S1", 5, temperature_c=20.0, obscuration_pct_per_m=0.0),
-        reading("S2", 9, obscuration_pct_per_m=4.0),  # smoke prealarm at 9 s
-        reading("S1", 100, temperature_c=60.0),  # heat fixed at 100 s, same building
-    ]
-    whole = [e for e in split_edges(buildings, batch, []) if e[1] is Rule.CONFIRMED_FIRE]
-    split = [e for e in split_edges(buildings, batch, [2]) if e[1] is Rule.CONFIRMED_FIRE]
-    # Cut after each message, the fire is confirmed by the second signal, at 100 s.
-    assert split == [("building:B1", Rule.CONFIRMED_FIRE, Change.RAISE, ts(100))]
-    assert whole == split
-
-
 # -- thresholds ----------------------------------------------------------------------------
 
 

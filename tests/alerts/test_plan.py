@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alerts.families import FAMILIES, family, rank, severity
 from alerts.lifecycle import OPEN, TRANSITIONS, State
 from alerts.plan import AlertRef, Insert, NewAlert, OpenAlert, Update, plan
 from alerts.signals import Change, Decision, latches
@@ -14,13 +15,18 @@ from contract.alarms import AlertClass, Rule
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SUBJECTS = ("D1", "D2", "building:B1")
-RULES = (Rule.SMOKE_ALARM, Rule.LEAKAGE, Rule.TAMPER, Rule.CONFIRMED_FIRE)
 CLASS_OF = {
+    Rule.SMOKE_PREALARM: AlertClass.PREALARM,
+    Rule.SMOKE_OBSCURATION: AlertClass.FIRE,
     Rule.SMOKE_ALARM: AlertClass.FIRE,
+    Rule.HEAT_ANOMALY: AlertClass.PREALARM,
+    Rule.HEAT_FIXED: AlertClass.FIRE,
+    Rule.LEAKAGE_TREND: AlertClass.PREALARM,
     Rule.LEAKAGE: AlertClass.PREALARM,
     Rule.TAMPER: AlertClass.SUPERVISORY,
-    Rule.CONFIRMED_FIRE: AlertClass.FIRE,
+    Rule.COMM_FAULT: AlertClass.TROUBLE,
 }
+RULES = tuple(CLASS_OF)
 
 
 @st.composite
@@ -40,29 +46,37 @@ def decisions(draw: st.DrawFn) -> Decision:
 
 @st.composite
 def open_alerts(draw: st.DrawFn) -> list[OpenAlert]:
-    """At most one open alert per (subject, rule), as the table's unique index holds, in a state
-    the lifecycle can reach: a latching alert never returns unacknowledged (it waits for a
-    person), and a fire alarm is never shelved."""
+    """At most one open alert per (subject, family), as the table's unique index holds, in a
+    state the lifecycle can reach: a latching alert never returns unacknowledged (it waits for a
+    person), a fire alarm is never shelved, and only its family's rules up to its own hold."""
     keys = draw(st.sets(st.tuples(st.sampled_from(SUBJECTS), st.sampled_from(RULES))))
     found = []
+    seen: set[tuple[str, str]] = set()
     for n, (subject, rule) in enumerate(sorted(keys)):
+        if (subject, family(rule)) in seen:
+            continue
+        seen.add((subject, family(rule)))
         reachable = OPEN - {State.RETURNED_UNACK} if latches(rule, CLASS_OF[rule]) else OPEN
         if CLASS_OF[rule] is AlertClass.FIRE:
             reachable -= {State.SHELVED}
         state = draw(st.sampled_from(sorted(reachable)))
+        lower = [r.value for r in FAMILIES.get(family(rule), (rule,)) if rank(r) <= rank(rule)]
+        conditions = frozenset(draw(st.sets(st.sampled_from(lower))))
         found.append(
             OpenAlert(
                 id=n + 1,
                 subject=subject,
+                family=family(rule),
                 rule=rule.value,
                 state=state,
                 alert_class=CLASS_OF[rule].value,
-                condition_active=draw(st.booleans()),
+                condition_active=bool(conditions),
                 count=draw(st.integers(1, 50)),
                 peak=draw(st.none() | st.floats(0, 500)),
                 latching=latches(rule, CLASS_OF[rule]),
                 chattering=draw(st.booleans()),
                 suppressed="maintenance" if state is State.SUPPRESSED else None,
+                conditions=conditions,
             )
         )
     return found
@@ -99,15 +113,15 @@ def test_counts_only_grow_and_transitions_are_legal(
 def test_one_open_alert_per_key(batch: list[Decision], found: list[OpenAlert]) -> None:
     """An insert only where nothing is open: where nothing was, or once the engine resolved it."""
     planned = plan(batch, found)
-    is_open = {(a.subject, a.rule) for a in found}
+    is_open = {(a.subject, a.family) for a in found}
     for write in planned.writes:
         if isinstance(write, Insert):
-            key = (write.decision.subject, write.decision.rule.value)
+            key = (write.decision.subject, family(write.decision.rule))
             assert key not in is_open
             is_open.add(key)
         elif write.state is State.RESOLVED:
             key = next(
-                (r.alert.subject, r.alert.rule) for r in planned.reported if r.step == write.step
+                (r.alert.subject, r.alert.family) for r in planned.reported if r.step == write.step
             )
             is_open.discard(key)
     assert set(planned.open_after) == is_open
@@ -118,14 +132,58 @@ def test_a_latched_fire_stays_a_fire_until_a_person_resolves_it(
     batch: list[Decision], found: list[OpenAlert]
 ) -> None:
     """The engine resolves a latching alert only when it was suppressed (a test or maintenance),
-    and no write changes an alert's class."""
+    and an open alert's class and rule never move down: a fire stays a fire."""
     planned = plan(batch, found)
+    last: dict[AlertRef, tuple[int, int]] = {
+        a.id: (severity(a.alert_class), rank(a.rule)) for a in found
+    }
     for item in planned.reported:
-        if item.alert.latching and item.alert.alert_class == "fire":
-            was = [r for r in planned.reported if r.alert.id == item.alert.id]
-            assert {r.alert.alert_class for r in was} == {"fire"}
-            if item.alert.state is State.RESOLVED:
-                assert item.alert.suppressed is not None
+        a = item.alert
+        now = (severity(a.alert_class), rank(a.rule))
+        assert now >= last.get(a.id, now)
+        last[a.id] = now
+        if a.latching and a.alert_class == "fire" and a.state is State.RESOLVED:
+            assert a.suppressed is not None
+
+
+@given(BATCHES, open_alerts())
+def test_an_alert_is_active_while_a_rule_of_its_family_holds(
+    batch: list[Decision], found: list[OpenAlert]
+) -> None:
+    """A lower rule's return leaves the alert active while a higher one holds, and the reverse."""
+    for item in plan(batch, found).reported:
+        a = item.alert
+        assert a.condition_active == bool(a.conditions)
+        assert {family(Rule(r)) for r in a.conditions} <= {a.family}
+
+
+def heat(rule: Rule, cls: AlertClass, change: Change, value: float | None = None) -> Decision:
+    return Decision(subject="D1", rule=rule, alert_class=cls, change=change, at=T0, value=value)
+
+
+def test_a_rise_moves_the_alert_up_in_place_and_announces_a_higher_class() -> None:
+    planned = plan(
+        [
+            heat(Rule.HEAT_ANOMALY, AlertClass.PREALARM, Change.RAISE, 31.0),
+            heat(Rule.HEAT_ROR, AlertClass.FIRE, Change.RAISE, 45.0),
+            heat(Rule.HEAT_FIXED, AlertClass.FIRE, Change.RAISE, 58.0),
+            heat(Rule.HEAT_ROR, AlertClass.FIRE, Change.CLEAR),
+        ],
+        [],
+    )
+    assert sum(isinstance(w, Insert) for w in planned.writes) == 1
+    assert [(r.change, r.alert.rule, r.alert.alert_class) for r in planned.reported] == [
+        ("raise", "heat_anomaly", "prealarm"),
+        ("rise", "heat_ror", "fire"),
+        ("rise", "heat_fixed", "fire"),
+        ("repeat", "heat_fixed", "fire"),
+    ]
+    last = planned.reported[-1].alert
+    assert (last.peak, last.conditions, last.latching) == (
+        58.0,
+        frozenset({"heat_anomaly", "heat_fixed"}),
+        True,
+    )
 
 
 @given(BATCHES, open_alerts())

@@ -14,6 +14,7 @@ import pytest
 from alerts.config import ConfigError, rule_config
 from alerts.devices import DeviceInfo, device_info
 from alerts.engine import Engine
+from alerts.incidents import joins_incidents
 from alerts.metric_rules import RATE_METRICS
 from alerts.rings import DEPTH
 from alerts.signals import Change, Decision
@@ -312,10 +313,21 @@ def test_maintenance_device_decisions_are_suppressed() -> None:
     ]
 
 
-def test_maintenance_alarms_never_confirm_a_fire() -> None:
+def test_maintenance_alarms_never_reach_an_incident() -> None:
     engine = engine_with(device("S1", status="maintenance"), device("S2", status="maintenance"))
     decisions = run(engine, [event("S1", 0, "alarm"), event("S2", 10, "alarm")])
-    assert not edges(decisions, Rule.CONFIRMED_FIRE)
+    assert [d.suppressed for d in decisions] == ["maintenance", "maintenance"]
+    assert not any(
+        joins_incidents(subject=d.subject, alert_class=d.alert_class, suppressed=d.suppressed)
+        for d in decisions
+    )
+
+
+def test_a_cameras_decisions_carry_the_buildings_it_covers() -> None:
+    camera = device("C1", Kind.THERMAL_CAMERA, building=None, config={"covers": ["B1", "B2"]})
+    engine = engine_with(camera)
+    [fire] = run(engine, [event("C1", 0, "fire_detected")])
+    assert (fire.rule, fire.covers) == (Rule.CAMERA_FIRE, ("B1", "B2"))
 
 
 def test_test_event_suppresses_alarms_for_its_window() -> None:
@@ -330,55 +342,6 @@ def test_test_event_suppresses_alarms_for_its_window() -> None:
     assert [(d.rule, d.change, d.suppressed) for d in after] == [
         (Rule.SMOKE_ALARM, Change.RAISE, None)
     ]
-
-
-# -- correlation ---------------------------------------------------------------------------
-
-
-def confirmed(decisions: Iterable[Decision]) -> list[Decision]:
-    return edges(decisions, Rule.CONFIRMED_FIRE)
-
-
-def test_two_devices_of_one_building_confirm_a_fire() -> None:
-    engine = engine_with(device("S1"), device("S2"))
-    decisions = run(engine, [event("S1", 0, "alarm"), event("S2", 119, "alarm")])
-    [fire] = confirmed(decisions)
-    assert fire.subject == "building:B1"
-    assert fire.alert_class is AlertClass.FIRE
-    assert fire.at == ts(119)
-    assert {c["device_id"] for c in fire.detail["children"]} == {"S1", "S2"}
-    assert {c["rule"] for c in fire.detail["children"]} == {"smoke_alarm"}
-
-
-def test_two_rules_of_one_device_do_not_confirm() -> None:
-    engine = engine_with(device("S1"))
-    decisions = run(
-        engine,
-        [event("S1", 0, "alarm"), *series("S1", "temperature_c", [(1.0, 20.0), (2.0, 60.0)])],
-    )
-    assert edges(decisions, Rule.HEAT_FIXED) and edges(decisions, Rule.SMOKE_ALARM)
-    assert not confirmed(decisions)
-
-
-def test_alarms_200_s_apart_do_not_confirm() -> None:
-    engine = engine_with(device("S1"), device("S2"))
-    decisions = run(engine, [event("S1", 0, "alarm")]) + run(engine, [event("S2", 200, "alarm")])
-    assert not confirmed(decisions)
-
-
-def test_devices_of_different_buildings_do_not_confirm() -> None:
-    engine = engine_with(device("S1", building="B1"), device("S2", building="B2"))
-    decisions = run(engine, [event("S1", 0, "alarm"), event("S2", 10, "alarm")])
-    assert not confirmed(decisions)
-
-
-def test_camera_covering_a_building_confirms_with_a_detector() -> None:
-    camera = device("C1", Kind.THERMAL_CAMERA, building=None, config={"covers": ["B1"]})
-    engine = engine_with(camera, device("S1"))
-    decisions = run(engine, [event("C1", 0, "fire_detected"), event("S1", 30, "alarm")])
-    [fire] = confirmed(decisions)
-    assert fire.subject == "building:B1"
-    assert {c["device_id"] for c in fire.detail["children"]} == {"C1", "S1"}
 
 
 # -- chattering ----------------------------------------------------------------------------
@@ -494,7 +457,7 @@ def test_rollback_then_the_same_batch_gives_the_same_decisions() -> None:
     engine = engine_with(device("S1"), device("S2"), device("S3"))
     batch = mixed_batch()
     first = engine.evaluate(batch)
-    assert edges(first, Rule.CONFIRMED_FIRE) and edges(first, Rule.SMOKE_OBSCURATION)
+    assert edges(first, Rule.SMOKE_ALARM) and edges(first, Rule.SMOKE_OBSCURATION)
     engine.rollback()
     second = engine.evaluate(batch)
     engine.commit()

@@ -49,6 +49,12 @@ SNAPSHOT = {
     " condition_active, latching, chattering, suppressed_reason, cause, building,"
     " CASE WHEN rule = 'alert_flood' THEN NULL ELSE detail::text END"
     " FROM alerts",
+    # Incidents by what they group: which worker placed a signal first may differ (a camera
+    # incident a detector then joined, or the detector's that the camera joined), the result
+    # may not.
+    "incidents": "SELECT building, class, state, confirmed_at, opened_at, cause,"
+    " (SELECT array_agg(a.subject || '/' || a.family ORDER BY a.subject, a.family)"
+    " FROM alerts a WHERE a.incident_id = i.id) FROM incidents i",
 }
 
 
