@@ -357,8 +357,9 @@ def test_commissioning_alerts_are_in_the_technician_view(
 ) -> None:
     device = api.device("SD1", status="commissioning")
     db.execute(
-        "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
-        " last_at, suppressed_reason) VALUES (%s, %s, 'smoke_alarm', 'fire', 'suppressed',"
+        "INSERT INTO alerts (device_id, subject, family, rule, class, state, raised_at,"
+        " received_at, last_at, suppressed_reason) VALUES (%s, %s, 'smoke', 'smoke_alarm', 'fire',"
+        " 'suppressed',"
         " now(), now(), now(), 'commissioning')",
         (device["id"], device["id"]),
     )
