@@ -133,11 +133,11 @@ def _publish(
             pub.publish(
                 *victim.reading(_ms(now), {"obscuration_pct_per_m": 0.2, "temperature_c": 61.5})
             )
-            return f"{VICTIM} reads 61.5 °C (expect a heat alert)"
+            return f"{VICTIM} reads 61.5 °C (expect a fire incident for its building)"
 
         def alarm(now: datetime) -> str:
             pub.publish(*victim.event(_ms(now), "alarm"))
-            return f"{VICTIM} sends its alarm event (expect a fire alert)"
+            return f"{VICTIM} sends its alarm event (expect it to join the same incident)"
 
         script: list[tuple[float, Callable[[datetime], str]]] = [
             (5.0, bad),
@@ -180,8 +180,10 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
         f"buildings at site {settings.site!r}.\n"
         f"  API docs:    {base}/docs\n"
         f"  readiness:   {base}/readyz\n"
-        f"  live alerts: curl -H 'Authorization: Bearer {token}' {base}/api/v1/alerts\n"
-        f"  database:    psql {settings.database_url}  (tables readings, alerts, dead_letters)\n"
+        f"  incidents:   curl -H 'Authorization: Bearer {token}' {base}/api/v1/incidents\n"
+        f"  signals:     curl -H 'Authorization: Bearer {token}' {base}/api/v1/alerts\n"
+        f"  database:    psql {settings.database_url}"
+        "  (tables readings, incidents, alerts, dead_letters)\n"
         f"Ctrl-C stops the demo.\n"
     )
     stop = threading.Event()
