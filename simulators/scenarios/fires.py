@@ -23,12 +23,20 @@ def _apparent_size(camera: Device, building: Building) -> float:
 def flaming_fire(stage: Stage) -> None:
     """A living-room fire in a rented flat at night: smoke in a minute, flames out of the
     window after two, seen by the nearest thermal camera."""
-    q = stage.quarter
-    b = stage.pick_building(
-        lambda b, ds: (
-            b.rented and sum(d.model == "smoke" for d in ds) >= 2 and bool(q.cameras_covering(b.id))
-        )
+    b = stage.pick_building(lambda b, ds: can_flame(stage, b, ds))
+    flaming_fire_in(stage, b)
+
+
+def can_flame(stage: Stage, building: Building, devices: tuple[Device, ...]) -> bool:
+    """A building the flaming fire fits: rented, two smoke detectors, a camera in view."""
+    return (
+        building.rented
+        and sum(d.model == "smoke" for d in devices) >= 2
+        and bool(stage.quarter.cameras_covering(building.id))
     )
+
+
+def flaming_fire_in(stage: Stage, b: Building) -> None:
     room, corridor = stage.devices(b, "smoke")[:2]
     camera = stage.camera_for(b)
     on = stage.onset
