@@ -30,7 +30,15 @@ class AlertRead(BaseModel):
     suppressed_reason: str | None
     escalation_level: int
     escalated_at: datetime | None
-    parent_id: int | None = Field(description="The confirmed-fire alert this one is part of.")
+    family: str = Field(
+        description="Its condition family (heat, smoke, camera_heat, ...): one open alert per "
+        "device and family, whose rule and class move up in place."
+    )
+    incident_id: int | None = Field(description="The incident it is a signal of, if any.")
+    parent_id: int | None = Field(
+        description="Alerts stored before incidents (issue 16) only: the confirmed-fire alert "
+        "this one was part of. A confirmation is now its incident's."
+    )
     raised_at: datetime = Field(description="Device clock of the message that raised it.")
     received_at: datetime = Field(description="Server clock when that message arrived.")
     created_at: datetime = Field(description="Server clock when the alert was stored.")
@@ -70,21 +78,9 @@ class Series(BaseModel):
     points: list[Point]
 
 
-class ChildAlert(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    id: int
-    subject: str
-    rule: str
-    alert_class: AlertClass = Field(alias="class")
-    state: State
-    raised_at: datetime
-
-
 class AlertDetail(BaseModel):
     alert: AlertRead
     log: list[AlertLogEntry] = Field(description="Every step, oldest first.")
-    children: list[ChildAlert] = Field(description="For a confirmed fire: the alerts it joins.")
     readings: list[Series] = Field(
         description="The device's readings from 10 minutes before the alert to 20 after."
     )

@@ -1,9 +1,11 @@
-"""The live alert stream of one API process: one LISTEN connection wakes one reader, which
-fans events out to every connected browser.
+"""The live stream of one API process: one LISTEN connection wakes one reader, which fans
+events out to every connected browser: ``event: alert`` from the alert log and ``event:
+incident`` from the incident log, interleaved in id order.
 
 Each replica listens for itself, so the stream works behind a load balancer. NOTIFY is only a
-wake-up: events are read from the alert log in id order, which is commit order (migration
-0006), so a reconnecting client that names the last event it saw gets exactly what it missed.
+wake-up: events are read from the two logs as one, in id order, which is commit order
+(migrations 0006 and 0010), so a reconnecting client that names the last event it saw gets
+exactly what it missed. Each event is encoded once, as its SSE frame, for every client.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from api.alert_schemas import AlertRead
+from api.incident_schemas import IncidentRead
 from store.alert_queries import events_after, events_between, listen_alerts, stream_head
 from store.database import DatabaseUnavailable, connect_async
 
@@ -29,7 +34,55 @@ REPLAY_MAX = 5000  # beyond this a client is told to reload rather than replay
 QUEUE_MAX = 2000  # a client this far behind is cut off; it reconnects and replays
 HEARTBEAT_S = 15.0
 RECHECK_S = 2.0  # how often a client's token is checked again: a disabled user is cut off
-_END: dict[str, Any] = {}  # queued for a client that was cut off
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event, encoded once for every client that may see it."""
+
+    log_id: int
+    site: str | None
+    data: bytes | None  # None: a suppressed alert's, which operators never see
+
+
+_END = Frame(0, None, None)  # queued for a client that was cut off
+
+
+def frames_of(events: Sequence[dict[str, Any]]) -> list[Frame]:
+    """``store.alert_queries.events_after``'s events as SSE frames: ``event: alert`` or
+    ``event: incident``, ``id:`` the log id. An incident in several events of one batch is
+    encoded once."""
+    incidents: dict[int, dict[str, Any]] = {}
+    frames = []
+    for event in events:
+        kind: str = event["kind"]
+        row = event[kind]
+        if kind == "alert":
+            if row["suppressed_reason"] is not None:
+                frames.append(Frame(event["log_id"], row["site"], None))
+                continue
+            body = AlertRead.model_validate(row).model_dump(mode="json")
+        else:
+            if row["id"] not in incidents:
+                incidents[row["id"]] = IncidentRead.model_validate(row).model_dump(mode="json")
+            body = incidents[row["id"]]
+        eid = str(event["log_id"])
+        data = {
+            "event_id": eid,
+            "change": event["action"],
+            "actor": event["actor"],
+            "from_state": event["from_state"],
+            "to_state": event["to_state"],
+            "at": event["at"],
+            kind: body,
+        }
+        frame = b"id: %s\nevent: %s\ndata: %s\n\n" % (
+            eid.encode(),
+            kind.encode(),
+            orjson.dumps(data),
+        )
+        frames.append(Frame(event["log_id"], row["site"], frame))
+    return frames
 
 
 class ReplayTooLong(Exception):
@@ -45,7 +98,7 @@ def parse_event_id(text: str) -> int:
 
 @dataclass(eq=False)
 class _Client:
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
 
 
 async def _valid(still_valid: Callable[[], Awaitable[bool]]) -> bool:
@@ -101,12 +154,13 @@ class AlertStream:
             self._wake.clear()
             while events := await events_after(conn, self.head, upto=None, limit=BATCH):
                 self.head = events[-1]["log_id"]
-                for event in events:
-                    self._publish(event)
+                if self._clients:  # else nobody to encode them for
+                    for frame in frames_of(events):
+                        self._publish(frame)
                 if len(events) < BATCH:
                     break
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def _publish(self, event: Frame) -> None:
         for client in list(self._clients):
             try:
                 client.queue.put_nowait(event)
@@ -125,7 +179,7 @@ class AlertStream:
         after: int | None,
         *,
         still_valid: Callable[[], Awaitable[bool]],
-    ) -> AsyncIterator[dict[str, Any] | None]:
+    ) -> AsyncIterator[Frame | None]:
         """What the client missed since ``after``, read from the log, then live events; None
         when nothing happened for a heartbeat's time. Attaching and reading the head happen
         with no await between them, so no event falls between the replay and the live queue.
@@ -141,13 +195,13 @@ class AlertStream:
                     if await events_between(conn, after, upto, limit=REPLAY_MAX + 1) > REPLAY_MAX:
                         raise ReplayTooLong
                     while batch := await events_after(conn, after, upto=upto, limit=BATCH):
-                        for missed in batch:
+                        for missed in frames_of(batch):
                             yield missed
                         after = batch[-1]["log_id"]
             loop = asyncio.get_running_loop()
             checked = quiet_since = loop.time()
             while True:
-                event: dict[str, Any] | None = None
+                event: Frame | None = None
                 with contextlib.suppress(TimeoutError):
                     event = await asyncio.wait_for(client.queue.get(), RECHECK_S)
                 now = loop.time()

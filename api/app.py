@@ -23,6 +23,7 @@ from api.routers import (
     device_bulk,
     devices,
     health,
+    incidents,
     overview,
     pending,
     readings,
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(buildings.router)
     app.include_router(users.router)
     app.include_router(alerts.router)
+    app.include_router(incidents.router)
     app.include_router(overview.router)
     app.include_router(readings.router)
     app.include_router(reports.router)

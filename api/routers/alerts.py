@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
@@ -20,7 +19,7 @@ from api.alert_schemas import (
     ResolveBody,
     ShelveBody,
 )
-from api.alert_stream import ReplayTooLong, parse_event_id
+from api.alert_stream import Frame, ReplayTooLong, parse_event_id
 from api.auth import StreamSession, current_principal, require_role, stream_session
 from api.schemas import AUTH_ERRORS, Problem
 from api.state import AppState, Conn
@@ -28,7 +27,7 @@ from api.state import State as App
 from api.time_window import Timestamp
 from contract.alarms import AlertClass
 from store.alert_actions import AlertNotFound, ClaimedByOther, OperatorAction, perform
-from store.alert_queries import ALERT_COLUMNS, AlertFilter, alert_detail, list_alerts
+from store.alert_queries import AlertFilter, alert_detail, list_alerts
 from store.users import Principal
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -40,7 +39,6 @@ _ACT: dict[int | str, dict[str, Any]] = {
 }
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Operator = Annotated[Principal, Depends(require_role("operator", "admin"))]
-_ALERT_KEYS = [c.strip() for c in ALERT_COLUMNS.split(",")]
 _SITE = "Default: this deployment's site (FIREWATCH_SITE)"
 
 
@@ -85,7 +83,7 @@ async def get_alerts(
 
 @router.get(
     "/stream",
-    summary="Every alert change as Server-Sent Events",
+    summary="Every alert and incident change as Server-Sent Events",
     response_class=StreamingResponse,
     responses={
         **AUTH_ERRORS,
@@ -93,9 +91,15 @@ async def get_alerts(
         200: {
             "content": {"text/event-stream": {}},
             "description": "`event: alert` with `id: <log id>` and data "
-            '`{"event_id", "change", "actor", "from_state", "to_state", "alert": AlertRead}`; '
+            '`{"event_id", "change", "actor", "from_state", "to_state", "at", '
+            '"alert": AlertRead}`, and `event: incident` with `id: <log id>` and data '
+            '`{"event_id", "change", "actor", "from_state", "to_state", "at", '
+            '"incident": IncidentRead}` (its signals and counts as they are now), both in '
+            "one order of ids, which is commit order: Last-Event-ID replays what was missed "
+            "of both. An incident's changes: open, join, rise, confirm, return, update, "
+            "resolve, and the operators' ack, claim, comment, shelve, unshelve, resolve. "
             "`event: reset` when the gap since Last-Event-ID is too long to replay (reload "
-            "the list); a comment every 15 s as a heartbeat. The stream ends within a few "
+            "the lists); a comment every 15 s as a heartbeat. The stream ends within a few "
             "seconds of its user being disabled or its token rotated.",
         },
     },
@@ -139,29 +143,12 @@ async def _sse(
             yield chunk
 
 
-async def _site_frames(
-    events: AsyncIterator[dict[str, Any] | None], site: str
-) -> AsyncIterator[bytes]:
+async def _site_frames(events: AsyncIterator[Frame | None], site: str) -> AsyncIterator[bytes]:
     async for event in events:
         if event is None:
             yield b": keepalive\n\n"
-        elif event["site"] == site and event["suppressed_reason"] is None:
-            yield _frame(event)  # suppressed alerts are the technician's, never dispatched
-
-
-def _frame(event: dict[str, Any]) -> bytes:
-    eid = str(event["log_id"])
-    alert = AlertRead.model_validate({k: event[k] for k in _ALERT_KEYS})
-    body = {
-        "event_id": eid,
-        "change": event["action"],
-        "actor": event["actor"],
-        "from_state": event["from_state"],
-        "to_state": event["to_state"],
-        "at": event["at"],
-        "alert": alert.model_dump(mode="json", by_alias=True),
-    }
-    return b"id: " + eid.encode() + b"\nevent: alert\ndata: " + orjson.dumps(body) + b"\n\n"
+        elif event.site == site and event.data is not None:
+            yield event.data  # suppressed alerts are the technician's, never dispatched
 
 
 @router.get(
@@ -181,9 +168,11 @@ async def get_alert(
     return found
 
 
-async def _act(conn: Conn, alert_id: int, act: OperatorAction) -> dict[str, Any]:
+async def _act(conn: Conn, app: App, alert_id: int, act: OperatorAction) -> dict[str, Any]:
     try:
-        return await perform(conn, alert_id, act, now=datetime.now(UTC))
+        return await perform(
+            conn, alert_id, act, now=datetime.now(UTC), window_s=app.settings.correlation_window_s
+        )
     except AlertNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
     except IllegalTransition as exc:
@@ -199,11 +188,14 @@ async def _act(conn: Conn, alert_id: int, act: OperatorAction) -> dict[str, Any]
 async def ack(
     alert_id: AlertId,
     conn: Conn,
+    app: App,
     who: Operator,
     body: Annotated[AckBody | None, Body()] = None,
 ) -> dict[str, Any]:
     note = body.note if body else None
-    return await _act(conn, alert_id, OperatorAction(action=Action.ACK, actor=who.name, note=note))
+    return await _act(
+        conn, app, alert_id, OperatorAction(action=Action.ACK, actor=who.name, note=note)
+    )
 
 
 @router.post(
@@ -212,26 +204,28 @@ async def ack(
     responses=_ACT,
     summary="Shelve for a while (never a fire alarm)",
 )
-async def shelve(alert_id: AlertId, conn: Conn, who: Operator, body: ShelveBody) -> dict[str, Any]:
+async def shelve(
+    alert_id: AlertId, conn: Conn, app: App, who: Operator, body: ShelveBody
+) -> dict[str, Any]:
     act = OperatorAction(
         action=Action.SHELVE, actor=who.name, minutes=body.minutes, reason=body.reason
     )
-    return await _act(conn, alert_id, act)
+    return await _act(conn, app, alert_id, act)
 
 
 @router.post("/{alert_id}/unshelve", response_model=AlertRead, responses=_ACT, summary="Unshelve")
-async def unshelve(alert_id: AlertId, conn: Conn, who: Operator) -> dict[str, Any]:
-    return await _act(conn, alert_id, OperatorAction(action=Action.UNSHELVE, actor=who.name))
+async def unshelve(alert_id: AlertId, conn: Conn, app: App, who: Operator) -> dict[str, Any]:
+    return await _act(conn, app, alert_id, OperatorAction(action=Action.UNSHELVE, actor=who.name))
 
 
 @router.post(
     "/{alert_id}/resolve", response_model=AlertRead, responses=_ACT, summary="Resolve with a cause"
 )
 async def resolve(
-    alert_id: AlertId, conn: Conn, who: Operator, body: ResolveBody
+    alert_id: AlertId, conn: Conn, app: App, who: Operator, body: ResolveBody
 ) -> dict[str, Any]:
     act = OperatorAction(action=Action.RESOLVE, actor=who.name, cause=body.cause, note=body.note)
-    return await _act(conn, alert_id, act)
+    return await _act(conn, app, alert_id, act)
 
 
 @router.post(
@@ -240,11 +234,12 @@ async def resolve(
 async def comment(
     alert_id: AlertId,
     conn: Conn,
+    app: App,
     who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
     body: CommentBody,
 ) -> dict[str, Any]:
     return await _act(
-        conn, alert_id, OperatorAction(action=Action.COMMENT, actor=who.name, note=body.text)
+        conn, app, alert_id, OperatorAction(action=Action.COMMENT, actor=who.name, note=body.text)
     )
 
 
@@ -257,10 +252,11 @@ async def comment(
 async def claim(
     alert_id: AlertId,
     conn: Conn,
+    app: App,
     who: Operator,
     body: Annotated[ClaimBody | None, Body()] = None,
 ) -> dict[str, Any]:
     act = OperatorAction(
         action=Action.CLAIM, actor=who.name, take_over=bool(body and body.take_over)
     )
-    return await _act(conn, alert_id, act)
+    return await _act(conn, app, alert_id, act)

@@ -19,12 +19,13 @@ def raise_alert(
     alert_class: AlertClass,
     *,
     site: str,
-    building: str = "B-001",
+    building: str | None = None,
     at: datetime | None = None,
     change: Change = Change.RAISE,
     suppressed: str | None = None,
 ) -> int:
-    """The id of the alert the decision opened or touched."""
+    """The id of the alert the decision opened or touched. ``building``: by default one of the
+    site's own, as incidents are per building and the test database is shared."""
     decision = Decision(
         subject=device,
         rule=rule,
@@ -33,7 +34,7 @@ def raise_alert(
         at=at or datetime.now(UTC),
         value=61.5,
         site=site,
-        building=building,
+        building=building or f"{site}-B-001",
         suppressed=suppressed,
     )
     with db.transaction():

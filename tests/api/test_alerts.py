@@ -185,7 +185,7 @@ def test_the_list_filters_and_pages(
         Rule.LEAKAGE,
         AlertClass.PREALARM,
         site=site,
-        building="B-002",
+        building=f"{site}-B-002",
         at=t0 + timedelta(hours=1),
     )
     low = raise_alert(
@@ -202,7 +202,7 @@ def test_the_list_filters_and_pages(
     assert ids(open=True) == [leak, fire]
     assert ids(**{"class": "fire"}) == [fire]
     assert ids(state="resolved") == [low]
-    assert ids(building="B-002") == [leak]
+    assert ids(building=f"{site}-B-002") == [leak]
     assert ids(device=a) == [low, fire]
     assert ids(**{"from": (t0 + timedelta(minutes=30)).isoformat()}) == [low, leak]
     assert ids(to=(t0 + timedelta(minutes=90)).isoformat()) == [leak, fire]
@@ -237,7 +237,8 @@ def test_detail_carries_the_readings_around_the_alert(
     (series,) = detail["readings"]
     assert series["metric"] == "temperature_c"
     assert [p["v"] for p in series["points"]] == [24.0, 61.5, 70.0]
-    assert detail["alert"]["rule"] == "heat_fixed" and detail["children"] == []
+    assert detail["alert"]["rule"] == "heat_fixed" and detail["alert"]["family"] == "heat"
+    assert detail["alert"]["incident_id"] is not None  # a device's fire is an incident's signal
 
 
 def test_operators_do_not_see_what_technicians_test(

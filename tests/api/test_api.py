@@ -8,7 +8,9 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
+from alerts.families import family
 from api.app import create_app
+from contract.alarms import Rule
 from settings import Settings
 from tests.tokens import auth, token
 
@@ -82,14 +84,16 @@ def test_alerts_are_listed_newest_first(
         "INSERT INTO devices (id, kind, site, heartbeat_s) VALUES (%s, 'smoke', %s, 3600)",
         (f"{site}-D", site),
     )
-    for minute, rule in ((1, "smoke_alarm"), (2, "heat_fixed")):
+    for minute, rule in ((1, Rule.SMOKE_ALARM), (2, Rule.HEAT_FIXED)):
         db.execute(
-            "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
-            " last_at, site) VALUES (%s, %s, %s, 'fire', 'active_unack', %s, now(), %s, %s)",
+            "INSERT INTO alerts (device_id, subject, rule, family, class, state, raised_at,"
+            " received_at, last_at, site)"
+            " VALUES (%s, %s, %s, %s, 'fire', 'active_unack', %s, now(), %s, %s)",
             (
                 f"{site}-D",
                 f"{site}-D",
                 rule,
+                family(rule),
                 datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
                 datetime(2026, 1, 1, 0, minute, tzinfo=UTC),
                 site,
@@ -106,3 +110,4 @@ def test_alerts_are_listed_newest_first(
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz", "/api/v1/devices", "/api/v1/alerts"} <= set(paths)
+    assert {"/api/v1/incidents", "/api/v1/incidents/{incident_id}/ack"} <= set(paths)
