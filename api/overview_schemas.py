@@ -26,6 +26,13 @@ class OpenAlerts(BaseModel):
     by_state: dict[str, int]
 
 
+class OpenIncidents(BaseModel):
+    total: int
+    by_class: dict[str, int] = Field(description="fire, prealarm and supervisory.")
+    by_state: dict[str, int]
+    confirmed: int = Field(description="Two devices' fire signals agreed within the window.")
+
+
 class Hour(BaseModel):
     hour: datetime
     fire: int
@@ -35,9 +42,12 @@ class Hour(BaseModel):
 
 
 class AlarmRate(BaseModel):
-    last_10min: int = Field(description="New alerts in the last 10 minutes.")
+    last_10min: int = Field(description="New signals (alerts) in the last 10 minutes.")
+    incidents_last_10min: int = Field(
+        description="New incidents in the last 10 minutes: what a flood counts (more than 10)."
+    )
     per_10min_avg: float = Field(description="The window's average per 10 minutes.")
-    flood: bool = Field(description="An alert flood is open on the site.")
+    flood: bool = Field(description="An alarm flood (alert_flood) is open on the site.")
     chattering_devices: list[str]
 
 
@@ -78,7 +88,8 @@ class Overview(BaseModel):
     hours: int
     site: str
     devices: DeviceCounts
-    open_alerts: OpenAlerts
+    open_alerts: OpenAlerts = Field(description="Open signals, suppressed ones left out.")
+    open_incidents: OpenIncidents = Field(description="Open incidents: what operators work.")
     timeline: list[Hour] = Field(description="Alerts stored per hour, by class, oldest first.")
     alarm_rate: AlarmRate
     hot_spots: list[HotSpot]

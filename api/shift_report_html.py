@@ -40,37 +40,79 @@ def _minutes(seconds: float | None) -> str:
     return NONE if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def render(report: dict[str, Any]) -> str:
-    classes = list(report["alerts"]["by_class"])
-    ack, done = report["time_to_ack"], report["time_to_resolve"]
-    timing = [
+def _ratio(ratio: float | None) -> str:
+    return NONE if ratio is None else f"{ratio:.0%}"
+
+
+def _timing(block: dict[str, Any]) -> str:
+    """Raised, and times to acknowledge and resolve, by class."""
+    ack, done = block["time_to_ack"], block["time_to_resolve"]
+    return _table(
+        ["class", "raised", "ack median", "ack worst", "resolve median", "resolve worst"],
         [
-            c,
-            report["alerts"]["by_class"][c],
-            _minutes(ack[c]["median_s"]),
-            _minutes(ack[c]["worst_s"]),
-            _minutes(done[c]["median_s"]),
-            _minutes(done[c]["worst_s"]),
-        ]
-        for c in classes
-    ]
-    verdicts = ", ".join(f"{k} {v}" for k, v in report["verdicts"].items()) or "none"
-    ratio = report["false_alarm_ratio"]
+            [
+                c,
+                n,
+                _minutes(ack[c]["median_s"]),
+                _minutes(ack[c]["worst_s"]),
+                _minutes(done[c]["median_s"]),
+                _minutes(done[c]["worst_s"]),
+            ]
+            for c, n in block["by_class"].items()
+        ],
+    )
+
+
+def _verdicts(block: dict[str, Any]) -> str:
+    found = ", ".join(f"{k} {v}" for k, v in block["verdicts"].items()) or "none"
+    return f"false-alarm ratio {_ratio(block['false_alarm_ratio'])} (verdicts: {escape(found)})"
+
+
+def render(report: dict[str, Any]) -> str:
+    incidents, signals = report["incidents"], report["signals"]
     title = (
         f"Shift report, {escape(report['site'])}: {_text(report['from'])} to {_text(report['to'])}"
     )
     parts = [
         f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}</title>",
         f"<style>{_STYLE}</style><h1>{title}</h1>",
-        f"<p>{report['alerts']['total']} alerts raised, {report['alerts']['escalated']} escalated. "
-        f"False-alarm ratio: {NONE if ratio is None else f'{ratio:.0%}'} "
-        f"(verdicts: {escape(verdicts)}).</p>",
-        "<h2>Alerts and response times</h2>",
+        f"<p>{incidents['total']} incidents opened, {incidents['confirmed']} confirmed; "
+        f"{_verdicts(incidents)}.</p>",
+        f"<p>{signals['total']} signals (alerts) raised, {signals['escalated']} escalated; "
+        f"{_verdicts(signals)}.</p>",
+        "<h2>Incidents and response times</h2>",
+        _timing(incidents),
+        "<h2>Open incidents to hand over</h2>",
         _table(
-            ["class", "raised", "ack median", "ack worst", "resolve median", "resolve worst"],
-            timing,
+            [
+                "id",
+                "class",
+                "state",
+                "place",
+                "confirmed",
+                "open signals",
+                "opened",
+                "claimed by",
+                "last comment",
+            ],
+            [
+                [
+                    i["id"],
+                    i["class"],
+                    i["state"],
+                    i["building"] or f"camera {i['origin']}",
+                    "yes" if i["confirmed_at"] else "no",
+                    i["open_signals"],
+                    i["created_at"],
+                    i["claimed_by"],
+                    i["last_comment"],
+                ]
+                for i in incidents["handover"]
+            ],
         ),
-        "<h2>Open items to hand over</h2>",
+        "<h2>Signals (alerts) and response times</h2>",
+        _timing(signals),
+        "<h2>Open signals to hand over</h2>",
         _table(
             [
                 "id",
@@ -79,6 +121,7 @@ def render(report: dict[str, Any]) -> str:
                 "subject",
                 "rule",
                 "building",
+                "incident",
                 "raised",
                 "claimed by",
                 "last comment",
@@ -91,11 +134,12 @@ def render(report: dict[str, Any]) -> str:
                     a["subject"],
                     a["rule"],
                     a["building"],
+                    a["incident_id"],
                     a["created_at"],
                     a["claimed_by"],
                     a["last_comment"],
                 ]
-                for a in report["handover"]
+                for a in signals["handover"]
             ],
         ),
         f"<h2>Devices offline ({report['devices_offline']['count']})</h2>",

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["control centre"])
     "/overview",
     response_model=Overview,
     responses={401: {"model": Problem}},
-    summary="Devices, open alerts, the timeline, hot spots and buildings at a glance",
+    summary="Devices, open incidents and alerts, the timeline, hot spots and buildings at a glance",
 )
 async def get_overview(
     conn: Conn,

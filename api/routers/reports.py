@@ -35,9 +35,11 @@ class Format(StrEnum):
     responses={
         200: {
             "content": {"application/json": {}, "text/html": {}},
-            "description": "Alerts by class, times to acknowledge and resolve (median and "
-            "worst), the false-alarm ratio, devices offline, the noisiest devices, and the "
-            "open items to hand over.",
+            "description": "Incidents (what operators worked) and signals (alerts) counted "
+            "apart: each by class, with times to acknowledge and resolve (median and worst), "
+            "verdicts, the false-alarm ratio and the open ones to hand over; incidents also "
+            "say how many were confirmed, signals how many escalated. Then devices offline and "
+            "the noisiest devices.",
         },
         400: {"model": Problem},
         401: {"model": Problem},

@@ -46,43 +46,55 @@ def _device(
 def test_overview_counts_a_known_quarter(
     client: TestClient, database_url: str, db: psycopg.Connection[Any], site: str
 ) -> None:
+    b1, b2, b3 = (f"{site}-B{n}" for n in (1, 2, 3))  # incidents are per building: our own
     sd1 = _device(
         db,
         f"{site}-SD1",
         "smoke",
         site,
-        "B-1",
+        b1,
         latest={"temperature_c": 31.0},
         lat=23.10,
         lon=113.20,
     )
-    _device(db, f"{site}-SD2", "smoke", site, "B-1", heard_s_ago=600, lat=23.12, lon=113.22)
-    _device(db, f"{site}-SD3", "smoke", site, "B-2", heard_s_ago=None)
-    _device(db, f"{site}-SD4", "smoke", site, "B-2", status="maintenance")
-    em1 = _device(db, f"{site}-EM1", "electrical", site, "B-2", latest={"cable_temp_c": 88.5})
-    _device(db, f"{site}-EM2", "electrical", site, "B-3", status="commissioning")
-    _device(db, f"{site}-EM3", "electrical", site, "B-3", status="decommissioned")
+    sd2 = _device(db, f"{site}-SD2", "smoke", site, b1, heard_s_ago=600, lat=23.12, lon=113.22)
+    sd3 = _device(db, f"{site}-SD3", "smoke", site, b2, heard_s_ago=None)
+    _device(db, f"{site}-SD4", "smoke", site, b2, status="maintenance")
+    em1 = _device(db, f"{site}-EM1", "electrical", site, b2, latest={"cable_temp_c": 88.5})
+    _device(db, f"{site}-EM2", "electrical", site, b3, status="commissioning")
+    _device(db, f"{site}-EM3", "electrical", site, b3, status="decommissioned")
     cam = _device(
         db,
         f"{site}-TC1",
         "thermal_camera",
         site,
-        "B-3",
+        b3,
         latest={"frame_max_temp_c": 212.0, "max_temp_c": 90.0},
     )
 
-    fire = raise_alert(db, sd1, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building="B-1")
-    raise_alert(db, em1, Rule.FAULT, AlertClass.TROUBLE, site=site, building="B-2")
-    low = raise_alert(db, em1, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site, building="B-2")
-    db.execute("UPDATE alerts SET chattering = true WHERE id = %s", (low,))
+    # B1: a fire resolved, then a tamper: a new incident. B2: two devices' fire signals, one
+    # confirmed incident, beside two trouble alerts that are no incident. B3: a pre-alarm.
+    fire = raise_alert(db, sd1, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building=b1)
     db.execute("UPDATE alerts SET state = 'resolved' WHERE id = %s", (fire,))
-    raise_alert(db, cam, Rule.CAMERA_PREALARM, AlertClass.PREALARM, site=site, building="B-3")
     db.execute(
-        "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
-        " last_at, site, building, suppressed_reason) VALUES (%s, %s, 'heat_fixed', 'fire',"
-        " 'suppressed', now(), now(), now(), %s, 'B-2', 'maintenance')",
-        (f"{site}-SD4", f"{site}-SD4", site),
+        "UPDATE incidents SET state = 'resolved', resolved_at = now(), resolved_by = 'op',"
+        " cause = 'false_alarm' WHERE id = (SELECT incident_id FROM alerts WHERE id = %s)",
+        (fire,),
     )
+    raise_alert(db, em1, Rule.FAULT, AlertClass.TROUBLE, site=site, building=b2)
+    low = raise_alert(db, em1, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site, building=b2)
+    db.execute("UPDATE alerts SET chattering = true WHERE id = %s", (low,))
+    raise_alert(db, cam, Rule.CAMERA_PREALARM, AlertClass.PREALARM, site=site, building=b3)
+    db.execute(
+        "INSERT INTO alerts (device_id, subject, family, rule, class, state, raised_at,"
+        " received_at, last_at, site, building, suppressed_reason) VALUES (%s, %s, 'heat',"
+        " 'heat_fixed', 'fire', 'suppressed', now(), now(), now(), %s, %s, 'maintenance')",
+        (f"{site}-SD4", f"{site}-SD4", site, b2),
+    )
+    raise_alert(db, sd3, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building=b2)
+    raise_alert(db, em1, Rule.CABLE_FIRE, AlertClass.FIRE, site=site, building=b2)
+    raise_alert(db, sd1, Rule.SMOKE_ALARM, AlertClass.FIRE, site=f"x{site}", building=f"{site}-X")
+    raise_alert(db, sd2, Rule.TAMPER, AlertClass.SUPERVISORY, site=site, building=b1)
 
     viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
     response = client.get("/api/v1/overview", params={"site": site, "hours": 6}, headers=viewer)
@@ -108,14 +120,21 @@ def test_overview_counts_a_known_quarter(
     assert kinds["thermal_camera"]["online"] == 1
 
     assert body["open_alerts"] == {
+        "total": 6,
+        "by_class": {"fire": 2, "prealarm": 1, "supervisory": 1, "trouble": 2},
+        "by_state": {"active_unack": 6},
+    }
+    assert body["open_incidents"] == {
         "total": 3,
-        "by_class": {"fire": 0, "prealarm": 1, "supervisory": 0, "trouble": 2},
+        "by_class": {"fire": 1, "prealarm": 1, "supervisory": 1},
         "by_state": {"active_unack": 3},
+        "confirmed": 1,
     }
     assert len(body["timeline"]) in (6, 7)  # the window's hours, both ends included
-    assert sum(h["fire"] for h in body["timeline"]) == 1  # resolved, still in the history
+    assert sum(h["fire"] for h in body["timeline"]) == 3  # one resolved, still in the history
     assert sum(h["trouble"] for h in body["timeline"]) == 2
-    assert body["alarm_rate"]["last_10min"] == 4
+    assert body["alarm_rate"]["last_10min"] == 7
+    assert body["alarm_rate"]["incidents_last_10min"] == 4  # B1's resolved one too
     assert body["alarm_rate"]["chattering_devices"] == [em1]
     assert body["alarm_rate"]["flood"] is False
 
@@ -126,13 +145,13 @@ def test_overview_counts_a_known_quarter(
     ]
     buildings = {b["id"]: b for b in body["buildings"]}
     assert {b: v["state"] for b, v in buildings.items()} == {
-        "B-1": "normal",
-        "B-2": "trouble",
-        "B-3": "prealarm",
+        b1: "supervisory",
+        b2: "fire",
+        b3: "prealarm",
     }
-    assert buildings["B-1"]["lat"] == pytest.approx(23.11)
-    assert (buildings["B-2"]["open_alerts"], buildings["B-2"]["devices"]) == (2, 3)
-    assert body["latest_events"][0]["rule"] == "camera_prealarm"
+    assert buildings[b1]["lat"] == pytest.approx(23.11)
+    assert (buildings[b2]["open_alerts"], buildings[b2]["devices"]) == (4, 3)
+    assert body["latest_events"][0]["rule"] == "tamper"
     assert {e["action"] for e in body["latest_events"]} == {"raise"}
 
 

@@ -1,4 +1,4 @@
-"""The shift report over a shift whose every figure is known."""
+"""The shift report over a shift whose every figure is known: incidents and signals apart."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
 
 from contract.alarms import AlertClass, Rule
 from contract.kinds import Kind
@@ -24,27 +25,28 @@ def _alert(
     device: str,
     rule: Rule,
     cls: AlertClass,
-    site: str,
     *,
-    at_min: int,
+    site: str,
+    building: str,
+    at_min: float,
     ack_s: float | None = None,
     resolve_s: float | None = None,
     cause: str | None = None,
     by: str = "op",
 ) -> int:
-    """An alert stored ``at_min`` minutes into the shift, acknowledged and resolved after the
-    given seconds by an operator."""
-    alert = raise_alert(db, device, rule, cls, site=site)
-    created = START + timedelta(minutes=at_min)
+    """An alert raised (event time) and stored ``at_min`` minutes into the shift, acknowledged
+    and resolved after the given seconds."""
+    at = START + timedelta(minutes=at_min)
+    alert = raise_alert(db, device, rule, cls, site=site, building=building, at=at)
     db.execute(
         "UPDATE alerts SET created_at = %s, acked_at = %s, acked_by = %s,"
         " resolved_at = %s, resolved_by = %s, cause = %s,"
         " state = CASE WHEN %s::float8 IS NULL THEN state ELSE 'resolved' END WHERE id = %s",
         (
-            created,
-            created + timedelta(seconds=ack_s) if ack_s is not None else None,
+            at,
+            at + timedelta(seconds=ack_s) if ack_s is not None else None,
             by if ack_s is not None else None,
-            created + timedelta(seconds=resolve_s) if resolve_s is not None else None,
+            at + timedelta(seconds=resolve_s) if resolve_s is not None else None,
             by if resolve_s is not None else None,
             cause,
             resolve_s,
@@ -54,6 +56,54 @@ def _alert(
     return alert
 
 
+def _incident(
+    db: psycopg.Connection[Any],
+    alert: int,
+    *,
+    at_min: float,
+    resolve_s: float | None = None,
+    cause: str | None = None,
+    by: str = "op",
+) -> int:
+    """The incident the alert opened, stored ``at_min`` minutes into the shift and resolved
+    after the given seconds."""
+    row = db.execute("SELECT incident_id FROM alerts WHERE id = %s", (alert,)).fetchone()
+    assert row is not None and row[0] is not None, "the alert opened no incident"
+    created = START + timedelta(minutes=at_min)
+    db.execute(
+        "UPDATE incidents SET created_at = %s, resolved_at = %s, resolved_by = %s, cause = %s,"
+        " state = CASE WHEN %s::float8 IS NULL THEN state ELSE 'resolved' END WHERE id = %s",
+        (
+            created,
+            created + timedelta(seconds=resolve_s) if resolve_s is not None else None,
+            by if resolve_s is not None else None,
+            cause,
+            resolve_s,
+            row[0],
+        ),
+    )
+    return int(row[0])
+
+
+def _log(
+    db: psycopg.Connection[Any],
+    incident: int,
+    *,
+    after_s: float,
+    actor: str,
+    action: str,
+    to_state: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An incident log row ``after_s`` seconds after the incident was stored."""
+    db.execute(
+        "INSERT INTO incident_log (incident_id, at, actor, action, from_state, to_state, detail)"
+        " SELECT id, created_at + make_interval(secs => %s), %s, %s, state, %s, %s"
+        " FROM incidents WHERE id = %s",
+        (after_s, actor, action, to_state, Jsonb(detail or {}), incident),
+    )
+
+
 def test_shift_figures(
     client: TestClient,
     database_url: str,
@@ -61,80 +111,163 @@ def test_shift_figures(
     db: psycopg.Connection[Any],
     site: str,
 ) -> None:
-    a, b, c = (registry.add(f"{site}-{n}", Kind.SMOKE) for n in ("A", "B", "C"))
-    _alert(
+    a, b, c, d, e, f = (registry.add(f"{site}-{n}", Kind.SMOKE) for n in "ABCDEF")
+    b1, b2, b3, b4, b5 = (f"{site}-B{n}" for n in range(1, 6))
+    fire = AlertClass.FIRE
+    # B1: two detectors within the window, one confirmed fire, acknowledged after 30 s (and
+    # again after 900 s: the first acknowledgement counts), resolved as a real fire.
+    first = _alert(
         db,
         a,
         Rule.SMOKE_ALARM,
-        AlertClass.FIRE,
-        site,
+        fire,
+        site=site,
+        building=b1,
         at_min=10,
         ack_s=20,
-        resolve_s=600,
-        cause="false_alarm",
-    )
-    _alert(
-        db,
-        a,
-        Rule.HEAT_FIXED,
-        AlertClass.FIRE,
-        site,
-        at_min=60,
-        ack_s=40,
         resolve_s=1200,
         cause="real_fire",
     )
     _alert(
         db,
         b,
-        Rule.SMOKE_ALARM,
-        AlertClass.FIRE,
-        site,
-        at_min=90,
+        Rule.HEAT_FIXED,
+        fire,
+        site=site,
+        building=b1,
+        at_min=10.5,
+        ack_s=40,
+        resolve_s=1170,
+        cause="real_fire",
+    )
+    i1 = _incident(db, first, at_min=10, resolve_s=1200, cause="real_fire")
+    _log(db, i1, after_s=30, actor="op", action="ack", to_state="active_ack")
+    db.execute(
+        "UPDATE incidents SET acked_at = created_at + interval '900 seconds' WHERE id = %s", (i1,)
+    )
+    # B2: a pre-alarm whose signal was acknowledged (the incident followed) after 90 s; the
+    # engine's own step before that is no one's acknowledgement. A false alarm.
+    pre = _alert(
+        db,
+        c,
+        Rule.SMOKE_PREALARM,
+        AlertClass.PREALARM,
+        site=site,
+        building=b2,
+        at_min=60,
         ack_s=90,
         resolve_s=300,
         cause="false_alarm",
     )
-    _alert(
-        db, b, Rule.HEAT_ANOMALY, AlertClass.PREALARM, site, at_min=100, resolve_s=60, cause="test"
+    i2 = _incident(db, pre, at_min=60, resolve_s=300, cause="false_alarm")
+    _log(db, i2, after_s=10, actor="engine", action="update", to_state="active_ack")
+    _log(db, i2, after_s=90, actor="op", action="update", to_state="active_ack")
+    # B3: a tamper still open, claimed and commented; a low battery beside it is no incident.
+    tamper = _alert(db, d, Rule.TAMPER, AlertClass.SUPERVISORY, site=site, building=b3, at_min=100)
+    i3 = _incident(db, tamper, at_min=100)
+    db.execute("UPDATE incidents SET claimed_by = 'op' WHERE id = %s", (i3,))
+    _log(
+        db,
+        i3,
+        after_s=60,
+        actor="op",
+        action="comment",
+        to_state="active_unack",
+        detail={"note": "lock checked <b>"},
     )
-    handover = _alert(db, c, Rule.LOW_BATTERY, AlertClass.TROUBLE, site, at_min=200)
-    _alert(db, c, Rule.SMOKE_ALARM, AlertClass.FIRE, site, at_min=-30)  # before the shift
+    battery = _alert(
+        db, d, Rule.LOW_BATTERY, AlertClass.TROUBLE, site=site, building=b3, at_min=110
+    )
+    # B4: a fire from before the shift, still open: handed over, not counted.
+    old = _alert(db, e, Rule.SMOKE_ALARM, fire, site=site, building=b4, at_min=-30)
+    i4 = _incident(db, old, at_min=-30)
+    # B5: a pre-alarm that went back to normal by itself: counted, but no one's verdict.
+    quiet = _alert(
+        db,
+        f,
+        Rule.HEAT_ANOMALY,
+        AlertClass.PREALARM,
+        site=site,
+        building=b5,
+        at_min=150,
+        resolve_s=60,
+        cause="other",
+        by="engine",
+    )
+    _incident(db, quiet, at_min=150, resolve_s=60, cause="other", by="engine")
+    # Another site's fire in the shift is not this site's.
+    stranger = _alert(
+        db, a, Rule.SMOKE_ALARM, fire, site=f"x{site}", building=f"{site}-X", at_min=20
+    )
+    _incident(db, stranger, at_min=20, resolve_s=60, cause="false_alarm")
+
     operator = auth(token(database_url, f"op-{site}", "operator"))
-    client.post(
-        f"/api/v1/alerts/{handover}/comment",
+    said = client.post(
+        f"/api/v1/alerts/{battery}/comment",
         json={"text": "battery ordered <script>"},
         headers=operator,
     )
+    assert said.status_code == 200, said.text
 
     params = {"from": START.isoformat(), "to": END.isoformat()}
     got = client.get("/api/v1/reports/shift", params=params, headers=operator)
     assert got.status_code == 200, got.text
     report = got.json()
-    assert report["alerts"] == {
-        "total": 5,
-        "by_class": {"fire": 3, "prealarm": 1, "supervisory": 0, "trouble": 1},
-        "escalated": 0,
+
+    incidents = report["incidents"]
+    assert (incidents["total"], incidents["confirmed"]) == (4, 1)
+    assert incidents["by_class"] == {"fire": 1, "prealarm": 2, "supervisory": 1}
+    assert incidents["time_to_ack"] == {
+        "fire": {"count": 1, "median_s": 30.0, "worst_s": 30.0},
+        "prealarm": {"count": 1, "median_s": 90.0, "worst_s": 90.0},
+        "supervisory": {"count": 0, "median_s": None, "worst_s": None},
     }
-    assert report["time_to_ack"]["fire"] == {"count": 3, "median_s": 40.0, "worst_s": 90.0}
-    assert report["time_to_ack"]["trouble"] == {"count": 0, "median_s": None, "worst_s": None}
-    assert report["time_to_resolve"]["fire"] == {"count": 3, "median_s": 600.0, "worst_s": 1200.0}
-    assert report["verdicts"] == {"false_alarm": 2, "real_fire": 1, "test": 1}
-    assert report["false_alarm_ratio"] == pytest.approx(2 / 3, abs=0.001)
-    assert report["noisiest"][:2] == [{"subject": a, "alerts": 2}, {"subject": b, "alerts": 2}]
-    items = {(h["subject"], h["rule"]) for h in report["handover"]}
-    assert items == {(c, "low_battery"), (c, "smoke_alarm")}
-    assert report["handover"][0]["class"] == "fire"  # the worst first
-    battery = next(h for h in report["handover"] if h["rule"] == "low_battery")
-    assert battery["last_comment"] == "battery ordered <script>"
-    assert report["devices_offline"]["count"] == 3  # registered, never heard
+    assert incidents["time_to_resolve"]["fire"] == {
+        "count": 1,
+        "median_s": 1200.0,
+        "worst_s": 1200.0,
+    }
+    assert incidents["time_to_resolve"]["prealarm"] == {
+        "count": 1,
+        "median_s": 300.0,
+        "worst_s": 300.0,
+    }
+    assert incidents["verdicts"] == {"false_alarm": 1, "real_fire": 1}
+    assert incidents["false_alarm_ratio"] == 0.5
+    assert [i["id"] for i in incidents["handover"]] == [i4, i3]  # the worst first
+    handed = incidents["handover"][1]
+    assert (handed["building"], handed["claimed_by"], handed["open_signals"]) == (b3, "op", 1)
+    assert handed["last_comment"] == "lock checked <b>"
+
+    signals = report["signals"]
+    assert signals["total"] == 6 and signals["escalated"] == 0
+    assert signals["by_class"] == {"fire": 2, "prealarm": 2, "supervisory": 1, "trouble": 1}
+    assert signals["time_to_ack"]["fire"] == {"count": 2, "median_s": 30.0, "worst_s": 40.0}
+    assert signals["time_to_ack"]["trouble"] == {"count": 0, "median_s": None, "worst_s": None}
+    assert signals["time_to_resolve"]["fire"] == {"count": 2, "median_s": 1185.0, "worst_s": 1200.0}
+    assert signals["time_to_resolve"]["prealarm"]["count"] == 1  # the engine's is no verdict
+    assert signals["verdicts"] == {"false_alarm": 1, "real_fire": 2}
+    assert signals["false_alarm_ratio"] == pytest.approx(1 / 3, abs=0.001)
+    assert [(h["subject"], h["rule"]) for h in signals["handover"]] == [
+        (e, "smoke_alarm"),
+        (d, "tamper"),
+        (d, "low_battery"),
+    ]
+    by_rule = {h["rule"]: h for h in signals["handover"]}
+    assert by_rule["low_battery"]["last_comment"] == "battery ordered <script>"
+    assert by_rule["low_battery"]["incident_id"] is None
+    assert by_rule["tamper"]["incident_id"] == i3
+    assert report["noisiest"][0] == {"subject": d, "alerts": 2}
+    assert report["devices_offline"]["count"] == 6  # registered, never heard
 
     page = client.get(
         "/api/v1/reports/shift", params={**params, "format": "html"}, headers=operator
     )
     assert page.headers["content-type"].startswith("text/html")
-    assert "battery ordered &lt;script&gt;" in page.text and "67%" in page.text
-    assert "<script" not in page.text
+    assert "4 incidents opened, 1 confirmed" in page.text and "50%" in page.text
+    assert "6 signals (alerts) raised" in page.text and "33%" in page.text
+    assert "battery ordered &lt;script&gt;" in page.text and "lock checked &lt;b&gt;" in page.text
+    assert "<script" not in page.text and "<b>" not in page.text
     assert "http://" not in page.text and "https://" not in page.text
 
 
