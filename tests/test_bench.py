@@ -97,3 +97,19 @@ def test_memory_benchmark_measures_a_real_ingest_process(results: Path) -> None:
     # A real process's resident set: at least the interpreter and numpy, and some state.
     assert 40 < figure["value"] < 300 and figure["ratio"] > 0.5
     assert "median peak with 4,000 devices" in result.stdout
+
+
+def test_incidents_benchmark_counts_one_item_per_fire(results: Path) -> None:
+    """A fire scenario and an FSRI fire through the broker, ingest and the API: one incident
+    each, where the operator would otherwise have several alerts."""
+    try:
+        data_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    result = _run("bench.incidents", "--repeat", "1", "--only", "flaming_fire", "fsri")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    figures = json.loads((results / "incidents.json").read_text())["figures"]
+    items = [f for f in figures if f["unit"] == "items"]
+    assert [(f["value"], f["met"]) for f in items] == [(1, True), (1, True)], figures
+    assert all(f["ratio"] < 1 for f in items), "fewer items than signals"
+    assert "every target met" in result.stdout
