@@ -283,3 +283,40 @@ def test_shift_report_refuses_bad_windows(client: TestClient, database_url: str,
         bad = client.get("/api/v1/reports/shift", params=params, headers=viewer)
         assert bad.status_code == code and said in bad.text, (params, bad.text)
     assert client.get("/api/v1/reports/shift").status_code == 401
+
+
+def test_an_incident_worked_through_its_routes_is_in_the_report(
+    client: TestClient,
+    database_url: str,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+) -> None:
+    a, b = registry.add(f"{site}-A", Kind.SMOKE), registry.add(f"{site}-B", Kind.SMOKE)
+    building = f"{site}-B1"
+    first = raise_alert(db, a, Rule.SMOKE_ALARM, AlertClass.FIRE, site=site, building=building)
+    raise_alert(db, b, Rule.SMOKE_PREALARM, AlertClass.PREALARM, site=site, building=building)
+    row = db.execute("SELECT incident_id FROM alerts WHERE id = %s", (first,)).fetchone()
+    assert row is not None
+    operator = auth(token(database_url, f"op-{site}", "operator"))
+    url = f"/api/v1/incidents/{row[0]}"
+    for action, body in (("ack", None), ("resolve", {"cause": "false_alarm"})):
+        done = client.post(f"{url}/{action}", json=body, headers=operator)
+        assert done.status_code == 200, done.text
+
+    now = datetime.now(UTC)
+    params = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(minutes=1)).isoformat(),
+    }
+    report = client.get("/api/v1/reports/shift", params=params, headers=operator).json()
+    incidents, signals = report["incidents"], report["signals"]
+    assert (incidents["total"], incidents["by_class"]["fire"], incidents["confirmed"]) == (1, 1, 1)
+    assert incidents["time_to_ack"]["fire"]["count"] == 1
+    assert 0 <= incidents["time_to_ack"]["fire"]["worst_s"] < 60
+    assert incidents["time_to_resolve"]["fire"]["count"] == 1
+    assert incidents["verdicts"] == {"false_alarm": 1} and incidents["false_alarm_ratio"] == 1.0
+    assert incidents["handover"] == []
+    # Its two signals were acknowledged and resolved with it.
+    assert signals["total"] == 2 and signals["verdicts"] == {"false_alarm": 2}
+    assert signals["time_to_ack"]["fire"]["count"] == 1 and signals["handover"] == []
