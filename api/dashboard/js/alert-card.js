@@ -1,15 +1,14 @@
-// One alert as a card: class colour and word, state, where, when, who, and its actions.
+// One alert as a card: class colour and word, state, where, when, who, and its actions. The
+// technicians' list shows these; an incident's signals open one in the alert drawer.
 
 import { CLASS_LABEL, STATE_LABEL, allowedActions } from "./classes.js";
-import { h } from "./dom.js";
+import { button, h } from "./dom.js";
 import { ago, clock, humanRule, number } from "./format.js";
-import { act, me } from "./actions.js";
+import { act, me, mineLabel } from "./actions.js";
 import { resolveDialog, shelveDialog } from "./dialog.js";
 import { peakUnit } from "./units.js";
 
-function button(action, label, onclick, cls = "btn") {
-  return h("button", { class: cls, type: "button", "data-action": action, onclick }, label);
-}
+const what = (alert) => `${humanRule(alert.rule)} · ${alert.subject}`;
 
 function actionButtons(alert) {
   const can = allowedActions(alert);
@@ -18,9 +17,9 @@ function actionButtons(alert) {
     can.ack && button("ack", "Acknowledge", () => act(alert, "ack"), "btn btn-ack"),
     can.claim && !alert.claimed_by && button("claim", "Claim", () => act(alert, "claim")),
     can.claim && claimedByOther && button("take-over", "Take over", () => act(alert, "claim", { take_over: true })),
-    can.shelve && button("shelve", "Shelve…", () => shelveDialog(alert)),
+    can.shelve && button("shelve", "Shelve…", () => shelveDialog(what(alert), (body) => act(alert, "shelve", body))),
     can.unshelve && button("unshelve", "Unshelve", () => act(alert, "unshelve")),
-    can.resolve && button("resolve", "Resolve…", () => resolveDialog(alert)),
+    can.resolve && button("resolve", "Resolve…", () => resolveDialog(what(alert), (body) => act(alert, "resolve", body))),
   );
 }
 
@@ -55,8 +54,4 @@ export function alertCard(alert, { onDetails } = {}) {
       alert.cause && h("span", {}, `cause: ${alert.cause.replace("_", " ")}`)),
     actionButtons(alert),
   );
-}
-
-function mineLabel(name, prefix) {
-  return name === me.name ? `${prefix} you (${name})` : `${prefix} ${name}`;
 }

@@ -1,13 +1,15 @@
-// The alert drawer: one alert with its audit trail, the readings around it and a comment box.
+// The alert drawer: one alert with its audit trail, the readings around it and a comment box;
+// a signal's alert leads back to its incident.
 
 import { getJson } from "./api.js";
-import { CLASS_LABEL, STATE_LABEL } from "./classes.js";
+import { CLASS_LABEL } from "./classes.js";
 import { h } from "./dom.js";
-import { clock, humanRule, stamp } from "./format.js";
+import { clock, humanRule, incidentTitle, stamp } from "./format.js";
 import { act } from "./actions.js";
 import { alertCard } from "./alert-card.js";
 import { openDevice } from "./device-drawer.js";
 import { facts, failure, show } from "./drawer.js";
+import { openIncident } from "./incident-drawer.js";
 import { drawReadings } from "./readings-chart.js";
 import { state } from "./state.js";
 import { metricLabel, metricUnit } from "./units.js";
@@ -40,13 +42,6 @@ function logList(log) {
     Object.keys(e.detail ?? {}).length ? h("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)));
 }
 
-// A confirmed fire joins the alerts that confirmed it.
-function childList(children) {
-  return h("ul", { class: "log" }, ...children.map((c) => h("li", {},
-    h("button", { class: "link", type: "button", onclick: () => openAlert(c.id) }, `${c.subject} · ${humanRule(c.rule)}`),
-    ` · ${c.class} · ${STATE_LABEL[c.state] ?? c.state} · ${clock(c.raised_at)}`)));
-}
-
 function commentForm(alert) {
   const input = h("input", { name: "text", required: true, maxlength: 2000, placeholder: "Add a note to the log…", "aria-label": "Comment" });
   return h("form", {
@@ -58,8 +53,9 @@ function commentForm(alert) {
   }, input, h("button", { class: "btn", type: "submit" }, "Comment"));
 }
 
-function renderAlertDetail(body, { alert, log, children = [], readings = [] }) {
+function renderAlertDetail(body, { alert, log, readings = [] }) {
   const chart = h("canvas", { class: "chart", role: "img", "aria-label": "Readings around the alert" });
+  const incident = state.incidents.get(alert.incident_id);
   const resolution = alert.cause && `${alert.cause} by ${alert.resolved_by ?? "?"}: ${alert.resolution_note ?? ""}`;
   body.replaceChildren(h("div", { class: "stack" },
     h("ol", { class: "alert-list" }, alertCard(alert)),
@@ -72,8 +68,10 @@ function renderAlertDetail(body, { alert, log, children = [], readings = [] }) {
       ["Resolution", resolution],
       ["Detail", Object.keys(alert.detail ?? {}).length ? JSON.stringify(alert.detail) : null],
     ]),
-    alert.device_id && h("button", { class: "btn", type: "button", onclick: () => openDevice(alert.device_id) }, `Device ${alert.device_id} →`),
-    children.length > 0 && h("section", {}, h("h3", {}, "Part of this confirmed fire"), childList(children)),
+    h("div", { class: "alert-actions" },
+      alert.incident_id && h("button", { class: "btn", type: "button", "data-action": "incident", onclick: () => openIncident(alert.incident_id) },
+        `Its incident${incident ? `: ${incidentTitle(incident)}` : ""} →`),
+      alert.device_id && h("button", { class: "btn", type: "button", onclick: () => openDevice(alert.device_id) }, `Device ${alert.device_id} →`)),
     readings.length > 0 && h("section", {}, h("h3", {}, `Readings around it: ${metricLabel(readings[0].metric)}`), chart),
     h("section", {}, h("h3", {}, "Log"), logList(log)),
     commentForm(alert),

@@ -1,16 +1,31 @@
-// Loading what the views show: the open alerts, the overview, the device registry.
+// Loading what the views show: the open incidents and alerts, the overview, the device registry.
 
 import { getJson, query, request } from "./api.js";
-import { changed, replaceOpenAlerts, state } from "./state.js";
+import { changed, replaceOpenAlerts, replaceOpenIncidents, state } from "./state.js";
 
 const OPEN_LIMIT = 1000;
+const INCIDENT_PAGE = 500;
 const DEVICE_PAGE = 1000;
 
+// Every open incident, page by page (newest first; `before` is the cursor).
+export async function loadIncidents() {
+  const since = performance.now();
+  const incidents = [];
+  let before = null;
+  do {
+    const page = await getJson(`/api/v1/incidents${query({ open: true, limit: INCIDENT_PAGE, before })}`);
+    incidents.push(...page.items);
+    before = page.next_before;
+  } while (before !== null);
+  replaceOpenIncidents(incidents, since);
+  changed("incidents");
+}
+
+// Every open alert: the technicians' list, the signals' drawers, the devices on the plan.
 export async function loadAlerts() {
   const since = performance.now();
   const alerts = await getJson(`/api/v1/alerts${query({ open: true, limit: OPEN_LIMIT })}`);
   replaceOpenAlerts(alerts, since);
-  state.alertsLoaded = true;
   changed("alerts");
 }
 

@@ -12,3 +12,8 @@ export function h(tag, attrs = {}, ...children) {
   el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   return el;
 }
+
+// A card's button; tests and the eye find it by its action.
+export function button(action, label, onclick, cls = "btn") {
+  return h("button", { class: cls, type: "button", "data-action": action, onclick }, label);
+}

@@ -29,3 +29,8 @@ export function humanRule(rule) {
 export function number(value, digits = 1) {
   return value === null || value === undefined ? "—" : Number(value).toFixed(digits);
 }
+
+// An incident is named by its place: a building, or the camera that saw a target outside every building.
+export function incidentTitle(incident) {
+  return incident.building ? `Building ${incident.building}` : `Camera ${incident.origin} · outside the buildings`;
+}

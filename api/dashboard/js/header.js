@@ -1,12 +1,15 @@
-// The top bar: open alerts per class (each a filter), the live-stream indicator, the sound switch.
+// The top bar: open incidents and trouble per class (each a filter), the live-stream indicator, the sound switch.
 
 import { CLASSES, CLASS_LABEL } from "./classes.js";
 import { h } from "./dom.js";
-import { changed, state } from "./state.js";
+import { changed, inIncident, state } from "./state.js";
 
+// Fire, pre-alarm and supervisory count open incidents; trouble counts the technicians' alerts
+// (it is never an incident). A chip filters the list that holds its class.
 export function renderFilters() {
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0]));
-  for (const a of state.alerts.values()) if (a.state !== "resolved" && a.class in counts) counts[a.class] += 1;
+  for (const i of state.incidents.values()) if (i.state !== "resolved" && i.class in counts) counts[i.class] += 1;
+  for (const a of state.alerts.values()) if (a.state !== "resolved" && a.class === "trouble" && !inIncident(a)) counts.trouble += 1;
   document.getElementById("class-filters").replaceChildren(...CLASSES.map((c) => h("button", {
     type: "button",
     class: `chip chip-${c}${counts[c] ? " has" : ""}`,
@@ -15,6 +18,7 @@ export function renderFilters() {
     dataset: { class: c, count: counts[c] },
     onclick: () => {
       state.filter = state.filter === c ? null : c;
+      if (state.filter) state.tab = c === "trouble" ? "alerts" : "incidents";
       changed("filter");
     },
   }, h("b", {}, String(counts[c])), CLASS_LABEL[c])));

@@ -2,16 +2,21 @@
 
 import { ApiError, getJson, whenUnauthorized } from "./api.js";
 import { me } from "./actions.js";
-import { renderAlertList, refreshAges } from "./alert-list.js";
-import { loadAlerts, loadDevices, loadOverview, openShiftReport, planBuildings } from "./data.js";
+import { callOf } from "./calls.js";
+import { loadAlerts, loadDevices, loadIncidents, loadOverview, openShiftReport, planBuildings } from "./data.js";
 import { openAlert, refreshOpenAlert } from "./alert-drawer.js";
 import { openBuilding } from "./building-drawer.js";
 import { openDevice } from "./device-drawer.js";
 import { closeDrawer } from "./drawer.js";
 import { renderConnection, renderFilters, wireSound } from "./header.js";
+import { openIncident, refreshOpenIncident } from "./incident-drawer.js";
+import { markArrived, refreshAges, renderLiveList, wireTabs } from "./live-list.js";
 import { session } from "./session.js";
 import { SitePlan } from "./siteplan.js";
-import { changed, liveClasses, pruneResolved, state, subscribe, unackedFire, upsertAlert } from "./state.js";
+import {
+  changed, forgetAll, inIncident, liveClasses, patchSignal, pruneResolved, state, subscribe, unackedFire,
+  upsertAlert, upsertIncident,
+} from "./state.js";
 import { renderStatus } from "./status-panel.js";
 import { LiveStream } from "./stream.js";
 import { drawTimeline } from "./timeline.js";
@@ -44,41 +49,76 @@ function drawPlan() {
   plan.setData({ buildings: planBuildings(), devices: [...state.devices.values()], live: liveClasses() });
 }
 
-// The fire tone sounds while a fire alarm waits for acknowledgement; the button shows it.
+// The fire tone sounds while a fire incident waits for acknowledgement; the button shows it.
 function soundFire() {
   sounder.fire(unackedFire());
   $("sound").dataset.sounding = sounder.sounding ? "fire" : "off";
 }
 
-function onDetails(alert) {
-  openAlert(alert.id);
-}
+const listHandlers = {
+  onIncident: (incident) => openIncident(incident.id),
+  onSignal: (signal) => openAlert(signal.alert_id),
+  onAlert: (alert) => openAlert(alert.id),
+};
 
 subscribe((what) => {
-  if (what === "alerts" || what === "filter") {
-    renderAlertList({ onDetails });
+  if (["incidents", "alerts", "filter", "tab"].includes(what)) {
+    renderLiveList(listHandlers);
     renderFilters();
     soundFire();
   }
-  if (what === "alerts" || what === "devices" || what === "overview") drawPlan();
+  if (["incidents", "alerts", "devices", "overview"].includes(what)) drawPlan();
   if (what === "overview") {
     drawTimeline($("timeline"), state.overview.timeline);
     renderStatus(state.overview, { onDevice: openDevice });
   }
 });
 
-function onAlertEvent(event) {
-  // An alert resolved before we ever saw it is no news.
-  if (event.alert.state === "resolved" && !state.alerts.has(event.alert.id)) return;
-  if (!upsertAlert(event.alert)) return;
-  if (event.change === "raise" && event.alert.class !== "fire") sounder.chime(event.alert.class);
-  changed("alerts");
-  refreshOpenAlert(event.alert.id);
-  // The timeline and the buildings' states follow soon after: one request per burst.
+// The timeline and the buildings' states follow soon after an event: one request per burst.
+function overviewSoonAfter() {
   overviewSoon ??= setTimeout(() => {
     overviewSoon = null;
     refresh(loadOverview);
   }, OVERVIEW_AFTER_EVENT_MS);
+}
+
+function onAlertEvent({ alert, change }) {
+  // An alert resolved before we ever saw it is no news.
+  if (alert.state === "resolved" && !state.alerts.has(alert.id)) return;
+  if (!upsertAlert(alert)) return;
+  if (inIncident(alert)) {
+    if (patchSignal(alert)) changed("incidents");
+  } else if (change === "raise") {
+    // A signal of an incident calls through its incident; trouble and roll-ups chime themselves.
+    sounder.chime(alert.class);
+    markArrived("alerts", alert.id);
+  }
+  changed("alerts");
+  refreshOpenAlert(alert.id);
+  overviewSoonAfter();
+}
+
+// An incident calls the operator when it opens, rises, is confirmed or comes back unacknowledged:
+// fire sounds until acknowledged (soundFire), lesser classes chime once.
+function onIncidentEvent({ incident }) {
+  if (incident.state === "resolved" && !state.incidents.has(incident.id)) return;
+  const before = state.incidents.get(incident.id);
+  if (!upsertIncident(incident)) return;
+  const call = callOf(before, incident);
+  if (call) {
+    markArrived("incidents", incident.id);
+    if (call !== "fire") sounder.chime(call);
+  }
+  changed("incidents");
+  refreshOpenIncident(incident.id);
+  overviewSoonAfter();
+}
+
+const EVENTS = { alert: onAlertEvent, incident: onIncidentEvent };
+
+function reloadLists() {
+  refresh(loadIncidents);
+  refresh(loadAlerts);
 }
 
 async function refresh(loader) {
@@ -106,8 +146,7 @@ function stop() {
   sounder.fire(false);
   $("sound").dataset.sounding = "off";
   closeDrawer();
-  state.alerts.clear();
-  state.alertsLoaded = false;
+  forgetAll();
 }
 
 function signOut(message) {
@@ -122,16 +161,16 @@ function start() {
   let opened = false;
   stream = new LiveStream({
     url: "/api/v1/alerts/stream",
-    onEvent: onAlertEvent,
-    onReset: () => refresh(loadAlerts),
+    onEvent: (name, event) => EVENTS[name](event),
+    onReset: reloadLists,
     onStatus: (status, text) => renderConnection(status, text),
     // Replay covers the gap, but a reload also catches what fell out of the replay window.
-    onOpen: () => (opened ? refresh(loadAlerts) : (opened = true)),
+    onOpen: () => (opened ? reloadLists() : (opened = true)),
     onUnauthorized: () => signOut("Your token is no longer valid; sign in again."),
   });
   stream.start();
   renderConnection("connecting", "connecting");
-  refresh(loadAlerts);
+  reloadLists();
   // The overview names this deployment's site; the plan shows only its devices.
   refresh(async function loadOverviewThenDevices() {
     await loadOverview();
@@ -143,9 +182,11 @@ function start() {
       refreshAges();
       $("who").textContent = me.name ? `signed in as ${me.name}` : "";
     }, 5_000),
-    setInterval(() => pruneResolved() && changed("alerts"), 5_000),
     setInterval(() => {
-      // Buildings on fire blink while a fire alarm waits for acknowledgement.
+      for (const kind of ["incidents", "alerts"]) if (pruneResolved(kind)) changed(kind);
+    }, 5_000),
+    setInterval(() => {
+      // Buildings on fire blink while a fire incident waits for acknowledgement.
       const blink = unackedFire() && !matchMedia("(prefers-reduced-motion: reduce)").matches && !plan.blink;
       if (blink !== plan.blink) {
         plan.blink = blink;
@@ -196,6 +237,7 @@ window.addEventListener("resize", () => {
   if (state.overview) drawTimeline($("timeline"), state.overview.timeline);
 });
 wireSound(sounder, soundFire);
+wireTabs();
 
 if (session.token) start();
 else showLogin();

@@ -1,8 +1,10 @@
 // The site plan: buildings and devices placed by their coordinates on a canvas (no map tiles),
-// coloured by state. Wheel to zoom, drag to pan, click a building or a device.
+// coloured by state; a building with an open incident wears a ring of its class. Wheel to
+// zoom, drag to pan, click a building or a device.
 
-import { CLASSES } from "./classes.js";
+import { CLASSES, STATE_LABEL } from "./classes.js";
 import { cssColor, fitCanvas } from "./canvas.js";
+import { waiting } from "./state.js";
 
 const BUILDING_M = 12; // plots are about 51 m apart along lanes 44 m apart
 const DEVICE_HIT_PX = 8;
@@ -26,7 +28,7 @@ export class SitePlan {
     Object.assign(this, { canvas, onBuilding, onDevice });
     this.buildings = [];
     this.devices = [];
-    this.live = { byDevice: new Map(), byBuilding: new Map() };
+    this.live = { byDevice: new Map(), byBuilding: new Map(), incidentAt: new Map() };
     this.selected = null;
     this.blink = false;
     this.view = { zoom: 1, cx: 0, cy: 0 };
@@ -38,6 +40,11 @@ export class SitePlan {
     this.buildings = buildings.filter((b) => Number.isFinite(b.lat) && Number.isFinite(b.lon));
     this.devices = devices.filter((d) => Number.isFinite(d.lat) && Number.isFinite(d.lon));
     this.live = live;
+    // What the rings say, for a screen reader (and a test): a canvas has no text of its own.
+    const marked = [...live.incidentAt].map(([id, i]) => `${id} ${i.class}${waiting(i) ? " unacknowledged" : ""}`);
+    this.canvas.setAttribute("aria-label", marked.length
+      ? `Site plan of the quarter; open incidents: ${marked.sort().join(", ")}`
+      : "Site plan of the quarter; no open incidents");
     if (!this.origin && this.buildings.length) this.fitOrigin();
     this.draw();
   }
@@ -98,9 +105,11 @@ export class SitePlan {
       ctx.globalAlpha = showDevices ? 0.35 : 1;
       ctx.fillRect(x - size / 2, y - size / 2, size, size);
       ctx.globalAlpha = 1;
-      if (state === "fire") {
-        // Fire buildings wear a ring, blinking while a fire alarm is unacknowledged.
-        ctx.strokeStyle = this.blink ? cssColor("text") : cssColor("fire");
+      const incident = this.live.incidentAt.get(b.id);
+      if (incident) {
+        // The ring of a fire nobody has acknowledged blinks.
+        const blinking = this.blink && incident.class === "fire" && waiting(incident);
+        ctx.strokeStyle = blinking ? cssColor("text") : cssColor(incident.class);
         ctx.lineWidth = 3;
         ctx.strokeRect(x - size / 2 - 4, y - size / 2 - 4, size + 8, size + 8);
         ctx.lineWidth = 1;
@@ -162,6 +171,12 @@ export class SitePlan {
     return null;
   }
 
+  buildingTitle(b) {
+    const incident = this.live.incidentAt.get(b.id);
+    const about = incident ? ` · ${incident.class} incident, ${STATE_LABEL[incident.state] ?? incident.state}` : "";
+    return `${b.id} · ${b.devices ?? "?"} devices · ${b.open_alerts ?? 0} open alerts${about}`;
+  }
+
   // Puts a building in the middle, close enough to tell its devices apart.
   focus(buildingId) {
     const b = this.buildings.find((x) => x.id === buildingId);
@@ -212,9 +227,7 @@ export class SitePlan {
       c.style.cursor = found ? "pointer" : "grab";
       c.title = found?.device
         ? `${found.device.id} · ${found.device.kind} · ${found.device.status}${found.device.online === false ? " · offline" : ""}`
-        : found?.building
-          ? `${found.building.id} · ${found.building.devices ?? "?"} devices · ${found.building.open_alerts ?? 0} open alerts`
-          : "";
+        : found?.building ? this.buildingTitle(found.building) : "";
     });
     c.addEventListener("pointerup", (e) => {
       const wasDrag = drag?.moved;

@@ -16,13 +16,15 @@ export function renderStatus(overview, { onDevice }) {
   const rate = overview.alarm_rate ?? {};
   const chattering = rate.chattering_devices ?? [];
   flood.hidden = !rate.flood;
-  flood.textContent = rate.flood ? `ALARM FLOOD: ${rate.last_10min} alerts in the last 10 minutes. Deal with fire first.` : "";
+  // A flood counts incidents, what operators must act on, not the signals inside them.
+  flood.textContent = rate.flood ? `ALARM FLOOD: ${rate.incidents_last_10min} new incidents in the last 10 minutes. Deal with fire first.` : "";
 
   box.replaceChildren(
     h("dl", { class: "figures" },
       h("dt", {}, "Devices"), h("dd", {}, String(overview.devices?.total ?? "—")),
       ...DEVICE_STATES.filter((s) => totals[s] || s === "offline").flatMap((s) => [h("dt", {}, s), h("dd", { dataset: { state: s } }, String(totals[s]))]),
-      h("dt", {}, "Alerts, last 10 min"), h("dd", {}, String(rate.last_10min ?? "—")),
+      h("dt", {}, "Incidents, last 10 min"), h("dd", { "data-role": "incidents-10min" }, String(rate.incidents_last_10min ?? "—")),
+      h("dt", {}, "Signals, last 10 min"), h("dd", {}, String(rate.last_10min ?? "—")),
       h("dt", {}, "Chattering devices"), h("dd", { title: chattering.join(", ") }, String(chattering.length)),
     ),
     h("h2", {}, "Hot spots"),

@@ -1,5 +1,5 @@
-// The live alert stream: reconnects by itself and sends Last-Event-ID, so the server replays
-// every change made while we were away.
+// The live stream of alert and incident events: reconnects by itself and sends Last-Event-ID,
+// so the server replays every change made while we were away.
 
 import { authHeaders } from "./api.js";
 import { SseParser } from "./sse.js";
@@ -82,7 +82,7 @@ export class LiveStream {
         this.delay = parser.retry ?? MIN_DELAY_MS; // the link works again: back off from scratch
       }
     } catch (error) {
-      if (!controller.signal.aborted) console.warn("alert stream:", error);
+      if (!controller.signal.aborted) console.warn("live stream:", error);
     } finally {
       clearTimeout(watchdog);
     }
@@ -92,11 +92,11 @@ export class LiveStream {
     if (message.id) this.lastEventId = message.id;
     // The gap since Last-Event-ID was too long to replay: the caller reloads the list.
     if (message.event === "reset") return this.onReset();
-    if (message.event !== "alert") return;
+    if (message.event !== "alert" && message.event !== "incident") return;
     try {
-      this.onEvent(JSON.parse(message.data));
+      this.onEvent(message.event, JSON.parse(message.data));
     } catch (error) {
-      console.error("bad alert event", message, error);
+      console.error(`bad ${message.event} event`, message, error);
     }
   }
 }
