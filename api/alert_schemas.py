@@ -118,7 +118,7 @@ class ClaimBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     take_over: bool = Field(
-        default=False, description="Take the alert from the operator who claimed it."
+        default=False, description="Take the alert or incident from the operator who claimed it."
     )
 
 

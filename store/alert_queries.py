@@ -115,12 +115,14 @@ async def alert_detail(conn: psycopg.AsyncConnection[Any], alert_id: int) -> dic
 # The alert log and the incident log share one sequence of ids, handed out in commit order
 # (migrations 0006 and 0010): read as one log, an event's id is its position in the stream.
 
+# Each arm ordered and limited itself: a merge of two index scans that stops at ``limit``,
+# where one sort over the union would read every row of a long replay first.
 _LOG_BETWEEN = """
-SELECT id AS log_id, 'alert' AS kind, alert_id AS ref, action, actor, from_state, to_state, at
-FROM alert_log WHERE id > %(after)s AND id <= %(upto)s
+(SELECT id AS log_id, 'alert' AS kind, alert_id AS ref, action, actor, from_state, to_state, at
+ FROM alert_log WHERE id > %(after)s AND id <= %(upto)s ORDER BY id LIMIT %(limit)s)
 UNION ALL
-SELECT id, 'incident', incident_id, action, actor, from_state, to_state, at
-FROM incident_log WHERE id > %(after)s AND id <= %(upto)s
+(SELECT id, 'incident', incident_id, action, actor, from_state, to_state, at
+ FROM incident_log WHERE id > %(after)s AND id <= %(upto)s ORDER BY id LIMIT %(limit)s)
 ORDER BY log_id LIMIT %(limit)s
 """
 

@@ -34,12 +34,19 @@ def base_url(settings: Settings) -> Iterator[str]:
 
 
 class Listener:
-    """Reads the stream in a thread, keeping this site's events; stops at ``close``."""
+    """Reads the stream in a thread, keeping this site's events of ``kinds`` (the SSE event
+    name, ``kind`` in each event kept); stops at ``close``."""
 
-    def __init__(self, url: str, headers: dict[str, str], site: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        site: str,
+        kinds: tuple[str, ...] = ("alert",),
+    ) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         self.heard = threading.Event()  # the first frame (retry) arrived: attached
-        self._site, self._stop = site, threading.Event()
+        self._site, self._kinds, self._stop = site, kinds, threading.Event()
         self.foreign = 0  # events of other sites: the stream should send none
         self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
         self._thread.start()
@@ -64,10 +71,11 @@ class Listener:
                     key, _, value = line.partition(": ")
                     frame[key] = value
                     continue
-                if frame.get("event") == "alert":
+                kind = frame.get("event", "")
+                if kind in self._kinds:
                     data = orjson.loads(frame["data"])
-                    if data["alert"]["site"] == self._site:
-                        self.events.put({"id": frame["id"], **data})
+                    if data[kind]["site"] == self._site:
+                        self.events.put({"id": frame["id"], "kind": kind, **data})
                     else:
                         self.foreign += 1
                 frame = {}

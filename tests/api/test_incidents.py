@@ -384,8 +384,17 @@ def test_a_prealarm_incident_is_shelved_and_unshelved_with_its_signals(
     assert timedelta(minutes=44) < until - before < timedelta(minutes=46)
     assert body["allowed"] == ["claim", "comment", "resolve", "unshelve"]
     for alert_id in (leak, warm):
-        alert = _alert(client, people["viewer"], alert_id)["alert"]
-        assert (alert["state"], alert["shelved_until"]) == ("shelved", body["shelved_until"])
+        alert = _alert(client, people["viewer"], alert_id)
+        assert (alert["alert"]["state"], alert["alert"]["shelved_until"]) == (
+            "shelved",
+            body["shelved_until"],
+        )
+        step = alert["log"][-1]
+        assert (step["action"], step["actor"], step["detail"]) == (
+            "shelve",
+            f"operator-{site}",
+            {"minutes": 45, "reason": "electrician at work", "incident": incident},
+        )
 
     back = client.post(f"{url}/unshelve", headers=people["operator"])
     assert back.status_code == 200, back.text
