@@ -10,11 +10,11 @@ gets back where each signal goes and what an incident now is.
   the roll-ups (``building:``, ``site:``) are the technicians' and stay single alerts.
 - **The place** is a building. A device's signal joins its building's open incident, however
   old, or opens one. A camera watches many buildings and cannot say which one its target is
-  in: its signal joins the open incident of a building it covers that had a signal within the
-  window, else the camera's own open incident, else it opens one with no building (the camera
-  and the target's position). A detector's signal in a building such a camera incident covers,
-  within the window, joins it and gives it the building: camera first, detector second is one
-  incident, as the other order is.
+  in: its signal joins the open incident of a building it covers whose signals span its time,
+  give or take the window, else the camera's own open incident, else it opens one with no
+  building (the camera and the target's position). A detector's signal in a building such a
+  camera incident covers, within the window, joins it and gives it the building: camera first,
+  detector second is one incident, as the other order is.
 - **What an incident is** follows from its signals (:func:`view`): its state from theirs (the
   most urgent open one), its class the highest any of them reached, never lower, and
   ``confirmed`` once two devices' fire signals were raised within the window of each other (a
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alerts.families import severity
 from alerts.lifecycle import Action, AlertFacts, IllegalTransition, State, next_state
@@ -95,6 +95,7 @@ class OpenIncident:
     building: str | None
     origin: str | None  # the camera (or building-less device) of an incident with no building
     covers: frozenset[str]  # that camera's buildings: a detector there may join
+    opened_at: datetime  # event time of its first signal
     last_at: datetime  # event time of its newest signal
 
 
@@ -133,7 +134,10 @@ def place(
 ) -> Join | Open:
     """Where a signal goes, given the open incidents of the places it may touch."""
     c = candidate
-    recent = [i for i in incidents if abs((c.at - i.last_at).total_seconds()) <= window_s]
+    window = timedelta(seconds=window_s)
+    # Within the window of the incident's span of signals, on either side: a replay or a
+    # backlog stores a building's later signals before a camera's earlier one is placed.
+    recent = [i for i in incidents if i.opened_at - window <= c.at <= i.last_at + window]
     own = next((i for i in incidents if i.building is None and i.origin == c.device_id), None)
     if c.covers:
         watched = set(c.covers) | ({c.building} if c.building else set())

@@ -82,13 +82,14 @@ class AlertTimers:
                     after_s=self._escalate_after_s,
                     max_level=self._escalate_max_level,
                 )
-                expire_shelves(conn, now=now, window_s=self._window_s)
                 end_due_maintenance(conn, now=now)
         except BaseException:
             engine.rollback()
             raise
         engine.commit()
         self._session_alerts.committed()
+        with conn.transaction():
+            expire_shelves(conn, now=now, window_s=self._window_s)
         with conn.transaction():
             summarise_repeats(conn)
         self._counters.alerts_opened += sum(1 for c in changes if c.change == "raise")

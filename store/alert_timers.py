@@ -58,7 +58,9 @@ def escalate_due(
 
 def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: float) -> int:
     """Shelved alerts whose time ran out go back to the state their condition calls for, and
-    their incidents with them (``window_s``: the incidents' confirmation window)."""
+    their incidents with them (``window_s``: the incidents' confirmation window). Run in a
+    transaction of its own: it waits for incident rows, which a transaction that already wrote
+    the log must not (see store.alerts)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT id, condition_active FROM alerts WHERE state = 'shelved'"
@@ -85,6 +87,8 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: fl
                 incidents.add(alert["incident_id"])
             announced = announced_as(action=Action.UNSHELVE, before=State.SHELVED, after=state)
             changes.append(AlertChange.of_row(alert, change=announced or Action.UNSHELVE, at=now))
+        # The incidents' rows are locked before the first log row (see store.alerts).
+        refresh(cur, incidents, actor=ENGINE, window_s=window_s)
         cur.executemany(
             "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
             " VALUES (%s, %s, %s, 'shelved', %s, %s)",
@@ -94,5 +98,4 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: fl
             ],
         )
         cur.executemany(NOTIFY, notifications(changes))
-        refresh(cur, incidents, actor=ENGINE, window_s=window_s)
     return len(changes)

@@ -138,9 +138,12 @@ def apply_decisions(
             step, row = conflict
             changes.append(AlertChange.of_row(row, change="repeat", at=rest[step].at))
             rest = rest[step + 1 :]
+        # Every row lock (incidents included) before the first log row: writing the log takes
+        # the log's commit-order lock (migration 0006) until commit, and a transaction that
+        # holds it must not wait for a row an operator's click holds while waiting for it.
+        absorb(cur, {c.id for c in told}, window_s=window_s)
         cur.executemany(_LOG, logs)
         cur.executemany(NOTIFY, notifications(told))
-        absorb(cur, {c.id for c in told}, window_s=window_s)
     return changes
 
 

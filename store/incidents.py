@@ -49,7 +49,7 @@ WHERE a.id = ANY(%s) ORDER BY a.raised_at, a.id
 """
 
 _OPEN_AT = """
-SELECT i.id, i.building, i.origin, i.covers,
+SELECT i.id, i.building, i.origin, i.covers, i.opened_at,
        coalesce((SELECT max(a.last_at) FROM alerts a WHERE a.incident_id = i.id), i.last_at)
            AS last_at
 FROM incidents i
@@ -187,6 +187,7 @@ def _place(
             building=r["building"],
             origin=r["origin"],
             covers=frozenset(r["covers"]),
+            opened_at=r["opened_at"],
             last_at=r["last_at"],
         )
         for r in c.fetchall()
@@ -207,6 +208,7 @@ def _place(
                 building=where.building or incident.building,
                 origin=incident.origin,
                 covers=incident.covers,
+                opened_at=min(incident.opened_at, cand.at),
                 last_at=max(incident.last_at, cand.at),
             )
             ident = incident.id
@@ -233,6 +235,7 @@ def _place(
                 building=where.building,
                 origin=where.origin,
                 covers=frozenset(where.covers),
+                opened_at=cand.at,
                 last_at=cand.at,
             )
         joined.setdefault(ident, []).append(cand.alert_id)

@@ -134,7 +134,12 @@ def incident(
     last: float = 0,
 ) -> OpenIncident:
     return OpenIncident(
-        id=ident, building=building, origin=origin, covers=frozenset(covers), last_at=at(last)
+        id=ident,
+        building=building,
+        origin=origin,
+        covers=frozenset(covers),
+        opened_at=at(last),
+        last_at=at(last),
     )
 
 
