@@ -58,7 +58,8 @@ _SET: dict[Action, str] = {
 
 
 _LOCK = """
-SELECT id, state, class, condition_active, claimed_by FROM alerts WHERE id = %s FOR UPDATE
+SELECT id, state, class, condition_active, claimed_by, incident_id FROM alerts WHERE id = %s
+FOR UPDATE
 """
 
 
@@ -78,6 +79,12 @@ async def perform(
         found = await cur.fetchone()
         if found is None:
             raise AlertNotFound(alert_id)
+        if found["incident_id"] is not None:
+            # Before the step writes the log: a transaction holding the log's commit-order
+            # lock must not wait for a row (store.alerts).
+            await cur.execute(
+                "SELECT id FROM incidents WHERE id = %s FOR UPDATE", (found["incident_id"],)
+            )
         claimed = found["claimed_by"]
         if act.action is Action.CLAIM and claimed not in (None, act.actor) and not act.take_over:
             raise ClaimedByOther(claimed)

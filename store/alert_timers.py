@@ -88,7 +88,7 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: fl
             announced = announced_as(action=Action.UNSHELVE, before=State.SHELVED, after=state)
             changes.append(AlertChange.of_row(alert, change=announced or Action.UNSHELVE, at=now))
         # The incidents' rows are locked before the first log row (see store.alerts).
-        refresh(cur, incidents, actor=ENGINE, window_s=window_s)
+        refreshed = refresh(cur, incidents, actor=ENGINE, window_s=window_s)
         cur.executemany(
             "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
             " VALUES (%s, %s, %s, 'shelved', %s, %s)",
@@ -98,4 +98,5 @@ def expire_shelves(conn: psycopg.Connection[Any], *, now: datetime, window_s: fl
             ],
         )
         cur.executemany(NOTIFY, notifications(changes))
+        refreshed.write_logs(cur, actor=ENGINE)
     return len(changes)

@@ -36,7 +36,7 @@ from alerts.plan import (
     plan,
 )
 from alerts.signals import Decision
-from store.incidents import absorb
+from store.incidents import ALERT_LOG, absorb
 from store.notify import NOTIFY, AlertChange, notifications
 
 _OPEN_FOR = """
@@ -101,11 +101,6 @@ RETURNING a.id, a.subject, a.rule, a.class, a.state, a.count, a.last_at, a.site,
           a.suppressed_reason, a.count - due.told AS repeats
 """
 
-_LOG = """
-INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
-
 
 def apply_decisions(
     conn: psycopg.Connection[Any], decisions: Sequence[Decision], *, window_s: float
@@ -141,9 +136,10 @@ def apply_decisions(
         # Every row lock (incidents included) before the first log row: writing the log takes
         # the log's commit-order lock (migration 0006) until commit, and a transaction that
         # holds it must not wait for a row an operator's click holds while waiting for it.
-        absorb(cur, {c.id for c in told}, window_s=window_s)
-        cur.executemany(_LOG, logs)
+        incidents = absorb(cur, {c.id for c in told}, window_s=window_s)
+        cur.executemany(ALERT_LOG, logs)
         cur.executemany(NOTIFY, notifications(told))
+        incidents.write_logs(cur, actor=ENGINE)
     return changes
 
 
@@ -279,7 +275,7 @@ def _summarise(cur: psycopg.Cursor[dict[str, Any]]) -> list[AlertChange]:
         for r in cur.fetchall()
     ]
     cur.executemany(
-        _LOG,
+        ALERT_LOG,
         [
             (
                 c.id,

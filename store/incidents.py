@@ -13,7 +13,7 @@ Every change to an incident is one ``incident_log`` row, the live stream's ``inc
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +92,11 @@ UPDATE incidents SET state = %(state)s, class = %(class)s, confirmed_at = %(conf
 WHERE id = %(id)s
 """
 
+ALERT_LOG = """
+INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
 LOG = """
 INSERT INTO incident_log (incident_id, actor, action, from_state, to_state, detail)
 VALUES (%s, %s, %s, %s, %s, %s)
@@ -124,14 +129,28 @@ class IncidentChange:
         return CHANNEL, orjson.dumps(payload).decode()
 
 
-def absorb(
-    cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: float
-) -> list[IncidentChange]:
+@dataclass(slots=True)
+class Refreshed:
+    """What a refresh changed, to log once the caller's own log rows are written: every row
+    lock comes before the first log row (see store.alerts), and an incident's log follows its
+    signals' in the timeline."""
+
+    changes: list[IncidentChange] = field(default_factory=list)
+    carried: list[tuple[Any, ...]] = field(default_factory=list)  # alert_log rows of carries
+
+    def write_logs(self, c: psycopg.Cursor[Any], *, actor: str) -> None:
+        """Logs and NOTIFYs; the commit-order lock is taken here."""
+        c.executemany(ALERT_LOG, self.carried)
+        c.executemany(LOG, [change.log_params(actor) for change in self.changes])
+        c.executemany(NOTIFY, [change.notification() for change in self.changes])
+
+
+def absorb(cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: float) -> Refreshed:
     """Places the changed alerts that belong in an incident and have none, then brings every
     incident they are in up to date; logged and NOTIFYed. ``alert_ids``: the alerts the batch
     announced (opened, moved up, returned, resolved...)."""
     if not alert_ids:
-        return []
+        return Refreshed()
     with cur.connection.cursor(row_factory=dict_row) as c:
         c.execute(_SIGNALS, (sorted(alert_ids),))
         rows = c.fetchall()
@@ -259,20 +278,20 @@ def refresh(
     opened: Collection[int] = (),
     joined: dict[int, list[int]] | None = None,
     action: str | None = None,
-) -> list[IncidentChange]:
-    """Brings each incident's state, class and confirmation in line with its signals, carries
-    an acknowledgement or shelf over the ``fresh`` signals (joined or moved up now) where
-    ``alerts.incidents.carried`` says so, and logs and NOTIFYs what changed. ``action`` names
-    an operator's action, logged even if nothing else changed."""
+) -> Refreshed:
+    """Brings each incident's state, class and confirmation in line with its signals, and
+    carries an acknowledgement or shelf over the ``fresh`` signals (joined or moved up now)
+    where ``alerts.incidents.carried`` says so; returns what to log (``Refreshed.write_logs``).
+    ``action`` names an operator's action, logged even if nothing else changed."""
     ids = sorted(set(incident_ids))
+    done = Refreshed()
     if not ids:
-        return []
+        return done
     joined = joined or {}
     c.execute(LOCKED, (ids,))
     incidents = {r["id"]: r for r in c.fetchall()}
     c.execute(MEMBERS, (ids,))
     members = signals_of(c.fetchall())
-    changes: list[IncidentChange] = []
     for ident in ids:
         row = incidents[ident]
         signals = members.get(ident, [])
@@ -282,7 +301,7 @@ def refresh(
         if carry is not None:
             moved = [s for s in signals if s.alert_id in fresh and s.state is State.ACTIVE_UNACK]
             if moved:
-                _carry(c, ident, row, carry, moved)
+                done.carried += _carry(c, ident, row, carry, moved)
                 c.execute(MEMBERS, ([ident],))
                 signals = signals_of(c.fetchall()).get(ident, [])
                 after = view(signals, before=before, window_s=window_s)
@@ -298,10 +317,8 @@ def refresh(
         )
         if found is not None:
             c.execute(UPDATE, found[0])
-            changes.append(found[1])
-    c.executemany(LOG, [change.log_params(actor) for change in changes])
-    c.executemany(NOTIFY, [change.notification() for change in changes])
-    return changes
+            done.changes.append(found[1])
+    return done
 
 
 def signals_of(rows: Iterable[dict[str, Any]]) -> dict[int, list[Signal]]:
@@ -374,7 +391,8 @@ def _carry(
     row: dict[str, Any],
     carry: Action,
     signals: Sequence[Signal],
-) -> None:
+) -> list[tuple[Any, ...]]:
+    """Moves the signals with the incident's acknowledgement or shelf; returns their log rows."""
     to = State.ACTIVE_ACK if carry is Action.ACK else State.SHELVED
     params = {
         "ids": [s.alert_id for s in signals],
@@ -389,14 +407,9 @@ def _carry(
         params,
     )
     detail = {"incident": ident, "with": row["acked_by"] if carry is Action.ACK else None}
-    c.executemany(
-        "INSERT INTO alert_log (alert_id, actor, action, from_state, to_state, detail)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        [
-            (s.alert_id, ENGINE, carry.value, s.state.value, to.value, Jsonb(detail))
-            for s in signals
-        ],
-    )
+    return [
+        (s.alert_id, ENGINE, carry.value, s.state.value, to.value, Jsonb(detail)) for s in signals
+    ]
 
 
 def _logged(

@@ -250,7 +250,8 @@ def ack_all(db: psycopg.Connection[Any], incident_id: int) -> None:
             (incident_id,),
         )
         cur.execute("UPDATE incidents SET acked_by = 'op1' WHERE id = %s", (incident_id,))
-        refresh(cur, [incident_id], actor="op1", window_s=WINDOW_S, action="ack")
+        done = refresh(cur, [incident_id], actor="op1", window_s=WINDOW_S, action="ack")
+        done.write_logs(cur, actor="op1")
 
 
 def test_a_signal_joining_an_acknowledged_incident_stays_quiet_unless_it_raises_the_class(
