@@ -17,6 +17,7 @@ OURS = frozenset(
         "alerts",
         "store",
         "registry",
+        "dispatch",
         "ingest",
         "api",
         "simulators",
@@ -27,7 +28,8 @@ OURS = frozenset(
 )
 
 # What each package may import of ours, besides itself. The order is the layering:
-# contract ← domain (alerts) ← store ← services (registry, ingest) ← api / cli (firewatch).
+# contract ← domain (alerts) ← store ← services (registry, ingest, dispatch) ← api / cli
+# (firewatch).
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "settings": frozenset(),
@@ -35,7 +37,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"contract", "alerts"}),
     "registry": frozenset({"contract", "settings", "alerts", "store"}),
     "ingest": frozenset({"contract", "settings", "alerts", "store"}),
-    "api": frozenset({"contract", "settings", "alerts", "store", "registry"}),
+    "dispatch": frozenset({"contract", "settings", "alerts", "store", "registry"}),
+    "api": frozenset({"contract", "settings", "alerts", "store", "registry", "dispatch"}),
     "simulators": frozenset({"contract", "settings", "registry"}),
     "firewatch": OURS - {"bench", "tests"},
     "bench": OURS - {"tests"},
