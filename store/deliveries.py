@@ -1,0 +1,156 @@
+"""The notification queue: every notification a row before anything is sent.
+
+Enqueueing is part of the caller's transaction (a dispatch and its notifications commit
+together) and wakes the senders through NOTIFY when it commits. A sender attempts one row at a
+time inside a transaction of its own: ``claim`` locks it FOR UPDATE SKIP LOCKED, the request goes
+out while the lock is held, and ``record_sent`` or ``record_failure`` commits the outcome right
+after the reply. A sender killed mid-attempt leaves its row pending, unlocked by the server when
+the connection drops, so nothing is lost; the one duplicate it can cause is a request its
+receiver took before the outcome committed (docs/dispatch.md, "Delivery guarantees").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+# LISTENed to by dispatch/sender.py; the payload is empty (the rows say what is due).
+CHANNEL = "fw_deliveries"
+
+_INSERT = """
+INSERT INTO deliveries (key, dispatch_id, person_id, step, channel_id, channel_kind,
+                        channel_config, message)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (key) DO NOTHING
+RETURNING id
+"""
+
+_OF_DISPATCH = """
+SELECT id, key, person_id, step, channel_id, channel_kind, message->>'title' AS title, state,
+       attempts, last_error, created_at,
+       CASE WHEN state = 'pending' THEN due_at END AS due_at, sent_at, failed_at
+FROM deliveries WHERE dispatch_id = %s ORDER BY id
+"""
+
+_CLAIM = """
+SELECT id, key, channel_id, channel_kind, channel_config, message, attempts
+FROM deliveries WHERE state = 'pending' AND due_at <= clock_timestamp()
+ORDER BY due_at, id LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+_SENT = """
+UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(),
+    last_error = NULL
+WHERE id = %s
+"""
+
+# A retry after ``retry_in_s`` seconds, or (NULL) a failure for good.
+_FAILED = """
+UPDATE deliveries SET attempts = attempts + 1, last_error = %(error)s,
+    state = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN 'failed' ELSE 'pending' END,
+    failed_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN clock_timestamp() END,
+    due_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN due_at
+                  ELSE clock_timestamp() + make_interval(secs => %(retry_in_s)s::float8) END
+WHERE id = %(id)s
+"""
+
+# What an operator needs of an error; a reply body can be long.
+ERROR_KEEP_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDelivery:
+    """One notification to queue. ``key`` is unique for good: a second enqueue of a key is
+    ignored, which is how nobody is notified twice for the same step. ``channel_kind`` and
+    ``channel_config`` are the channel's (dispatch.model.Channel) as it stands now; ``message``
+    holds title, text, link and mention_phones (dispatch.model.Message)."""
+
+    key: str
+    dispatch_id: int | None
+    person_id: str | None
+    step: str
+    channel_id: str
+    channel_kind: str
+    channel_config: dict[str, Any]
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claimed:
+    """A pending delivery locked by this sender's open transaction."""
+
+    id: int
+    key: str
+    channel_id: str
+    channel_kind: str
+    channel_config: dict[str, Any]
+    message: dict[str, Any]
+    attempts: int  # made before this one
+
+
+async def enqueue(conn: psycopg.AsyncConnection[Any], *, items: Sequence[NewDelivery]) -> list[int]:
+    """Queues the items in the caller's transaction; returns the ids of the rows made now, in
+    the items' order (keys already queued are skipped). The senders wake when it commits."""
+    ids: list[int] = []
+    async with conn.cursor() as cur:
+        for item in items:
+            await cur.execute(
+                _INSERT,
+                (
+                    item.key,
+                    item.dispatch_id,
+                    item.person_id,
+                    item.step,
+                    item.channel_id,
+                    item.channel_kind,
+                    Jsonb(item.channel_config),
+                    Jsonb(item.message),
+                ),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                ids.append(int(row[0]))
+        if ids:
+            await cur.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+    return ids
+
+
+async def deliveries_of(
+    conn: psycopg.AsyncConnection[Any], *, dispatch_id: int
+) -> list[dict[str, Any]]:
+    """A dispatch's deliveries for the operator, oldest first: state, attempts, last error and
+    when each was sent, failed for good or is due again. Never the channel's configuration: it
+    holds the robots' secrets."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_OF_DISPATCH, (dispatch_id,))
+        return list(await cur.fetchall())
+
+
+def claim(conn: psycopg.Connection[Any]) -> Claimed | None:
+    """The soonest due pending delivery no other sender holds, locked until the caller's
+    transaction ends; None when nothing is due."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(_CLAIM)
+        row = cur.fetchone()
+    return None if row is None else Claimed(**row)
+
+
+def record_sent(conn: psycopg.Connection[Any], delivery_id: int) -> None:
+    conn.execute(_SENT, (delivery_id,))
+
+
+def record_failure(
+    conn: psycopg.Connection[Any], delivery_id: int, *, error: str, retry_in_s: float | None
+) -> None:
+    """Counts a failed attempt: due again in ``retry_in_s`` seconds, or (None) failed for good,
+    keeping the error either way."""
+    conn.execute(
+        _FAILED,
+        {"id": delivery_id, "error": error[:ERROR_KEEP_CHARS], "retry_in_s": retry_in_s},
+    )
