@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
+    # Issue 17, outbound notifications (dispatch/sender.py): this many workers each send one
+    # delivery at a time, its row locked until the outcome commits; an idle worker looks again
+    # after poll_s unless woken by a new delivery. A failed attempt is retried after backoff_s,
+    # doubling up to backoff_max_s, until max_attempts have been made.
+    dispatcher_workers: int = Field(default=4, ge=1, le=64)
+    dispatcher_poll_s: float = Field(default=1.0, gt=0, le=60)
+    dispatcher_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    dispatcher_backoff_s: float = Field(default=2.0, gt=0, le=3600)
+    dispatcher_backoff_max_s: float = Field(default=300.0, gt=0, le=86400)
+    dispatcher_max_attempts: int = Field(default=10, ge=1, le=100)
+
     # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
     broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
