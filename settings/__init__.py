@@ -10,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXAMPLE_SECRET = "CHANGE-ME"  # noqa: S105 - the placeholder refused, not a secret
+# A field photo's hard ceiling: the request guard's limit for its route (api/limits.py).
+FIELD_PHOTO_CEILING_BYTES = 16 * 2**20
 
 
 class Settings(BaseSettings):
@@ -78,6 +80,21 @@ class Settings(BaseSettings):
     dispatcher_backoff_max_s: float = Field(default=300.0, gt=0, le=86400)
     dispatcher_max_attempts: int = Field(default=10, ge=1, le=100)
 
+    # Issue 17, dispatch (dispatch/dispatcher.py, dispatch/field_links.py, the field page):
+    # nobody accepted within accept_s, the next person in the zone's call order is notified;
+    # the loop looks every tick_s (and at once when an incident is confirmed). Field links
+    # last link_ttl_s and are signed with field_link_secret (32+ characters), or unset, with
+    # the database's own key; public_url is where phones reach the API (unset: api_host:port).
+    dispatch_accept_s: int = Field(default=60, ge=5, le=3600)
+    dispatch_tick_s: float = Field(default=1.0, gt=0, le=60)
+    field_link_secret: str | None = Field(default=None, min_length=32)
+    field_link_ttl_s: int = Field(default=24 * 3600, ge=300, le=30 * 86400)
+    public_url: str | None = None
+    field_photo_max_bytes: int = Field(
+        default=5 * 2**20, ge=64 * 2**10, le=FIELD_PHOTO_CEILING_BYTES
+    )
+    field_photos_max: int = Field(default=10, ge=1, le=50)
+
     # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
     broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
@@ -137,6 +154,13 @@ class Settings(BaseSettings):
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("FIREWATCH_WEBHOOK_URL must be an http:// or https:// URL")
         return value or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("FIREWATCH_PUBLIC_URL must be an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @field_validator("mqtt_url")
     @classmethod
