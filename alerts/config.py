@@ -112,6 +112,7 @@ KIND_DEFAULTS: dict[Kind, RuleConfig] = {
     # anomaly must be a larger rise than a room's.
     Kind.ELECTRICAL: RuleConfig(anomaly_rise_c=10.0),
     Kind.THERMAL_CAMERA: RuleConfig(),
+    Kind.VIDEO_CAMERA: RuleConfig(),  # judges nothing: it sends nothing
 }
 
 _FIELD_NAMES = frozenset(f.name for f in fields(RuleConfig))

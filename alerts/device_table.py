@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from alerts.config import RuleConfig
 from alerts.devices import DeviceInfo
-from contract.kinds import Kind
+from contract.kinds import KIND_SPECS, Kind
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -24,7 +24,7 @@ RING_METRICS = (
     "residual_current_ma",
     "max_temp_c",
 )
-# The metric whose frozen value means a dead sensor, per kind.
+# The metric whose frozen value means a dead sensor, per kind (a kind without one is never stuck).
 STUCK_METRIC = {
     Kind.SMOKE: "temperature_c",
     Kind.ELECTRICAL: "cable_temp_c",
@@ -50,7 +50,8 @@ class DeviceTable:
         self.config_table: dict[str, F64] = {name: np.zeros(0) for name in CONFIG_FIELDS}
         # Which metric's ring judges a device stuck, as an index into RING_METRICS (-1: none).
         self.stuck_metric: npt.NDArray[np.int8] = np.full(64, -1, dtype=np.int8)
-        # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned).
+        # Seconds of silence after which a device is offline (inf: never, e.g. decommissioned or
+        # a video camera, which sends nothing).
         self.silent_after: F64 = np.full(64, np.inf)
         self.building_size: dict[str, int] = {}
 
@@ -65,10 +66,11 @@ class DeviceTable:
             self.devices[device.id] = device
             slot = self.slot_of(device.id)
             self.config_of[slot] = self._config_id(device)
-            self.stuck_metric[slot] = METRIC_CODE[STUCK_METRIC[device.kind]]
+            stuck = STUCK_METRIC.get(device.kind)
+            self.stuck_metric[slot] = -1 if stuck is None else METRIC_CODE[stuck]
             self.silent_after[slot] = (
                 np.inf
-                if device.status == "decommissioned"
+                if device.status == "decommissioned" or not KIND_SPECS[device.kind].telemetry
                 else 2 * device.heartbeat + device.rules.offline_margin_s
             )
 
@@ -90,8 +92,14 @@ class DeviceTable:
         return found
 
     def _count_in_building(self, device: DeviceInfo | None, step: int) -> None:
-        """Devices per building, for the mass-offline roll-up, kept as devices come and go."""
-        if device is not None and device.building and device.status != "decommissioned":
+        """Devices per building that can fall silent, for the mass-offline roll-up, kept as
+        devices come and go."""
+        if (
+            device is not None
+            and device.building
+            and device.status != "decommissioned"
+            and KIND_SPECS[device.kind].telemetry
+        ):
             self.building_size[device.building] = self.building_size.get(device.building, 0) + step
 
     def slot_of(self, device_id: str) -> int:

@@ -10,6 +10,7 @@ class Kind(StrEnum):
     SMOKE = "smoke"
     ELECTRICAL = "electrical"
     THERMAL_CAMERA = "thermal_camera"
+    VIDEO_CAMERA = "video_camera"  # a registry device for video linkage: it sends nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,12 @@ class KindSpec:
     frames: bool
     heartbeat_s: int
 
+    @property
+    def telemetry(self) -> bool:
+        """False for a kind that publishes nothing (a video camera): silence is its normal
+        state, so it is never judged offline."""
+        return bool(self.metrics or self.events or self.frames)
+
 
 _COMMON_EVENTS = frozenset({"test", "tamper", "fault", "fault_cleared"})
 
@@ -97,5 +104,10 @@ KIND_SPECS: dict[Kind, KindSpec] = {
         events=_COMMON_EVENTS | {"fire_detected", "smoke_detected", "alarm_cleared"},
         frames=True,
         heartbeat_s=60,
+    ),
+    # Watched through its stream, moved through its own HTTP API (dispatch/ptz.py); the
+    # registry stores a heartbeat for every device, and this one is never judged.
+    Kind.VIDEO_CAMERA: KindSpec(
+        metrics=frozenset(), events=frozenset(), frames=False, heartbeat_s=86400
     ),
 }

@@ -4,13 +4,19 @@ own tables, then by the engine itself for what relates two thresholds.
 Each key's type and range come from ``alerts.config.BOUNDS`` and ``alerts.thermal``'s
 ``ThermalConfig``, so a registry override can never pass here and fail in the engine; the
 models give each error its path (``rules.fixed_c``) and the OpenAPI its schema.
+
+Cameras (video cameras and thermal domes) also hold what video linkage needs: the address
+of their stream, their presets and the buildings each shows, their PTZ control and range.
+Never a password: a config is exported and audited, so a camera's login has its own table.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import fields
-from typing import Annotated, Any
+from string import Formatter
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import (
@@ -22,6 +28,7 @@ from pydantic import (
     StrictInt,
     ValidationError,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -32,8 +39,17 @@ from contract.kinds import KIND_SPECS, Kind
 
 CONFIG_MAX_BYTES = 16 * 1024
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
-CONFIG_KEYS = ("model", "rules", "thermal", "covers")
+CONFIG_KEYS = ("model", "rules", "thermal", "covers", "stream", "presets", "ptz", "range_m")
+_VIEW_KEYS = frozenset({"stream", "presets", "ptz", "range_m"})
 _Number = StrictInt | StrictFloat
+# What a stream address may name, filled in by dispatch.video for the operator to open.
+STREAM_FIELDS = ("camera", "channel", "preset")
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+PRESET_NUMBER_MAX = 1000  # vendors number presets from 1 (ISAPI domes: up to 300)
+PRESETS_MAX = 256
+RANGE_M = (10.0, 2000.0)
+# How far a camera sees when its config does not say: a street camera, a thermal dome on a roof.
+DEFAULT_RANGE_M = {Kind.VIDEO_CAMERA: 150.0, Kind.THERMAL_CAMERA: 500.0}
 
 
 class ConfigFieldError(ValueError):
@@ -96,7 +112,116 @@ class DeviceConfig(BaseModel):
     rules: RulesConfig | None = None  # type: ignore[valid-type]
 
 
-class CameraConfig(DeviceConfig):
+def _stream(template: str) -> str:
+    """A URL once its fields are filled in, naming only ``STREAM_FIELDS``, with no login."""
+    try:
+        parsed = list(Formatter().parse(template))
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "stream", "not a template ({reason}); write a literal brace twice", {"reason": str(exc)}
+        ) from None
+    for _, name, spec, conversion in parsed:
+        if name is not None and (name not in STREAM_FIELDS or spec or conversion):
+            raise PydanticCustomError(
+                "stream",
+                "unknown field '{name}'; a stream address may name {fields} in braces",
+                {"name": name, "fields": ", ".join(STREAM_FIELDS)},
+            )
+    url = template.format(camera="C", channel=1, preset=1)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise PydanticCustomError("stream", "not a URL: {reason}", {"reason": str(exc)}) from None
+    if parts.scheme not in STREAM_SCHEMES or not parts.hostname:
+        raise PydanticCustomError(
+            "stream", "must be an rtsp://, rtsps://, http:// or https:// address with a host"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise PydanticCustomError(
+            "stream",
+            "holds a login: a config is exported and audited; give the camera's login with "
+            "PUT /api/v1/cameras/<id>/credentials instead",
+        )
+    return template
+
+
+def _control_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise PydanticCustomError("ptz", "not a URL: {reason}", {"reason": str(exc)}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError("ptz", "must be the camera's http:// or https:// address")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise PydanticCustomError(
+            "ptz",
+            "must be the bare address: no login (PUT /api/v1/cameras/<id>/credentials), no query",
+        )
+    return url
+
+
+BuildingRef = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Preset(BaseModel):
+    """A position the camera moves to by the vendor's number, and the buildings it shows."""
+
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    number: Annotated[StrictInt, Field(ge=1, le=PRESET_NUMBER_MAX)]
+    buildings: Annotated[list[BuildingRef], Field(min_length=1, max_length=64)]
+
+
+class PtzControl(BaseModel):
+    """How to move the camera: its HTTP API's address, the driver that speaks it, its
+    channel. Its login is kept apart (``camera_credentials``)."""
+
+    model_config = _STRICT
+
+    driver: Literal["isapi"] = "isapi"
+    url: Annotated[str, Field(max_length=256), AfterValidator(_control_url)]
+    channel: Annotated[StrictInt, Field(ge=1, le=64)] = 1
+
+
+class CameraView(BaseModel):
+    """What video linkage knows of a camera (``dispatch.video``)."""
+
+    model_config = _STRICT
+
+    stream: Annotated[str, Field(max_length=512), AfterValidator(_stream)] | None = Field(
+        default=None,
+        description="The address to open, a template naming {camera}, {channel}, {preset}.",
+    )
+    presets: Annotated[list[Preset], Field(max_length=PRESETS_MAX)] | None = Field(
+        default=None, description="Its presets: name, the vendor's number, buildings shown."
+    )
+    ptz: PtzControl | None = Field(default=None, description="Its PTZ control, if it moves.")
+    range_m: Annotated[_Number, _within(*RANGE_M)] | None = Field(
+        default=None, description="How far it sees, for the nearest cameras of an incident."
+    )
+
+    @field_validator("presets")
+    @classmethod
+    def _numbers_unique(cls, presets: list[Preset] | None) -> list[Preset] | None:
+        numbers = [p.number for p in presets or ()]
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "presets", "preset number {number} appears twice", {"number": repeated[0]}
+            )
+        return presets
+
+
+class VideoCameraConfig(CameraView):
+    """A video camera's config: it sends nothing, so it has no thresholds."""
+
+    model: Model | None = Field(default=None, description="The hardware model, e.g. ptz_dome.")
+
+
+class CameraConfig(DeviceConfig, CameraView):
     """A thermal camera's config: also its analysis' thresholds and the buildings it watches."""
 
     thermal: ThermalOverrides | None = None  # type: ignore[valid-type]
@@ -105,11 +230,29 @@ class CameraConfig(DeviceConfig):
     )
 
 
-CONFIG_MODELS: dict[Kind, type[DeviceConfig]] = {
+CONFIG_MODELS: dict[Kind, type[BaseModel]] = {
     Kind.SMOKE: DeviceConfig,
     Kind.ELECTRICAL: DeviceConfig,
     Kind.THERMAL_CAMERA: CameraConfig,
+    Kind.VIDEO_CAMERA: VideoCameraConfig,
 }
+
+
+def named_buildings(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, building) for every building a config names (a camera's covers and its presets'
+    buildings), for the registry to check they are registered; a value of the wrong shape is
+    left to ``check_config``."""
+    found: list[tuple[str, str]] = []
+    covers = config.get("covers")
+    if isinstance(covers, list):
+        found.extend(("covers", b) for b in covers if isinstance(b, str))
+    presets = config.get("presets")
+    for index, preset in enumerate(presets if isinstance(presets, list) else ()):
+        shown = preset.get("buildings") if isinstance(preset, dict) else None
+        if isinstance(shown, list):
+            path = f"presets.{index}.buildings"
+            found.extend((path, b) for b in shown if isinstance(b, str))
+    return found
 
 
 def check_config(kind: Kind, config: dict[str, Any]) -> None:
@@ -138,28 +281,44 @@ _REASONS = {
 }
 
 
+_VIEW_PARTS: dict[str, type[BaseModel]] = {"presets": Preset, "ptz": PtzControl}
+
+
 def _located(kind: Kind, error: Any) -> ConfigFieldError:
     """The first error of a model as a path and a reason in the registry's words. A union's
     error carries its member's name at the end of ``loc``: a threshold's path stops at it."""
     loc = tuple(str(part) for part in error["loc"])
     top = loc[0]
     if error["type"] == "extra_forbidden":
-        if len(loc) > 1:
-            known = BOUNDS if top == "rules" else _THERMAL_FIELDS
-            return ConfigFieldError(
-                ".".join(loc), "unknown threshold; known: " + ", ".join(sorted(known))
-            )
-        if top in CONFIG_KEYS:
-            return ConfigFieldError(top, f"only thermal cameras have {top!r}, not {kind}")
-        return ConfigFieldError(
-            top, f"unknown key; a device's config may hold {', '.join(CONFIG_KEYS)}"
-        )
+        return _unknown_key(kind, loc)
+    if top in _VIEW_KEYS:
+        if top == "range_m" and error["type"] != "range":
+            return ConfigFieldError(top, "must be a number of metres")
+        return ConfigFieldError(".".join(loc), str(error["msg"]))
     if top in _REASONS:
         return ConfigFieldError(top, _REASONS[top])
     if len(loc) == 1:  # rules or thermal is not an object
         return ConfigFieldError(top, "must be an object of threshold names to numbers")
     reason = str(error["msg"]) if error["type"] == "range" else "must be a number"
     return ConfigFieldError(".".join(loc[:2]), reason)
+
+
+def _unknown_key(kind: Kind, loc: tuple[str, ...]) -> ConfigFieldError:
+    top = loc[0]
+    if len(loc) > 1 and top in _VIEW_PARTS:
+        known = ", ".join(_VIEW_PARTS[top].model_fields)
+        return ConfigFieldError(".".join(loc), f"unknown key; {top} hold {known}")
+    if len(loc) > 1:
+        thresholds = BOUNDS if top == "rules" else _THERMAL_FIELDS
+        return ConfigFieldError(
+            ".".join(loc), "unknown threshold; known: " + ", ".join(sorted(thresholds))
+        )
+    if top in CONFIG_KEYS:
+        theirs = ", ".join(CONFIG_MODELS[kind].model_fields)
+        return ConfigFieldError(top, f"{kind} devices have no {top!r}; theirs: {theirs}")
+    return ConfigFieldError(
+        top, f"unknown key; a device's config may hold {', '.join(CONFIG_KEYS)}"
+    )
 
 
 def _finite(value: Any) -> bool:
@@ -187,7 +346,7 @@ def kind_schema(kind: Kind) -> dict[str, Any]:
             "description": "the hardware model, e.g. heat or multi for a smoke-loop device",
         },
     ]
-    for f in fields(defaults):
+    for f in fields(defaults) if spec.telemetry else ():  # no rules judge a silent kind
         low, high = BOUNDS[f.name]
         keys.append(
             {
@@ -223,11 +382,51 @@ def kind_schema(kind: Kind) -> dict[str, Any]:
                 "description": "the buildings this camera watches, for correlation",
             }
         )
+    if kind in (Kind.THERMAL_CAMERA, Kind.VIDEO_CAMERA):
+        keys.extend(_view_keys(kind))
     return {
         "kind": kind.value,
+        "telemetry": spec.telemetry,
         "heartbeat_s": spec.heartbeat_s,
         "metrics": sorted(spec.metrics),
         "events": sorted(spec.events),
         "frames": spec.frames,
         "config": keys,
     }
+
+
+def _view_keys(kind: Kind) -> list[dict[str, Any]]:
+    """A camera's keys for video linkage, the same for both kinds but the default range."""
+    unset: dict[str, Any] = {"default": None, "min": None, "max": None}
+    return [
+        {
+            "key": "stream",
+            "type": "string",
+            **unset,
+            "description": "the address to open (rtsp://, or http(s):// for HLS or a web "
+            "player), a template that may name {camera}, {channel} and {preset}; no login",
+        },
+        {
+            "key": "presets",
+            "type": "array of {name, number, buildings}",
+            **unset,
+            "max": PRESETS_MAX,
+            "description": "positions the camera moves to by the vendor's number "
+            f"(1..{PRESET_NUMBER_MAX}), each with the buildings it shows",
+        },
+        {
+            "key": "ptz",
+            "type": "object {driver: isapi, url, channel}",
+            **unset,
+            "description": "its HTTP API, to move it to a preset; the login is set apart with "
+            "PUT /api/v1/cameras/<id>/credentials",
+        },
+        {
+            "key": "range_m",
+            "type": "number",
+            "default": DEFAULT_RANGE_M[kind],
+            "min": RANGE_M[0],
+            "max": RANGE_M[1],
+            "description": "how far it sees: an incident within it lists the camera",
+        },
+    ]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.kinds import KIND_SPECS
 from contract.text import is_clean
+from registry.device_config import named_buildings
 from registry.schemas import PLACE_ID, BuildingCreate, DeviceCreate, RowError, Section, ZoneWrite
 from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
 
@@ -346,24 +347,23 @@ def _against_registry(
             f"building {building!r} is not registered; add it to the file's "
             "buildings or POST /api/v1/buildings first"
         )
-    unknown = [b for b in (device.get("config") or {}).get("covers", []) if b not in buildings]
-    if unknown:
-        return "config.covers", f"building {unknown[0]!r} is not registered"
+    for path, named in named_buildings(device.get("config") or {}):
+        if named not in buildings:
+            return f"config.{path}", f"building {named!r} is not registered"
     return None
 
 
 def buildings_referenced(document: ImportDocument) -> set[str]:
-    """Building ids the devices name (location and camera coverage), for one registry query;
-    text the database cannot take is left to the row checks to report."""
+    """Building ids the devices name (location, camera coverage and presets), for one
+    registry query; text the database cannot take is left to the row checks to report."""
     found: set[str] = set()
     for _, raw in document.devices:
         if isinstance(raw, dict):
             if is_clean(raw.get("building")):
                 found.add(raw["building"])
             config = raw.get("config")
-            covers = config.get("covers") if isinstance(config, dict) else None
-            if isinstance(covers, list):
-                found.update(b for b in covers if is_clean(b))
+            if isinstance(config, dict):
+                found.update(b for _, b in named_buildings(config) if is_clean(b))
     return found
 
 

@@ -10,7 +10,7 @@ import psycopg
 
 from contract.kinds import KIND_SPECS, Kind
 from registry.credentials import issue_credentials
-from registry.device_config import ConfigFieldError, check_config
+from registry.device_config import ConfigFieldError, check_config, named_buildings
 from registry.errors import Invalid
 from store.audit import Actor, record
 from store.buildings import known_buildings
@@ -28,10 +28,11 @@ def checked_config(kind: Kind, config: dict[str, Any]) -> dict[str, Any]:
 async def check_places(
     conn: psycopg.AsyncConnection[Any], *, building: str | None, config: dict[str, Any]
 ) -> None:
-    """The building and the buildings a camera covers must be registered: correlation and
-    the roll-ups group by them, and a typo would silently split a building in two."""
-    covers = [b for b in config.get("covers", []) if isinstance(b, str)]
-    wanted = {*covers, *([building] if building else [])}
+    """The building and the buildings a camera covers or shows in a preset must be
+    registered: correlation, the roll-ups and video linkage group by them, and a typo would
+    silently split a building in two."""
+    named = named_buildings(config)
+    wanted = {*(b for _, b in named), *([building] if building else [])}
     known = await known_buildings(conn, wanted) if wanted else set()
     if building and building not in known:
         raise Invalid(
@@ -39,9 +40,12 @@ async def check_places(
             f"building {building!r} is not registered; create it with POST /api/v1/buildings first",
             building,
         )
-    missing = [b for b in covers if b not in known]
+    missing = [(path, b) for path, b in named if b not in known]
     if missing:
-        raise Invalid(("config", "covers"), f"building {missing[0]!r} is not registered", covers)
+        path, unknown = missing[0]
+        raise Invalid(
+            ("config", *path.split(".")), f"building {unknown!r} is not registered", unknown
+        )
 
 
 async def register(

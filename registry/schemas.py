@@ -426,6 +426,9 @@ class ConfigKey(BaseModel):
 
 class KindRead(BaseModel):
     kind: Kind
+    telemetry: bool = Field(
+        description="False for a kind that sends nothing (video_camera): never offline."
+    )
     heartbeat_s: int
     metrics: list[str]
     events: list[str]

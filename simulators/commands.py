@@ -28,7 +28,10 @@ def expectation_path(out: Path) -> Path:
 def simulate_topology(*, seed: int, site: str, out: Path) -> str:
     quarter = build_quarter(seed=seed, site=site)
     write_topology(quarter, out)
-    return f"wrote {len(quarter.buildings)} buildings and {len(quarter.devices)} devices to {out}"
+    return (
+        f"wrote {len(quarter.buildings)} buildings, {len(quarter.devices)} devices and "
+        f"{len(quarter.video_cameras)} video cameras to {out}"
+    )
 
 
 def simulate_scenario(*, name: str, seed: int, site: str, out: Path) -> str:

@@ -1,9 +1,10 @@
 """The Zilai Street old quarter: buildings along narrow lanes and the devices in them.
 
 Seeded and deterministic. One block is the real quarter's size (320 buildings, 3,031
-devices); load tests tile more blocks side by side for a scaled-up city.
+devices that speak, and the 122 video cameras of its video dispatch, which only the registry
+knows); load tests tile more blocks side by side for a scaled-up city.
 
-The contract knows three kinds only, so the "other devices" are registered under the kind
+The contract knows four kinds only, so the "other devices" are registered under the kind
 whose metrics they report: kitchen heat detectors, stairwell multi-sensors and manual call
 points are ``smoke`` devices (``config.model`` says which), as GB 50116 wires them into the
 same fire-alarm loop.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,13 @@ HEAT_DETECTORS = 760
 MULTI_SENSORS = 480
 CAMERAS = 14
 HALL_SENSORS = 4  # MS-0001..MS-0004 on the community hall's ceiling, one per quadrant
+# The street's video dispatch: 122 cameras on the lanes, every third a PTZ dome with presets
+# on the buildings nearest it, the others fixed cameras seeing the lane around them.
+VIDEO_CAMERAS = 122
+PTZ_EVERY = 3
+PTZ_RANGE_M, FIXED_RANGE_M = 150.0, 60.0
+PTZ_PRESETS = 5  # one per nearest building, and a lane view of the nearest three
+THERMAL_PRESETS = 4
 
 # South-west corner and spacing: lanes 44 m apart, a plot every 51 m along them (the lanes'
 # back-to-back terraces, markets and temples in between are not modelled); the block is about
@@ -91,7 +100,7 @@ class Building:
 class Device:
     id: str
     kind: Kind
-    model: str  # smoke, heat, multi, call_point, electrical, thermal_dome
+    model: str  # smoke, heat, multi, call_point, electrical, thermal_dome, ptz_dome, bullet
     site: str
     name: str
     building: str
@@ -126,16 +135,24 @@ class Device:
 
 class Quarter:
     """Buildings and devices with lookups; devices are ordered building by building, so the
-    first N devices of a quarter are a smaller quarter with every kind in it."""
+    first N devices of a quarter are a smaller quarter with every kind that speaks in it.
+    ``video_cameras`` are registered but send nothing: no simulation publishes for them."""
 
     def __init__(
-        self, *, site: str, seed: int, buildings: list[Building], devices: list[Device]
+        self,
+        *,
+        site: str,
+        seed: int,
+        buildings: list[Building],
+        devices: list[Device],
+        video_cameras: Sequence[Device] = (),
     ) -> None:
         self.site, self.seed = site, seed
         self.buildings = tuple(buildings)
         self.devices = tuple(devices)
+        self.video_cameras = tuple(video_cameras)
         self._building = {b.id: b for b in buildings}
-        self._device = {d.id: d for d in devices}
+        self._device = {d.id: d for d in (*devices, *video_cameras)}
         grouped: dict[str, list[Device]] = defaultdict(list)
         for device in devices:
             grouped[device.building].append(device)
@@ -166,7 +183,7 @@ class Quarter:
     def document(self) -> dict[str, Any]:
         return {
             "buildings": [b.document() for b in self.buildings],
-            "devices": [d.registry_row() for d in self.devices],
+            "devices": [d.registry_row() for d in (*self.devices, *self.video_cameras)],
         }
 
 
@@ -260,10 +277,12 @@ def _camera_hosts(buildings: list[Building], count: int) -> list[Building]:
 def build_quarter(*, seed: int = 7, site: str = "zilai", blocks: int = 1) -> Quarter:
     buildings: list[Building] = []
     plan: list[tuple[Building, Kind, str, int, str]] = []  # building, kind, model, floor, room
+    video: list[Device] = []
     columns = math.ceil(math.sqrt(blocks))
     for block in range(blocks):
         mine = _block_buildings(seed=seed, block=block, columns=columns, first=len(buildings) + 1)
         buildings.extend(mine)
+        video.extend(_video_cameras(mine, seed=seed, site=site, block=block, first=len(video) + 1))
         rng = rng_for(seed, "rooms", block)
         floors = [float(b.floors) for b in mine]
         tag = f"{seed}:{block}"
@@ -310,7 +329,82 @@ def build_quarter(*, seed: int = 7, site: str = "zilai", blocks: int = 1) -> Qua
                 )
             if b.id in hosts:
                 plan.append((b, Kind.THERMAL_CAMERA, "thermal_dome", b.floors, "roof"))
-    return Quarter(site=site, seed=seed, buildings=buildings, devices=_number(plan, seed, site))
+    return Quarter(
+        site=site,
+        seed=seed,
+        buildings=buildings,
+        devices=_number(plan, seed, site),
+        video_cameras=video,
+    )
+
+
+def _video_cameras(
+    buildings: list[Building], *, seed: int, site: str, block: int, first: int
+) -> list[Device]:
+    """The block's video cameras, each on a building by a lane: a PTZ dome on the roof with
+    presets on the buildings nearest it, or a fixed camera on a pole seeing the lane. Their
+    addresses are the street's private network's, numbered per block."""
+    rng = rng_for(seed, "video", block)
+    hosts = sorted(rng.sample(range(len(buildings)), min(VIDEO_CAMERAS, len(buildings))))
+    subnet = f"10.{20 + block // 200}.{block % 200}"
+    cameras = []
+    for n, index in enumerate(hosts):
+        host = buildings[index]
+        lat = round(host.lat + rng.uniform(-1.5e-4, 1.5e-4), 6)
+        lon = round(host.lon + rng.uniform(-1.5e-4, 1.5e-4), 6)
+        address = f"{subnet}.{n + 10}"
+        if n % PTZ_EVERY == 0:
+            model, floor, room = "ptz_dome", host.floors, "roof"
+            config: dict[str, Any] = {
+                "model": model,
+                "stream": f"rtsp://{address}:554/Streaming/Channels/{{channel}}01",
+                "presets": _presets(_nearest(buildings, lat, lon, PTZ_RANGE_M), PTZ_PRESETS),
+                "ptz": {"driver": "isapi", "url": f"http://{address}", "channel": 1},
+                "range_m": PTZ_RANGE_M,
+            }
+        else:
+            model, floor, room = "bullet", 1, "lane pole"
+            config = {
+                "model": model,
+                "stream": f"https://video.{site}.local/live/{{camera}}.m3u8",
+                "range_m": FIXED_RANGE_M,
+            }
+        cameras.append(
+            Device(
+                id=f"VC-{first + n:03d}",
+                kind=Kind.VIDEO_CAMERA,
+                model=model,
+                site=site,
+                name=f"{host.name}, {'roof dome' if model == 'ptz_dome' else 'lane camera'}",
+                building=host.id,
+                floor=floor,
+                room=room,
+                lat=lat,
+                lon=lon,
+                zone=host.zone,
+                config=config,
+            )
+        )
+    return cameras
+
+
+def _nearest(
+    buildings: Sequence[Building], lat: float, lon: float, within: float
+) -> list[Building]:
+    """Nearest first, within ``within`` metres."""
+    by_distance = sorted((haversine_m(lat, lon, b.lat, b.lon), b.id, b) for b in buildings)
+    return [b for distance, _, b in by_distance if distance <= within]
+
+
+def _presets(nearest: list[Building], count: int) -> list[dict[str, Any]]:
+    """One preset per nearest building, then a lane view showing the nearest three."""
+    presets: list[dict[str, Any]] = [
+        {"name": b.name, "number": n, "buildings": [b.id]}
+        for n, b in enumerate(nearest[:count], start=1)
+    ]
+    if len(nearest) >= 3:
+        presets.append({"name": "lane view", "number": 9, "buildings": [b.id for b in nearest[:3]]})
+    return presets
 
 
 _PREFIX = {
@@ -370,10 +464,18 @@ def _with_coverage(
     )
     for row, index in enumerate(cameras):
         camera = devices[index]
-        covers = [buildings[j].id for j in np.flatnonzero(distances[row] <= CAMERA_RANGE_M)]
-        devices[index] = Device(
-            **{**_fields(camera), "config": {"model": camera.model, "covers": covers}}
-        )
+        within = np.flatnonzero(distances[row] <= CAMERA_RANGE_M)
+        covers = [buildings[j].id for j in within]
+        nearest = [buildings[j] for j in within[np.argsort(distances[row][within], kind="stable")]]
+        address = f"10.30.{row // 200}.{row % 200 + 10}"
+        config = {
+            "model": camera.model,
+            "covers": covers,
+            "stream": f"rtsp://{address}:554/Streaming/Channels/{{channel}}01",
+            "presets": _presets(nearest, THERMAL_PRESETS),
+            "ptz": {"driver": "isapi", "url": f"http://{address}", "channel": 2},
+        }
+        devices[index] = Device(**{**_fields(camera), "config": config})
     return devices
 
 
@@ -392,7 +494,20 @@ def load_quarter(*, seed: int, site: str, devices: int) -> Quarter:
         seed=seed,
         buildings=[b for b in whole.buildings if b.id in used],
         devices=list(kept),
+        video_cameras=[_within(c, used) for c in whole.video_cameras if c.building in used],
     )
+
+
+def _within(camera: Device, used: set[str]) -> Device:
+    """A video camera of a cut quarter, its presets kept to the buildings still in it."""
+    presets = [
+        {**p, "buildings": [b for b in p["buildings"] if b in used]}
+        for p in camera.config.get("presets", ())
+    ]
+    config = {k: v for k, v in camera.config.items() if k != "presets"}
+    if any(p["buildings"] for p in presets):
+        config["presets"] = [p for p in presets if p["buildings"]]
+    return Device(**{**_fields(camera), "config": config})
 
 
 def write_topology(quarter: Quarter, path: Path) -> None:

@@ -85,12 +85,13 @@ async def update_building(
 
 async def delete_building(conn: psycopg.AsyncConnection[Any], building_id: str) -> bool:
     """False when there was no such building; InUse while devices are in it or watch it."""
+    watches = "(config->'covers' ? %(id)s OR config->'presets' @> %(shown)s)"
     cur = await conn.execute(
         "SELECT count(*) FILTER (WHERE building = %(id)s),"
-        " count(*) FILTER (WHERE config->'covers' ? %(id)s)"
+        f" count(*) FILTER (WHERE {watches})"
         " FROM devices WHERE status <> 'decommissioned'"
-        " AND (building = %(id)s OR config->'covers' ? %(id)s)",
-        {"id": building_id},
+        f" AND (building = %(id)s OR {watches})",
+        {"id": building_id, "shown": Jsonb([{"buildings": [building_id]}])},
     )
     row = await cur.fetchone()
     assert row is not None
@@ -98,7 +99,7 @@ async def delete_building(conn: psycopg.AsyncConnection[Any], building_id: str) 
     if inside or watching:
         raise InUse(
             f"{inside} device(s) are in building {building_id!r} and {watching} camera(s) "
-            "cover it; move, replace or decommission them first"
+            "cover it or show it in a preset; move, replace or decommission them first"
         )
     cur = await conn.execute("DELETE FROM buildings WHERE id = %s", (building_id,))
     return cur.rowcount > 0

@@ -35,7 +35,7 @@ def test_the_quarter_has_the_issues_figures(quarter: Quarter) -> None:
     assert models["electrical"] == 457
     assert models["thermal_dome"] == 14
     assert len(quarter.devices) >= 3000
-    assert {d.kind for d in quarter.devices} == set(Kind)
+    assert {d.kind for d in quarter.devices} == set(Kind) - {Kind.VIDEO_CAMERA}
     lat = sum(b.lat for b in quarter.buildings) / len(quarter.buildings)
     lon = sum(b.lon for b in quarter.buildings) / len(quarter.buildings)
     assert abs(lat - 23.10) < 0.005 and abs(lon - 113.27) < 0.005
@@ -68,7 +68,7 @@ def test_the_import_document_holds_registry_rows(quarter: Quarter) -> None:
         assert set(row) == set(DeviceCreate.model_fields)
         DeviceCreate.model_validate(row)
     ids = [r["id"] for r in doc["devices"]]
-    assert {"SD-0001", "EF-0001", "TC-01", "MS-0001", "HD-0001", "MC-0001"} <= set(ids)
+    assert {"SD-0001", "EF-0001", "TC-01", "MS-0001", "HD-0001", "MC-0001", "VC-001"} <= set(ids)
     assert doc["buildings"][0]["id"] == "B-001"
 
 
@@ -81,7 +81,7 @@ def test_the_same_seed_gives_the_same_quarter_and_another_seed_another() -> None
 def test_a_scaled_up_quarter_keeps_every_kind_and_its_coverage() -> None:
     big = load_quarter(seed=7, site="zilai", devices=10_000)
     assert len(big.devices) == 10_000
-    assert {d.kind for d in big.devices} == set(Kind)
+    assert {d.kind for d in big.devices} == set(Kind) - {Kind.VIDEO_CAMERA}
     camera = next(d for d in reversed(big.devices) if d.kind is Kind.THERMAL_CAMERA)
     for building_id in camera.config["covers"][:50]:
         b = big.building(building_id) if building_id in {x.id for x in big.buildings} else None
@@ -110,6 +110,63 @@ def test_the_console_script_writes_the_topology(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "320 buildings and 3031 devices" in result.stdout
+    assert "320 buildings, 3031 devices and 122 video cameras" in result.stdout
     doc = orjson.loads(out.read_bytes())
-    assert len(doc["devices"]) == 3031
+    assert len(doc["devices"]) == 3031 + 122
+
+
+def test_the_quarter_registers_122_video_cameras_with_streams_and_presets_nearby(
+    quarter: Quarter,
+) -> None:
+    cameras = quarter.video_cameras
+    assert len(cameras) == 122 and len({c.id for c in cameras}) == 122
+    assert {c.kind for c in cameras} == {Kind.VIDEO_CAMERA}
+    assert not {c.id for c in cameras} & {d.id for d in quarter.devices}  # none publishes
+    doc_ids = {r["id"] for r in quarter.document()["devices"]}
+    assert {c.id for c in cameras} <= doc_ids
+    buildings = {b.id: b for b in quarter.buildings}
+    domes = [c for c in cameras if c.config.get("ptz")]
+    assert 30 <= len(domes) < len(cameras)  # PTZ domes and fixed cameras both
+    for camera in cameras:
+        DeviceCreate.model_validate(camera.registry_row())
+        host = buildings[camera.building]
+        assert _distance_m(camera.lat, camera.lon, host.lat, host.lon) < 30
+        assert camera.config["stream"].startswith(("rtsp://", "https://"))
+        for preset in camera.config.get("presets", ()):
+            for shown in preset["buildings"]:
+                b = buildings[shown]
+                assert _distance_m(camera.lat, camera.lon, b.lat, b.lon) <= camera.config["range_m"]
+    for dome in domes:
+        presets = dome.config["presets"]
+        assert presets and len({p["number"] for p in presets}) == len(presets)
+        # Its nearest building has the first preset.
+        nearest = min(
+            buildings.values(), key=lambda b: _distance_m(dome.lat, dome.lon, b.lat, b.lon)
+        )
+        assert presets[0]["buildings"] == [nearest.id]
+    # Cameras are spread over the quarter: many buildings have one within range.
+    seen = {b for c in domes for p in c.config["presets"] for b in p["buildings"]}
+    assert len(seen) >= 100
+
+
+def test_thermal_domes_have_presets_on_buildings_they_cover(quarter: Quarter) -> None:
+    for camera in (d for d in quarter.devices if d.kind is Kind.THERMAL_CAMERA):
+        presets = camera.config["presets"]
+        assert presets and all(p["number"] >= 1 for p in presets)
+        assert {b for p in presets for b in p["buildings"]} <= set(camera.config["covers"])
+
+
+def test_video_cameras_are_the_same_for_a_seed_and_another_seed_moves_them() -> None:
+    one = build_quarter(seed=11).video_cameras
+    assert one == build_quarter(seed=11).video_cameras
+    assert [c.building for c in one] != [c.building for c in build_quarter(seed=12).video_cameras]
+
+
+def test_a_cut_quarter_keeps_video_presets_on_its_own_buildings() -> None:
+    small = load_quarter(seed=7, site="zilai", devices=500)
+    used = {b.id for b in small.buildings}
+    assert small.video_cameras and all(c.building in used for c in small.video_cameras)
+    shown = {
+        b for c in small.video_cameras for p in c.config.get("presets", ()) for b in p["buildings"]
+    }
+    assert shown and shown <= used
