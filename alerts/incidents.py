@@ -32,9 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.families import severity
 from alerts.lifecycle import Action, AlertFacts, IllegalTransition, State, next_state
 from contract.alarms import AlertClass, Rule
+from contract.families import severity
 
 INCIDENT_CLASSES = frozenset({AlertClass.FIRE, AlertClass.PREALARM, AlertClass.SUPERVISORY})
 
@@ -87,6 +87,7 @@ class Signal:
     condition_active: bool
     raised_at: datetime  # event time of its first activation
     last_at: datetime  # event time of its newest
+    steps: tuple[datetime, ...] = ()  # event times it was raised and moved up
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,8 +185,15 @@ def view(signals: Sequence[Signal], *, before: View | None, window_s: float) -> 
 
 
 def _confirmation(signals: Sequence[Signal], *, window_s: float) -> datetime | None:
-    """When two devices' fire signals first stood within the window of each other."""
-    fire = sorted((s.raised_at, s.device_id) for s in signals if _is_fire_signal(s.rule))
+    """When two devices' fire signals first stood within the window of each other: any step of
+    one (raised, moved up) and any of the other, as the old positive alarm sequence paired each
+    rule's rising edge."""
+    fire = sorted(
+        (t, s.device_id)
+        for s in signals
+        if _is_fire_signal(s.rule)
+        for t in (s.steps or (s.raised_at,))
+    )
     for later, (t, device) in enumerate(fire):
         for earlier_t, earlier_device in fire[:later]:
             if earlier_device != device and (t - earlier_t).total_seconds() <= window_s:

@@ -23,7 +23,7 @@ class Action(StrEnum):
     RETURN = "return"  # the condition returned to normal
     RETURN_LATCHED = "return_latched"  # ... on a latching alert: it waits for a person
     ESCALATE = "escalate"
-    # A higher class of the alert's family holds (alerts.families): announced again. A higher
+    # A higher class of the alert's family holds (contract.families): announced again. A higher
     # rule of the same class is logged as a rise but moves the state as a repeat.
     RISE = "rise"
     # Operators'.

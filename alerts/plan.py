@@ -5,7 +5,7 @@ store must write: inserts and updates of alert rows, alert_log rows, the changes
 which of them to NOTIFY), and which alert is open for each key at the end. The lifecycle table
 (``alerts.lifecycle``) decides states; this module what each decision is to its alert.
 
-One alert is open per subject and condition family (``alerts.families``): a decision on any
+One alert is open per subject and condition family (``contract.families``): a decision on any
 rule of the family lands on it. A higher rule than the alert's moves it up in place (``rise``):
 its rule, class and peak become the new rule's, and a higher class announces it again. A lower
 rule only keeps it active. The alert returns once no rule of its family holds (``conditions``).
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from alerts.families import family, higher_class, rank
 from alerts.lifecycle import RAISE, Action, AlertFacts, Cause, State, announced_as, next_state
 from alerts.signals import Change, Decision, latches
+from contract.families import family, higher_class, rank
 
 Key = tuple[str, str]  # (subject, family)
 
@@ -79,6 +79,7 @@ class Update:
     state: State
     latching: bool
     conditions: frozenset[str]
+    stepped: bool  # moved up: its event time joins the alert's steps (incidents confirm on them)
     count: int
     at: datetime
     peak: float | None
@@ -266,6 +267,7 @@ def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow
         state=state,
         latching=after.latching,
         conditions=conditions,
+        stepped=rises,
         count=after.count,
         at=d.at,
         peak=after.peak,

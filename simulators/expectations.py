@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from contract.alarms import AlertClass, Rule
+from contract.families import family, rank
 
 
 @dataclass(kw_only=True, frozen=True, slots=True)
@@ -117,9 +118,20 @@ class Expectation:
 
 
 def _matches(alert: SeenAlert, rule: Rule | None, alert_class: AlertClass | None) -> bool:
-    return (rule is None or alert.rule == rule.value) and (
+    return (rule is None or _reaches(alert.rule, rule)) and (
         alert_class is None or alert.alert_class == alert_class.value
     )
+
+
+def _reaches(seen: str, rule: Rule) -> bool:
+    """A rule is seen when its family's alert reached it or a rule above it: the alert moves up
+    in place and a lower rule that starts to hold meanwhile leaves no trace (contract.families).
+    """
+    try:
+        found = Rule(seen)
+    except ValueError:
+        return False
+    return found is rule or (family(found) == family(rule) and rank(found) > rank(rule))
 
 
 def _what(rule: Rule | None, alert_class: AlertClass | None) -> str:

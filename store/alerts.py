@@ -22,7 +22,6 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from alerts.families import family
 from alerts.lifecycle import ENGINE, State
 from alerts.plan import (
     AlertRef,
@@ -36,6 +35,7 @@ from alerts.plan import (
     plan,
 )
 from alerts.signals import Decision
+from contract.families import family
 from store.incidents import ALERT_LOG, absorb
 from store.notify import NOTIFY, AlertChange, notifications
 
@@ -53,10 +53,11 @@ FOR UPDATE
 _INSERT = """
 INSERT INTO alerts AS a (device_id, subject, family, rule, class, state, raised_at, received_at,
                          last_at, count, peak, detail, site, building, latching, chattering,
-                         suppressed_reason, condition_active, conditions)
+                         suppressed_reason, condition_active, conditions, steps)
 VALUES (%(device_id)s, %(subject)s, %(family)s, %(rule)s, %(class)s, %(state)s, %(at)s,
         coalesce(%(received_at)s, now()), %(at)s, 1, %(value)s, %(detail)s, %(site)s,
-        %(building)s, %(latching)s, %(chattering)s, %(suppressed)s, true, ARRAY[%(rule)s])
+        %(building)s, %(latching)s, %(chattering)s, %(suppressed)s, true, ARRAY[%(rule)s],
+        ARRAY[%(at)s::timestamptz])
 ON CONFLICT (subject, family) WHERE state <> 'resolved' DO UPDATE SET
     count = a.count + 1, last_at = greatest(a.last_at, excluded.last_at),
     peak = greatest(a.peak, excluded.peak), condition_active = true, updated_at = now()
@@ -67,6 +68,7 @@ RETURNING id, subject, rule, class, state, count, site, building, suppressed_rea
 _UPDATE = """
 UPDATE alerts SET state = %(state)s, rule = %(rule)s, class = %(class)s, latching = %(latching)s,
     conditions = %(conditions)s, count = %(count)s, last_at = greatest(last_at, %(at)s),
+    steps = CASE WHEN %(stepped)s THEN steps || %(at)s::timestamptz ELSE steps END,
     peak = %(peak)s, condition_active = %(condition_active)s, chattering = %(chattering)s,
     returned_at = CASE WHEN %(returned)s THEN %(at)s ELSE returned_at END,
     resolved_at = CASE WHEN %(state)s = 'resolved' THEN now() ELSE resolved_at END,
@@ -190,6 +192,7 @@ def _execute(
                     "class": write.alert_class,
                     "latching": write.latching,
                     "conditions": sorted(write.conditions),
+                    "stepped": write.stepped,
                     "state": write.state.value,
                     "count": write.count,
                     "at": write.at,

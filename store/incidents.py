@@ -75,7 +75,7 @@ FROM incidents WHERE id = ANY(%s) ORDER BY id FOR UPDATE
 
 MEMBERS = """
 SELECT id, incident_id, device_id, subject, rule, class, state, condition_active, raised_at,
-       last_at
+       last_at, steps
 FROM alerts WHERE incident_id = ANY(%s) ORDER BY id
 """
 
@@ -335,6 +335,7 @@ def signals_of(rows: Iterable[dict[str, Any]]) -> dict[int, list[Signal]]:
                 condition_active=r["condition_active"],
                 raised_at=r["raised_at"],
                 last_at=r["last_at"],
+                steps=tuple(r["steps"]),
             )
         )
     return out

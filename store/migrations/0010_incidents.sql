@@ -14,10 +14,12 @@ INSERT INTO rule_family VALUES
 
 ALTER TABLE alerts
     ADD COLUMN family     text,
-    ADD COLUMN conditions text[] NOT NULL DEFAULT '{}';  -- the family's rules that hold now
+    ADD COLUMN conditions text[] NOT NULL DEFAULT '{}',  -- the family's rules that hold now
+    ADD COLUMN steps      timestamptz[] NOT NULL DEFAULT '{}';  -- event times raised, moved up
 UPDATE alerts a SET family = coalesce((SELECT family FROM rule_family f WHERE f.rule = a.rule),
                                       a.rule);
 UPDATE alerts SET conditions = ARRAY[rule] WHERE state <> 'resolved' AND condition_active;
+UPDATE alerts SET steps = ARRAY[raised_at] WHERE state <> 'resolved';
 ALTER TABLE alerts ALTER COLUMN family SET NOT NULL;
 
 -- Open alerts of one device and family become one: the highest rule's, holding the others'
@@ -34,6 +36,7 @@ UPDATE alerts k SET
                  WHEN 'prealarm' = ANY (s.classes || k.class) THEN 'prealarm'
                  ELSE k.class END,
     conditions = k.conditions || s.conditions,
+    steps = k.steps || s.steps,
     condition_active = k.condition_active OR s.active,
     latching = k.latching OR s.latching,
     count = k.count + s.count,
@@ -41,6 +44,7 @@ UPDATE alerts k SET
 FROM (
     SELECT m.into_id, array_agg(a.class) AS classes,
            coalesce(array_agg(a.rule) FILTER (WHERE a.condition_active), '{}') AS conditions,
+           array_agg(a.raised_at) AS steps,
            bool_or(a.condition_active) AS active, bool_or(a.latching) AS latching,
            sum(a.count)::int AS count
     FROM merged m JOIN alerts a ON a.id = m.id GROUP BY m.into_id

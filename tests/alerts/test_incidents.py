@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.families import severity
 from alerts.incidents import (
     Candidate,
     Join,
@@ -25,6 +24,7 @@ from alerts.incidents import (
 )
 from alerts.lifecycle import OPEN, Action, IllegalTransition, State
 from contract.alarms import AlertClass, Rule
+from contract.families import severity
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = {

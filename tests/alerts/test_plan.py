@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.families import FAMILIES, family, rank, severity
 from alerts.lifecycle import OPEN, TRANSITIONS, State
 from alerts.plan import AlertRef, Insert, NewAlert, OpenAlert, Update, plan
 from alerts.signals import Change, Decision, latches
 from contract.alarms import AlertClass, Rule
+from contract.families import FAMILIES, family, rank, severity
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SUBJECTS = ("D1", "D2", "building:B1")

@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from alerts.families import family
 from api.app import create_app
 from contract.alarms import Rule
+from contract.families import family
 from settings import Settings
 from tests.tokens import auth, token
 
