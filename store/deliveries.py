@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -154,3 +155,8 @@ def record_failure(
         _FAILED,
         {"id": delivery_id, "error": error[:ERROR_KEEP_CHARS], "retry_in_s": retry_in_s},
     )
+
+
+def listen(conn: psycopg.Connection[Any]) -> None:
+    """Subscribes an autocommit connection to the queue's wake-ups (``conn.notifies()``)."""
+    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))

@@ -26,10 +26,11 @@ from dispatch.channels.dingtalk import sign as dingtalk_sign
 from dispatch.model import Channel, ChannelKind, Message
 
 NOW = datetime(2026, 3, 1, 8, 30, 15, 250_000, tzinfo=UTC)
+LINK = "https://fw.example/f/abc"
 MESSAGE = Message(
     title="火警: 3号楼",
     text="类别: 火警\n地址: 紫莱街道3号\n\n信号: SD-1 感烟报警",
-    link="https://fw.example/f/abc",
+    link=LINK,
     mention_phones=("13800001111", "13900002222"),
 )
 
@@ -50,7 +51,7 @@ def test_wecom_text_mentions_by_phone() -> None:
     assert body["msgtype"] == "text" and set(body) == {"msgtype", "text"}
     assert body["text"]["mentioned_mobile_list"] == ["13800001111", "13900002222"]
     content = body["text"]["content"]
-    assert content.startswith(MESSAGE.title + "\n") and content.endswith("\n" + MESSAGE.link)
+    assert content.startswith(MESSAGE.title + "\n") and content.endswith("\n" + LINK)
     assert "地址: 紫莱街道3号" in content
 
 
