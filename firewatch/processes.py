@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Set
 from types import FrameType
 
+from dispatch.sender import Sender
 from ingest.metrics import serve_metrics
 from ingest.service import IngestService
 from settings import Settings
@@ -136,12 +137,34 @@ def run_ingest(settings: Settings) -> None:
         raise failed[0]
 
 
+def run_dispatcher(settings: Settings) -> None:
+    """The notification sender alone; its workers are threads, the main thread takes signals."""
+    stop = threading.Event()
+    Stopping(stop).install()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            Sender(settings).run(stop)
+        except BaseException as exc:
+            failed.append(exc)
+            stop.set()
+
+    sender = threading.Thread(target=run, name="dispatcher", daemon=True)
+    sender.start()
+    while sender.is_alive():
+        sender.join(0.5)
+    if failed:
+        raise failed[0]
+
+
 def run_up(
     settings: Settings, *, configured: Set[str] | None = None, stop: threading.Event | None = None
 ) -> None:
-    """Ingest and the API in one process, on embedded services where none is configured or
-    reachable (firewatch.embedded); an embedded database is migrated first. ``configured``
-    overrides which URLs count as set explicitly (default: those set in the environment).
+    """Ingest, the API and the dispatcher in one process, on embedded services where none is
+    configured or reachable (firewatch.embedded); an embedded database is migrated first.
+    ``configured`` overrides which URLs count as set explicitly (default: those set in the
+    environment).
     A signal stops it in order (embedded services too), within STOP_GRACE_S."""
     from firewatch import embedded
     from firewatch.serving import serve_all
