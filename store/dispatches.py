@@ -50,7 +50,7 @@ RETURNING id
 _DUE = f"""
 SELECT {_DISPATCH_COLUMNS}
 FROM dispatches d JOIN incidents i ON i.id = d.incident_id
-WHERE d.state = 'notifying' AND d.exhausted_at IS NULL
+WHERE d.site = %(site)s AND d.state = 'notifying' AND d.exhausted_at IS NULL
   AND d.notified_at <= %(now)s - make_interval(secs => %(accept_s)s)
   AND i.state <> 'resolved'
 ORDER BY d.notified_at, d.id
@@ -58,13 +58,13 @@ LIMIT 1
 FOR UPDATE OF d SKIP LOCKED
 """
 
-# Confirmed fires of sites that dispatch them automatically and have no dispatch yet.
+# The site's confirmed fires with no dispatch yet, if it dispatches them automatically.
 _AUTO = """
 SELECT i.id FROM incidents i JOIN dispatch_settings s ON s.site = i.site
-WHERE i.state <> 'resolved' AND i.class = 'fire' AND i.confirmed_at IS NOT NULL
-  AND s.auto_dispatch_fire
+WHERE i.site = %(site)s AND i.state <> 'resolved' AND i.class = 'fire'
+  AND i.confirmed_at IS NOT NULL AND s.auto_dispatch_fire
   AND NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.incident_id = i.id)
-ORDER BY i.id LIMIT %s
+ORDER BY i.id LIMIT %(limit)s
 """
 
 
@@ -178,11 +178,12 @@ async def notified(conn: psycopg.AsyncConnection[Any], dispatch_id: int) -> set[
 
 
 async def lock_due(
-    conn: psycopg.AsyncConnection[Any], *, now: datetime, accept_s: float
+    conn: psycopg.AsyncConnection[Any], *, site: str, now: datetime, accept_s: float
 ) -> dict[str, Any] | None:
-    """One dispatch whose accept time ran out, locked (others' loops skip it)."""
+    """One of the site's dispatches whose accept time ran out, locked (others' loops skip
+    it)."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_DUE, {"now": now, "accept_s": accept_s})
+        await cur.execute(_DUE, {"site": site, "now": now, "accept_s": accept_s})
         return await cur.fetchone()
 
 
@@ -192,8 +193,10 @@ async def mark_exhausted(
     await conn.execute("UPDATE dispatches SET exhausted_at = %s WHERE id = %s", (now, dispatch_id))
 
 
-async def auto_candidates(conn: psycopg.AsyncConnection[Any], *, limit: int) -> list[int]:
-    cur = await conn.execute(_AUTO, (limit,))
+async def auto_candidates(
+    conn: psycopg.AsyncConnection[Any], *, site: str, limit: int
+) -> list[int]:
+    cur = await conn.execute(_AUTO, {"site": site, "limit": limit})
     return [r[0] for r in await cur.fetchall()]
 
 
