@@ -28,6 +28,7 @@ from api.routers import (
     pending,
     readings,
     reports,
+    rosters,
     users,
 )
 from api.schemas import Problem
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(pending.router)
     app.include_router(devices.router)
     app.include_router(buildings.router)
+    app.include_router(rosters.router)
     app.include_router(users.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)

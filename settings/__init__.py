@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,6 +95,24 @@ class Settings(BaseSettings):
         default=5 * 2**20, ge=64 * 2**10, le=FIELD_PHOTO_CEILING_BYTES
     )
     field_photos_max: int = Field(default=10, ge=1, le=50)
+
+    # Issue 17, rosters (dispatch/on_call.py): shifts are read on this time zone's wall clock.
+    site_timezone: str = "Asia/Shanghai"
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(
+                f"FIREWATCH_SITE_TIMEZONE: no time zone {value!r}; name one as Asia/Shanghai"
+            ) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site_timezone)
 
     # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
