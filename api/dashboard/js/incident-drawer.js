@@ -7,6 +7,7 @@ import { h } from "./dom.js";
 import { clock, humanRule, incidentTitle, stamp } from "./format.js";
 import { actOnIncident } from "./actions.js";
 import { openAlert } from "./alert-drawer.js";
+import { camerasPanel } from "./cameras-panel.js";
 import { facts, failure, show } from "./drawer.js";
 import { incidentCard } from "./incident-card.js";
 import { state } from "./state.js";
@@ -68,6 +69,7 @@ function renderIncidentDetail(body, { incident, timeline }) {
       ["Target in the image", incident.position ? JSON.stringify(incident.position) : null],
       ["Resolution", resolution],
     ]),
+    camerasPanel(incident),
     h("section", {}, h("h3", {}, "Timeline"), timelineList(timeline)),
     commentForm(incident),
   ));

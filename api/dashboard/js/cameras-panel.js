@@ -1,0 +1,98 @@
+// The incident drawer's cameras: those that can show the place (a preset on its building
+// first, then the nearest in range), each with its stream to open and, for a PTZ camera, a
+// move to its preset; and the video check the operator records as a step of the timeline.
+// Both steps come back through the live stream, which redraws the drawer.
+
+import { ApiError, getJson, postJson } from "./api.js";
+import { button, h } from "./dom.js";
+import { failure } from "./drawer.js";
+import { toast } from "./toast.js";
+
+const WHY = { origin: "saw it", preset: "preset on the building", nearby: "nearby" };
+const STREAM = { rtsp: "RTSP (player)", hls: "HLS", web: "web player" };
+export const RESULTS = {
+  fire_seen: "Fire seen",
+  smoke_seen: "Smoke seen",
+  nothing_seen: "Nothing seen",
+  view_blocked: "View blocked",
+};
+
+export function camerasPanel(incident) {
+  const body = h("div", {}, h("p", { class: "muted" }, "Loading cameras…"));
+  const section = h("section", { class: "cameras-panel", dataset: { panel: "cameras" } }, h("h3", {}, "Cameras"), body);
+  getJson(`/api/v1/incidents/${incident.id}/cameras`)
+    .then((cameras) => body.replaceChildren(...render(incident, cameras)))
+    .catch((error) => body.replaceChildren(failure(error)));
+  return section;
+}
+
+function render(incident, cameras) {
+  if (!cameras.length) return [h("p", { class: "muted" }, "No camera shows this place.")];
+  const open = incident.state !== "resolved";
+  return [
+    h("ol", { class: "log camera-list" }, ...cameras.map((camera) => cameraItem(incident, camera, open))),
+    open ? checkForm(incident, cameras) : null,
+  ];
+}
+
+function cameraItem(incident, camera, open) {
+  const facts = [
+    WHY[camera.why] ?? camera.why,
+    camera.distance_m === null ? null : `${Math.round(camera.distance_m)} m`,
+    camera.preset ? `preset ${camera.preset.number} “${camera.preset.name}”` : null,
+    camera.status === "active" ? null : camera.status,
+  ].filter(Boolean);
+  return h("li", { dataset: { camera: camera.camera_id } },
+    h("div", {}, h("strong", {}, camera.camera_id), camera.name ? ` ${camera.name}` : "", h("span", { class: "muted" }, ` · ${facts.join(" · ")}`)),
+    h("div", { class: "camera-actions" },
+      camera.stream
+        ? h("a", { class: "btn", href: camera.stream.url, target: "_blank", rel: "noopener noreferrer", "data-action": "stream", title: camera.stream.url }, `Open ${STREAM[camera.stream.type] ?? "stream"}`)
+        : h("span", { class: "muted" }, "no stream address"),
+      camera.can_move && open ? moveControl(incident, camera) : null));
+}
+
+function moveControl(incident, camera) {
+  const choice = h("select", { name: "preset", "aria-label": `Preset of ${camera.camera_id}` },
+    ...camera.presets.map((p) => h("option", { value: p.number, selected: p.number === camera.preset?.number }, `${p.number} · ${p.name}`)));
+  const go = button("goto", "Go to preset", async () => {
+    go.disabled = true;
+    try {
+      const moved = await postJson(`/api/v1/incidents/${incident.id}/cameras/${encodeURIComponent(camera.camera_id)}/goto`, { preset: Number(choice.value) });
+      toast(`${camera.camera_id} moved to preset ${moved.preset.number} “${moved.preset.name}”`, { ok: true });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) toast(`${camera.camera_id} did not move: ${error.message}`);
+    } finally {
+      go.disabled = false;
+    }
+  });
+  return h("span", { class: "camera-move" }, choice, go);
+}
+
+function checkForm(incident, cameras) {
+  const camera = h("select", { name: "camera", "aria-label": "Camera looked through" },
+    ...cameras.map((c) => h("option", { value: c.camera_id }, c.camera_id)));
+  const result = h("select", { name: "result", "aria-label": "What the camera showed" },
+    ...Object.entries(RESULTS).map(([value, label]) => h("option", { value }, label)));
+  const note = h("input", { name: "note", maxlength: 2000, placeholder: "Note (optional)", "aria-label": "Video check note" });
+  const submit = h("button", { class: "btn", type: "submit" }, "Record video check");
+  return h("form", {
+    class: "comment-form video-check",
+    dataset: { form: "video-check" },
+    onsubmit: async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      try {
+        const text = note.value.trim();
+        const recorded = await postJson(`/api/v1/incidents/${incident.id}/video-check`, {
+          camera_id: camera.value, result: result.value, ...(text ? { note: text } : {}),
+        });
+        note.value = "";
+        toast(`Video check recorded: ${RESULTS[recorded.result]} (${recorded.camera_id})`, { ok: true });
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 401) toast(`Could not record the video check: ${error.message}`);
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  }, camera, result, note, submit);
+}
