@@ -88,6 +88,8 @@ def media_type_of(content_type: str | None, *, filename: str | None = None) -> s
     suffix = (filename or "").lower().rpartition(".")[2]
     if not value and suffix in ("csv", "json"):
         return suffix
+    if filename and not value:
+        raise ImportFormatError(f"cannot tell what {filename} holds: name it .csv or .json")
     raise ImportFormatError(
         f"cannot import {value or 'a file of unknown type'}: send text/csv or application/json"
     )

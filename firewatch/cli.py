@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from firewatch.cli_broker import add_broker_parser, run_broker
 from firewatch.cli_registry import add_registry_parsers, run_devices, run_users
+from firewatch.cli_rosters import add_rosters_parser, run_rosters
 from firewatch.logs import configure_logging
 from settings import Settings
 from store.database import DatabaseUnavailable
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     _simulator_parsers(sub)
     add_broker_parser(sub)
     add_registry_parsers(sub)
+    add_rosters_parser(sub)
     return parser
 
 
@@ -187,6 +189,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> None:  # noqa: C901 - 
             run_users(settings, args)
         case "devices":
             run_devices(settings, args)
+        case "rosters":
+            run_rosters(settings, args)
 
 
 def _explain(exc: BaseException) -> str | None:
