@@ -486,3 +486,9 @@ def test_import_csv_one_section_told_by_its_header(api: Api) -> None:
         .status_code
         == 403
     )
+
+
+def test_an_import_over_the_body_limit_is_a_413(api: Api) -> None:
+    rows = "".join(f"{api.site}-p{i},name {i}\n" for i in range(20_000))  # about 400 KiB
+    response = _import(api, f"id,name\n{rows}".encode(), "text/csv")
+    assert response.status_code == 413
