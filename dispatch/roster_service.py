@@ -113,7 +113,10 @@ async def delete_person(
             f"{person_id!r} is on the roster or supervisor chain of {', '.join(zones)}; take "
             "them off first, or set active to false while they are away"
         )
-    await rows.delete_person(conn, person_id)
+    try:
+        await rows.delete_person(conn, person_id)
+    except rows.StillReferenced:
+        raise Conflict(f"{person_id!r} was just put on a roster or chain; try again") from None
     await record(
         conn,
         actor,
@@ -222,7 +225,10 @@ async def delete_channel(
             f"channel {channel_id!r} reaches {', '.join(current['people'])}; take it out of "
             "their channels first"
         )
-    await rows.delete_channel(conn, channel_id)
+    try:
+        await rows.delete_channel(conn, channel_id)
+    except rows.StillReferenced:
+        raise Conflict(f"channel {channel_id!r} was just given to someone; try again") from None
     await record(
         conn,
         actor,

@@ -87,8 +87,21 @@ async def put_person(
     )
 
 
+class StillReferenced(Exception):
+    """A roster, chain or person named the row when it was to be deleted (one written since
+    the caller looked)."""
+
+
+async def _delete(conn: psycopg.AsyncConnection[Any], table: str, row_id: str) -> None:
+    try:
+        async with conn.transaction():  # a savepoint: the caller's transaction stays usable
+            await conn.execute(f"DELETE FROM {table} WHERE id = %s", (row_id,))
+    except psycopg.errors.ForeignKeyViolation:
+        raise StillReferenced(row_id) from None
+
+
 async def delete_person(conn: psycopg.AsyncConnection[Any], person_id: str) -> None:
-    await conn.execute("DELETE FROM people WHERE id = %s", (person_id,))
+    await _delete(conn, "people", person_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +164,7 @@ async def put_channel(
 
 
 async def delete_channel(conn: psycopg.AsyncConnection[Any], channel_id: str) -> None:
-    await conn.execute("DELETE FROM channels WHERE id = %s", (channel_id,))
+    await _delete(conn, "channels", channel_id)
 
 
 async def share_channels(conn: psycopg.AsyncConnection[Any], ids: Iterable[str]) -> set[str]:
