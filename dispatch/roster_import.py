@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from dispatch import roster_service as service
 from dispatch.roster_schemas import (
+    MAX_SHIFTS,
     ChannelRow,
     ChannelWrite,
     PersonRow,
@@ -202,8 +204,10 @@ class _Checked:
 
 
 def check(document: RosterDocument) -> _Checked:
-    """Every row against its section's schema, and ids, levels and people given once."""
+    """Every row against its section's schema; ids, levels and people given once; a zone's
+    shifts within bounds."""
     checked = _Checked(rows={section: [] for section in SECTIONS}, errors=[])
+    shifts: Counter[str] = Counter()
     for section, model in SECTIONS.items():
         seen: dict[Any, int] = {}
         for row, raw in document.rows[section]:
@@ -211,6 +215,10 @@ def check(document: RosterDocument) -> _Checked:
             for key, name in _once_keys(parsed):
                 if key in seen:
                     problems.append((name, f"given already in row {seen[key]}"))
+            if isinstance(parsed, ShiftRow):
+                shifts[parsed.zone] += 1
+                if shifts[parsed.zone] == MAX_SHIFTS + 1:
+                    problems.append(("zone", f"more than {MAX_SHIFTS} shifts in this zone"))
             if problems:
                 checked.errors.extend(
                     RosterRowError(
@@ -244,6 +252,7 @@ def _parsed(model: type[BaseModel], raw: Any) -> tuple[Any, list[tuple[str | Non
 
 
 def _once_keys(parsed: Any) -> Iterable[tuple[Any, str]]:
+    """What a row may give only once in its section, and the field that gives it."""
     if isinstance(parsed, PersonRow | ChannelRow):
         yield parsed.id, "id"
     elif isinstance(parsed, SupervisorRow):

@@ -19,6 +19,7 @@ Id = Annotated[str, Field(pattern=ID, examples=["wang.fang"])]
 PHONE = r"^\+?[0-9][0-9 ()-]{3,30}$"
 _PHONE_PUNCTUATION = re.compile(r"[ ()-]")
 _LIST_SEPARATORS = re.compile(r"[;,\s]+")
+MAX_SHIFTS = 500  # per zone
 
 
 class PersonRole(StrEnum):
@@ -226,7 +227,7 @@ class ShiftRead(BaseModel):
 class RosterWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    shifts: list[ShiftWrite] = Field(max_length=500)
+    shifts: list[ShiftWrite] = Field(max_length=MAX_SHIFTS)
 
 
 class RosterRead(BaseModel):

@@ -492,3 +492,17 @@ def test_an_import_over_the_body_limit_is_a_413(api: Api) -> None:
     rows = "".join(f"{api.site}-p{i},name {i}\n" for i in range(20_000))  # about 400 KiB
     response = _import(api, f"id,name\n{rows}".encode(), "text/csv")
     assert response.status_code == 413
+
+
+def test_a_zone_of_more_shifts_than_a_roster_holds_is_refused_at_the_first_too_many(
+    api: Api,
+) -> None:
+    g1 = zone(api)
+    pid = person(api, "w")
+    lines = "".join(f"{g1},{pid},{i % 1000},*,08:00,20:00\n" for i in range(501))
+    response = _import(
+        api, f"zone,person,position,weekdays,start,end\n{lines}".encode(), "text/csv"
+    )
+    assert response.status_code == 422
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(502, "zone")]
+    assert "more than 500 shifts" in response.json()["errors"][0]["reason"]
