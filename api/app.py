@@ -22,6 +22,8 @@ from api.routers import (
     dashboard,
     device_bulk,
     devices,
+    dispatches,
+    field,
     health,
     incidents,
     overview,
@@ -116,6 +118,8 @@ def create_app(
     app.include_router(users.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)
+    app.include_router(dispatches.router)
+    app.include_router(field.router)
     app.include_router(overview.router)
     app.include_router(readings.router)
     app.include_router(reports.router)

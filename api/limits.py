@@ -10,6 +10,7 @@ the size ingest allows a device message; the registry import keeps its 32 MiB.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 import orjson
@@ -17,13 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contract.text import printable, text_problem
 from registry.device_import import MAX_IMPORT_BYTES
+from settings import FIELD_PHOTO_CEILING_BYTES
 
 MAX_BODY_BYTES = 256 * 1024
 # (method, path) -> limit, for the few routes that take more than MAX_BODY_BYTES.
 LARGE_BODIES = {("POST", "/api/v1/devices/import"): MAX_IMPORT_BYTES}
 
 
+# A field photo (api/routers/field.py): the route holds it to FIREWATCH_FIELD_PHOTO_MAX_BYTES.
+_FIELD_PHOTO = re.compile(r"^/api/v1/field/[^/]+/photo/?$")
+
+
 def body_limit(method: str, path: str) -> int:
+    if method == "POST" and _FIELD_PHOTO.match(path):
+        return FIELD_PHOTO_CEILING_BYTES
     return LARGE_BODIES.get((method, path.rstrip("/")), MAX_BODY_BYTES)
 
 

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Set
 from types import FrameType
 
+from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
 from ingest.metrics import serve_metrics
 from ingest.service import IngestService
@@ -138,7 +139,8 @@ def run_ingest(settings: Settings) -> None:
 
 
 def run_dispatcher(settings: Settings) -> None:
-    """The notification sender alone; its workers are threads, the main thread takes signals."""
+    """The notification sender and the dispatch loop (escalation, automatic dispatch); the
+    sender's workers and the loop are threads, the main thread takes signals."""
     stop = threading.Event()
     Stopping(stop).install()
     failed: list[BaseException] = []
@@ -150,6 +152,14 @@ def run_dispatcher(settings: Settings) -> None:
             failed.append(exc)
             stop.set()
 
+    def escalate() -> None:
+        try:
+            asyncio.run(dispatch_loop.run(settings, stop))
+        except BaseException as exc:
+            failed.append(exc)
+            stop.set()
+
+    threading.Thread(target=escalate, name="dispatch-loop", daemon=True).start()
     sender = threading.Thread(target=run, name="dispatcher", daemon=True)
     sender.start()
     while sender.is_alive():

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
+from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
 from ingest.metrics import IngestCollector
 from ingest.service import IngestService
@@ -41,9 +42,10 @@ class _Server(uvicorn.Server):
 async def serve_all(
     settings: Settings, stop: threading.Event, service: IngestService, *, own_signals: bool = True
 ) -> None:
-    """Ingest (in a thread: paho and the COPY writer are blocking) beside the API and the
-    notification sender (threads too). Setting ``stop`` stops them all; ``own_signals=False``
-    leaves SIGTERM and SIGINT to the caller."""
+    """Ingest (in a thread: paho and the COPY writer are blocking) beside the API, the
+    notification sender (threads too) and the dispatch loop (escalation, automatic dispatch).
+    Setting ``stop`` stops them all; ``own_signals=False`` leaves SIGTERM and SIGINT to the
+    caller."""
 
     async def broker_ok() -> bool:
         return service.source.connected
@@ -81,6 +83,12 @@ async def serve_all(
         finally:
             server.should_exit = True
 
+    async def escalations() -> None:
+        try:
+            await dispatch_loop.run(settings, stop)
+        finally:
+            server.should_exit = True
+
     async def follow_stop() -> None:
         while not stop.is_set() and not server.should_exit:
             await asyncio.sleep(STOP_POLL_S)
@@ -93,4 +101,5 @@ async def serve_all(
         tasks.create_task(ingest(), name="ingest")
         tasks.create_task(api(), name="api")
         tasks.create_task(dispatcher(), name="dispatcher")
+        tasks.create_task(escalations(), name="dispatch-loop")
         tasks.create_task(follow_stop(), name="follow-stop")
