@@ -19,12 +19,14 @@ from api.metrics import registry_for
 from api.routers import (
     alerts,
     buildings,
+    camera_credentials,
     dashboard,
     device_bulk,
     devices,
     dispatches,
     field,
     health,
+    incident_cameras,
     incidents,
     overview,
     pending,
@@ -118,6 +120,8 @@ def create_app(
     app.include_router(users.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)
+    app.include_router(incident_cameras.router)
+    app.include_router(camera_credentials.router)
     app.include_router(dispatches.router)
     app.include_router(field.router)
     app.include_router(overview.router)

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.site_timezone)
 
+    # Issue 17, video (dispatch/ptz.py): a camera moved to a preset must answer within this
+    # many seconds, or the operator is told it did not; short, as the operator is waiting.
+    camera_timeout_s: float = Field(default=3.0, gt=0, le=30)
+
     # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
     broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
