@@ -29,7 +29,14 @@ from dispatch.model import Channel, ChannelKind, HttpRequest, Message
 from dispatch.transport import Unreachable, send
 from settings import Settings
 from store.database import DatabaseUnavailable, connect
-from store.deliveries import Claimed, claim, listen, record_failure, record_sent
+from store.deliveries import (
+    Claimed,
+    claim,
+    listen,
+    record_failure,
+    record_sent,
+    sender_session,
+)
 
 log = logging.getLogger("firewatch.dispatcher")
 
@@ -115,6 +122,7 @@ class Sender:
         while not stop.is_set():
             try:
                 with connect(self.settings.database_url, autocommit=True) as conn:
+                    sender_session(conn)
                     while not stop.is_set():
                         seen = self.bell.count
                         if not self.attempt(conn):
