@@ -300,3 +300,22 @@ def test_sms_expect_reads_the_reply() -> None:
     assert _refused(ChannelKind.SMS, SMS_JSON, 200, {"code": 0, "id": "m1"}) is None
     refused = _refused(ChannelKind.SMS, SMS_JSON, 200, {"code": 17, "msg": "no balance"})
     assert refused.error.startswith("code 17, not 0") and not refused.permanent
+
+
+@pytest.mark.parametrize(
+    ("kind", "config"),
+    [
+        (ChannelKind.WECOM, {"url": WECOM}),
+        (ChannelKind.DINGTALK, {"url": DINGTALK, "secret": "SEC1"}),
+        (ChannelKind.FEISHU, {"url": FEISHU}),
+        (ChannelKind.WEBHOOK, {"url": "http://h/x"}),
+        (ChannelKind.SMS, SMS_JSON),
+        (ChannelKind.SMS, {"url": "https://s/x?to={phone}", "method": "GET"}),
+    ],
+)
+def test_a_checked_configuration_checks_again_unchanged(
+    kind: ChannelKind, config: dict[str, Any]
+) -> None:
+    """Rosters store the checked form; the sender checks it again at every attempt."""
+    checked = check_config(kind, config)
+    assert check_config(kind, checked) == checked
