@@ -28,7 +28,7 @@ gets back where each signal goes and what an incident now is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,6 +88,7 @@ class Signal:
     raised_at: datetime  # event time of its first activation
     last_at: datetime  # event time of its newest
     steps: tuple[datetime, ...] = ()  # event times it was raised and moved up
+    shelved_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,8 +97,7 @@ class OpenIncident:
     building: str | None
     origin: str | None  # the camera (or building-less device) of an incident with no building
     covers: frozenset[str]  # that camera's buildings: a detector there may join
-    opened_at: datetime  # event time of its first signal
-    last_at: datetime  # event time of its newest signal
+    steps: tuple[datetime, ...]  # event times its signals were raised and moved up
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,30 +136,44 @@ def place(
     """Where a signal goes, given the open incidents of the places it may touch."""
     c = candidate
     window = timedelta(seconds=window_s)
-    # Within the window of the incident's span of signals, on either side: a replay or a
-    # backlog stores a building's later signals before a camera's earlier one is placed.
-    recent = [i for i in incidents if i.opened_at - window <= c.at <= i.last_at + window]
     own = next((i for i in incidents if i.building is None and i.origin == c.device_id), None)
     if c.covers:
-        watched = set(c.covers) | ({c.building} if c.building else set())
-        building = _newest(i for i in recent if i.building in watched)
-        found = building or own
-        if found is not None:
-            return Join(found.id)
-        return Open(building=None, origin=c.device_id, covers=tuple(sorted(watched)))
+        return _place_camera(c, incidents, own=own, window=window)
     if c.building is None:
         return Join(own.id) if own else Open(building=None, origin=c.device_id, covers=())
     same = next((i for i in incidents if i.building == c.building), None)
     if same is not None:
         return Join(same.id)
-    camera = _newest(i for i in recent if i.building is None and c.building in i.covers)
-    if camera is not None:
-        return Join(camera.id, building=c.building)
+    # A camera incident covering the building, within the window on either side: another
+    # worker may have placed the camera's later signal before this one's.
+    gaps = [
+        (min(abs(t - c.at) for t in i.steps), i.id)
+        for i in incidents
+        if i.building is None and c.building in i.covers and i.steps
+    ]
+    near = min((g for g in gaps if g[0] <= window), default=None)
+    if near is not None:
+        return Join(near[1], building=c.building)
     return Open(building=c.building, origin=None, covers=())
 
 
-def _newest(found: Iterable[OpenIncident]) -> OpenIncident | None:
-    return max(found, key=lambda i: (i.last_at, -i.id), default=None)
+def _place_camera(
+    c: Candidate, incidents: Sequence[OpenIncident], *, own: OpenIncident | None, window: timedelta
+) -> Join | Open:
+    """The building whose signals came last before the camera's, within the window: only the
+    past decides, so where a stream is cut into batches changes nothing."""
+    watched = set(c.covers) | ({c.building} if c.building else set())
+    before = {
+        i.id: max((t for t in i.steps if c.at - window <= t <= c.at), default=None)
+        for i in incidents
+        if i.building in watched
+    }
+    latest = max(((t, -ident) for ident, t in before.items() if t is not None), default=None)
+    if latest is not None:
+        return Join(-latest[1])
+    if own is not None:
+        return Join(own.id)
+    return Open(building=None, origin=c.device_id, covers=tuple(sorted(watched)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,10 +208,13 @@ def _confirmation(signals: Sequence[Signal], *, window_s: float) -> datetime | N
         if _is_fire_signal(s.rule)
         for t in (s.steps or (s.raised_at,))
     )
-    for later, (t, device) in enumerate(fire):
-        for earlier_t, earlier_device in fire[:later]:
-            if earlier_device != device and (t - earlier_t).total_seconds() <= window_s:
-                return t
+    window = timedelta(seconds=window_s)
+    start = 0
+    for i, (t, device) in enumerate(fire):  # each step against those just before it
+        while fire[start][0] < t - window:
+            start += 1
+        if any(d != device for _, d in fire[start:i]):
+            return t
     return None
 
 

@@ -139,16 +139,19 @@ def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Pla
             insert = _insert(step, d)
             found = opened[key] = _opened(insert)
             writes.append(insert)
-            logs.append(
-                LogRow(
-                    step=step,
-                    alert=found.id,
-                    action=RAISE,
-                    from_state=None,
-                    to_state=found.state,
-                    detail={**d.detail, "rule": d.rule.value, "class": d.alert_class.value},
-                )
-            )
+            logs.append(_raised(step, d, found))
+            reported.append(_reported(step=step, d=d, alert=found, change=RAISE, told=True))
+            continue
+        if found.state is State.SUPPRESSED and d.suppressed is None and d.change is Change.RAISE:
+            # A live rule on an alert opened in maintenance or test: that alert ends and the
+            # live condition gets one of its own, which is dispatched.
+            ended = _lift(step=step, d=d, found=found)
+            writes.append(ended[0])
+            logs.append(ended[1])
+            insert = _insert(step, d)
+            found = opened[key] = _opened(insert)
+            writes.append(insert)
+            logs.append(_raised(step, d, found))
             reported.append(_reported(step=step, d=d, alert=found, change=RAISE, told=True))
             continue
         update, log, after = _update(step=step, d=d, found=found)
@@ -170,6 +173,51 @@ def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Pla
     return Plan(
         writes=tuple(writes), logs=tuple(logs), reported=tuple(reported), open_after=open_after
     )
+
+
+def _raised(step: int, d: Decision, alert: OpenAlert) -> LogRow:
+    return LogRow(
+        step=step,
+        alert=alert.id,
+        action=RAISE,
+        from_state=None,
+        to_state=alert.state,
+        detail={**d.detail, "rule": d.rule.value, "class": d.alert_class.value},
+    )
+
+
+def _lift(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow]:
+    """Ends a suppressed alert that a live (unsuppressed) rule of its family outgrows."""
+    cause = Cause.TEST if found.suppressed == "test" else Cause.MAINTENANCE
+    update = Update(
+        step=step,
+        alert=found.id,
+        rule=found.rule,
+        alert_class=found.alert_class,
+        state=State.RESOLVED,
+        latching=found.latching,
+        conditions=found.conditions,
+        stepped=False,
+        count=found.count,
+        at=d.at,
+        peak=found.peak,
+        condition_active=found.condition_active,
+        chattering=found.chattering,
+        returned=False,
+        cause=cause,
+        note=f"{found.suppressed} is over: {d.rule.value} is a live alert of its own",
+        told=True,
+        detail=None,
+    )
+    log = LogRow(
+        step=step,
+        alert=found.id,
+        action=Action.RESOLVE.value,
+        from_state=found.state,
+        to_state=State.RESOLVED,
+        detail={"cause": cause.value, "superseded_by": d.rule.value},
+    )
+    return update, log
 
 
 def _reported(*, step: int, d: Decision, alert: OpenAlert, change: str, told: bool) -> Reported:
@@ -267,7 +315,7 @@ def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow
         state=state,
         latching=after.latching,
         conditions=conditions,
-        stepped=rises,
+        stepped=rises or (d.change is Change.RAISE and not found.condition_active),
         count=after.count,
         at=d.at,
         peak=after.peak,

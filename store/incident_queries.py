@@ -23,12 +23,14 @@ from store.incidents import before_of, signals_of
 INCIDENT_COLUMNS = (
     "id, site, building, origin, covers, position, class, state, confirmed_at, opened_at,"
     " last_at, created_at, updated_at, acked_at, acked_by, claimed_by, shelved_until,"
-    " shelve_reason, resolved_at, resolved_by, cause, resolution_note"
+    " shelve_reason, resolved_at, resolved_by, cause, resolution_note,"
+    # A real fire reported from the field waits for the operator's 119 answer (migration 0014).
+    " (call_119_requested_at IS NOT NULL AND call_119_at IS NULL) AS call_119_pending"
 )
 
 _SIGNALS = """
 SELECT id, incident_id, device_id, subject, rule, family, class, state, condition_active, peak,
-       raised_at, last_at, count
+       raised_at, last_at, count, steps, shelved_until
 FROM alerts WHERE incident_id = ANY(%s) ORDER BY id
 """
 

@@ -40,7 +40,7 @@ from store.notify import CHANNEL, NOTIFY
 # What a change to an alert needs for its incident. A camera's covers come from its config.
 _SIGNALS = """
 SELECT a.id, a.subject, a.device_id, a.class, a.state, a.suppressed_reason, a.incident_id,
-       a.site, a.building, a.raised_at, a.last_at, a.detail,
+       a.site, a.building, a.raised_at, a.last_at, a.detail, a.steps,
        CASE WHEN jsonb_typeof(d.config -> 'covers') = 'array'
             THEN ARRAY(SELECT jsonb_array_elements_text(d.config -> 'covers')) ELSE '{}' END
            AS covers
@@ -48,15 +48,21 @@ FROM alerts a LEFT JOIN devices d ON d.id = a.device_id
 WHERE a.id = ANY(%s) ORDER BY a.raised_at, a.id
 """
 
-_OPEN_AT = """
-SELECT i.id, i.building, i.origin, i.covers, i.opened_at,
-       coalesce((SELECT max(a.last_at) FROM alerts a WHERE a.incident_id = i.id), i.last_at)
-           AS last_at
+# Every incident a batch may write, locked in one statement in id order before any write: the
+# ones its changed signals are in, and the open ones of the places its new signals may join.
+# FOR NO KEY UPDATE, as UPDATE takes: it does not wait for the key-share locks an alert row's
+# foreign key takes (an alert updated twice in one transaction has its key checked again). The
+# state is checked again after a wait: an incident resolved meanwhile is not joined.
+_LOCK_PLACES = """
+SELECT i.id, i.building, i.origin, i.covers, i.state,
+       ARRAY(SELECT t FROM alerts a, unnest(a.steps) t WHERE a.incident_id = i.id) AS steps
 FROM incidents i
-WHERE i.state <> 'resolved'
-  AND (i.building = ANY(%(buildings)s) OR i.origin = ANY(%(origins)s)
-       OR (i.building IS NULL AND i.covers && %(buildings)s))
+WHERE i.id = ANY(%(touched)s)
+   OR (i.state <> 'resolved'
+       AND (i.building = ANY(%(buildings)s) OR i.origin = ANY(%(origins)s)
+            OR (i.building IS NULL AND i.covers && %(buildings)s)))
 ORDER BY i.id
+FOR NO KEY UPDATE OF i
 """
 
 _OPEN = """
@@ -70,12 +76,12 @@ RETURNING id
 LOCKED = """
 SELECT id, state, class, confirmed_at, acked_by, shelved_until, shelve_reason, opened_at,
        last_at
-FROM incidents WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+FROM incidents WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE
 """
 
 MEMBERS = """
 SELECT id, incident_id, device_id, subject, rule, class, state, condition_active, raised_at,
-       last_at, steps
+       last_at, steps, shelved_until
 FROM alerts WHERE incident_id = ANY(%s) ORDER BY id
 """
 
@@ -83,7 +89,7 @@ UPDATE = """
 UPDATE incidents SET state = %(state)s, class = %(class)s, confirmed_at = %(confirmed_at)s,
     last_at = greatest(last_at, %(last_at)s), opened_at = least(opened_at, %(opened_at)s),
     updated_at = now(),
-    shelved_until = CASE WHEN %(state)s = 'shelved' THEN shelved_until END,
+    shelved_until = CASE WHEN %(state)s = 'shelved' THEN %(shelved_until)s::timestamptz END,
     resolved_at = CASE WHEN %(state)s = 'resolved' THEN coalesce(resolved_at, now()) END,
     resolved_by = CASE WHEN %(state)s = 'resolved' THEN coalesce(resolved_by, %(actor)s) END,
     cause = CASE WHEN %(state)s = 'resolved' THEN coalesce(cause, 'other') END,
@@ -164,10 +170,16 @@ def absorb(cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: fl
                 subject=r["subject"], alert_class=r["class"], suppressed=r["suppressed_reason"]
             )
         ]
+        candidates = [_candidate(r) for r in wanting]
+        keys = sorted({k for cand in candidates for k in lock_keys(cand)})
+        # Places first (workers serialise per building), then the incidents, then writes.
+        c.executemany(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 16))", [(k,) for k in keys]
+        )
+        found = _lock(c, touched=touched, keys=keys) if touched or keys else {}
         joined: dict[int, list[int]] = {}
         opened: set[int] = set()
-        if wanting:
-            _place(c, wanting, window_s=window_s, joined=joined, opened=opened)
+        _place(c, candidates, wanting, found=found, window_s=window_s, joined=joined, opened=opened)
         touched |= joined.keys()
         fresh = {a for ids in joined.values() for a in ids} | {
             r["id"] for r in rows if r["incident_id"] is not None
@@ -177,40 +189,50 @@ def absorb(cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: fl
         )
 
 
-def _place(
-    c: psycopg.Cursor[dict[str, Any]],
-    rows: Sequence[dict[str, Any]],
-    *,
-    window_s: float,
-    joined: dict[int, list[int]],
-    opened: set[int],
-) -> None:
-    candidates = [
-        Candidate(
-            alert_id=r["id"],
-            device_id=r["subject"],
-            building=r["building"],
-            covers=tuple(r["covers"]),
-            at=r["raised_at"],
-        )
-        for r in rows
-    ]
-    keys = sorted({k for cand in candidates for k in lock_keys(cand)})
-    c.executemany("SELECT pg_advisory_xact_lock(hashtextextended(%s, 16))", [(k,) for k in keys])
+def _candidate(row: dict[str, Any]) -> Candidate:
+    return Candidate(
+        alert_id=row["id"],
+        device_id=row["subject"],
+        building=row["building"],
+        covers=tuple(row["covers"]),
+        at=row["raised_at"],
+    )
+
+
+def _lock(
+    c: psycopg.Cursor[dict[str, Any]], *, touched: Collection[int], keys: Sequence[str]
+) -> dict[int, OpenIncident]:
+    """Locks the incidents the batch may write (``_LOCK_PLACES``); returns the open ones."""
     buildings = [k.partition(":")[2] for k in keys if k.startswith("building:")]
     origins = [k.partition(":")[2] for k in keys if k.startswith("origin:")]
-    c.execute(_OPEN_AT, {"buildings": buildings, "origins": origins})
-    found = {
+    c.execute(
+        _LOCK_PLACES, {"touched": sorted(touched), "buildings": buildings, "origins": origins}
+    )
+    return {
         r["id"]: OpenIncident(
             id=r["id"],
             building=r["building"],
             origin=r["origin"],
             covers=frozenset(r["covers"]),
-            opened_at=r["opened_at"],
-            last_at=r["last_at"],
+            steps=tuple(r["steps"]),
         )
         for r in c.fetchall()
+        if r["state"] != State.RESOLVED
     }
+
+
+def _place(
+    c: psycopg.Cursor[dict[str, Any]],
+    candidates: Sequence[Candidate],
+    rows: Sequence[dict[str, Any]],
+    *,
+    found: dict[int, OpenIncident],
+    window_s: float,
+    joined: dict[int, list[int]],
+    opened: set[int],
+) -> None:
+    """Puts each new signal in its incident (``alerts.incidents.place``), opening incidents
+    as needed; ``found``: the open incidents, locked."""
     by_id = {r["id"]: r for r in rows}
     for cand in candidates:
         row = by_id[cand.alert_id]
@@ -219,7 +241,8 @@ def _place(
             incident = found[where.incident_id]
             if where.building is not None:
                 c.execute(
-                    "UPDATE incidents SET building = %s, updated_at = now() WHERE id = %s",
+                    "UPDATE incidents SET building = %s, updated_at = now()"
+                    " WHERE id = %s AND building IS NULL",
                     (where.building, incident.id),
                 )
             found[incident.id] = OpenIncident(
@@ -227,8 +250,7 @@ def _place(
                 building=where.building or incident.building,
                 origin=incident.origin,
                 covers=incident.covers,
-                opened_at=min(incident.opened_at, cand.at),
-                last_at=max(incident.last_at, cand.at),
+                steps=incident.steps + tuple(row["steps"]),
             )
             ident = incident.id
         else:
@@ -254,8 +276,7 @@ def _place(
                 building=where.building,
                 origin=where.origin,
                 covers=frozenset(where.covers),
-                opened_at=cand.at,
-                last_at=cand.at,
+                steps=tuple(row["steps"]),
             )
         joined.setdefault(ident, []).append(cand.alert_id)
         c.execute("UPDATE alerts SET incident_id = %s WHERE id = %s", (ident, cand.alert_id))
@@ -298,6 +319,8 @@ def refresh(
         before = before_of(row)
         after = view(signals, before=before, window_s=window_s)
         carry = carried(before, after) if ident not in opened else None
+        if carry is Action.SHELVE and row["shelved_until"] is None:
+            carry = None  # a shelf without an end is no shelf to join
         if carry is not None:
             moved = [s for s in signals if s.alert_id in fresh and s.state is State.ACTIVE_UNACK]
             if moved:
@@ -336,6 +359,7 @@ def signals_of(rows: Iterable[dict[str, Any]]) -> dict[int, list[Signal]]:
                 raised_at=r["raised_at"],
                 last_at=r["last_at"],
                 steps=tuple(r["steps"]),
+                shelved_until=r["shelved_until"],
             )
         )
     return out
@@ -367,6 +391,9 @@ def outcome(
         return None
     last_at = max((s.last_at for s in signals), default=row["last_at"])
     opened_at = min((s.raised_at for s in signals), default=row["opened_at"])
+    # A shelf ends when its last signal's does: an incident shelved by its signals (not by a
+    # shelve of its own) has an end all the same, which a signal joining it later inherits.
+    shelves = [s.shelved_until for s in signals if s.state is State.SHELVED and s.shelved_until]
     params = {
         "id": ident,
         "state": after.state.value,
@@ -374,6 +401,7 @@ def outcome(
         "confirmed_at": after.confirmed_at,
         "last_at": max(last_at, row["last_at"]),
         "opened_at": opened_at,
+        "shelved_until": max(shelves, default=None),
         "actor": actor,
     }
     change = IncidentChange(

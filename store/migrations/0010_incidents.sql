@@ -40,9 +40,26 @@ UPDATE alerts k SET
     condition_active = k.condition_active OR s.active,
     latching = k.latching OR s.latching,
     count = k.count + s.count,
+    -- The kept alert is as live as the liveliest it absorbs: the most urgent state of those
+    -- not suppressed, and not suppressed if any of them is not.
+    state = CASE WHEN k.suppressed_reason IS NULL AND NOT s.live THEN k.state
+                 WHEN 'active_unack' IN (s.live_state, k.state) THEN 'active_unack'
+                 WHEN 'returned_unack' IN (s.live_state, k.state) THEN 'returned_unack'
+                 WHEN 'active_ack' IN (s.live_state, k.state) THEN 'active_ack'
+                 ELSE coalesce(s.live_state, k.state) END,
+    suppressed_reason = CASE WHEN s.live THEN NULL ELSE k.suppressed_reason END,
     updated_at = now()
 FROM (
     SELECT m.into_id, array_agg(a.class) AS classes,
+           bool_or(a.suppressed_reason IS NULL) AS live,
+           CASE WHEN bool_or(a.state = 'active_unack' AND a.suppressed_reason IS NULL)
+                    THEN 'active_unack'
+                WHEN bool_or(a.state = 'returned_unack' AND a.suppressed_reason IS NULL)
+                    THEN 'returned_unack'
+                WHEN bool_or(a.state = 'active_ack' AND a.suppressed_reason IS NULL)
+                    THEN 'active_ack'
+                WHEN bool_or(a.state = 'shelved' AND a.suppressed_reason IS NULL)
+                    THEN 'shelved' END AS live_state,
            coalesce(array_agg(a.rule) FILTER (WHERE a.condition_active), '{}') AS conditions,
            array_agg(a.raised_at) AS steps,
            bool_or(a.condition_active) AS active, bool_or(a.latching) AS latching,
@@ -150,6 +167,9 @@ JOIN places p ON p.building IS NOT DISTINCT FROM i.building
 
 UPDATE alerts a SET incident_id = made.id FROM members m JOIN made ON made.place = m.place
 WHERE a.id = m.id;
+UPDATE incidents i SET shelved_until = (SELECT max(a.shelved_until) FROM alerts a
+                                        WHERE a.incident_id = i.id AND a.state = 'shelved')
+WHERE i.state = 'shelved';
 
 -- A confirmed fire is now its incident's confirmation, not an alert of its own.
 UPDATE incidents i SET confirmed_at = c.raised_at FROM alerts c

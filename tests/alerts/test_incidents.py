@@ -138,8 +138,7 @@ def incident(
         building=building,
         origin=origin,
         covers=frozenset(covers),
-        opened_at=at(last),
-        last_at=at(last),
+        steps=(at(last),),
     )
 
 

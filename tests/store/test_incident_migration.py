@@ -111,10 +111,11 @@ def test_open_alerts_get_families_and_incidents(before_incidents: psycopg.Connec
     assert alerts[anomaly]["state"] == "resolved" and alerts[anomaly]["cause"] == "other"
     assert "merged into alert" in alerts[anomaly]["resolution_note"]
     kept = alerts[fixed]
+    # Acknowledged, it absorbed an unacknowledged anomaly: it still calls for an acknowledgement.
     assert (kept["family"], kept["rule"], kept["state"], kept["count"]) == (
         "heat",
         "heat_fixed",
-        "active_ack",
+        "active_unack",
         2,
     )
     assert sorted(kept["conditions"]) == ["heat_anomaly", "heat_fixed"]
