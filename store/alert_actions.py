@@ -83,7 +83,7 @@ async def perform(
             # Before the step writes the log: a transaction holding the log's commit-order
             # lock must not wait for a row (store.alerts).
             await cur.execute(
-                "SELECT id FROM incidents WHERE id = %s FOR UPDATE", (found["incident_id"],)
+                "SELECT id FROM incidents WHERE id = %s FOR NO KEY UPDATE", (found["incident_id"],)
             )
         claimed = found["claimed_by"]
         if act.action is Action.CLAIM and claimed not in (None, act.actor) and not act.take_over:

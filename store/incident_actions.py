@@ -28,7 +28,10 @@ SELECT id, state, claimed_by FROM alerts WHERE incident_id = %s AND state <> 're
 ORDER BY id FOR UPDATE
 """
 
-_LOCK = "SELECT id, state, class, confirmed_at, claimed_by FROM incidents WHERE id = %s FOR UPDATE"
+_LOCK = (
+    "SELECT id, state, class, confirmed_at, claimed_by FROM incidents WHERE id = %s"
+    " FOR NO KEY UPDATE"
+)
 
 
 class IncidentNotFound(Exception):

@@ -336,3 +336,23 @@ def test_cutting_the_stream_into_batches_anywhere_gives_the_same_incidents(
     db: psycopg.Connection[Any], steps: list[tuple[str, Rule, Change]], cuts: set[int]
 ) -> None:
     assert play(db, steps, cuts) == play(db, steps, set())
+
+
+def test_a_live_rule_on_an_alert_opened_in_maintenance_is_an_alert_of_its_own(
+    db: psycopg.Connection[Any], place: Place
+) -> None:
+    p = place
+    apply(db, signal(p, p.d1, Rule.SMOKE_PREALARM, 0, suppressed="maintenance"))
+    assert incidents(db, p) == []
+    apply(db, signal(p, p.d1, Rule.SMOKE_ALARM, 30))  # maintenance over, the detector alarms
+    rows = db.execute(
+        "SELECT rule, state, cause, incident_id IS NOT NULL FROM alerts WHERE subject = %s"
+        " ORDER BY id",
+        (p.d1,),
+    ).fetchall()
+    assert rows == [
+        ("smoke_prealarm", "resolved", "maintenance", False),
+        ("smoke_alarm", "active_unack", None, True),
+    ]
+    [incident] = incidents(db, p)
+    assert (incident["class"], incident["state"]) == ("fire", "active_unack")
