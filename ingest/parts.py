@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from alerts.engine import Engine
-from alerts.flows import Webhook
 from contract.logins import ALARMS_SUFFIX
 from contract.topics import alarm_subscription_for, subscription_for
 from ingest.mqtt_source import MqttSource
@@ -27,7 +26,6 @@ class IngestParts:
     registry: RegistryCache
     engine: Engine
     open_writer: Callable[[], BatchWriter]  # a new connection each call: one is dropped at errors
-    webhook: Webhook | None
 
     @classmethod
     def from_settings(
@@ -60,9 +58,6 @@ class IngestParts:
                 mqtt5=settings.ingest_mqtt5,
             )
         engine = Engine()
-        webhook = None
-        if settings.webhook_url:
-            webhook = Webhook(settings.webhook_url, timeout_s=settings.webhook_timeout_s)
 
         def open_writer() -> BatchWriter:
             return BatchWriter(
@@ -80,5 +75,4 @@ class IngestParts:
             registry=RegistryCache(settings.database_url),
             engine=engine,
             open_writer=open_writer,
-            webhook=webhook,
         )

@@ -88,7 +88,6 @@ class IngestService:
             session_alerts=self.session_alerts,
             counters=self.counters,
             partition=self.partition,
-            webhook=self.parts.webhook,
             escalate_after_s=settings.escalate_after_s,
             escalate_max_level=settings.escalate_max_level,
             window_s=settings.correlation_window_s,
@@ -240,6 +239,4 @@ class IngestService:
         if self.alarms is not None:
             parts.append(("alarm MQTT session", self.alarms.stop))
         parts += [("database writer", self.database.drop), ("registry", self.registry.close)]
-        if self.parts.webhook is not None:
-            parts.append(("webhook", self.parts.webhook.close))
         stop_within(parts, seconds=SHUTDOWN_S)

@@ -1,7 +1,7 @@
 """The timers ingest runs on the server clock, in one transaction of their own: the engine's
 tick (offline, floods, repeats), ingest's session trouble alerts, escalations of unacknowledged
-fire alarms (logged and sent to the webhook once committed), expired shelves and the end of
-devices' maintenance windows."""
+fire alarms (logged; reaching people is the dispatcher's: dispatch/dispatcher.py), expired
+shelves and the end of devices' maintenance windows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from alerts.engine import Engine
-from alerts.flows import Webhook, escalation_payload
 from ingest.committer import WriterSlot
 from ingest.counters import IngestCounters
 from ingest.mqtt_source import MqttSource
@@ -39,7 +38,6 @@ class AlertTimers:
         session_alerts: SessionAlerts,
         counters: IngestCounters,
         partition: WorkerPartition | None,
-        webhook: Webhook | None,
         escalate_after_s: int,
         escalate_max_level: int,
         window_s: float,
@@ -52,7 +50,6 @@ class AlertTimers:
         self._session_alerts = session_alerts
         self._counters = counters
         self._partition = partition
-        self._webhook = webhook
         self._escalate_after_s = escalate_after_s
         self._escalate_max_level = escalate_max_level
         self._window_s = window_s
@@ -102,5 +99,3 @@ class AlertTimers:
                 escalation["escalation_level"],
                 extra={"alert": escalation["id"], "device": escalation["subject"]},
             )
-            if self._webhook is not None:
-                self._webhook.send(escalation_payload(escalation))

@@ -67,8 +67,6 @@ class Settings(BaseSettings):
     correlation_window_s: float = Field(default=120.0, ge=10, le=3600)
     escalate_after_s: int = Field(default=60, ge=5, le=3600)
     escalate_max_level: int = Field(default=3, ge=1, le=10)
-    webhook_url: str | None = None
-    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     # Issue 17, outbound notifications (dispatch/sender.py): this many workers each send one
     # delivery at a time, its row locked until the outcome commits; an idle worker looks again
@@ -170,13 +168,6 @@ class Settings(BaseSettings):
                         " set a real one (FIREWATCH_ENV=development accepts it)"
                     )
         return self
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook_is_http(cls, value: str | None) -> str | None:
-        if value and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("FIREWATCH_WEBHOOK_URL must be an http:// or https:// URL")
-        return value or None
 
     @field_validator("public_url")
     @classmethod

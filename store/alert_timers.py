@@ -42,7 +42,8 @@ def escalate_due(
     conn: psycopg.Connection[Any], *, now: datetime, after_s: int, max_level: int
 ) -> list[dict[str, Any]]:
     """Raises the level of unacknowledged fire alarms whose next level is due, logged and
-    told; returns them, for the webhook (``alerts.flows.escalation_payload``)."""
+    told; returns them. People are reached by dispatching the incident (dispatch/dispatcher.py),
+    which escalates along the zone's call order itself."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_ESCALATE, {"now": now, "after": after_s, "max": max_level})
         rows = cur.fetchall()

@@ -1,20 +1,17 @@
-"""Alert rows on the real PostgreSQL: decisions applied, audit log, NOTIFY, escalation,
-shelving timers and the escalation webhook against a real local HTTP server."""
+"""Alert rows on the real PostgreSQL: decisions applied, audit log, NOTIFY, escalation and
+shelving timers."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
 
-from alerts.flows import Webhook, escalation_payload
 from alerts.signals import Change, Decision
 from contract.alarms import AlertClass, Rule
 from firewatch.testing import wait_until
@@ -278,90 +275,6 @@ def test_shelf_that_has_not_run_out_stays(db: psycopg.Connection[Any], devices: 
     )
     expire_shelves(db, window_s=120.0, now=datetime.now(UTC))
     assert alert(db, opened.id)["state"] == "shelved"
-
-
-# -- webhook -------------------------------------------------------------------------------
-
-
-class Receiver:
-    """A local HTTP server answering each POST with the next status from ``statuses``."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.bodies: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                receiver.bodies.append(orjson.loads(self.rfile.read(length)))
-                code = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    found = Receiver([500])
-    found.thread.start()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
-    found.thread.join(5)
-
-
-def test_webhook_delivers_the_escalation_after_a_500(
-    db: psycopg.Connection[Any], devices: list[str], receiver: Receiver
-) -> None:
-    [opened] = apply(
-        db, decision(devices[0], Rule.SMOKE_ALARM, AlertClass.FIRE, Change.RAISE, ts(0))
-    )
-    db.execute(
-        "UPDATE alerts SET created_at = created_at - interval '90 seconds' WHERE id = %s",
-        (opened.id,),
-    )
-    now = db.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-    [row] = [r for r in escalate_due(db, now=now, after_s=60, max_level=3) if r["id"] == opened.id]
-    hook = Webhook(receiver.url, timeout_s=2.0, backoff_s=(0.05, 0.05))
-    try:
-        hook.send(escalation_payload(row))
-        wait_until(lambda: hook.sent == 1, timeout=10, what="the webhook to deliver")
-    finally:
-        hook.close()
-    assert (hook.sent, hook.failed) == (1, 0)
-    assert len(receiver.bodies) == 2  # the 500, then the retry
-    assert receiver.bodies[0] == receiver.bodies[1]
-    body = receiver.bodies[-1]
-    assert (body["type"], body["id"], body["subject"], body["rule"]) == (
-        "escalation",
-        opened.id,
-        devices[0],
-        "smoke_alarm",
-    )
-    assert body["escalation_level"] == 1
-
-
-def test_webhook_gives_up_after_its_backoff(receiver: Receiver) -> None:
-    receiver.statuses[:] = [500, 500, 500]
-    hook = Webhook(receiver.url, timeout_s=2.0, backoff_s=(0.05, 0.05))
-    try:
-        hook.send({"type": "escalation", "id": 1})
-        wait_until(lambda: hook.failed == 1, timeout=10, what="the webhook to give up")
-    finally:
-        hook.close()
-    assert hook.sent == 0
-    assert len(receiver.bodies) == 3
 
 
 def test_an_alert_another_worker_opened_first_counts_as_a_repeat(
