@@ -147,9 +147,12 @@ async def forget_login(conn: psycopg.AsyncConnection[Any], camera_id: str) -> bo
 
 
 async def lock_incident(conn: psycopg.AsyncConnection[Any], incident_id: int) -> str | None:
-    """The incident's state, its row locked for the step about to be logged (after no other
-    row lock: the order of ``store.incidents`` holds); None for no such incident."""
-    cur = await conn.execute("SELECT state FROM incidents WHERE id = %s FOR UPDATE", (incident_id,))
+    """The incident's state, its row locked for the step about to be logged as every writer
+    of incidents locks it (FOR NO KEY UPDATE, after no other row lock: the order of
+    ``store.incidents`` holds); None for no such incident."""
+    cur = await conn.execute(
+        "SELECT state FROM incidents WHERE id = %s FOR NO KEY UPDATE", (incident_id,)
+    )
     row = await cur.fetchone()
     return None if row is None else str(row[0])
 

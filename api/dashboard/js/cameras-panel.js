@@ -1,7 +1,8 @@
 // The incident drawer's cameras: those that can show the place (a preset on its building
 // first, then the nearest in range), each with its stream to open and, for a PTZ camera, a
 // move to its preset; and the video check the operator records as a step of the timeline.
-// Both steps come back through the live stream, which redraws the drawer.
+// Both steps come back through the live stream, which redraws the drawer unless a note is being
+// typed; after our own step the drawer is redrawn here, as its event may have come first.
 
 import { ApiError, getJson, postJson } from "./api.js";
 import { button, h } from "./dom.js";
@@ -59,6 +60,7 @@ function moveControl(incident, camera) {
     try {
       const moved = await postJson(`/api/v1/incidents/${incident.id}/cameras/${encodeURIComponent(camera.camera_id)}/goto`, { preset: Number(choice.value) });
       toast(`${camera.camera_id} moved to preset ${moved.preset.number} “${moved.preset.name}”`, { ok: true });
+      await redraw(incident);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) toast(`${camera.camera_id} did not move: ${error.message}`);
     } finally {
@@ -88,6 +90,7 @@ function checkForm(incident, cameras) {
         });
         note.value = "";
         toast(`Video check recorded: ${RESULTS[recorded.result]} (${recorded.camera_id})`, { ok: true });
+        await redraw(incident);
       } catch (error) {
         if (!(error instanceof ApiError) || error.status !== 401) toast(`Could not record the video check: ${error.message}`);
       } finally {
@@ -95,4 +98,9 @@ function checkForm(incident, cameras) {
       }
     },
   }, camera, result, note, submit);
+}
+
+// Imported when used: the drawer imports this panel.
+async function redraw(incident) {
+  (await import("./incident-drawer.js")).refreshOpenIncident(incident.id);
 }
