@@ -28,6 +28,7 @@ from api.routers import (
     health,
     incident_cameras,
     incidents,
+    monthly_report,
     overview,
     pending,
     readings,
@@ -127,5 +128,6 @@ def create_app(
     app.include_router(overview.router)
     app.include_router(readings.router)
     app.include_router(reports.router)
+    app.include_router(monthly_report.router)
     app.include_router(dashboard.router)
     return app
