@@ -96,6 +96,8 @@ async def move_camera(
         raise _no_camera(camera_id)
     if target["state"] == "resolved":
         raise Conflict(f"incident {incident_id} is resolved")
+    if camera["status"] == "decommissioned":
+        raise Conflict(f"camera {camera_id} is decommissioned")
     preset = _chosen(camera, number, building=target["building"])
     ptz = camera["config"]["ptz"]
     if camera["username"] is None:

@@ -56,8 +56,8 @@ async def get_incident_cameras(
         **_NOT_FOUND,
         409: {
             "model": Problem,
-            "description": "The incident is resolved, or the camera has no PTZ control, no "
-            "such preset (none on the building) or no login",
+            "description": "The incident is resolved, or the camera is decommissioned or has "
+            "no PTZ control, no such preset (none on the building) or no login",
         },
         502: {"model": Problem, "description": "The camera refused, or could not be reached"},
         504: {"model": Problem, "description": "The camera did not answer in time"},

@@ -219,6 +219,10 @@ def test_goto_refusals_name_what_is_missing(
     assert bad_id.status_code == 422
     assert refusal(dome, who="viewer")[0] == 403
     assert refusal(dome, who="technician")[0] == 403
+    retired = _dome(api, "VC5", url=camera.url, shows=[place], metres=60)
+    _login(api, retired)
+    api.as_("technician").delete(f"/api/v1/devices/{retired}")
+    assert refusal(retired) == (409, f"camera {retired} is decommissioned")
     assert camera.moves == []  # nothing refused reached the camera
     resolved = operator.post(f"/api/v1/incidents/{incident}/resolve", json={"cause": "false_alarm"})
     assert resolved.status_code == 200, resolved.text
