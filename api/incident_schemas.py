@@ -71,6 +71,11 @@ class IncidentRead(BaseModel):
     resolved_by: str | None
     cause: Cause | None
     resolution_note: str | None
+    call_119_pending: bool = Field(
+        default=False,
+        description="A real fire reported from the field awaits the operator's record of the "
+        "119 call (POST .../call-119).",
+    )
     signals: list[IncidentSignal] = Field(description="Every signal, oldest first.")
     counts: IncidentCounts
     allowed: list[str] = Field(description="The operator actions it takes now.")

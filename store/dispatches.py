@@ -327,11 +327,12 @@ async def put_dispatch_settings(
 async def lock_incident(
     conn: psycopg.AsyncConnection[Any], incident_id: int
 ) -> dict[str, Any] | None:
-    """The incident's state and 119 record, locked for the operator's 119 answer."""
+    """The incident's state and 119 record, locked for the operator's 119 answer as every
+    writer of an incident locks it (FOR NO KEY UPDATE: its signals' foreign keys still pass)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT id, state, call_119_requested_at, call_119_at FROM incidents"
-            " WHERE id = %s FOR UPDATE",
+            " WHERE id = %s FOR NO KEY UPDATE",
             (incident_id,),
         )
         return await cur.fetchone()

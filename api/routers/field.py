@@ -205,7 +205,7 @@ async def field_photo(token: Token, request: Request, conn: Conn, app: App) -> R
         if len(data) > limit:
             return _too_large(limit)
     if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the body is empty")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the body is empty")
     problem = image_problem(content_type, bytes(data))
     if problem is not None:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, problem)
@@ -229,7 +229,7 @@ def _too_large(limit: int) -> JSONResponse:
     """The rest of the body is not read: the connection closes after the answer."""
     return JSONResponse(
         {"detail": f"照片太大：最大 {limit / 2**20:.1f} MiB（the photo is over {limit} bytes）"},
-        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
         headers={**_HEADERS, "Connection": "close"},
     )
 

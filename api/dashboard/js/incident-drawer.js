@@ -8,6 +8,7 @@ import { clock, humanRule, incidentTitle, stamp } from "./format.js";
 import { actOnIncident } from "./actions.js";
 import { openAlert } from "./alert-drawer.js";
 import { camerasPanel } from "./cameras-panel.js";
+import { dispatchPanel } from "./dispatch-panel.js";
 import { facts, failure, show } from "./drawer.js";
 import { incidentCard } from "./incident-card.js";
 import { state } from "./state.js";
@@ -70,6 +71,7 @@ function renderIncidentDetail(body, { incident, timeline }) {
       ["Resolution", resolution],
     ]),
     camerasPanel(incident),
+    dispatchPanel(incident),
     h("section", {}, h("h3", {}, "Timeline"), timelineList(timeline)),
     commentForm(incident),
   ));
