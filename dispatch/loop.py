@@ -63,7 +63,15 @@ async def _run_connected(settings: Settings, stop: threading.Event) -> None:
         await listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
         config = await DispatchConfig.of(conn, settings)
         while not stop.is_set():
-            done = await tick(conn, now=datetime.now(UTC), config=config)
+            try:
+                done = await tick(conn, now=datetime.now(UTC), config=config)
+            except psycopg.OperationalError:
+                raise
+            except Exception:
+                # One bad row (a roster or channel the dispatcher cannot read) must not stop
+                # every other escalation: the round is rolled back and tried again.
+                log.exception("dispatch loop: a round failed; trying again next tick")
+                done = 0
             if done:
                 log.info("dispatch loop: %d dispatches or escalations", done)
             await _incident_changed(listener, timeout_s=settings.dispatch_tick_s)
