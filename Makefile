@@ -37,6 +37,7 @@ bench: install
 	-$(BIN)/python -m bench.detection
 	-$(BIN)/python -m bench.overview
 	-$(BIN)/python -m bench.alert_latency
+	-$(BIN)/python -m bench.dispatch_latency
 	-$(BIN)/python -m bench.incidents
 	-$(BIN)/python -m bench.memory
 	-$(BIN)/python -m bench.registry_import

@@ -113,3 +113,15 @@ def test_incidents_benchmark_counts_one_item_per_fire(results: Path) -> None:
     assert [(f["value"], f["met"]) for f in items] == [(1, True), (1, True)], figures
     assert all(f["ratio"] < 1 for f in items), "fewer items than signals"
     assert "every target met" in result.stdout
+
+
+def test_dispatch_latency_benchmark_times_the_request_against_the_screen(results: Path) -> None:
+    """Confirmed fires through the broker, ingest, the dispatcher and the queue to a real local
+    receiver, each against its confirmed incident on the live stream from the same publish."""
+    result = _run("bench.dispatch_latency", "--fires", "3", "--repeat", "1")
+    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-2000:]
+    assert "run 1: 3 fires" in result.stdout
+    p99, p50, screen = json.loads((results / "dispatch_latency.json").read_text())["figures"]
+    assert p99["target"] == "p99 <= 2 s" and p99["met"] is (result.returncode == 0)
+    assert 0 < p50["value"] <= p99["value"] and screen["value"] > 0
+    assert p99["ratio"] == pytest.approx(p50["value"] / screen["value"])
