@@ -26,6 +26,7 @@ from alerts.signals import Change, Decision, latches
 from contract.families import family, higher_class, rank
 
 Key = tuple[str, str]  # (subject, family)
+CONDITION = "condition"  # logged when a further rule of an open alert's family starts to hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,12 @@ def _raised(step: int, d: Decision, alert: OpenAlert) -> LogRow:
         action=RAISE,
         from_state=None,
         to_state=alert.state,
-        detail={**d.detail, "rule": d.rule.value, "class": d.alert_class.value},
+        detail={
+            **d.detail,
+            "rule": d.rule.value,
+            "class": d.alert_class.value,
+            "at": d.at.isoformat(),
+        },
     )
 
 
@@ -300,13 +306,18 @@ def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow
         suppressed=found.suppressed,
         conditions=conditions,
     )
-    announced = (
-        Action.RISE.value
-        if rises
-        else announced_as(
+    # A rule of the family that starts to hold while the alert is open: a step of its own in the
+    # log (a lower one too: a priority lane or a backlog can bring the detector's alarm before
+    # the readings that led to it), and a step for confirmation.
+    starts = d.change is Change.RAISE and d.rule.value not in found.conditions
+    if rises:
+        announced: str | None = Action.RISE.value
+    elif starts:
+        announced = CONDITION
+    else:
+        announced = announced_as(
             action=action, before=found.state, after=state, was_active=found.condition_active
         )
-    )
     update = Update(
         step=step,
         alert=found.id,
@@ -315,7 +326,7 @@ def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow
         state=state,
         latching=after.latching,
         conditions=conditions,
-        stepped=rises or (d.change is Change.RAISE and not found.condition_active),
+        stepped=rises or starts,
         count=after.count,
         at=d.at,
         peak=after.peak,
@@ -331,17 +342,18 @@ def _update(*, step: int, d: Decision, found: OpenAlert) -> tuple[Update, LogRow
         return update, None, after
     resolved_cause = {"cause": cause.value} if cause and state is State.RESOLVED else {}
     stepped = (
-        {"rule": rule, "from_rule": found.rule, "class": alert_class, "at": d.at.isoformat()}
-        if rises
+        {"rule": d.rule.value, "from_rule": found.rule, "class": d.alert_class.value}
+        if rises or starts
         else {}
     )
+    at = {"at": d.at.isoformat()} if rises or starts else {}
     log = LogRow(
         step=step,
         alert=found.id,
         action=announced,
         from_state=found.state,
         to_state=state,
-        detail={**d.detail, **resolved_cause, **stepped},
+        detail={**d.detail, **resolved_cause, **stepped, **at},
     )
     return update, log, after
 

@@ -68,7 +68,11 @@ RETURNING id, subject, rule, class, state, count, site, building, suppressed_rea
 _UPDATE = """
 UPDATE alerts SET state = %(state)s, rule = %(rule)s, class = %(class)s, latching = %(latching)s,
     conditions = %(conditions)s, count = %(count)s, last_at = greatest(last_at, %(at)s),
-    steps = CASE WHEN %(stepped)s THEN steps || %(at)s::timestamptz ELSE steps END,
+    -- the newest 64 steps: a flapping rule's would grow without end
+    steps = CASE WHEN %(stepped)s
+                 THEN (steps || %(at)s::timestamptz)[greatest(1, cardinality(steps) - 62):]
+                 ELSE steps END,
+    raised_at = CASE WHEN %(stepped)s THEN least(raised_at, %(at)s) ELSE raised_at END,
     peak = %(peak)s, condition_active = %(condition_active)s, chattering = %(chattering)s,
     returned_at = CASE WHEN %(returned)s THEN %(at)s ELSE returned_at END,
     resolved_at = CASE WHEN %(state)s = 'resolved' THEN now() ELSE resolved_at END,
@@ -295,14 +299,16 @@ def _summarise(cur: psycopg.Cursor[dict[str, Any]]) -> list[AlertChange]:
 
 
 def seen_alerts(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, datetime]]:
-    """Every rule ever raised, as (subject, rule, class, event time): each alert's opening and
-    each step it moved up, and each incident's confirmation as its building's
+    """Every rule ever raised, as (subject, rule, class, event time): each alert's opening,
+    each step it moved up and each further rule of its family that started to hold, and each
+    incident's confirmation as its building's
     ``confirmed_fire``. For checking scenarios against their ground truth."""
     rows = conn.execute(
         "SELECT a.subject, coalesce(l.detail ->> 'rule', a.rule),"
         " coalesce(l.detail ->> 'class', a.class),"
-        " CASE WHEN l.action = 'rise' THEN (l.detail ->> 'at')::timestamptz ELSE a.raised_at END"
-        " FROM alert_log l JOIN alerts a ON a.id = l.alert_id WHERE l.action IN ('raise', 'rise')"
+        " coalesce((l.detail ->> 'at')::timestamptz, a.raised_at)"
+        " FROM alert_log l JOIN alerts a ON a.id = l.alert_id"
+        " WHERE l.action IN ('raise', 'rise', 'condition')"
         " UNION ALL"
         " SELECT 'building:' || building, 'confirmed_fire', 'fire', confirmed_at FROM incidents"
         " WHERE confirmed_at IS NOT NULL AND building IS NOT NULL"
