@@ -28,6 +28,7 @@ from api.routers import (
     health,
     incident_cameras,
     incidents,
+    me,
     monthly_report,
     overview,
     pending,
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(buildings.router)
     app.include_router(rosters.router)
     app.include_router(users.router)
+    app.include_router(me.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)
     app.include_router(incident_cameras.router)
