@@ -24,6 +24,7 @@ from api.routers import (
     device_bulk,
     devices,
     dispatches,
+    docs,
     field,
     health,
     incident_cameras,
@@ -101,6 +102,8 @@ def create_app(
         version="0.1.0",
         summary="Fire-safety monitoring for the Zilai Street old quarter",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/routers/docs.py
+        redoc_url=None,
         # Any request may be refused for its size before a route sees it (api/limits.py).
         responses={
             # FastAPI's own answer to a body it cannot read at all (not JSON's syntax: a 422).
@@ -113,6 +116,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     add_registry_errors(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     # Before devices: /devices/import, /export and /pending are not device ids.
     app.include_router(device_bulk.router)
     app.include_router(pending.router)
