@@ -37,6 +37,7 @@ from api.routers import (
     reports,
     rosters,
     users,
+    wall,
 )
 from api.schemas import Problem
 from api.state import AppState
@@ -136,4 +137,5 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(monthly_report.router)
     app.include_router(dashboard.router)
+    app.include_router(wall.router)
     return app
