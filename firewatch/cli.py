@@ -10,22 +10,83 @@ from psycopg.errors import UndefinedTable
 from pydantic import ValidationError
 
 from firewatch.cli_broker import add_broker_parser, run_broker
+from firewatch.cli_help import Paragraphs, add_command
 from firewatch.cli_registry import add_registry_parsers, run_devices, run_users
 from firewatch.cli_rosters import add_rosters_parser, run_rosters
 from firewatch.logs import configure_logging
 from settings import Settings
 from store.database import DatabaseUnavailable
 
+DESCRIPTION = """\
+Firewatch: the monitoring backend of a fire-safety control centre. Devices publish over MQTT,
+ingest stores them in PostgreSQL and the rules engine raises alerts, and the API serves the
+operators' console. One subcommand per process; every setting is a FIREWATCH_* environment
+variable (README.md lists them)."""
+
+EPILOG = """\
+Start here:
+  firewatch demo                            the whole pipeline with simulated devices
+  firewatch users add NAME --role operator  a token to sign in to the console with
+  firewatch COMMAND --help                  a command's options"""
+
+_EMBEDDED = (
+    "With FIREWATCH_EMBEDDED on (the default), PostgreSQL and a broker are started here, with "
+    "their data under FIREWATCH_EMBEDDED_DIR, for each service whose URL is not set and whose "
+    "default address answers nothing. A URL you set (FIREWATCH_DATABASE_URL, FIREWATCH_MQTT_URL) "
+    "is always used as it is, reachable or not."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="firewatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="create the database if needed and apply migrations")
-    sub.add_parser("up", help="ingest, the API and the dispatcher in one process")
-    sub.add_parser("ingest", help="the MQTT ingestion service alone")
-    sub.add_parser("api", help="the HTTP API alone")
-    sub.add_parser("dispatcher", help="the notification sender alone (also inside 'up')")
-    demo = sub.add_parser("demo", help="the whole pipeline with simulated devices")
+    parser = argparse.ArgumentParser(
+        prog="firewatch", description=DESCRIPTION, epilog=EPILOG, formatter_class=Paragraphs
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_command(
+        sub,
+        "migrate",
+        summary="create the database if needed and apply the migrations",
+        details="Safe to run again: an up-to-date database is left as it is. "
+        "FIREWATCH_DATABASE_URL names the database.",
+    )
+    add_command(
+        sub,
+        "up",
+        summary="ingest, the API and the dispatcher in one process",
+        details="For one machine and for demos; the console is served at "
+        "http://FIREWATCH_API_HOST:FIREWATCH_API_PORT/. " + _EMBEDDED,
+    )
+    add_command(
+        sub,
+        "ingest",
+        summary="the MQTT ingestion service alone",
+        details="Subscribes to fw/v1/FIREWATCH_SITE/#, runs the rules engine and writes "
+        "readings and alerts, acknowledging each message only after its batch is committed. "
+        "Several workers share a site with FIREWATCH_INGEST_WORKERS and "
+        "FIREWATCH_INGEST_WORKER_INDEX.",
+    )
+    add_command(
+        sub,
+        "api",
+        summary="the HTTP API and the operators' console alone",
+        details="Listens on FIREWATCH_API_HOST:FIREWATCH_API_PORT; /docs describes every route.",
+    )
+    add_command(
+        sub,
+        "dispatcher",
+        summary="the notification sender and the dispatch loop alone (also inside 'up')",
+        details="Sends what waits in PostgreSQL's queue, retrying with backoff, and escalates "
+        "dispatches nobody accepted; a restart loses nothing.",
+    )
+    demo = add_command(
+        sub,
+        "demo",
+        summary="the whole pipeline with the simulated quarter",
+        details="Registers 3,031 simulated devices, starts ingest, the API and the dispatcher, "
+        "publishes the quarter's live traffic and plays a scenario every few minutes, saying "
+        "what to expect. It prints the console's address and an operator token to sign in "
+        "with. " + _EMBEDDED,
+    )
     demo.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
     demo.add_argument("--rate", type=float, default=300, help="messages per second to publish")
     _simulator_parsers(sub)
@@ -38,26 +99,46 @@ def build_parser() -> argparse.ArgumentParser:
 def _simulator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from simulators.scenarios import SCENARIOS
 
-    simulate = sub.add_parser("simulate", help="the simulated quarter: topology, scenarios, load")
-    what = simulate.add_subparsers(dest="simulate_command", required=True)
-    topology = what.add_parser("topology", help="write the quarter in the registry's import format")
-    topology.add_argument("--seed", type=int, default=7)
-    topology.add_argument("--out", type=Path, required=True, help="a .json file")
-    scenario = what.add_parser(
-        "scenario",
-        help="write a scenario's messages (JSONL) and its ground truth beside them",
-        epilog="scenarios:\n" + "\n".join(f"  {s.name}: {s.title}" for s in SCENARIOS.values()),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    simulate = add_command(
+        sub,
+        "simulate",
+        summary="the simulated quarter: topology, scenarios, load",
+        details="Deterministic per seed; docs/simulators.md describes the quarter and every "
+        "scenario.",
     )
-    scenario.add_argument("name", choices=sorted(SCENARIOS))
-    scenario.add_argument("--seed", type=int, default=7)
+    what = simulate.add_subparsers(dest="simulate_command", required=True, metavar="COMMAND")
+    topology = add_command(
+        what,
+        "topology",
+        summary="write the quarter in the registry's import format",
+        details="Load it with 'firewatch devices import FILE'.",
+    )
+    topology.add_argument("--seed", type=int, default=7, help="the same seed, the same quarter")
+    topology.add_argument("--out", type=Path, required=True, help="a .json file")
+    scenario = add_command(
+        what,
+        "scenario",
+        summary="write a scenario's messages (JSONL) and its ground truth beside them",
+        details="Publish the messages with 'firewatch replay'; the ground truth lists the "
+        "alerts expected, each with its onset and deadline, and those that must not come.",
+        epilog="scenarios:\n" + "\n".join(f"  {s.name}: {s.title}" for s in SCENARIOS.values()),
+    )
+    scenario.add_argument(
+        "name", choices=sorted(SCENARIOS), metavar="NAME", help="one of the scenarios below"
+    )
+    scenario.add_argument("--seed", type=int, default=7, help="the same seed, the same messages")
     scenario.add_argument(
         "--out",
         type=Path,
         required=True,
         help="NAME.jsonl; the ground truth goes to NAME.expect.json",
     )
-    run = what.add_parser("run", help="publish the quarter's live traffic at a target rate")
+    run = add_command(
+        what,
+        "run",
+        summary="publish the quarter's live traffic at a target rate",
+        details="Until Ctrl-C or --duration; the summary gives the rate reached.",
+    )
     run.add_argument(
         "--devices",
         type=int,
@@ -69,12 +150,18 @@ def _simulator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     run.add_argument(
         "--processes", type=int, default=1, help="publisher processes; one tops out near 12k msg/s"
     )
-    run.add_argument("--seed", type=int, default=7)
+    run.add_argument("--seed", type=int, default=7, help="the same seed, the same traffic")
     run.add_argument(
         "--register", action="store_true", help="register the devices first, so ingest accepts them"
     )
-    replay = sub.add_parser("replay", help="publish a recording (.jsonl) or an FSRI fire (.csv)")
-    replay.add_argument("file", type=Path)
+    replay = add_command(
+        sub,
+        "replay",
+        summary="publish a recording (.jsonl) or a UL FSRI fire test (.csv)",
+        details="A recording from 'firewatch record' or 'firewatch simulate scenario' is "
+        "published with its timing; a fire test's columns become devices' readings.",
+    )
+    replay.add_argument("file", type=Path, help="a .jsonl recording or an FSRI .csv")
     replay.add_argument(
         "--speed",
         type=float,
@@ -94,8 +181,13 @@ def _simulator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="COLUMN=DEVICE[:metric]",
         help="CSV column to device (repeat; replaces the default quadrants)",
     )
-    record = sub.add_parser("record", help="capture the site's live traffic as JSONL")
-    record.add_argument("--out", type=Path, required=True)
+    record = add_command(
+        sub,
+        "record",
+        summary="capture the site's live traffic as JSONL",
+        details="What 'firewatch replay' publishes again.",
+    )
+    record.add_argument("--out", type=Path, required=True, help="a .jsonl file")
     record.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
 
 

@@ -6,18 +6,31 @@ import argparse
 import asyncio
 import sys
 
+from firewatch.cli_help import add_command
 from settings import Settings
 
 
 def add_broker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    broker = sub.add_parser("broker", help="MQTT accounts and ACL from the registry")
-    what = broker.add_subparsers(dest="broker_command", required=True)
-    what.add_parser(
-        "sync", help="write the broker's password and ACL files, then signal it to reload"
+    broker = add_command(
+        sub,
+        "broker",
+        summary="MQTT accounts and ACL from the registry",
+        details="Each device may publish only under its own topics; deploy/README.md describes "
+        "the broker's set-up.",
     )
-    passwd = what.add_parser(
+    what = broker.add_subparsers(dest="broker_command", required=True, metavar="COMMAND")
+    add_command(
+        what,
+        "sync",
+        summary="write the broker's password and ACL files, then signal it to reload",
+        details="FIREWATCH_BROKER_PASSWORD_FILE and FIREWATCH_BROKER_ACL_FILE are written; the "
+        "broker whose pid is in FIREWATCH_BROKER_PID_FILE reloads them.",
+    )
+    passwd = add_command(
+        what,
         "passwd",
-        help="new passwords for devices or service accounts (svc.ingest, svc.api), shown once",
+        summary="new passwords for devices or service accounts (svc.ingest, svc.api), shown once",
+        details="Printed as CSV on stdout; they take effect at the next 'firewatch broker sync'.",
     )
     passwd.add_argument("names", nargs="*", metavar="NAME", help="device ids or service accounts")
     passwd.add_argument(

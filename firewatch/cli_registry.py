@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import psycopg
 
+from firewatch.cli_help import add_command
 from registry import service
 from registry.device_import import to_csv, to_json
 from registry.errors import Invalid
@@ -238,9 +239,21 @@ def _user_name(value: str) -> str:
 def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from store.users import ROLES
 
-    devices = sub.add_parser("devices", help="the device registry: import and export")
-    what = devices.add_subparsers(dest="devices_command", required=True)
-    load = what.add_parser("import", help="register or update devices from a CSV or JSON file")
+    devices = add_command(
+        sub,
+        "devices",
+        summary="the device registry: import and export",
+        details="docs/devices.md describes the file format and the device lifecycle.",
+    )
+    what = devices.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
+    load = add_command(
+        what,
+        "import",
+        summary="register or update devices from a CSV or JSON file",
+        details="With their buildings and zones, all or nothing: a file with an error imports "
+        "nothing, and every bad row and field is reported. New devices' broker passwords are "
+        "shown once.",
+    )
     load.add_argument("file", type=Path, help="a .csv or .json file (docs/devices.md)")
     load.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     load.add_argument(
@@ -255,19 +268,51 @@ def add_registry_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="FILE",
         help="write new devices' broker passwords here (mode 0600) instead of printing them",
     )
-    dump = what.add_parser("export", help="write the registry in the import format")
-    dump.add_argument("--format", choices=("json", "csv"), default="json", dest="export_format")
-    dump.add_argument("--out", type=Path, required=True)
-    users = sub.add_parser("users", help="people and their tokens")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", help="create a user and print its token once")
-    add.add_argument("name", type=_user_name)
-    add.add_argument("--role", choices=ROLES, required=True)
-    users_sub.add_parser("list", help="every user, its role and how many tokens it has")
-    disable = users_sub.add_parser("disable", help="disable a user; its tokens stop working")
-    disable.add_argument("name")
-    rotate = users_sub.add_parser("rotate-token", help="revoke a user's tokens, print a new one")
-    rotate.add_argument("name")
+    dump = add_command(
+        what,
+        "export",
+        summary="write the registry in the import format",
+        details="What 'firewatch devices import' reads back.",
+    )
+    dump.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default="json",
+        dest="export_format",
+        help="json (default) holds buildings and zones too; csv the devices only",
+    )
+    dump.add_argument("--out", type=Path, required=True, help="the file to write")
+    users = add_command(
+        sub,
+        "users",
+        summary="people and their tokens",
+        details="Every /api/v1 route needs 'Authorization: Bearer TOKEN'. Roles: admin manages "
+        "users, technician devices and buildings, operator incidents and alerts, viewer reads.",
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    add = add_command(
+        users_sub,
+        "add",
+        summary="create a user and print its token once",
+        details="Only the token's hash is kept: note it down now, or rotate it later.",
+    )
+    add.add_argument("name", type=_user_name, help="1-64 letters, digits and _ . @ -")
+    add.add_argument("--role", choices=ROLES, required=True, help="what the user may do")
+    add_command(users_sub, "list", summary="every user, its role and how many tokens it has")
+    disable = add_command(
+        users_sub,
+        "disable",
+        summary="disable a user; its tokens stop working",
+        details="At once, live streams included. The last admin cannot be disabled.",
+    )
+    disable.add_argument("name", help="the user's name")
+    rotate = add_command(
+        users_sub,
+        "rotate-token",
+        summary="revoke a user's tokens, print a new one",
+        details="For a lost or leaked token; the new one is shown only this once.",
+    )
+    rotate.add_argument("name", help="the user's name")
 
 
 def run_devices(settings: Settings, args: argparse.Namespace) -> None:

@@ -16,6 +16,7 @@ from dispatch.roster_import import (
     parse,
 )
 from dispatch.roster_schemas import RosterImportReport
+from firewatch.cli_help import add_command
 from settings import Settings
 from simulators.errors import InputError
 from store.audit import Actor
@@ -23,14 +24,20 @@ from store.database import connect_async
 
 
 def add_rosters_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rosters = sub.add_parser(
-        "rosters", help="grid workers, their channels, on-call shifts and supervisor chains"
+    rosters = add_command(
+        sub,
+        "rosters",
+        summary="grid workers, their channels, on-call shifts and supervisor chains",
+        details="Who a dispatched incident reaches, and in which order; docs/dispatch.md "
+        "describes the file.",
     )
-    what = rosters.add_subparsers(dest="rosters_command", required=True)
-    load = what.add_parser(
+    what = rosters.add_subparsers(dest="rosters_command", required=True, metavar="COMMAND")
+    load = add_command(
+        what,
         "import",
-        help="create or replace people and channels, and replace the shifts and supervisor "
+        summary="create or replace people and channels, and replace the shifts and supervisor "
         "chains of the zones a file names; all or nothing",
+        details="A file with an error imports nothing; every bad row and field is reported.",
     )
     load.add_argument("file", type=Path, help="a .json file of sections, or a .csv of one section")
     load.add_argument("--dry-run", action="store_true", help="check everything, write nothing")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +20,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from contract.kinds import Kind
+from firewatch.cli import build_parser
 from firewatch.testing import free_port, own_database, wait_until
 from settings import Settings
 from simulators.devices import SimDevice
@@ -205,3 +208,45 @@ def test_an_ingest_process_does_not_load_the_api() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every subcommand at any depth, with the words that name it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield (*path, name), child
+                yield from _commands(child, (*path, name))
+
+
+# reStructuredText's inline literals, roles and directives, which a terminal shows as they are.
+MARKUP = re.compile(r"``|:[a-z]+:`|^\.\. |`_", re.MULTILINE)
+
+
+def test_every_command_describes_itself_without_markup_and_explains_each_argument() -> None:
+    top = firewatch("--help", env={})
+    assert top.returncode == 0 and not MARKUP.search(top.stdout), top.stdout
+    assert "FIREWATCH_" in top.stdout and "firewatch COMMAND --help" in top.stdout
+    commands = dict(_commands(build_parser()))
+    assert {("up",), ("demo",), ("users", "add"), ("simulate", "scenario")} <= commands.keys()
+    for path, parser in commands.items():
+        shown = parser.format_help()
+        assert not MARKUP.search(shown), (path, shown)
+        # Its own --help opens with what it does, beyond the usage line.
+        assert parser.description and len(parser.description) > 20, path
+        opening = " ".join(parser.description.split("\n\n")[0].split())
+        assert opening in " ".join(shown.split()), path
+        unexplained = [
+            action.dest
+            for action in parser._actions
+            if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction)
+            and not action.help
+        ]
+        assert unexplained == [], (path, unexplained)
+        # Every subcommand is listed by its parent with a summary.
+        if len(path) > 1:
+            assert path[-1] in commands[path[:-1]].format_help()
+    up = firewatch("up", "--help", env={})
+    assert up.returncode == 0 and "reachable or not" in up.stdout
