@@ -1,6 +1,6 @@
 """The monthly report as a printable page in Chinese, times on the site's clock (Beijing time by
-default): plain HTML and inline CSS, nothing fetched, so it prints the same from a control-centre
-PC with no internet."""
+default) with their offset: plain HTML and inline CSS, nothing fetched, so it prints the same
+from a control-centre PC with no internet."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from api.local_time import local_text, zone_zh
 from dispatch.messages import CLASS_ZH
 from dispatch.steps import CAUSES
 
@@ -62,7 +63,7 @@ class _Clock:
         if value is None:
             return NONE
         if isinstance(value, datetime):
-            return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
+            return local_text(value, self.tz)
         return str(value)
 
 
@@ -110,7 +111,7 @@ def render(report: dict[str, Any]) -> str:
     clock = _Clock(report)
     incidents, dispatches = report["incidents"], report["dispatches"]
     fires, false = report["real_fires"], report["false_alarms"]
-    zone = "北京时间" if report["timezone"] == "Asia/Shanghai" else report["timezone"]
+    zone = zone_zh(report["timezone"], report["from"])
     title = f"{escape(report['site'])} 消防监控月度报告：{escape(report['month'])}"
     span = f"{clock.text(report['from'])} 至 {clock.text(report['to'])}（{escape(zone)}）"
     verdicts = list(VERDICT_ZH)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from api.local_time import utc_offset
 from api.schemas import Problem
 from api.state import State
 from store.users import Principal
@@ -39,12 +40,11 @@ class MeRead(BaseModel):
 )
 async def me(state: State, who: Annotated[Principal, Depends(current_principal)]) -> MeRead:
     settings = state.settings
-    local_now = datetime.now(UTC).astimezone(settings.tz)
     return MeRead(
         name=who.name,
         role=who.role,
         token_expires_at=None,
         site=settings.site,
         site_timezone=settings.site_timezone,
-        site_utc_offset=local_now.isoformat(timespec="seconds")[-6:],
+        site_utc_offset=utc_offset(datetime.now(settings.tz)),
     )

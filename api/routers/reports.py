@@ -61,5 +61,5 @@ async def get_shift_report(
         conn, site=state.settings.site, start=since, end=until
     )
     if fmt is Format.HTML:
-        return HTMLResponse(render(report))
+        return HTMLResponse(render(report, tz=state.settings.tz))
     return JSONResponse(jsonable_encoder(report))

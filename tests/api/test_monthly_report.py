@@ -235,8 +235,8 @@ def test_the_printable_page_is_in_chinese_on_beijing_time(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert "月度报告" in page and "北京时间" in page
-    assert "2026-11-01 00:30:00" in page  # the real fire, on Beijing's clock
+    assert "月度报告" in page and "（北京时间 UTC+08:00）" in page
+    assert "2026-11-01 00:30:00 +08:00" in page  # the real fire, on Beijing's clock
     assert "66.7%" in page and "电动车充电" in page and "烹饪油烟" in page
     assert "紫来街2号" in page and "已拨打" in page
     assert "<script" not in page and "http" not in page  # nothing fetched, nothing to run

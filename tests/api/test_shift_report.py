@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from api.app import create_app
 from contract.alarms import AlertClass, Rule
 from contract.kinds import Kind
+from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.conftest import Registry
 from tests.tokens import auth, token
@@ -264,11 +266,43 @@ def test_shift_figures(
         "/api/v1/reports/shift", params={**params, "format": "html"}, headers=operator
     )
     assert page.headers["content-type"].startswith("text/html")
-    assert "4 incidents opened, 1 confirmed" in page.text and "50%" in page.text
-    assert "6 signals (alerts) raised" in page.text and "33%" in page.text
+    assert "新增事件 4 起，其中多设备确认火警 1 起" in page.text and "误报率 50.0%" in page.text
+    assert "新增信号（报警）6 条" in page.text and "误报率 33.3%" in page.text
+    # Beijing time with its offset: the shift ran 20:00 to 08:00 UTC.
+    span = "2026-11-29 04:00:00 +08:00 至 2026-11-29 16:00:00 +08:00（北京时间 UTC+08:00）"
+    assert span in page.text
+    # The fire handed over from before the shift was stored 30 min before it, 19:30 UTC.
+    assert "<td>2026-11-29 03:30:00 +08:00</td>" in page.text
+    assert "UTC<" not in page.text and "+00:00" not in page.text
+    # Classes, states and rules in Chinese: the tamper and low battery still to hand over.
+    for label in ("火警", "预警", "监管", "未确认", "设备被拆", "电量低", "真实火情 1"):
+        assert label in page.text, label
     assert "battery ordered &lt;script&gt;" in page.text and "lock checked &lt;b&gt;" in page.text
     assert "<script" not in page.text and "<b>" not in page.text
     assert "http://" not in page.text and "https://" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("month", "span"),
+    [
+        ("01", "2026-01-15 07:00:00 -05:00 至 2026-01-15 19:00:00 -05:00（{zone} UTC-05:00）"),
+        ("07", "2026-07-15 08:00:00 -04:00 至 2026-07-15 20:00:00 -04:00（{zone} UTC-04:00）"),
+    ],
+)
+def test_the_shift_report_is_on_the_configured_zone_with_its_summer_offset(
+    settings: Settings, database_url: str, site: str, month: str, span: str
+) -> None:
+    zoned = settings.model_copy(update={"site_timezone": "America/New_York"})
+    viewer = auth(token(database_url, f"viewer-{site}", "viewer"))
+    params = {"from": f"2026-{month}-15T12:00:00Z", "to": f"2026-{month}-16T00:00:00Z"}
+    with TestClient(create_app(zoned)) as client:
+        page = client.get(
+            "/api/v1/reports/shift", params={**params, "format": "html"}, headers=viewer
+        )
+        data = client.get("/api/v1/reports/shift", params=params, headers=viewer).json()
+    assert page.status_code == 200 and span.format(zone="America/New_York") in page.text
+    # The JSON keeps ISO 8601 in UTC, whatever the site's zone.
+    assert datetime.fromisoformat(data["from"]) == datetime.fromisoformat(params["from"])
 
 
 def test_shift_report_refuses_bad_windows(client: TestClient, database_url: str, site: str) -> None:
