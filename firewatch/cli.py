@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         details="Registers 3,031 simulated devices, starts ingest, the API and the dispatcher, "
         "publishes the quarter's live traffic and plays a scenario every few minutes, saying "
         "what to expect. It prints the console's address and an operator token to sign in "
-        "with. " + _EMBEDDED,
+        "with. It needs PostgreSQL and a broker at FIREWATCH_DATABASE_URL and "
+        "FIREWATCH_MQTT_URL.",
     )
     demo.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
     demo.add_argument("--rate", type=float, default=300, help="messages per second to publish")
