@@ -2,7 +2,8 @@
 expiry, and carries their HMAC-SHA256 under the deployment's secret, so nobody can make one or
 stretch one; the link's row says whether it was revoked and whether its dispatch is closed.
 
-A token is ``{link id}.{dispatch id}.{expiry, Unix seconds}.{signature, base64url}``. Checking
+A token is ``{link id}.{dispatch id}.{expiry, Unix seconds}.{signature, base64url}``, the expiry
+at most ten digits (year 2286: any longer is no token of ours, and no date to compare). Checking
 signs the parsed claim again and compares the whole token in constant time, so only the one
 spelling a signature was made for is accepted.
 """
@@ -27,7 +28,7 @@ from store.field import count_use, link_access, link_key
 MAX_TOKEN_CHARS = 200
 MIN_SECRET_BYTES = 32
 _TOKEN = re.compile(
-    r"^([A-Za-z0-9_-]{16,64})\.([1-9][0-9]{0,18})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$"
+    r"^([A-Za-z0-9_-]{16,64})\.([1-9][0-9]{0,18})\.([1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$"
 )
 
 
@@ -76,11 +77,11 @@ def verify(token: str, *, secret: bytes, now: datetime) -> LinkClaim:
     match = _TOKEN.match(token) if len(token) <= MAX_TOKEN_CHARS else None
     if match is None:
         raise LinkRefused(Refusal.FORGED)
-    claim = LinkClaim(
-        link_id=match[1],
-        dispatch_id=int(match[2]),
-        expires_at=datetime.fromtimestamp(int(match[3]), UTC),
-    )
+    try:
+        expires_at = datetime.fromtimestamp(int(match[3]), UTC)
+    except (ValueError, OverflowError):  # a date the platform cannot hold
+        raise LinkRefused(Refusal.FORGED) from None
+    claim = LinkClaim(link_id=match[1], dispatch_id=int(match[2]), expires_at=expires_at)
     if not hmac.compare_digest(sign(claim, secret=secret).encode(), token.encode()):
         raise LinkRefused(Refusal.FORGED)
     if now >= claim.expires_at:

@@ -214,6 +214,20 @@ def test_forged_expired_and_revoked_links_get_403_saying_so(
     assert refusals == (4 + 3,)  # expired (three routes and the page), revoked (two and the page)
 
 
+def test_a_forged_expiry_past_any_calendar_is_a_forgery_not_a_crash(
+    client: TestClient, sent: tuple[int, int, str]
+) -> None:
+    """A claimed expiry no date can hold (review finding: a 500 from fromtimestamp)."""
+    link_id, dispatch, _, mac = sent[2].split(".")
+    for expiry in ("999999999999", "99999999999", "9" * 19):
+        bad = f"{link_id}.{dispatch}.{expiry}.{mac}"
+        for answer in (client.get(f"/api/v1/field/{bad}"), _step(client, bad, step="accept")):
+            assert answer.status_code == 403, (expiry, answer.text)
+            assert answer.json()["reason"] == "forged"
+        page = client.get(f"/field/{bad}")
+        assert page.status_code == 403 and "链接无效" in page.text
+
+
 def test_a_verdict_on_a_resolved_incident_is_a_conflict(
     client: TestClient, operator: Who, sent: tuple[int, int, str]
 ) -> None:
