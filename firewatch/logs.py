@@ -5,6 +5,8 @@ formats show them, JSON as fields of their own so they can be searched without p
 
 Bearer tokens never reach a log: the live stream takes its token in the query string (a
 browser's EventSource cannot send headers), and uvicorn's access log writes the whole URL.
+Nor do field links' tokens, which are a path segment (``/field/{token}``,
+``/api/v1/field/{token}/steps``): whoever reads the log must not open a worker's dispatch.
 """
 
 from __future__ import annotations
@@ -33,14 +35,19 @@ _BEARER = re.compile(r"(?i)(authorization:\s*bearer\s+|bearer\s+)[^&\s\"']+")
 # (``acc%65ss_token=`` is ``access_token=`` to Starlette).
 _PARAM = re.compile(r"(?P<name>[^?&;=\s\"']+)=(?P<value>[^&\s\"']*)")
 _TOKEN_PARAMS = frozenset({"access_token"})
+# The segment after /field/, but the field page's own files (api/routers/field.py).
+_FIELD_TOKEN = re.compile(r"(/field/)(?!static/|sw\.js(?![^/?#\s\"']))[^/?#\s\"']+")
 REDACTED = "[REDACTED]"
 # uvicorn's access log does not propagate to the root logger: it gets its own filter.
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
-    """``text`` with every token value (``access_token=…``, ``Bearer …``) replaced."""
+    """``text`` with every token value (``access_token=…``, ``Bearer …``, ``/field/…``)
+    replaced."""
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    if "/field/" in text:
+        text = _FIELD_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     if "=" not in text:
         return text
     return _PARAM.sub(_redact_param, text)

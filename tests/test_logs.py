@@ -125,3 +125,47 @@ def test_uvicorn_access_log_never_shows_the_stream_token(
     access = [line for line in logged.out.splitlines() if "/api/v1/alerts/stream" in line]
     assert access and "access_token=[REDACTED]" in access[0]
     assert secret not in logged.out + logged.err
+
+
+def test_field_link_tokens_never_reach_the_access_log(capsys: pytest.CaptureFixture[str]) -> None:
+    """A field link's token is its path (review finding): the field page and its API as a real
+    server logs them; the page's static files keep their paths."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    configure_logging("text", stream=io.StringIO())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, what="uvicorn")
+    token = "Ab3_x-" * 4 + ".42.1900000000." + "S1g" * 14 + "x"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for path in (
+            f"/field/{token}",
+            f"/api/v1/field/{token}",
+            f"/api/v1/field/{token}/steps",
+            f"/api/v1/field/{token}/photo?x=1",
+            "/field/static/field.js",
+            "/field/sw.js",
+        ):
+            assert httpx2.get(base + path).status_code == 204
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    logged = capsys.readouterr()
+    assert token not in logged.out + logged.err
+    access = [line for line in logged.out.splitlines() if "/field/" in line]
+    assert sum("/field/[REDACTED]" in line for line in access) == 4
+    assert any("/api/v1/field/[REDACTED]/steps" in line for line in access)
+    assert any("/field/static/field.js" in line for line in access)
+    assert any("/field/sw.js" in line for line in access)
+
+
+def test_redact_hides_a_field_token_in_any_text() -> None:
+    assert redact("GET /field/abc.1.2.sig HTTP/1.1") == "GET /field/[REDACTED] HTTP/1.1"
+    assert redact("/api/v1/field/abc.1.2.sig/photo") == "/api/v1/field/[REDACTED]/photo"
+    assert redact("/field/static/style.css /field/sw.js") == "/field/static/style.css /field/sw.js"
