@@ -3,9 +3,10 @@
 
 import { CLASSES } from "/static/js/classes.js";
 import { cssColor, fitCanvas, ticks } from "/static/js/canvas.js";
-import { hourMinute } from "./site-time.js";
+import { hourMinute, siteHour } from "./site-time.js";
 import { say } from "./text.js";
 
+const EVERY = [1, 2, 3, 6, 12];
 const rem = () => parseFloat(getComputedStyle(document.documentElement).fontSize);
 
 export function drawDay(canvas, empty, totalsBox, timeline) {
@@ -52,11 +53,12 @@ export function drawDay(canvas, empty, totalsBox, timeline) {
     ctx.fillText(String(t), pad.left - font * 0.4, y(t));
   }
 
-  // A bar per hour; a label every few hours, as many as fit side by side.
+  // A bar per hour; a label on the hours of the site's clock that divide the day evenly (every
+  // 1, 2, 3, 6 or 12 hours), as many as fit side by side.
   const slot = plotW / buckets.length;
   const barW = Math.max(2, slot * 0.75);
   const labelW = ctx.measureText("00:00").width * 1.6;
-  const labelEvery = Math.max(1, Math.ceil(labelW / slot));
+  const labelEvery = EVERY.find((n) => n * slot >= labelW) ?? 24;
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   buckets.forEach((bucket, i) => {
@@ -69,8 +71,7 @@ export function drawDay(canvas, empty, totalsBox, timeline) {
       ctx.fillRect(x, y(base + n), barW, y(base) - y(base + n));
       base += n;
     }
-    // Counted from the newest hour back, so the last label is always the current hour.
-    if ((buckets.length - 1 - i) % labelEvery === 0) {
+    if (siteHour(bucket.hour) % labelEvery === 0) {
       const centre = Math.min(Math.max(x + barW / 2, pad.left + labelW / 3), width - labelW / 3);
       ctx.fillStyle = cssColor("muted");
       ctx.fillText(hourMinute(bucket.hour), centre, pad.top + plotH + font * 0.35);

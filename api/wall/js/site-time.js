@@ -21,6 +21,7 @@ function format(iso, options) {
 }
 
 export const hourMinute = (iso) => format(iso, { hour: "2-digit", minute: "2-digit" });
+export const siteHour = (iso) => Number(format(iso, { hour: "numeric", hourCycle: "h23" }).replace(/\D/g, ""));
 export const time = (iso) => format(iso, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 // The big clock: time, and the date with the weekday and the offset, so no one wonders which zone.

@@ -46,7 +46,7 @@ function renderStatic() {
 function drawPlan() {
   const live = liveClasses();
   plan.setData({ buildings: planBuildings(), devices: [], live });
-  renderPlanLabels($("plan-labels"), plan, live.incidentAt, names);
+  renderPlanLabels($("plan-labels"), $("plan-leaders"), plan, live.incidentAt, names);
 }
 
 function drawAll() {
