@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, ViewportSize, expect, sync_playwright
 
 from api.app import create_app
 from firewatch.testing import free_port, serving
@@ -27,8 +27,8 @@ from tests.ingest.helpers import running
 pytestmark = needs_chromium
 
 LIVE_MS = 20_000
-FULL_HD = {"width": 1920, "height": 1080}
-UHD = {"width": 3840, "height": 2160}
+FULL_HD: ViewportSize = {"width": 1920, "height": 1080}
+UHD: ViewportSize = {"width": 3840, "height": 2160}
 # The smallest text, as a share of the screen's height (wall.css says why: 3 m on a 55" panel).
 SMALLEST_TEXT = 0.025
 
