@@ -99,6 +99,30 @@ async def answer_step(
     return await field_view(conn, access["link_id"], repeated=judged is Judgement.REPEAT)
 
 
+async def photo_welcome(
+    conn: psycopg.AsyncConnection[Any],
+    token: str,
+    *,
+    max_photos: int,
+    secret: bytes,
+    now: datetime,
+) -> Refusal | None:
+    """Whether a photo may come, asked before its body is read: None, or the link's refusal
+    (counted); a resolved incident, a dispatch another person took or one full of photos
+    raises Conflict. ``answer_photo`` asks again as it stores the photo."""
+    access = await open_link(conn, token, secret=secret, now=now, use=None)
+    if isinstance(access, Refusal):
+        return access
+    _check_open(access)
+    if await photo_count(conn, access["dispatch_id"]) >= max_photos:
+        raise _full(max_photos)
+    return None
+
+
+def _full(max_photos: int) -> Conflict:
+    return Conflict(f"每次派单最多{max_photos}张照片（at most {max_photos} photos)")
+
+
 async def answer_photo(
     conn: psycopg.AsyncConnection[Any],
     token: str,
@@ -118,7 +142,7 @@ async def answer_photo(
         conn, access=access, content_type=content_type, data=data, max_photos=max_photos, now=now
     )
     if photo_id is None:
-        raise Conflict(f"每次派单最多{max_photos}张照片（at most {max_photos} photos)")
+        raise _full(max_photos)
     detail = {
         "dispatch": access["dispatch_id"],
         "person": access["person_id"],

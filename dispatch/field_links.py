@@ -108,11 +108,12 @@ async def open_link(
     *,
     secret: bytes,
     now: datetime,
-    use: Literal["views", "answers"],
+    use: Literal["views", "answers"] | None,
 ) -> dict[str, Any] | Refusal:
     """The link's access (``store.field.link_access``; its dispatch locked for an answer),
-    its use counted; or why it is refused, the refusal counted on a link we know. The caller
-    commits either way: a refused link's count must stay."""
+    its use counted (``use`` None: a check before an answer, counted only if refused); or why
+    it is refused, the refusal counted on a link we know. The caller commits either way: a
+    refused link's count must stay."""
     try:
         claim = verify(token, secret=secret, now=now)
     except LinkRefused as exc:
@@ -126,7 +127,10 @@ async def open_link(
     ):
         return Refusal.FORGED
     refusal = _refusal(access)
-    await count_use(conn, claim.link_id, use=use if refusal is None else "refusals", now=now)
+    if refusal is not None:
+        await count_use(conn, claim.link_id, use="refusals", now=now)
+    elif use is not None:
+        await count_use(conn, claim.link_id, use=use, now=now)
     return access if refusal is None else refusal
 
 

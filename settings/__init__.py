@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         default=5 * 2**20, ge=64 * 2**10, le=FIELD_PHOTO_CEILING_BYTES
     )
     field_photos_max: int = Field(default=10, ge=1, le=50)
+    # Issue 17, review fixes: a field photo's body must have arrived within this many seconds
+    # (408 after; no database connection is held meanwhile).
+    field_photo_read_s: float = Field(default=60.0, gt=0, le=600)
 
     # Issue 17, rosters (dispatch/on_call.py): shifts are read on this time zone's wall clock.
     site_timezone: str = "Asia/Shanghai"

@@ -3,13 +3,17 @@ The link grants its one dispatch: read the incident, answer the steps, send phot
 that is forged, expired, revoked or spent (its dispatch closed) gets a 403 that says so: an
 HTML page in Chinese for the page, JSON for the API.
 
-A photo is checked before it is stored: the declared size and type first, then the link's
-signature (no body is read for a forgery), then the bytes as they arrive (at most the
-configured size) and their first bytes against the declared type.
+A photo is checked before it is stored: the declared size and type first, then the link in
+full (no body is read for a forged, expired, revoked or spent link, a resolved incident or a
+dispatch full of photos), then the bytes as they arrive (at most the configured size, within
+FIREWATCH_FIELD_PHOTO_READ_S) and their first bytes against the declared type. No database
+connection is held while the body arrives: the check and the store are two short
+transactions, so slow phones cannot take the pool from every other route.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path as FilePath
@@ -29,9 +33,10 @@ from dispatch.field_answers import (
     answer_photo,
     answer_step,
     image_problem,
+    photo_welcome,
     view_link,
 )
-from dispatch.field_links import LinkRefused, Refusal, counted, link_secret, open_link, verify
+from dispatch.field_links import Refusal, link_secret, open_link
 from dispatch.steps import Answer
 
 FIELD_DIR = FilePath(__file__).resolve().parent.parent / "field"
@@ -169,6 +174,7 @@ async def field_step(token: Token, conn: Conn, app: App, body: FieldStep) -> Res
     responses={
         **_REFUSED,
         **_CONFLICT,
+        408: {"model": Problem, "description": "Not all sent within FIREWATCH_FIELD_PHOTO_READ_S"},
         413: {"model": Problem, "description": "Over FIREWATCH_FIELD_PHOTO_MAX_BYTES"},
         415: {"model": Problem, "description": "Not a JPEG, PNG or WebP image"},
     },
@@ -180,7 +186,7 @@ async def field_step(token: Token, conn: Conn, app: App, body: FieldStep) -> Res
     },
     summary="A photo from the site: the raw image as the body, its type as Content-Type",
 )
-async def field_photo(token: Token, request: Request, conn: Conn, app: App) -> Response:
+async def field_photo(token: Token, request: Request, app: App) -> Response:
     settings = app.settings
     limit = settings.field_photo_max_bytes
     declared = request.headers.get("content-length", "")
@@ -193,31 +199,38 @@ async def field_photo(token: Token, request: Request, conn: Conn, app: App) -> R
             f"send the photo as one of {', '.join(PHOTO_TYPES)}, not {content_type or 'nothing'}",
         )
     now = datetime.now(UTC)
-    async with conn.transaction():
+    async with app.open_pool.connection() as conn, conn.transaction():
         secret = await link_secret(conn, settings)
-        try:  # a forgery's body is never read
-            verify(token, secret=secret, now=now)
-        except LinkRefused as exc:
-            return refusal_json(await counted(conn, exc, now=now))
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            return _too_large(limit)
+        refused = await photo_welcome(
+            conn, token, max_photos=settings.field_photos_max, secret=secret, now=now
+        )
+    if refused is not None:
+        return refusal_json(refused)
+    try:
+        async with asyncio.timeout(settings.field_photo_read_s):
+            data = await _body(request, limit)
+    except TimeoutError:
+        return _answer(
+            status.HTTP_408_REQUEST_TIMEOUT,
+            f"照片上传超时，请重试（the photo did not arrive within "
+            f"{settings.field_photo_read_s:g} s）",
+        )
+    if data is None:
+        return _too_large(limit)
     if not data:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the body is empty")
-    problem = image_problem(content_type, bytes(data))
+    problem = image_problem(content_type, data)
     if problem is not None:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, problem)
-    async with conn.transaction():
+    async with app.open_pool.connection() as conn, conn.transaction():
         found = await answer_photo(
             conn,
             token,
             content_type=content_type,
-            data=bytes(data),
+            data=data,
             max_photos=settings.field_photos_max,
             secret=secret,
-            now=now,
+            now=datetime.now(UTC),
         )
     if isinstance(found, Refusal):
         return refusal_json(found)
@@ -225,12 +238,27 @@ async def field_photo(token: Token, request: Request, conn: Conn, app: App) -> R
     return JSONResponse(body, status_code=status.HTTP_201_CREATED, headers=_HEADERS)
 
 
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes ``limit`` bytes (the rest is not read)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
 def _too_large(limit: int) -> JSONResponse:
+    return _answer(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"照片太大：最大 {limit / 2**20:.1f} MiB（the photo is over {limit} bytes）",
+    )
+
+
+def _answer(code: int, detail: str) -> JSONResponse:
     """The rest of the body is not read: the connection closes after the answer."""
     return JSONResponse(
-        {"detail": f"照片太大：最大 {limit / 2**20:.1f} MiB（the photo is over {limit} bytes）"},
-        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-        headers={**_HEADERS, "Connection": "close"},
+        {"detail": detail}, status_code=code, headers={**_HEADERS, "Connection": "close"}
     )
 
 
