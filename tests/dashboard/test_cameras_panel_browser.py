@@ -17,6 +17,7 @@ from firewatch.testing import free_port, serving
 from settings import Settings
 from tests.api.alert_helpers import raise_alert
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
+from tests.dashboard.layout import IN_ENGLISH
 from tests.dashboard.test_dashboard_browser import _call, _sign_in, _token
 from tests.dispatch.isapi_camera import fake_camera
 
@@ -29,6 +30,7 @@ def browser_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.add_init_script(IN_ENGLISH)
         page.set_default_timeout(15_000)
         try:
             yield page
@@ -118,7 +120,10 @@ def test_an_operator_moves_a_camera_to_the_fire_and_records_what_it_shows(
         first.locator('[data-action="goto"]').click()
         expect(page.locator('#toasts [role="status"]')).to_contain_text(f"{dome} moved to preset 4")
         assert camera.moves == [(1, 4)]
-        expect(page.locator("#drawer .timeline-log")).to_contain_text("camera_goto")
+        timeline = page.locator("#drawer .timeline-log")
+        expect(timeline.locator('li[data-log-action="camera_goto"]')).to_contain_text(
+            "camera moved to preset"
+        )
 
         form = page.locator('#drawer form[data-form="video-check"]')
         form.locator('select[name="camera"]').select_option(dome)
@@ -129,7 +134,8 @@ def test_an_operator_moves_a_camera_to_the_fire_and_records_what_it_shows(
             "Video check recorded: Smoke seen"
         )
         # The step comes back over the live stream into the timeline.
-        expect(page.locator("#drawer .timeline-log")).to_contain_text("video_check")
-        expect(page.locator("#drawer .timeline-log")).to_contain_text("smoke at the 2F window")
+        check = timeline.locator('li[data-log-action="video_check"]')
+        expect(check).to_contain_text("video check")
+        expect(check).to_contain_text("smoke at the 2F window")
         page.goto("about:blank")
     assert not errors, errors

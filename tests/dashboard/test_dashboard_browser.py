@@ -1,7 +1,8 @@
 """A real browser on the real dashboard: an operator signs in, a smoke detector's alarm goes
 over MQTT through ingest and the stream to the screen as an incident, the operator works it;
 one fire of several signals is one card; then the API goes away and comes back, and the
-dashboard says so and misses nothing."""
+dashboard says so and misses nothing. In English (the console's second language), as the
+assertions read its words; tests/dashboard/test_console_layout_browser.py covers both."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from store.users import add_user
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
+from tests.dashboard.layout import IN_ENGLISH
 from tests.ingest.helpers import running
 
 pytestmark = needs_chromium
@@ -151,6 +153,7 @@ def browser_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.add_init_script(IN_ENGLISH)
         page.set_default_timeout(15_000)
         try:
             yield page
@@ -226,17 +229,19 @@ def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
 
         shot = tmp_path / "dashboard-fire-acknowledged.png"
         # The overview follows the stream within seconds: the timeline counts the fire.
-        expect(page.locator("#timeline")).to_have_attribute("aria-label", re.compile(r"\b1 fire"))
+        expect(page.locator("#timeline")).to_have_attribute("aria-label", re.compile(r"\b1 Fire"))
         expect(page.locator('#status [data-role="incidents-10min"]')).to_have_text("1")
         page.screenshot(path=str(shot))
         print(f"screenshot: {shot}")
 
         # The incident's timeline names the operator; its signal leads to its single alert.
         card.locator('[data-action="details"]').click()
-        expect(page.locator("#drawer .log")).to_contain_text(f"incident · {operator_name} · ack")
+        expect(page.locator("#drawer .log")).to_contain_text(
+            f"incident · {operator_name} · acknowledged"
+        )
         page.locator('#drawer [data-action="signal"]').click()
         expect(page.locator("#drawer-title")).to_contain_text("smoke alarm")
-        expect(page.locator("#drawer .log")).to_contain_text(f"{operator_name} · ack")
+        expect(page.locator("#drawer .log")).to_contain_text(f"{operator_name} · acknowledged")
         page.locator('#drawer [data-action="incident"]').click()
         expect(page.locator("#drawer-title")).to_contain_text(f"Building {site}-B1")
         page.click("#drawer-close")
@@ -259,7 +264,7 @@ def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
         )
         refusal = page.locator('#toasts [role="alert"]')
         expect(refusal).to_contain_text(
-            f"Could not ack: cannot ack incident {incident_id}, which is resolved"
+            f"Could not acknowledge: cannot ack incident {incident_id}, which is resolved"
         )
 
         # The camera's hot spot opens its drawer: the readings chart and the heat map.
@@ -328,7 +333,10 @@ def test_one_fire_is_one_card_and_a_higher_class_brings_it_back(
         expect(sounding).to_have_attribute("data-sounding", "fire")
         expect(cards).to_have_count(1)
         expect(page.locator("#plan")).to_have_attribute(
-            "aria-label", re.compile(rf"open incidents: {site}-B1 fire unacknowledged$")
+            "data-incidents", f"{site}-B1 fire unacknowledged"
+        )
+        expect(page.locator("#plan")).to_have_attribute(
+            "aria-label", re.compile(rf"open incidents: {site}-B1 Fire unacknowledged$")
         )
 
         card.locator('[data-action="ack"]').click()
@@ -358,7 +366,7 @@ def test_one_fire_is_one_card_and_a_higher_class_brings_it_back(
         expect(card.locator(".signal")).to_have_count(4)
         card.locator('.signal [data-action="signal"]', has_text="heat fixed").click()
         expect(page.locator("#drawer-title")).to_contain_text("heat fixed")
-        expect(page.locator("#drawer .log")).to_contain_text("engine · ack")  # with its incident
+        expect(page.locator("#drawer .log")).to_contain_text("engine · acknowledged")  # carried
         page.click("#drawer-close")
 
         # Trouble is no incident: the technicians' tab holds it.

@@ -20,6 +20,7 @@ from settings import Settings
 from tests.api.dispatch_helpers import token_for
 from tests.conftest import Registry
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
+from tests.dashboard.layout import IN_ENGLISH
 from tests.dashboard.test_dashboard_browser import _call, _sign_in, _token
 from tests.dispatch.grid import Grid, fire, make_grid
 
@@ -31,6 +32,7 @@ def browser_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.add_init_script(IN_ENGLISH)
         page.set_default_timeout(15_000)
         try:
             yield page

@@ -3,42 +3,42 @@
 // as the server worded it.
 
 import { ApiError, postJson } from "./api.js";
-import { STATE_LABEL } from "./classes.js";
+import { stateLabel } from "./classes.js";
 import { incidentTitle } from "./format.js";
+import { label, t } from "./i18n.js";
 import { changed, upsertAlert, upsertIncident } from "./state.js";
 import { toast } from "./toast.js";
 
-// The API has no "who am I"; the server names us in what it returns after our own actions.
+// Who is signed in, as /api/v1/me says at sign-in.
 export const me = { name: null };
 
-export function mineLabel(name, prefix) {
-  return name === me.name ? `${prefix} you (${name})` : `${prefix} ${name}`;
+export function handledBy(name) {
+  return name === me.name ? t("card.handledByYou", { name }) : t("card.handledBy", { name });
 }
 
-const LEARN_FROM = { ack: "acked_by", claim: "claimed_by", resolve: "resolved_by" };
-
-async function post({ path, action, body, store, what, label }) {
+async function post({ path, action, body, store, what, title }) {
   try {
     const updated = await postJson(`${path}/${action}`, body);
-    if (LEARN_FROM[action] && updated[LEARN_FROM[action]]) me.name = updated[LEARN_FROM[action]];
     store(updated);
     changed(what);
-    toast(`${label(updated)}: ${action} done · ${STATE_LABEL[updated.state] ?? updated.state}`, { ok: true });
+    toast(t("toast.actionDone", { what: title(updated), action: label("action", action), state: stateLabel(updated.state) }), { ok: true });
     return updated;
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401) toast(`Could not ${action}: ${error.message}`);
+    if (!(error instanceof ApiError) || error.status !== 401) {
+      toast(t("toast.actionFailed", { action: label("action", action), error: error.message }));
+    }
     return null;
   }
 }
 
 export function act(alert, action, body = {}) {
   return post({
-    path: `/api/v1/alerts/${alert.id}`, action, body, store: upsertAlert, what: "alerts", label: (a) => a.subject,
+    path: `/api/v1/alerts/${alert.id}`, action, body, store: upsertAlert, what: "alerts", title: (a) => a.subject,
   });
 }
 
 export function actOnIncident(incident, action, body = {}) {
   return post({
-    path: `/api/v1/incidents/${incident.id}`, action, body, store: upsertIncident, what: "incidents", label: incidentTitle,
+    path: `/api/v1/incidents/${incident.id}`, action, body, store: upsertIncident, what: "incidents", title: incidentTitle,
   });
 }

@@ -2,9 +2,10 @@
 // a signal's alert leads back to its incident.
 
 import { getJson } from "./api.js";
-import { CLASS_LABEL } from "./classes.js";
+import { classLabel } from "./classes.js";
 import { h } from "./dom.js";
-import { clock, humanRule, incidentTitle, stamp } from "./format.js";
+import { clock, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
+import { label, t } from "./i18n.js";
 import { act } from "./actions.js";
 import { alertCard } from "./alert-card.js";
 import { openDevice } from "./device-drawer.js";
@@ -17,8 +18,8 @@ import { metricLabel, metricUnit } from "./units.js";
 export async function openAlert(alertId) {
   const known = state.alerts.get(alertId);
   state.selected = { alert: alertId, device: known?.device_id ?? undefined };
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
-  const current = show(known ? `${CLASS_LABEL[known.class]} · ${humanRule(known.rule)}` : `Alert ${alertId}`, body);
+  const body = h("div", {}, h("p", { class: "muted" }, t("common.loading")));
+  const current = show(known ? `${classLabel(known.class)} · ${humanRule(known.rule)}` : t("drawer.alert", { id: alertId }), body);
   try {
     const detail = await getJson(`/api/v1/alerts/${alertId}`);
     if (current()) renderAlertDetail(body, detail);
@@ -36,44 +37,46 @@ export function refreshOpenAlert(alertId) {
 }
 
 function logList(log) {
-  return h("ol", { class: "log" }, ...log.map((e) => h("li", {},
-    `${clock(e.at)} · ${e.actor} · ${e.action}`,
-    e.to_state && e.from_state !== e.to_state ? ` · ${e.from_state ?? "—"} → ${e.to_state}` : "",
+  return h("ol", { class: "log" }, ...log.map((e) => h("li", { dataset: { logAction: e.action } },
+    `${clock(e.at)} · ${e.actor} · ${label("log", e.action)}`,
+    stateChange(e),
     Object.keys(e.detail ?? {}).length ? h("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)));
 }
 
 function commentForm(alert) {
-  const input = h("input", { name: "text", required: true, maxlength: 2000, placeholder: "Add a note to the log…", "aria-label": "Comment" });
+  const input = h("input", { name: "text", required: true, maxlength: 2000, placeholder: t("comment.placeholder"), "aria-label": t("comment.label") });
   return h("form", {
     class: "comment-form",
     onsubmit: async (event) => {
       event.preventDefault();
       if (await act(alert, "comment", { text: input.value.trim() })) openAlert(alert.id);
     },
-  }, input, h("button", { class: "btn", type: "submit" }, "Comment"));
+  }, input, h("button", { class: "btn", type: "submit" }, t("comment.submit")));
 }
 
 function renderAlertDetail(body, { alert, log, readings = [] }) {
-  const chart = h("canvas", { class: "chart", role: "img", "aria-label": "Readings around the alert" });
+  const chart = h("canvas", { class: "chart", role: "img", "aria-label": t("alert.chartLabel") });
   const incident = state.incidents.get(alert.incident_id);
-  const resolution = alert.cause && `${alert.cause} by ${alert.resolved_by ?? "?"}: ${alert.resolution_note ?? ""}`;
+  const resolution = alert.cause && t("drawer.resolution", {
+    cause: label("cause", alert.cause), name: alert.resolved_by ?? "?", note: alert.resolution_note ?? "",
+  });
   body.replaceChildren(h("div", { class: "stack" },
     h("ol", { class: "alert-list" }, alertCard(alert)),
     facts([
-      ["Raised (device clock)", stamp(alert.raised_at)],
-      ["Received", stamp(alert.received_at)],
-      ["Last seen", stamp(alert.last_at)],
-      ["Condition", alert.condition_active ? "still active" : "returned to normal"],
-      ["Latching", alert.latching ? "yes: stays until resolved" : "no"],
-      ["Resolution", resolution],
-      ["Detail", Object.keys(alert.detail ?? {}).length ? JSON.stringify(alert.detail) : null],
+      [t("alert.raised"), stamp(alert.raised_at)],
+      [t("alert.received"), stamp(alert.received_at)],
+      [t("alert.lastSeen"), stamp(alert.last_at)],
+      [t("alert.condition"), alert.condition_active ? t("alert.stillActive") : t("alert.returned")],
+      [t("alert.latching"), alert.latching ? t("alert.latches") : t("common.no")],
+      [t("drawer.resolutionLabel"), resolution],
+      [t("alert.detail"), Object.keys(alert.detail ?? {}).length ? JSON.stringify(alert.detail) : null],
     ]),
     h("div", { class: "alert-actions" },
       alert.incident_id && h("button", { class: "btn", type: "button", "data-action": "incident", onclick: () => openIncident(alert.incident_id) },
-        `Its incident${incident ? `: ${incidentTitle(incident)}` : ""} →`),
-      alert.device_id && h("button", { class: "btn", type: "button", onclick: () => openDevice(alert.device_id) }, `Device ${alert.device_id} →`)),
-    readings.length > 0 && h("section", {}, h("h3", {}, `Readings around it: ${metricLabel(readings[0].metric)}`), chart),
-    h("section", {}, h("h3", {}, "Log"), logList(log)),
+        incident ? t("alert.itsIncidentNamed", { title: incidentTitle(incident) }) : t("alert.itsIncident")),
+      alert.device_id && h("button", { class: "btn", type: "button", onclick: () => openDevice(alert.device_id) }, t("alert.device", { id: alert.device_id }))),
+    readings.length > 0 && h("section", {}, h("h3", {}, t("alert.readingsAround", { metric: metricLabel(readings[0].metric) })), chart),
+    h("section", {}, h("h3", {}, t("alert.log")), logList(log)),
     commentForm(alert),
   ));
   if (readings.length) {

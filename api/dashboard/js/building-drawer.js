@@ -2,6 +2,7 @@
 // a way into its own drawer.
 
 import { h } from "./dom.js";
+import { label, t } from "./i18n.js";
 import { alertCard } from "./alert-card.js";
 import { openAlert } from "./alert-drawer.js";
 import { openDevice } from "./device-drawer.js";
@@ -11,7 +12,8 @@ import { openIncident } from "./incident-drawer.js";
 import { inIncident, liveClasses, state } from "./state.js";
 
 function deviceButton(device, alertClass) {
-  const notes = [device.kind, device.online === false && "offline", device.status !== "active" && device.status];
+  const notes = [label("kind", device.kind), device.online === false && t("device.offline"),
+    device.status !== "active" && label("deviceStatus", device.status)];
   return h("button", { class: `btn device ${alertClass ?? ""}`, type: "button", onclick: () => openDevice(device.id) },
     [device.id, ...notes.filter(Boolean)].join(" · "));
 }
@@ -24,18 +26,19 @@ export function openBuilding(building) {
   const open = (x) => x.building === building.id && x.state !== "resolved";
   const incidents = [...state.incidents.values()].filter(open);
   const alerts = [...state.alerts.values()].filter((a) => open(a) && !inIncident(a));
-  show(`Building ${building.id}`,
-    facts([["State", building.state], ["Open alerts", building.open_alerts ?? alerts.length],
-      ["Devices", building.devices ?? devices.length], ["Name", building.name], ["Address", building.address]]),
-    incidents.length ? h("section", {}, h("h3", {}, "Open incident"),
+  show(t("place.building", { id: building.id }),
+    facts([[t("building.state"), label("buildingState", building.state)], [t("building.openAlerts"), building.open_alerts ?? alerts.length],
+      [t("building.devices"), building.devices ?? devices.length], [t("building.name"), building.name],
+      [t("building.address"), building.address]]),
+    incidents.length ? h("section", {}, h("h3", {}, t("building.openIncident")),
       h("ol", { class: "alert-list" }, ...incidents.map((i) => incidentCard(i, {
         onDetails: (x) => openIncident(x.id), onSignal: (s) => openAlert(s.alert_id),
       })))) : null,
-    alerts.length ? h("section", {}, h("h3", {}, "Trouble and roll-ups"),
+    alerts.length ? h("section", {}, h("h3", {}, t("building.trouble")),
       h("ol", { class: "alert-list" }, ...alerts.map((a) => alertCard(a, { onDetails: (x) => openAlert(x.id) })))) : null,
-    h("section", {}, h("h3", {}, "Devices"),
+    h("section", {}, h("h3", {}, t("building.devices")),
       devices.length
         ? h("div", { class: "device-grid" }, ...devices.map((d) => deviceButton(d, live.get(d.id))))
-        : h("p", { class: "muted" }, "No devices known for this building.")),
+        : h("p", { class: "muted" }, t("building.noDevices"))),
   );
 }

@@ -7,20 +7,14 @@
 import { ApiError, getJson, postJson } from "./api.js";
 import { button, h } from "./dom.js";
 import { failure } from "./drawer.js";
+import { label, t } from "./i18n.js";
 import { toast } from "./toast.js";
 
-const WHY = { origin: "saw it", preset: "preset on the building", nearby: "nearby" };
-const STREAM = { rtsp: "RTSP (player)", hls: "HLS", web: "web player" };
-export const RESULTS = {
-  fire_seen: "Fire seen",
-  smoke_seen: "Smoke seen",
-  nothing_seen: "Nothing seen",
-  view_blocked: "View blocked",
-};
+const RESULTS = ["fire_seen", "smoke_seen", "nothing_seen", "view_blocked"];
 
 export function camerasPanel(incident) {
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading cameras…"));
-  const section = h("section", { class: "cameras-panel", dataset: { panel: "cameras" } }, h("h3", {}, "Cameras"), body);
+  const body = h("div", {}, h("p", { class: "muted" }, t("cameras.loading")));
+  const section = h("section", { class: "cameras-panel", dataset: { panel: "cameras" } }, h("h3", {}, t("cameras.title")), body);
   getJson(`/api/v1/incidents/${incident.id}/cameras`)
     .then((cameras) => body.replaceChildren(...render(incident, cameras)))
     .catch((error) => body.replaceChildren(failure(error)));
@@ -28,7 +22,7 @@ export function camerasPanel(incident) {
 }
 
 function render(incident, cameras) {
-  if (!cameras.length) return [h("p", { class: "muted" }, "No camera shows this place.")];
+  if (!cameras.length) return [h("p", { class: "muted" }, t("cameras.none"))];
   const open = incident.state !== "resolved";
   return [
     h("ol", { class: "log camera-list" }, ...cameras.map((camera) => cameraItem(incident, camera, open))),
@@ -38,31 +32,32 @@ function render(incident, cameras) {
 
 function cameraItem(incident, camera, open) {
   const facts = [
-    WHY[camera.why] ?? camera.why,
-    camera.distance_m === null ? null : `${Math.round(camera.distance_m)} m`,
-    camera.preset ? `preset ${camera.preset.number} “${camera.preset.name}”` : null,
-    camera.status === "active" ? null : camera.status,
+    label("cameraWhy", camera.why),
+    camera.distance_m === null ? null : t("cameras.distance", { m: Math.round(camera.distance_m) }),
+    camera.preset ? t("cameras.preset", { number: camera.preset.number, name: camera.preset.name }) : null,
+    camera.status === "active" ? null : label("deviceStatus", camera.status),
   ].filter(Boolean);
   return h("li", { dataset: { camera: camera.camera_id } },
     h("div", {}, h("strong", {}, camera.camera_id), camera.name ? ` ${camera.name}` : "", h("span", { class: "muted" }, ` · ${facts.join(" · ")}`)),
     h("div", { class: "camera-actions" },
       camera.stream
-        ? h("a", { class: "btn", href: camera.stream.url, target: "_blank", rel: "noopener noreferrer", "data-action": "stream", title: camera.stream.url }, `Open ${STREAM[camera.stream.type] ?? "stream"}`)
-        : h("span", { class: "muted" }, "no stream address"),
+        ? h("a", { class: "btn", href: camera.stream.url, target: "_blank", rel: "noopener noreferrer", "data-action": "stream", title: camera.stream.url },
+          t("cameras.open", { stream: label("stream", camera.stream.type) }))
+        : h("span", { class: "muted" }, t("cameras.noStream")),
       camera.can_move && open ? moveControl(incident, camera) : null));
 }
 
 function moveControl(incident, camera) {
-  const choice = h("select", { name: "preset", "aria-label": `Preset of ${camera.camera_id}` },
+  const choice = h("select", { name: "preset", "aria-label": t("cameras.presetOf", { camera: camera.camera_id }) },
     ...camera.presets.map((p) => h("option", { value: p.number, selected: p.number === camera.preset?.number }, `${p.number} · ${p.name}`)));
-  const go = button("goto", "Go to preset", async () => {
+  const go = button("goto", t("cameras.goto"), async () => {
     go.disabled = true;
     try {
       const moved = await postJson(`/api/v1/incidents/${incident.id}/cameras/${encodeURIComponent(camera.camera_id)}/goto`, { preset: Number(choice.value) });
-      toast(`${camera.camera_id} moved to preset ${moved.preset.number} “${moved.preset.name}”`, { ok: true });
+      toast(t("cameras.moved", { camera: camera.camera_id, number: moved.preset.number, name: moved.preset.name }), { ok: true });
       await redraw(incident);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 401) toast(`${camera.camera_id} did not move: ${error.message}`);
+      if (!(error instanceof ApiError) || error.status !== 401) toast(t("cameras.notMoved", { camera: camera.camera_id, error: error.message }));
     } finally {
       go.disabled = false;
     }
@@ -71,12 +66,12 @@ function moveControl(incident, camera) {
 }
 
 function checkForm(incident, cameras) {
-  const camera = h("select", { name: "camera", "aria-label": "Camera looked through" },
+  const camera = h("select", { name: "camera", "aria-label": t("cameras.lookedThrough") },
     ...cameras.map((c) => h("option", { value: c.camera_id }, c.camera_id)));
-  const result = h("select", { name: "result", "aria-label": "What the camera showed" },
-    ...Object.entries(RESULTS).map(([value, label]) => h("option", { value }, label)));
-  const note = h("input", { name: "note", maxlength: 2000, placeholder: "Note (optional)", "aria-label": "Video check note" });
-  const submit = h("button", { class: "btn", type: "submit" }, "Record video check");
+  const result = h("select", { name: "result", "aria-label": t("cameras.showed") },
+    ...RESULTS.map((value) => h("option", { value }, label("videoCheck", value))));
+  const note = h("input", { name: "note", maxlength: 2000, placeholder: t("common.noteOptional"), "aria-label": t("cameras.note") });
+  const submit = h("button", { class: "btn", type: "submit" }, t("cameras.record"));
   return h("form", {
     class: "comment-form video-check",
     dataset: { form: "video-check" },
@@ -89,10 +84,10 @@ function checkForm(incident, cameras) {
           camera_id: camera.value, result: result.value, ...(text ? { note: text } : {}),
         });
         note.value = "";
-        toast(`Video check recorded: ${RESULTS[recorded.result]} (${recorded.camera_id})`, { ok: true });
+        toast(t("cameras.recorded", { result: label("videoCheck", recorded.result), camera: recorded.camera_id }), { ok: true });
         await redraw(incident);
       } catch (error) {
-        if (!(error instanceof ApiError) || error.status !== 401) toast(`Could not record the video check: ${error.message}`);
+        if (!(error instanceof ApiError) || error.status !== 401) toast(t("cameras.notRecorded", { error: error.message }));
       } finally {
         submit.disabled = false;
       }

@@ -1,33 +1,16 @@
 // Signal classes (GB 26875 / NFPA 72) and alert states: labels and ranks shared by every view.
 
+import { label } from "./i18n.js";
+
 export const CLASSES = ["fire", "prealarm", "supervisory", "trouble"];
 
-export const CLASS_LABEL = {
-  fire: "Fire 火警",
-  prealarm: "Pre-alarm 预警",
-  supervisory: "Supervisory 监管",
-  trouble: "Trouble 故障",
-};
+export const classLabel = (alertClass) => label("class", alertClass);
+export const stateLabel = (state) => label("state", state);
 
 // Lower rank wins when several alerts colour one building or device.
 const CLASS_RANK = { fire: 0, prealarm: 1, supervisory: 2, trouble: 3 };
 
-export const STATE_LABEL = {
-  active_unack: "NEW · unacknowledged",
-  active_ack: "Acknowledged",
-  returned_unack: "Returned · unacknowledged",
-  shelved: "Shelved",
-  suppressed: "Suppressed",
-  resolved: "Resolved",
-};
-
-export const CAUSES = [
-  ["real_fire", "Real fire"],
-  ["false_alarm", "False alarm"],
-  ["test", "Test"],
-  ["maintenance", "Maintenance"],
-  ["other", "Other"],
-];
+export const CAUSES = ["real_fire", "false_alarm", "test", "maintenance", "other"];
 
 // What the lifecycle (alerts/lifecycle.py) allows from each state; the server still decides.
 export function allowedActions(alert) {

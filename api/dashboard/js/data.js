@@ -1,11 +1,13 @@
-// Loading what the views show: the open incidents and alerts, the overview, the device registry.
+// Loading what the views show: the open incidents and alerts, the overview, the device registry,
+// the buildings' footprints and the site's street lines.
 
-import { getJson, query, request } from "./api.js";
+import { ApiError, getJson, query, request } from "./api.js";
 import { changed, replaceOpenAlerts, replaceOpenIncidents, state } from "./state.js";
 
 const OPEN_LIMIT = 1000;
 const INCIDENT_PAGE = 500;
 const DEVICE_PAGE = 1000;
+const BUILDING_PAGE = 1000;
 
 // Every open incident, page by page (newest first; `before` is the cursor).
 export async function loadIncidents() {
@@ -46,9 +48,42 @@ export async function loadDevices(site) {
   changed("devices");
 }
 
-// Buildings for the plan: the overview's, else the mean position of each building's devices.
+// The footprints the registry holds, page by page.
+export async function loadFootprints() {
+  const footprints = new Map();
+  for (let offset = 0; ; offset += BUILDING_PAGE) {
+    const page = await getJson(`/api/v1/buildings${query({ limit: BUILDING_PAGE, offset })}`);
+    for (const b of page.items) if (b.footprint) footprints.set(b.id, b.footprint);
+    if (page.items.length < BUILDING_PAGE || offset + BUILDING_PAGE >= page.total) break;
+  }
+  state.footprints = footprints;
+  changed("devices");
+}
+
+// The site's street lines, if the server has a file of them (404: none).
+export async function loadStreets() {
+  try {
+    const collection = await getJson("/api/v1/streets");
+    state.streets = collection.features.flatMap(({ geometry }) =>
+      geometry.type === "LineString" ? [geometry.coordinates] : geometry.coordinates);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    state.streets = [];
+  }
+  changed("devices");
+}
+
+// Buildings for the plan, with their footprints: the overview's, else the mean position of each
+// building's devices.
 export function planBuildings() {
-  if (state.overview?.buildings?.length) return state.overview.buildings;
+  const withFootprint = (b) => {
+    const footprint = state.footprints.get(b.id);
+    if (!footprint) return b;
+    // A building whose devices have no position is placed by its outline.
+    const mean = (i) => footprint.reduce((sum, p) => sum + p[i], 0) / footprint.length;
+    return Number.isFinite(b.lat) ? { ...b, footprint } : { ...b, footprint, lon: mean(0), lat: mean(1) };
+  };
+  if (state.overview?.buildings?.length) return state.overview.buildings.map(withFootprint);
   const sums = new Map();
   for (const d of state.devices.values()) {
     if (!d.building || !Number.isFinite(d.lat)) continue;
@@ -58,7 +93,7 @@ export function planBuildings() {
     s.devices += 1;
     sums.set(d.building, s);
   }
-  return [...sums.values()].map((s) => ({ ...s, lat: s.lat / s.devices, lon: s.lon / s.devices }));
+  return [...sums.values()].map((s) => withFootprint({ ...s, lat: s.lat / s.devices, lon: s.lon / s.devices }));
 }
 
 // The report needs the token, so it is fetched here and shown from a blob: URL.

@@ -4,6 +4,7 @@
 import { ApiError, getJson, query, request } from "./api.js";
 import { h } from "./dom.js";
 import { stamp } from "./format.js";
+import { label, t } from "./i18n.js";
 import { alertCard } from "./alert-card.js";
 import { openAlert } from "./alert-drawer.js";
 import { facts, failure, onReplaced, show } from "./drawer.js";
@@ -11,12 +12,8 @@ import { chartMessage, drawReadings } from "./readings-chart.js";
 import { state } from "./state.js";
 import { KIND_METRICS, metricLabel, metricUnit } from "./units.js";
 
-// Label, span and bucket: about 60–100 buckets whatever the span.
-const RANGES = [
-  ["1 h", 3600, 60],
-  ["6 h", 6 * 3600, 300],
-  ["24 h", 24 * 3600, 900],
-];
+// Hours and bucket: about 60–100 buckets whatever the span.
+const RANGES = [[1, 60], [6, 300], [24, 900]];
 
 export async function openDevice(deviceId) {
   state.selected = { device: deviceId };
@@ -26,20 +23,21 @@ export async function openDevice(deviceId) {
   const chartBox = h("div", {});
   const heat = h("div", {});
   const openAlerts = [...state.alerts.values()].filter((a) => a.device_id === deviceId && a.state !== "resolved");
-  const current = show(`Device ${deviceId}`,
+  const current = show(t("device.title", { id: deviceId }),
     facts([
-      ["Kind", device.kind], ["Status", device.status],
-      ["Connection", device.online === undefined ? null : device.online ? "online" : "offline"], ["Name", device.name],
-      ["Building", device.building], ["Floor", device.floor], ["Room", device.room], ["Zone", device.zone],
-      ["Position", device.lat != null ? `${device.lat.toFixed(5)}, ${device.lon.toFixed(5)}` : null],
-      ["Heartbeat", device.heartbeat_s ? `every ${device.heartbeat_s} s` : null],
-      ["Last seen", device.last_seen_at ? stamp(device.last_seen_at) : null],
-      ["Battery", device.battery_pct != null ? `${device.battery_pct} %` : null],
+      [t("device.kind"), device.kind && label("kind", device.kind)], [t("device.status"), device.status && label("deviceStatus", device.status)],
+      [t("device.connection"), device.online === undefined ? null : device.online ? t("device.online") : t("device.offline")],
+      [t("device.name"), device.name], [t("device.building"), device.building], [t("device.floor"), device.floor],
+      [t("device.room"), device.room], [t("device.zone"), device.zone],
+      [t("device.position"), device.lat != null ? `${device.lat.toFixed(5)}, ${device.lon.toFixed(5)}` : null],
+      [t("device.heartbeat"), device.heartbeat_s ? t("device.every", { n: device.heartbeat_s }) : null],
+      [t("device.lastSeen"), device.last_seen_at ? stamp(device.last_seen_at) : null],
+      [t("device.battery"), device.battery_pct != null ? `${device.battery_pct} %` : null],
     ]),
-    openAlerts.length ? h("section", {}, h("h3", {}, "Open alerts"),
+    openAlerts.length ? h("section", {}, h("h3", {}, t("device.openAlerts")),
       h("ol", { class: "alert-list" }, ...openAlerts.map((a) => alertCard(a, { onDetails: (x) => openAlert(x.id) })))) : null,
-    h("section", {}, h("h3", {}, "Readings"), chartBox),
-    device.kind === "thermal_camera" ? h("section", {}, h("h3", {}, "Latest heat map"), heat) : null,
+    h("section", {}, h("h3", {}, t("device.readings")), chartBox),
+    device.kind === "thermal_camera" ? h("section", {}, h("h3", {}, t("device.heatMap")), heat) : null,
   );
   readingsSection(chartBox, device, current);
   if (device.kind === "thermal_camera") heatmapSection(heat, deviceId, current);
@@ -57,24 +55,25 @@ function readingsSection(box, device, current) {
   }, label);
   const renderTabs = () => tabs.replaceChildren(
     ...metrics.map((m) => tab(metricLabel(m), m === metric, "btn", () => (metric = m))),
-    ...RANGES.map((r) => tab(r[0], r === range, "btn btn-quiet", () => (range = r))),
+    ...RANGES.map((r) => tab(t("duration.hours", { n: r[0] }), r === range, "btn btn-quiet", () => (range = r))),
   );
   const load = async () => {
     renderTabs();
-    const [, seconds, bucket] = range;
+    const [hours, bucket] = range;
     const to = new Date();
-    const from = new Date(to.getTime() - seconds * 1000);
+    const from = new Date(to.getTime() - hours * 3600_000);
     try {
       const series = await getJson(`/api/v1/devices/${encodeURIComponent(device.id)}/readings${query({
         metric, from: from.toISOString(), to: to.toISOString(), bucket,
       })}`);
       if (!current()) return;
       drawReadings(canvas, series.points, { unit: metricUnit(metric) });
-      canvas.setAttribute("aria-label", `${metric}: ${series.points.length} buckets of ${series.bucket_s} s`);
-      note.textContent = `${series.points.length} buckets of ${series.bucket_s} s; band = min…max, line = average`;
+      const buckets = t("chart.buckets", { n: series.points.length, s: series.bucket_s });
+      canvas.setAttribute("aria-label", `${metric}: ${buckets}`);
+      note.textContent = `${buckets}${t("chart.legend")}`;
     } catch (error) {
       if (!current()) return;
-      chartMessage(canvas, "Readings unavailable");
+      chartMessage(canvas, t("chart.unavailable"));
       note.replaceChildren(failure(error));
     }
   };
@@ -83,7 +82,7 @@ function readingsSection(box, device, current) {
 }
 
 async function heatmapSection(box, deviceId, current) {
-  const reload = h("button", { class: "btn btn-quiet", type: "button", onclick: () => heatmapSection(box, deviceId, current) }, "Reload");
+  const reload = h("button", { class: "btn btn-quiet", type: "button", onclick: () => heatmapSection(box, deviceId, current) }, t("device.reload"));
   try {
     // An <img> cannot send the token: fetch the PNG and show it from a blob: URL.
     const response = await request(`/api/v1/devices/${encodeURIComponent(deviceId)}/frame.png`);
@@ -92,11 +91,11 @@ async function heatmapSection(box, deviceId, current) {
     const url = URL.createObjectURL(blob);
     onReplaced(() => URL.revokeObjectURL(url));
     const taken = response.headers.get("Last-Modified");
-    box.replaceChildren(h("img", { class: "heatmap", src: url, alt: `Latest thermal frame of ${deviceId}` }),
-      h("p", { class: "muted small" }, taken ? `Frame of ${stamp(taken)} ` : "", reload));
+    box.replaceChildren(h("img", { class: "heatmap", src: url, alt: t("device.frameAlt", { id: deviceId }) }),
+      h("p", { class: "muted small" }, taken ? `${t("device.frameOf", { time: stamp(taken) })} ` : "", reload));
   } catch (error) {
     if (!current()) return;
-    const text = error instanceof ApiError && error.status === 404 ? "No frame received yet." : failure(error);
+    const text = error instanceof ApiError && error.status === 404 ? t("device.noFrame") : failure(error);
     box.replaceChildren(h("p", { class: "muted" }, text, " "), reload);
   }
 }

@@ -4,6 +4,7 @@
 
 import { CAUSES } from "./classes.js";
 import { h } from "./dom.js";
+import { label, t } from "./i18n.js";
 
 const SHELVE_MINUTES = [15, 30, 60, 120, 240, 480];
 
@@ -16,8 +17,8 @@ function open(title, fields, onSubmit) {
     ...fields,
     error,
     h("div", { class: "dialog-buttons" },
-      h("button", { type: "button", class: "btn btn-quiet", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "btn btn-primary" }, "Confirm")),
+      h("button", { type: "button", class: "btn btn-quiet", onclick: () => dialog.close() }, t("dialog.cancel")),
+      h("button", { type: "submit", class: "btn btn-primary" }, t("dialog.confirm"))),
   );
   form.onsubmit = async (event) => {
     event.preventDefault();
@@ -30,11 +31,11 @@ function open(title, fields, onSubmit) {
 
 export function resolveDialog(what, submit) {
   // No cause is preselected: the operator states what it was.
-  const causes = CAUSES.map(([value, label]) =>
-    h("label", {}, h("input", { type: "radio", name: "cause", value, required: true }), label));
-  open(`Resolve: ${what}`, [
-    h("fieldset", { class: "choices" }, h("legend", { class: "muted" }, "Cause"), ...causes),
-    h("label", { for: "resolve-note" }, "Note (what was found on site)"),
+  const causes = CAUSES.map((value) =>
+    h("label", {}, h("input", { type: "radio", name: "cause", value, required: true }), label("cause", value)));
+  open(t("dialog.resolve", { what }), [
+    h("fieldset", { class: "choices" }, h("legend", { class: "muted" }, t("dialog.cause")), ...causes),
+    h("label", { for: "resolve-note" }, t("dialog.resolveNote")),
     h("textarea", { id: "resolve-note", name: "note", rows: 3, maxlength: 2000 }),
   ], async (data) => {
     const note = data.get("note").trim();
@@ -43,18 +44,19 @@ export function resolveDialog(what, submit) {
 }
 
 export function shelveDialog(what, submit) {
-  open(`Shelve: ${what}`, [
-    h("label", { for: "shelve-minutes" }, "For"),
+  open(t("dialog.shelve", { what }), [
+    h("label", { for: "shelve-minutes" }, t("dialog.shelveFor")),
     h("select", { id: "shelve-minutes", name: "minutes" },
-      ...SHELVE_MINUTES.map((m) => h("option", { value: m, selected: m === 60 ? true : null }, m < 60 ? `${m} min` : `${m / 60} h`))),
-    h("label", { for: "shelve-reason" }, "Reason (at least 3 characters)"),
+      ...SHELVE_MINUTES.map((m) => h("option", { value: m, selected: m === 60 ? true : null },
+        m < 60 ? t("duration.minutes", { n: m }) : t("duration.hours", { n: m / 60 })))),
+    h("label", { for: "shelve-reason" }, t("dialog.shelveReason")),
     h("input", { id: "shelve-reason", name: "reason", required: true, minlength: 3, maxlength: 500 }),
   ], async (data) => submit({ minutes: Number(data.get("minutes")), reason: data.get("reason").trim() }));
 }
 
 export function commentDialog(what, submit) {
-  open(`Comment: ${what}`, [
-    h("label", { for: "comment-text" }, "Note for the log"),
+  open(t("dialog.comment", { what }), [
+    h("label", { for: "comment-text" }, t("dialog.commentText")),
     h("textarea", { id: "comment-text", name: "text", rows: 3, required: true, maxlength: 2000 }),
   ], async (data) => submit({ text: data.get("text").trim() }));
 }

@@ -1,29 +1,40 @@
-// Times are shown in the control centre's local time; the server speaks UTC ISO 8601.
+// How times, ages, rules, numbers and places read in the views; the server speaks ISO 8601.
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
-  month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
-});
+import { formatClock, formatTime, label, t } from "./i18n.js";
 
+// A time of day on the site's clock, for lists; its full stamp with the offset is `stamp`.
 export function clock(iso) {
-  return iso ? timeFmt.format(new Date(iso)) : "—";
+  return iso ? formatClock(iso) : "—";
 }
 
 export function stamp(iso) {
-  return iso ? dateTimeFmt.format(new Date(iso)) : "—";
+  return formatTime(iso);
 }
 
 export function ago(iso, now = Date.now()) {
   if (!iso) return "";
   const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
-  return `${Math.floor(s / 86400)} d ago`;
+  if (s < 60) return t("ago.seconds", { n: s });
+  if (s < 3600) return t("ago.minutes", { n: Math.floor(s / 60) });
+  if (s < 86400) return t("ago.hours", { n: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  return t("ago.days", { n: Math.floor(s / 86400) });
+}
+
+// A duration in seconds, as an operator reads it.
+export function duration(s) {
+  if (s < 90) return t("duration.seconds", { n: Math.round(s) });
+  if (s < 5400) return t("duration.minutes", { n: Math.round(s / 60) });
+  return t("duration.hours", { n: (s / 3600).toFixed(1) });
 }
 
 export function humanRule(rule) {
-  return rule.replaceAll("_", " ");
+  return label("rule", rule);
+}
+
+// "· from → to" for a log step that moved the state.
+export function stateChange(step) {
+  if (!step.to_state || step.from_state === step.to_state) return "";
+  return ` · ${step.from_state ? label("state", step.from_state) : "—"} → ${label("state", step.to_state)}`;
 }
 
 export function number(value, digits = 1) {
@@ -32,5 +43,7 @@ export function number(value, digits = 1) {
 
 // An incident is named by its place: a building, or the camera that saw a target outside every building.
 export function incidentTitle(incident) {
-  return incident.building ? `Building ${incident.building}` : `Camera ${incident.origin} · outside the buildings`;
+  return incident.building
+    ? t("place.building", { id: incident.building })
+    : t("place.cameraOutside", { camera: incident.origin });
 }

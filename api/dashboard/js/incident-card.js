@@ -3,10 +3,11 @@
 // incident (the server cascades them to its signals). It opens to its signals, each a way
 // into its single alert.
 
-import { CLASS_LABEL, STATE_LABEL } from "./classes.js";
+import { classLabel, stateLabel } from "./classes.js";
 import { button, h } from "./dom.js";
-import { ago, clock, humanRule, incidentTitle, number } from "./format.js";
-import { actOnIncident, me, mineLabel } from "./actions.js";
+import { ago, clock, humanRule, incidentTitle, number, stamp } from "./format.js";
+import { label, t } from "./i18n.js";
+import { actOnIncident, handledBy, me } from "./actions.js";
 import { commentDialog, resolveDialog, shelveDialog } from "./dialog.js";
 import { waiting } from "./state.js";
 import { peakUnit } from "./units.js";
@@ -19,28 +20,28 @@ function actionButtons(incident) {
   const title = incidentTitle(incident);
   const claimedByOther = incident.claimed_by && incident.claimed_by !== me.name;
   return h("div", { class: "alert-actions" },
-    can.has("ack") && button("ack", "Acknowledge", () => act("ack"), "btn btn-ack"),
-    can.has("claim") && !incident.claimed_by && button("claim", "Claim", () => act("claim")),
-    can.has("claim") && claimedByOther && button("take-over", "Take over", () => act("claim", { take_over: true })),
+    can.has("ack") && button("ack", t("button.ack"), () => act("ack"), "btn btn-ack"),
+    can.has("claim") && !incident.claimed_by && button("claim", t("button.claim"), () => act("claim")),
+    can.has("claim") && claimedByOther && button("take-over", t("button.takeOver"), () => act("claim", { take_over: true })),
     // The server refuses to shelve a fire; the button is not even offered.
-    can.has("shelve") && incident.class !== "fire" && button("shelve", "Shelve…", () => shelveDialog(title, (body) => act("shelve", body))),
-    can.has("unshelve") && button("unshelve", "Unshelve", () => act("unshelve")),
-    can.has("resolve") && button("resolve", "Resolve…", () => resolveDialog(title, (body) => act("resolve", body))),
-    can.has("comment") && button("comment", "Comment…", () => commentDialog(title, (body) => act("comment", body))),
+    can.has("shelve") && incident.class !== "fire" && button("shelve", t("button.shelve"), () => shelveDialog(title, (body) => act("shelve", body))),
+    can.has("unshelve") && button("unshelve", t("button.unshelve"), () => act("unshelve")),
+    can.has("resolve") && button("resolve", t("button.resolve"), () => resolveDialog(title, (body) => act("resolve", body))),
+    can.has("comment") && button("comment", t("button.comment"), () => commentDialog(title, (body) => act("comment", body))),
   );
 }
 
 function signalItem(signal, onSignal) {
   const facts = [
-    STATE_LABEL[signal.state] ?? signal.state,
-    signal.peak !== null && signal.peak !== undefined && `peak ${number(signal.peak)}${peakUnit(signal.rule)}`,
+    stateLabel(signal.state),
+    signal.peak !== null && signal.peak !== undefined && t("card.peak", { value: `${number(signal.peak)}${peakUnit(signal.rule)}` }),
     signal.count > 1 && `×${signal.count}`,
     clock(signal.last_at),
   ];
   return h("li", { class: `signal ${signal.class}`, dataset: { alertId: signal.alert_id, state: signal.state } },
     h("button", { class: "link", type: "button", "data-action": "signal", onclick: () => onSignal(signal) },
       `${signal.device_id} · ${humanRule(signal.rule)}`),
-    h("span", { class: "class-word" }, CLASS_LABEL[signal.class] ?? signal.class),
+    h("span", { class: "class-word" }, classLabel(signal.class)),
     h("span", { class: "signal-facts" }, facts.filter(Boolean).join(" · ")));
 }
 
@@ -60,16 +61,17 @@ function signalList(incident, onSignal, signalsOpen) {
       list.hidden = !show;
       toggle.setAttribute("aria-expanded", String(show));
     },
-  }, `Signals (${signals.length})`);
+  }, t("card.signals", { n: signals.length }));
   return [toggle, list];
 }
 
 function countsLine(counts) {
   if (!counts) return null;
-  const signals = `${counts.signals} signal${counts.signals === 1 ? "" : "s"}`;
-  const devices = `${counts.devices} device${counts.devices === 1 ? "" : "s"}`;
-  const open = counts.open_signals < counts.signals ? ` (${counts.open_signals} open)` : "";
-  return h("span", { "data-role": "counts" }, `${signals}${open} from ${devices}`);
+  const params = {
+    signals: t("card.signalCount", { n: counts.signals }), devices: t("card.deviceCount", { n: counts.devices }), open: counts.open_signals,
+  };
+  const text = t(counts.open_signals < counts.signals ? "card.countsOpen" : "card.counts", params);
+  return h("span", { "data-role": "counts" }, text);
 }
 
 // `signalsOpen`: the signals show from the start (the incident's own drawer).
@@ -83,24 +85,25 @@ export function incidentCard(incident, { onDetails, onSignal, signalsOpen = fals
     },
   },
     h("div", { class: "alert-head" },
-      h("span", { class: "class-tag" }, CLASS_LABEL[incident.class] ?? incident.class),
+      h("span", { class: "class-tag" }, classLabel(incident.class)),
       onDetails
         ? button("details", title, () => onDetails(incident), "rule link")
         : h("span", { class: "rule" }, title),
-      incident.confirmed && h("span", { class: "confirmed", "data-role": "confirmed", title: `confirmed ${clock(incident.confirmed_at)}` }, "Confirmed"),
-      h("span", { class: "when", title: incident.last_at }, clock(incident.last_at), " · ",
+      incident.confirmed && h("span", { class: "confirmed", "data-role": "confirmed", title: t("card.confirmedAt", { time: stamp(incident.confirmed_at) }) },
+        t("card.confirmed")),
+      h("span", { class: "when", title: stamp(incident.last_at) }, clock(incident.last_at), " · ",
         h("span", { class: "ago", dataset: { t: incident.last_at } }, ago(incident.last_at)))),
     h("div", { class: "alert-meta" },
-      h("span", { class: "state", "data-role": "state" }, STATE_LABEL[incident.state] ?? incident.state),
+      h("span", { class: "state", "data-role": "state" }, stateLabel(incident.state)),
       countsLine(incident.counts),
-      incident.shelved_until && incident.state === "shelved" && h("span", {}, `until ${clock(incident.shelved_until)}`),
+      incident.shelved_until && incident.state === "shelved" && h("span", {}, t("card.until", { time: clock(incident.shelved_until) })),
     ),
     (incident.claimed_by || incident.acked_by || incident.cause) && h("div", { class: "alert-meta" },
-      incident.claimed_by && h("span", { class: "claimed", "data-role": "claimed" }, mineLabel(incident.claimed_by, "Handled by")),
+      incident.claimed_by && h("span", { class: "claimed", "data-role": "claimed" }, handledBy(incident.claimed_by)),
       // An acknowledgement the incident outgrew (it rose, was confirmed, came back) is history.
       incident.acked_by && h("span", {},
-        `${waiting(incident) ? "was acknowledged" : "acknowledged"} by ${incident.acked_by} ${clock(incident.acked_at)}`),
-      incident.cause && h("span", {}, `cause: ${incident.cause.replace("_", " ")}`)),
+        t(waiting(incident) ? "card.wasAckedBy" : "card.ackedBy", { name: incident.acked_by, time: clock(incident.acked_at) })),
+      incident.cause && h("span", {}, t("card.cause", { cause: label("cause", incident.cause) }))),
     actionButtons(incident),
     ...signalList(incident, onSignal, signalsOpen),
   );

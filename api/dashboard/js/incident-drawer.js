@@ -2,9 +2,10 @@
 // and its signals' logs merged in order, and a comment box.
 
 import { getJson } from "./api.js";
-import { CLASS_LABEL } from "./classes.js";
+import { classLabel } from "./classes.js";
 import { h } from "./dom.js";
-import { clock, humanRule, incidentTitle, stamp } from "./format.js";
+import { clock, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
+import { label, t } from "./i18n.js";
 import { actOnIncident } from "./actions.js";
 import { openAlert } from "./alert-drawer.js";
 import { camerasPanel } from "./cameras-panel.js";
@@ -16,8 +17,8 @@ import { state } from "./state.js";
 export async function openIncident(incidentId) {
   const known = state.incidents.get(incidentId);
   state.selected = { incident: incidentId };
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
-  const current = show(known ? `${CLASS_LABEL[known.class]} · ${incidentTitle(known)}` : `Incident ${incidentId}`, body);
+  const body = h("div", {}, h("p", { class: "muted" }, t("common.loading")));
+  const current = show(known ? `${classLabel(known.class)} · ${incidentTitle(known)}` : t("drawer.incident", { id: incidentId }), body);
   try {
     const detail = await getJson(`/api/v1/incidents/${incidentId}`);
     if (current()) renderIncidentDetail(body, detail);
@@ -36,43 +37,45 @@ export function refreshOpenIncident(incidentId) {
 
 // Each line names its source: the incident itself, or one signal (a way into its alert).
 function timelineList(timeline) {
-  return h("ol", { class: "log timeline-log" }, ...timeline.map((e) => h("li", { dataset: { source: e.source } },
+  return h("ol", { class: "log timeline-log" }, ...timeline.map((e) => h("li", { dataset: { source: e.source, logAction: e.action } },
     `${clock(e.at)} · `,
     e.source === "alert"
       ? h("button", { class: "link", type: "button", onclick: () => openAlert(e.alert_id) }, `${e.device_id} ${humanRule(e.rule)}`)
-      : h("strong", {}, "incident"),
-    ` · ${e.actor} · ${e.action}`,
-    e.to_state && e.from_state !== e.to_state ? ` · ${e.from_state ?? "—"} → ${e.to_state}` : "",
+      : h("strong", {}, t("timeline.incident")),
+    ` · ${e.actor} · ${label("log", e.action)}`,
+    stateChange(e),
     Object.keys(e.detail ?? {}).length ? h("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)));
 }
 
 function commentForm(incident) {
-  const input = h("input", { name: "text", required: true, maxlength: 2000, placeholder: "Add a note to the log…", "aria-label": "Comment" });
+  const input = h("input", { name: "text", required: true, maxlength: 2000, placeholder: t("comment.placeholder"), "aria-label": t("comment.label") });
   return h("form", {
     class: "comment-form",
     onsubmit: async (event) => {
       event.preventDefault();
       if (await actOnIncident(incident, "comment", { text: input.value.trim() })) openIncident(incident.id);
     },
-  }, input, h("button", { class: "btn", type: "submit" }, "Comment"));
+  }, input, h("button", { class: "btn", type: "submit" }, t("comment.submit")));
 }
 
 function renderIncidentDetail(body, { incident, timeline }) {
-  const resolution = incident.cause && `${incident.cause} by ${incident.resolved_by ?? "?"}: ${incident.resolution_note ?? ""}`;
+  const resolution = incident.cause && t("drawer.resolution", {
+    cause: label("cause", incident.cause), name: incident.resolved_by ?? "?", note: incident.resolution_note ?? "",
+  });
   body.replaceChildren(h("div", { class: "stack" },
     h("ol", { class: "alert-list" }, incidentCard(incident, { onSignal: (s) => openAlert(s.alert_id), signalsOpen: true })),
     facts([
-      ["First signal (device clock)", stamp(incident.opened_at)],
-      ["Newest signal", stamp(incident.last_at)],
-      ["Confirmed", incident.confirmed ? `${stamp(incident.confirmed_at)}: two devices agree` : "not yet: one device so far"],
-      ["Seen by camera", incident.building ? null : incident.origin],
-      ["Camera covers", incident.covers?.length ? incident.covers.join(", ") : null],
-      ["Target in the image", incident.position ? JSON.stringify(incident.position) : null],
-      ["Resolution", resolution],
+      [t("incident.firstSignal"), stamp(incident.opened_at)],
+      [t("incident.newestSignal"), stamp(incident.last_at)],
+      [t("incident.confirmed"), incident.confirmed ? t("incident.confirmedAt", { time: stamp(incident.confirmed_at) }) : t("incident.notConfirmed")],
+      [t("incident.seenBy"), incident.building ? null : incident.origin],
+      [t("incident.covers"), incident.covers?.length ? incident.covers.join(", ") : null],
+      [t("incident.position"), incident.position ? JSON.stringify(incident.position) : null],
+      [t("drawer.resolutionLabel"), resolution],
     ]),
     camerasPanel(incident),
     dispatchPanel(incident),
-    h("section", {}, h("h3", {}, "Timeline"), timelineList(timeline)),
+    h("section", {}, h("h3", {}, t("timeline.title")), timelineList(timeline)),
     commentForm(incident),
   ));
 }

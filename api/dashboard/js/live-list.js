@@ -3,7 +3,9 @@
 // changed, so scrolling, an opened signal list and a button under the pointer survive the
 // stream's updates.
 
+import { classLabel } from "./classes.js";
 import { ago } from "./format.js";
+import { t } from "./i18n.js";
 import { alertCard } from "./alert-card.js";
 import { incidentCard } from "./incident-card.js";
 import { changed, inIncident, sortedIncidents, state, technicianAlerts } from "./state.js";
@@ -61,8 +63,8 @@ export function renderLiveList({ onIncident, onSignal, onAlert }) {
   const empty = document.getElementById("list-empty");
   empty.hidden = shown > 0;
   empty.textContent = state.filter
-    ? `Nothing of class ${state.filter} here.`
-    : onIncidents ? "No open incidents. All quiet." : "No open trouble or roll-up alerts.";
+    ? t("list.emptyClass", { class: classLabel(state.filter) })
+    : onIncidents ? t("list.emptyIncidents") : t("list.emptyAlerts");
 
   const openIncidents = countOpen(state.incidents.values());
   const openAlerts = countOpen([...state.alerts.values()].filter((a) => !inIncident(a)));

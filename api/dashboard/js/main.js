@@ -3,12 +3,15 @@
 import { ApiError, getJson, whenUnauthorized } from "./api.js";
 import { me } from "./actions.js";
 import { callOf } from "./calls.js";
-import { loadAlerts, loadDevices, loadIncidents, loadOverview, openShiftReport, planBuildings } from "./data.js";
+import {
+  loadAlerts, loadDevices, loadFootprints, loadIncidents, loadOverview, loadStreets, openShiftReport, planBuildings,
+} from "./data.js";
 import { openAlert, refreshOpenAlert } from "./alert-drawer.js";
 import { openBuilding } from "./building-drawer.js";
 import { openDevice } from "./device-drawer.js";
 import { closeDrawer } from "./drawer.js";
-import { renderConnection, renderFilters, wireSound } from "./header.js";
+import { renderConnection, renderFilters, renderSound, wireSound } from "./header.js";
+import { LANGUAGES, lang, setLang, setTimeZone, siteOffset, t, translatePage } from "./i18n.js";
 import { openIncident, refreshOpenIncident } from "./incident-drawer.js";
 import { markArrived, refreshAges, renderLiveList, wireTabs } from "./live-list.js";
 import { session } from "./session.js";
@@ -46,13 +49,13 @@ const plan = new SitePlan($("plan"), {
 });
 
 function drawPlan() {
-  plan.setData({ buildings: planBuildings(), devices: [...state.devices.values()], live: liveClasses() });
+  plan.setData({ buildings: planBuildings(), devices: [...state.devices.values()], live: liveClasses(), streets: state.streets });
 }
 
 // The fire tone sounds while a fire incident waits for acknowledgement; the button shows it.
 function soundFire() {
   sounder.fire(unackedFire());
-  $("sound").dataset.sounding = sounder.sounding ? "fire" : "off";
+  renderSound(sounder);
 }
 
 const listHandlers = {
@@ -144,7 +147,7 @@ function stop() {
   clearTimeout(overviewSoon);
   overviewSoon = null;
   sounder.fire(false);
-  $("sound").dataset.sounding = "off";
+  renderSound(sounder);
   closeDrawer();
   forgetAll();
 }
@@ -153,6 +156,16 @@ function signOut(message) {
   stop();
   session.token = null;
   showLogin(message);
+}
+
+// Who we are and the site's clock, before anything is shown: every time is on the site's clock.
+async function signIn() {
+  const who = await getJson("/api/v1/me");
+  me.name = who.name;
+  setTimeZone(who.site_timezone);
+  $("who").textContent = t("top.who", { name: who.name });
+  $("site-clock").textContent = t("top.zone", { offset: siteOffset() });
+  $("site-clock").title = who.site_timezone;
 }
 
 function start() {
@@ -166,22 +179,21 @@ function start() {
     onStatus: (status, text) => renderConnection(status, text),
     // Replay covers the gap, but a reload also catches what fell out of the replay window.
     onOpen: () => (opened ? reloadLists() : (opened = true)),
-    onUnauthorized: () => signOut("Your token is no longer valid; sign in again."),
+    onUnauthorized: () => signOut(t("login.expired")),
   });
   stream.start();
-  renderConnection("connecting", "connecting");
+  renderConnection("connecting", t("conn.connecting"));
   reloadLists();
   // The overview names this deployment's site; the plan shows only its devices.
   refresh(async function loadOverviewThenDevices() {
     await loadOverview();
     await loadDevices(state.overview.site);
   });
+  refresh(loadFootprints);
+  refresh(loadStreets);
   timers.push(
     setInterval(() => refresh(loadOverview), OVERVIEW_EVERY_MS),
-    setInterval(() => {
-      refreshAges();
-      $("who").textContent = me.name ? `signed in as ${me.name}` : "";
-    }, 5_000),
+    setInterval(refreshAges, 5_000),
     setInterval(() => {
       for (const kind of ["incidents", "alerts"]) if (pruneResolved(kind)) changed(kind);
     }, 5_000),
@@ -196,19 +208,23 @@ function start() {
   );
 }
 
-whenUnauthorized(() => signOut("Your token is no longer valid; sign in again."));
-
-$("login-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  session.token = $("token").value.trim();
+async function begin() {
   try {
-    await getJson("/api/v1/alerts?limit=1");
+    await signIn();
     $("token").value = "";
     start();
   } catch (error) {
     session.token = null;
-    showLogin(error instanceof ApiError && error.status === 401 ? "That token is not valid." : `Cannot reach the server: ${error.message}`);
+    showLogin(error instanceof ApiError && error.status === 401 ? t("login.invalid") : t("login.unreachable", { error: error.message }));
   }
+}
+
+whenUnauthorized(() => signOut(t("login.expired")));
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  session.token = $("token").value.trim();
+  begin();
 });
 $("logout").addEventListener("click", () => signOut(""));
 $("drawer-close").addEventListener("click", () => {
@@ -227,7 +243,7 @@ $("report-link").addEventListener("click", async (event) => {
     await openShiftReport(Number($("report-hours").value), win);
   } catch (error) {
     win?.close();
-    toast(`Shift report: ${error.message}`);
+    toast(t("toast.report", { error: error.message }));
   }
 });
 window.addEventListener("online", () => stream?.kick());
@@ -236,8 +252,20 @@ window.addEventListener("resize", () => {
   plan.draw();
   if (state.overview) drawTimeline($("timeline"), state.overview.timeline);
 });
+// The other language, named in itself; the page reloads in it (the token survives a reload).
+for (const button of document.querySelectorAll("[data-lang-switch]")) {
+  const other = LANGUAGES.find((code) => code !== lang());
+  button.lang = other;
+  button.textContent = t("lang.switch");
+  button.addEventListener("click", () => {
+    setLang(other);
+    location.reload();
+  });
+}
+
+translatePage();
 wireSound(sounder, soundFire);
 wireTabs();
 
-if (session.token) start();
+if (session.token) begin();
 else showLogin();

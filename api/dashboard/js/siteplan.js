@@ -1,14 +1,30 @@
 // The site plan: buildings and devices placed by their coordinates on a canvas (no map tiles),
-// coloured by state; a building with an open incident wears a ring of its class. Wheel to
-// zoom, drag to pan, click a building or a device.
+// coloured by state; a building with an open incident wears a ring of its class. A building is
+// drawn as its registry footprint where it has one, else as a square; the site's street lines
+// (optional, from the server's GeoJSON file) lie underneath. Wheel to zoom, drag to pan, click a
+// building or a device.
 
-import { CLASSES, STATE_LABEL } from "./classes.js";
-import { cssColor, fitCanvas } from "./canvas.js";
+import { CLASSES, classLabel, stateLabel } from "./classes.js";
+import { canvasFont, cssColor, fitCanvas } from "./canvas.js";
+import { label, t } from "./i18n.js";
 import { waiting } from "./state.js";
 
 const BUILDING_M = 12; // plots are about 51 m apart along lanes 44 m apart
+const STREET_M = 6; // a lane's width on the plan
 const DEVICE_HIT_PX = 8;
 const MAX_ZOOM = 60;
+const MIN_FOOTPRINT_PX = 7; // a footprint smaller than this on screen is drawn as a square
+
+// Is (px, py) inside the polygon `ring` of [x, y] (even-odd rule)?
+function inside(ring, px, py) {
+  let hit = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if ((yi > py) !== (yj > py) && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) hit = !hit;
+  }
+  return hit;
+}
 
 function buildingColour(state) {
   if (CLASSES.includes(state)) return cssColor(state);
@@ -28,6 +44,7 @@ export class SitePlan {
     Object.assign(this, { canvas, onBuilding, onDevice });
     this.buildings = [];
     this.devices = [];
+    this.streets = [];
     this.live = { byDevice: new Map(), byBuilding: new Map(), incidentAt: new Map() };
     this.selected = null;
     this.blink = false;
@@ -36,15 +53,22 @@ export class SitePlan {
     this.listen();
   }
 
-  setData({ buildings, devices, live }) {
+  // `streets`: lines, each a list of [lon, lat]; buildings may carry a `footprint` ring of them.
+  setData({ buildings, devices, live, streets = [] }) {
     this.buildings = buildings.filter((b) => Number.isFinite(b.lat) && Number.isFinite(b.lon));
     this.devices = devices.filter((d) => Number.isFinite(d.lat) && Number.isFinite(d.lon));
+    this.streets = streets;
     this.live = live;
     // What the rings say, for a screen reader (and a test): a canvas has no text of its own.
-    const marked = [...live.incidentAt].map(([id, i]) => `${id} ${i.class}${waiting(i) ? " unacknowledged" : ""}`);
+    const marked = [...live.incidentAt].map(([id, i]) =>
+      t(waiting(i) ? "plan.incidentWaiting" : "plan.incident", { id, class: classLabel(i.class) }));
     this.canvas.setAttribute("aria-label", marked.length
-      ? `Site plan of the quarter; open incidents: ${marked.sort().join(", ")}`
-      : "Site plan of the quarter; no open incidents");
+      ? t("plan.ariaIncidents", { list: marked.sort().join(t("common.listSeparator")) })
+      : t("plan.ariaQuiet"));
+    this.canvas.dataset.incidents = [...live.incidentAt]
+      .map(([id, i]) => `${id} ${i.class}${waiting(i) ? " unacknowledged" : ""}`).sort().join(", ");
+    this.canvas.dataset.footprints = String(this.buildings.filter((b) => b.footprint).length);
+    this.canvas.dataset.streets = String(this.streets.length);
     if (!this.origin && this.buildings.length) this.fitOrigin();
     this.draw();
   }
@@ -90,42 +114,87 @@ export class SitePlan {
     return this.live.byBuilding.get(b.id) ?? b.state;
   }
 
+  // A building's outline on screen: its footprint if it has one big enough to see, else a
+  // square `size` wide around its position.
+  outline(b, size) {
+    if (b.footprint) {
+      const ring = b.footprint.map(([lon, lat]) => this.toScreen(lat, lon));
+      const xs = ring.map((p) => p[0]);
+      const ys = ring.map((p) => p[1]);
+      if (Math.max(...xs) - Math.min(...xs) >= MIN_FOOTPRINT_PX || Math.max(...ys) - Math.min(...ys) >= MIN_FOOTPRINT_PX) {
+        return ring;
+      }
+    }
+    const [x, y] = this.toScreen(b.lat, b.lon);
+    const r = size / 2;
+    return [[x - r, y - r], [x + r, y - r], [x + r, y + r], [x - r, y + r]];
+  }
+
+  drawStreets(ctx) {
+    ctx.strokeStyle = cssColor("street");
+    ctx.lineWidth = Math.min(24, Math.max(1.5, STREET_M * this.scale()));
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    for (const line of this.streets) {
+      ctx.beginPath();
+      line.forEach(([lon, lat], i) => {
+        const [x, y] = this.toScreen(lat, lon);
+        if (i) ctx.lineTo(x, y);
+        else ctx.moveTo(x, y);
+      });
+      ctx.stroke();
+    }
+    ctx.lineWidth = 1;
+  }
+
   draw() {
     const { ctx, width, height } = fitCanvas(this.canvas);
     if (!this.origin) return;
     const s = this.scale();
     const size = Math.max(7, BUILDING_M * s);
     const showDevices = size >= 40;
-    ctx.lineWidth = 1;
+    this.drawStreets(ctx);
+    const path = (ring) => {
+      ctx.beginPath();
+      ring.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.closePath();
+    };
     for (const b of this.buildings) {
-      const [x, y] = this.toScreen(b.lat, b.lon);
-      if (x < -size || y < -size || x > width + size || y > height + size) continue;
-      const state = this.buildingState(b);
-      ctx.fillStyle = buildingColour(state);
+      const ring = this.outline(b, size);
+      const xs = ring.map((p) => p[0]);
+      const ys = ring.map((p) => p[1]);
+      const box = { left: Math.min(...xs), right: Math.max(...xs), top: Math.min(...ys), bottom: Math.max(...ys) };
+      if (box.right < 0 || box.bottom < 0 || box.left > width || box.top > height) continue;
+      const colour = buildingColour(this.buildingState(b));
+      path(ring);
+      ctx.fillStyle = colour;
       ctx.globalAlpha = showDevices ? 0.35 : 1;
-      ctx.fillRect(x - size / 2, y - size / 2, size, size);
+      ctx.fill();
       ctx.globalAlpha = 1;
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
       const incident = this.live.incidentAt.get(b.id);
       if (incident) {
         // The ring of a fire nobody has acknowledged blinks.
         const blinking = this.blink && incident.class === "fire" && waiting(incident);
         ctx.strokeStyle = blinking ? cssColor("text") : cssColor(incident.class);
         ctx.lineWidth = 3;
-        ctx.strokeRect(x - size / 2 - 4, y - size / 2 - 4, size + 8, size + 8);
-        ctx.lineWidth = 1;
+        ctx.strokeRect(box.left - 4, box.top - 4, box.right - box.left + 8, box.bottom - box.top + 8);
       }
       if (this.selected?.building === b.id) {
         ctx.strokeStyle = cssColor("text");
         ctx.lineWidth = 2;
-        ctx.strokeRect(x - size / 2 - 1, y - size / 2 - 1, size + 2, size + 2);
-        ctx.lineWidth = 1;
+        path(ring);
+        ctx.stroke();
       }
+      ctx.lineWidth = 1;
       if (size >= 28) {
         ctx.fillStyle = cssColor("muted");
-        ctx.font = "12px system-ui, sans-serif";
+        ctx.font = canvasFont(12);
         ctx.textAlign = "center";
         ctx.textBaseline = "top";
-        ctx.fillText(b.id, x, y + size / 2 + 3);
+        ctx.fillText(b.id, (box.left + box.right) / 2, box.bottom + 3);
       }
     }
     if (showDevices) this.drawDevices(ctx, width, height);
@@ -165,16 +234,16 @@ export class SitePlan {
       if (best) return { device: best };
     }
     for (const b of this.buildings) {
-      const [x, y] = this.toScreen(b.lat, b.lon);
-      if (Math.abs(x - px) <= size / 2 + 2 && Math.abs(y - py) <= size / 2 + 2) return { building: b };
+      const ring = this.outline(b, size + 4);
+      if (inside(ring, px, py)) return { building: b };
     }
     return null;
   }
 
   buildingTitle(b) {
     const incident = this.live.incidentAt.get(b.id);
-    const about = incident ? ` · ${incident.class} incident, ${STATE_LABEL[incident.state] ?? incident.state}` : "";
-    return `${b.id} · ${b.devices ?? "?"} devices · ${b.open_alerts ?? 0} open alerts${about}`;
+    const about = incident ? ` · ${t("plan.titleIncident", { class: classLabel(incident.class), state: stateLabel(incident.state) })}` : "";
+    return `${b.id} · ${t("plan.titleCounts", { devices: b.devices ?? "?", open: b.open_alerts ?? 0 })}${about}`;
   }
 
   // Puts a building in the middle, close enough to tell its devices apart.
@@ -225,8 +294,9 @@ export class SitePlan {
       const rect = c.getBoundingClientRect();
       const found = this.hit(e.clientX - rect.left, e.clientY - rect.top);
       c.style.cursor = found ? "pointer" : "grab";
-      c.title = found?.device
-        ? `${found.device.id} · ${found.device.kind} · ${found.device.status}${found.device.online === false ? " · offline" : ""}`
+      const d = found?.device;
+      c.title = d
+        ? [d.id, label("kind", d.kind), label("deviceStatus", d.status), d.online === false && t("device.offline")].filter(Boolean).join(" · ")
         : found?.building ? this.buildingTitle(found.building) : "";
     });
     c.addEventListener("pointerup", (e) => {

@@ -9,10 +9,11 @@ export const state = {
   alerts: new Map(), // id -> AlertRead, open ones plus the recently resolved
   overview: null,
   devices: new Map(), // id -> device
+  footprints: new Map(), // building id -> its registry outline, a ring of [lon, lat]
+  streets: [], // the site's street lines, each a list of [lon, lat]
   tab: "incidents", // the live list shows incidents, or the technicians' alerts
   filter: null, // a class, or null for all
   selected: null, // { device } or { alert, device } or { incident } or { building }
-  connection: { status: "connecting", text: "connecting" },
 };
 
 export function subscribe(listener) {

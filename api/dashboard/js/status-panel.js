@@ -2,7 +2,8 @@
 
 import { h } from "./dom.js";
 import { clock, number } from "./format.js";
-import { metricUnit } from "./units.js";
+import { label, t } from "./i18n.js";
+import { metricLabel, metricUnit } from "./units.js";
 
 const DEVICE_STATES = ["online", "offline", "fault", "maintenance", "commissioning"];
 
@@ -17,23 +18,26 @@ export function renderStatus(overview, { onDevice }) {
   const chattering = rate.chattering_devices ?? [];
   flood.hidden = !rate.flood;
   // A flood counts incidents, what operators must act on, not the signals inside them.
-  flood.textContent = rate.flood ? `ALARM FLOOD: ${rate.incidents_last_10min} new incidents in the last 10 minutes. Deal with fire first.` : "";
+  flood.textContent = rate.flood ? t("status.flood", { n: rate.incidents_last_10min }) : "";
+  const figure = (term, value, attrs = {}) => [h("dt", {}, term), h("dd", attrs, String(value ?? "—"))];
 
   box.replaceChildren(
     h("dl", { class: "figures" },
-      h("dt", {}, "Devices"), h("dd", {}, String(overview.devices?.total ?? "—")),
-      ...DEVICE_STATES.filter((s) => totals[s] || s === "offline").flatMap((s) => [h("dt", {}, s), h("dd", { dataset: { state: s } }, String(totals[s]))]),
-      h("dt", {}, "Incidents, last 10 min"), h("dd", { "data-role": "incidents-10min" }, String(rate.incidents_last_10min ?? "—")),
-      h("dt", {}, "Signals, last 10 min"), h("dd", {}, String(rate.last_10min ?? "—")),
-      h("dt", {}, "Chattering devices"), h("dd", { title: chattering.join(", ") }, String(chattering.length)),
+      ...figure(t("status.devices"), overview.devices?.total),
+      ...DEVICE_STATES.filter((s) => totals[s] || s === "offline")
+        .flatMap((s) => figure(label("deviceState", s), totals[s], { dataset: { state: s } })),
+      ...figure(t("status.incidents10"), rate.incidents_last_10min, { "data-role": "incidents-10min" }),
+      ...figure(t("status.signals10"), rate.last_10min),
+      ...figure(t("status.chattering"), chattering.length, { title: chattering.join(", ") }),
     ),
-    h("h2", {}, "Hot spots"),
+    h("h2", { id: "hot-spots-title" }, t("status.hotSpots")),
     (overview.hot_spots ?? []).length
-      ? h("ol", { class: "hot-spots" }, ...overview.hot_spots.slice(0, 6).map((spot) => h("li", {},
-        h("button", { class: "btn btn-quiet", type: "button", title: spot.metric, onclick: () => onDevice(spot.device_id) },
-          h("span", {}, `${spot.device_id}${spot.building ? ` · ${spot.building}` : ""}`),
-          h("strong", {}, `${number(spot.value)} ${metricUnit(spot.metric)}`)))))
-      : h("p", { class: "muted" }, "None."),
-    h("p", { class: "muted small" }, `Overview at ${clock(overview.generated_at)}`),
+      ? h("ol", { class: "hot-spots", "aria-labelledby": "hot-spots-title", tabindex: "0" },
+        ...overview.hot_spots.map((spot) => h("li", {},
+          h("button", { class: "btn btn-quiet", type: "button", title: metricLabel(spot.metric), onclick: () => onDevice(spot.device_id) },
+            h("span", { class: "spot-where" }, `${spot.device_id}${spot.building ? ` · ${spot.building}` : ""}`),
+            h("strong", {}, `${number(spot.value)} ${metricUnit(spot.metric)}`)))))
+      : h("p", { class: "muted" }, t("status.none")),
+    h("p", { class: "muted small" }, t("status.at", { time: clock(overview.generated_at) })),
   );
 }

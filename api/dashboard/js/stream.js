@@ -2,6 +2,7 @@
 // so the server replays every change made while we were away.
 
 import { authHeaders } from "./api.js";
+import { t } from "./i18n.js";
 import { SseParser } from "./sse.js";
 
 // The server sends a heartbeat comment well within this; silence longer means a dead link.
@@ -40,7 +41,7 @@ export class LiveStream {
       await this.connectOnce();
       if (this.stopped) break;
       const wait = this.delay;
-      this.onStatus("down", wait ? `reconnecting in ${Math.round(wait / 1000)} s` : "reconnecting");
+      this.onStatus("down", wait ? t("conn.reconnectingIn", { n: Math.round(wait / 1000) }) : t("conn.reconnecting"));
       await new Promise((resolve) => setTimeout(resolve, wait));
       this.delay = Math.min(Math.max(this.delay * 2, MIN_DELAY_MS), MAX_DELAY_MS);
     }
@@ -71,7 +72,7 @@ export class LiveStream {
       }
       if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
       beat();
-      this.onStatus("live", "live");
+      this.onStatus("live", t("conn.live"));
       this.onOpen();
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {

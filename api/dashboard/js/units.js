@@ -1,5 +1,7 @@
 // Units of a rule's peak and of each metric, for labels.
 
+import { label } from "./i18n.js";
+
 const METRIC_UNITS = {
   obscuration_pct_per_m: "%/m",
   temperature_c: "°C",
@@ -24,21 +26,9 @@ export const KIND_METRICS = {
   thermal_camera: ["frame_max_temp_c", "max_temp_c", "avg_temp_c"],
 };
 
-const METRIC_LABELS = {
-  obscuration_pct_per_m: "Smoke",
-  temperature_c: "Temperature",
-  residual_current_ma: "Residual current",
-  cable_temp_c: "Cable temperature",
-  current_a: "Current",
-  voltage_v: "Voltage",
-  frame_max_temp_c: "Hottest pixel",
-  max_temp_c: "Region max",
-  avg_temp_c: "Region average",
-};
-
 export function metricLabel(metric) {
   const unit = metricUnit(metric);
-  return `${METRIC_LABELS[metric] ?? metric}${unit ? ` (${unit})` : ""}`;
+  return `${label("metric", metric)}${unit ? ` (${unit})` : ""}`;
 }
 
 export function metricUnit(metric) {
