@@ -187,17 +187,24 @@ class Sender:
         )
 
     def _try(self, claimed: Claimed) -> Refusal | None:
+        """Anything unforeseen that building, sending or reading raises is a failed attempt
+        with its error, retried with backoff: a row must never stay pending with no attempt
+        counted, tried again and again."""
         try:
             kind = ChannelKind(claimed.channel_kind)
             channel = Channel(id=claimed.channel_id, kind=kind, config=claimed.channel_config)
             request = build(channel, message_of(claimed.message), now=datetime.now(UTC))
         except ValueError as exc:
             return Refusal(f"not sent: {exc}", permanent=True)
+        except Exception as exc:
+            return Refusal(f"not sent: {exc!r}")
         try:
             reply = send(_keyed(request, claimed.key), timeout_s=self.settings.dispatcher_timeout_s)
+            return refusal(kind, channel.config, status=reply.status, body=reply.body)
         except Unreachable as exc:
             return Refusal(str(exc))
-        return refusal(kind, channel.config, status=reply.status, body=reply.body)
+        except Exception as exc:
+            return Refusal(f"failed: {exc!r}")
 
 
 def _keyed(request: HttpRequest, key: str) -> HttpRequest:

@@ -3,6 +3,7 @@ reading a reply as accepted or refused (retry later, or never)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from dispatch.model import HttpRequest
 JSON = "application/json; charset=utf-8"  # DingTalk and WeCom insist on UTF-8
 LINK_LABEL = "打开处置页面"
 REPLY_KEEP_CHARS = 200
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110's token
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,11 @@ def http_url(config: Mapping[str, Any], name: str = "url") -> str:
         raise ValueError(f"{name}: must be an http:// or https:// URL with a host")
     if any(c in value for c in "\r\n "):
         raise ValueError(f"{name}: must not hold spaces or line breaks")
+    if not value.isascii():
+        raise ValueError(
+            f"{name}: must be ASCII, as HTTP sends it: percent-encode other characters, and "
+            "write an international host name in its xn-- form"
+        )
     return value
 
 
@@ -68,8 +75,14 @@ def headers(config: Mapping[str, Any], name: str = "headers") -> dict[str, str]:
     ):
         raise ValueError(f"{name}: must map header names to string values")
     for key, text in value.items():
-        if not key or any(c in key for c in "\r\n: ") or any(c in text for c in "\r\n"):
+        if not _HEADER_NAME.match(key) or any(c in text for c in "\r\n"):
             raise ValueError(f"{name}: {key!r} is not a valid header")
+        try:
+            text.encode("latin-1")  # what HTTP/1.1 carries in a header
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{name}: {key!r} must be Latin-1 text (encode anything else, e.g. base64)"
+            ) from None
     return dict(value)
 
 

@@ -205,6 +205,15 @@ def test_channel_refusals_name_what_is_wrong(api: Api) -> None:
     )
     assert zone_unknown.status_code == 422
     assert zone_unknown.json()["detail"][0]["loc"] == ["body", "zone"]
+    for config, field in (
+        ({"url": "https://hooks.example/告警"}, "url"),
+        ({"url": "https://hooks.example/fw", "headers": {"X-Token": "令牌"}}, "headers"),
+    ):
+        unsendable = admin.put(
+            f"/api/v1/channels/{cid}", json={"kind": "webhook", "config": config}
+        )
+        assert unsendable.status_code == 422, unsendable.text
+        assert unsendable.json()["detail"][0]["loc"] == ["body", "config", field]
     assert admin.get(f"/api/v1/channels/{cid}").status_code == 404
     assert admin.delete(f"/api/v1/channels/{cid}").status_code == 404
 

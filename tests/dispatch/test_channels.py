@@ -238,6 +238,17 @@ def test_sms_needs_a_phone() -> None:
         (ChannelKind.FEISHU, {"url": FEISHU, "msg_type": "card"}, "msg_type"),
         (ChannelKind.WEBHOOK, {"url": "http://h/x", "headers": {"X-A": "1\r\nX-B: 2"}}, "headers"),
         (ChannelKind.WEBHOOK, {"url": "http://h/x", "headers": ["X-A"]}, "headers"),
+        # What HTTP cannot carry (review finding: a UnicodeEncodeError at every send).
+        (ChannelKind.WEBHOOK, {"url": "http://h/告警"}, "url"),
+        (ChannelKind.WECOM, {"url": "https://企业.example/send?key=k"}, "url"),
+        (ChannelKind.WEBHOOK, {"url": "http://h/x", "headers": {"X-T": "令牌"}}, "headers"),
+        (ChannelKind.WEBHOOK, {"url": "http://h/x", "headers": {"令牌": "t"}}, "headers"),
+        (ChannelKind.WEBHOOK, {"url": "http://h/x", "headers": {"X(A)": "t"}}, "headers"),
+        (
+            ChannelKind.SMS,
+            {"url": "https://s/x", "headers": {"X-K": "密钥"}, "body": {}},
+            "headers",
+        ),
         (ChannelKind.SMS, {"url": "https://s/x"}, "body"),
         (ChannelKind.SMS, {"url": "https://s/x", "method": "GET", "body": {"a": "b"}}, "body"),
         (ChannelKind.SMS, {"url": "https://s/x", "body": {"to": "{phone_number}"}}, "body"),
@@ -251,6 +262,15 @@ def test_a_bad_configuration_names_its_field(
 ) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
         check_config(kind, config)
+
+
+def test_encoded_addresses_and_latin_1_headers_pass() -> None:
+    config = {
+        "url": "https://xn--fiq228c.example/%E5%91%8A%E8%AD%A6",
+        "headers": {"X-Name": "Zürich", "Authorization": "Basic dTpw"},
+    }
+    request = build(Channel(id="w", kind=ChannelKind.WEBHOOK, config=config), MESSAGE, now=NOW)
+    assert request.url == config["url"] and request.headers["X-Name"] == "Zürich"
 
 
 def test_check_config_fills_defaults() -> None:

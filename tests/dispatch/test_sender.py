@@ -246,6 +246,38 @@ def test_what_no_retry_can_help_fails_at_once(queue_url: str, vendors: Vendors) 
     assert rows[no_phone]["last_error"].startswith("not sent: body: ")
 
 
+@pytest.mark.usefixtures("sender")
+def test_what_the_network_cannot_carry_is_a_failed_attempt_with_its_error(
+    queue_url: str, vendors: Vendors
+) -> None:
+    """Rows queued before their channel was checked as it is now, and anything a request
+    raises: each a failed attempt with its error, never a row left pending forever (review
+    finding: a UnicodeEncodeError out of urllib, the row retried every 2 s with 0 attempts)."""
+    dispatch_id = _dispatch_id()
+    sms = {"url": f"{vendors.url}/sms?to={{phone}}&u={{link}}", "method": "GET"}
+    url, header, odd = _queue(
+        queue_url,
+        dispatch_id,
+        [
+            ("url", "webhook", {"url": f"{vendors.url}/webhook/告警"}),
+            ("header", "webhook", {"url": f"{vendors.url}/webhook", "headers": {"X-T": "令牌"}}),
+            ("odd", "sms", sms),
+        ],
+    )
+    with psycopg.connect(queue_url, autocommit=True) as conn:  # a message no dispatcher wrote
+        conn.execute(
+            "UPDATE deliveries SET message = message || '{\"link\": 5}' WHERE key = %s", (odd,)
+        )
+    rows = _settled(queue_url, dispatch_id)
+    assert (rows[url]["state"], rows[url]["attempts"]) == ("failed", 1)
+    assert rows[url]["last_error"].startswith("not sent: url: ")
+    assert (rows[header]["state"], rows[header]["attempts"]) == ("failed", 1)
+    assert rows[header]["last_error"].startswith("not sent: headers: ")
+    assert (rows[odd]["state"], rows[odd]["attempts"]) == ("failed", MAX_ATTEMPTS)
+    assert "TypeError" in rows[odd]["last_error"]
+    assert vendors.received == []
+
+
 def test_two_senders_share_the_queue_without_sending_twice(
     queue_url: str, vendors: Vendors, sender_settings: Settings
 ) -> None:
