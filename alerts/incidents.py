@@ -28,7 +28,7 @@ gets back where each signal goes and what an incident now is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -146,34 +146,62 @@ def place(
         return Join(same.id)
     # A camera incident covering the building, within the window on either side: another
     # worker may have placed the camera's later signal before this one's.
-    gaps = [
-        (min(abs(t - c.at) for t in i.steps), i.id)
-        for i in incidents
-        if i.building is None and c.building in i.covers and i.steps
-    ]
-    near = min((g for g in gaps if g[0] <= window), default=None)
-    if near is not None:
-        return Join(near[1], building=c.building)
+    cameras = (i for i in incidents if i.building is None and c.building in i.covers)
+    camera = _nearest(c.at, cameras, window)
+    if camera is not None:
+        return Join(camera, building=c.building)
     return Open(building=c.building, origin=None, covers=())
 
 
 def _place_camera(
     c: Candidate, incidents: Sequence[OpenIncident], *, own: OpenIncident | None, window: timedelta
 ) -> Join | Open:
-    """The building whose signals came last before the camera's, within the window: only the
-    past decides, so where a stream is cut into batches changes nothing."""
+    """The incident of a watched building with a signal nearest the camera's, within the window
+    on either side (another worker may store a detector's earlier signal later); else the
+    camera's own."""
     watched = set(c.covers) | ({c.building} if c.building else set())
-    before = {
-        i.id: max((t for t in i.steps if c.at - window <= t <= c.at), default=None)
-        for i in incidents
-        if i.building in watched
-    }
-    latest = max(((t, -ident) for ident, t in before.items() if t is not None), default=None)
-    if latest is not None:
-        return Join(-latest[1])
+    near = _nearest(c.at, (i for i in incidents if i.building in watched), window)
+    if near is not None:
+        return Join(near)
     if own is not None:
         return Join(own.id)
     return Open(building=None, origin=c.device_id, covers=tuple(sorted(watched)))
+
+
+def _nearest(at: datetime, incidents: Iterable[OpenIncident], window: timedelta) -> int | None:
+    """The incident with a step nearest ``at`` within the window, the past first: a step
+    before ``at`` is already stored however the stream was cut into batches, one after it may
+    not be (a later batch's; ``mergeable`` joins those up). The lower id on a tie."""
+    found = [i for i in incidents if i.steps]
+    for low, high in ((at - window, at), (at, at + window)):
+        gaps = [
+            (min(abs(t - at) for t in i.steps if low <= t <= high), i.id)
+            for i in found
+            if any(low <= t <= high for t in i.steps)
+        ]
+        if gaps:
+            return min(gaps)[1]
+    return None
+
+
+def mergeable(
+    incident: OpenIncident, incidents: Iterable[OpenIncident], *, window_s: float
+) -> list[int]:
+    """The camera incidents (no building) that are ``incident``'s episode: the camera covers its
+    building and saw its target within the window of one of its signals. However the signals
+    of one fire were placed (a camera's before a detector's, by two workers), they end up in one
+    incident."""
+    if incident.building is None:
+        return []
+    window = timedelta(seconds=window_s)
+    return sorted(
+        i.id
+        for i in incidents
+        if i.building is None
+        and i.id != incident.id
+        and incident.building in i.covers
+        and any(abs(s - t) <= window for s in i.steps for t in incident.steps)
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,14 +215,23 @@ class View:
 
 def view(signals: Sequence[Signal], *, before: View | None, window_s: float) -> View:
     """The incident's state, class and confirmation from its signals; class and confirmation
-    never go back (a fire incident stays one until resolved)."""
+    never go back (a fire incident stays one until resolved), though a confirmation may move
+    earlier when an earlier pair of signals arrives late."""
     open_states = {s.state for s in signals} - {State.RESOLVED}
     state = next((s for s in _URGENCY if s in open_states), State.RESOLVED)
     classes = [s.alert_class for s in signals] + ([before.alert_class] if before else [])
     alert_class = max(classes, key=severity)
-    confirmed_at = before.confirmed_at if before else None
-    if confirmed_at is None:
-        confirmed_at = _confirmation(signals, window_s=window_s)
+    # The earliest confirmation its signals show, kept once found: workers may place the
+    # signals of one fire in any order, and the answer must not depend on it.
+    found = [
+        t
+        for t in (
+            before.confirmed_at if before else None,
+            _confirmation(signals, window_s=window_s),
+        )
+        if t is not None
+    ]
+    confirmed_at = min(found, default=None)
     return View(state=state, alert_class=alert_class, confirmed_at=confirmed_at)
 
 

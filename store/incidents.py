@@ -31,6 +31,7 @@ from alerts.incidents import (
     carried,
     joins_incidents,
     lock_keys,
+    mergeable,
     place,
     view,
 )
@@ -63,6 +64,12 @@ WHERE i.id = ANY(%(touched)s)
             OR (i.building IS NULL AND i.covers && %(buildings)s)))
 ORDER BY i.id
 FOR NO KEY UPDATE OF i
+"""
+
+_MERGED = """
+UPDATE incidents SET state = 'resolved', resolved_at = now(), resolved_by = 'engine',
+    cause = 'other', resolution_note = 'merged into incident ' || %(into)s, updated_at = now()
+WHERE id = %(id)s
 """
 
 _OPEN = """
@@ -171,7 +178,12 @@ def absorb(cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: fl
             )
         ]
         candidates = [_candidate(r) for r in wanting]
-        keys = sorted({k for cand in candidates for k in lock_keys(cand)})
+        # The places of every signal in or wanting an incident: a changed signal may bring its
+        # incident and a camera's incident of the same fire together (``_merge``).
+        placed = [r for r in rows if r["incident_id"] is not None]
+        keys = sorted(
+            {k for cand in candidates + [_candidate(r) for r in placed] for k in lock_keys(cand)}
+        )
         # Places first (workers serialise per building), then the incidents, then writes.
         c.executemany(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 16))", [(k,) for k in keys]
@@ -181,12 +193,63 @@ def absorb(cur: psycopg.Cursor[Any], alert_ids: Collection[int], *, window_s: fl
         opened: set[int] = set()
         _place(c, candidates, wanting, found=found, window_s=window_s, joined=joined, opened=opened)
         touched |= joined.keys()
+        done = Refreshed()
+        for ident in sorted(touched):
+            if ident in found:
+                touched -= _merge(
+                    c, ident, found=found, window_s=window_s, joined=joined, done=done
+                )
         fresh = {a for ids in joined.values() for a in ids} | {
             r["id"] for r in rows if r["incident_id"] is not None
         }
-        return refresh(
+        refreshed = refresh(
             c, touched, actor=ENGINE, window_s=window_s, fresh=fresh, opened=opened, joined=joined
         )
+        refreshed.changes[:0] = done.changes
+        return refreshed
+
+
+def _merge(
+    c: psycopg.Cursor[dict[str, Any]],
+    ident: int,
+    *,
+    found: dict[int, OpenIncident],
+    window_s: float,
+    joined: dict[int, list[int]],
+    done: Refreshed,
+) -> set[int]:
+    """Brings the camera incidents that are incident ``ident``'s episode into it
+    (``alerts.incidents.mergeable``): their signals move, they are resolved as merged. Returns
+    the ids merged away."""
+    into = found[ident]
+    gone = set(mergeable(into, found.values(), window_s=window_s))
+    for other in sorted(gone):
+        c.execute("SELECT state FROM incidents WHERE id = %s", (other,))
+        was = c.fetchone()
+        c.execute(
+            "UPDATE alerts SET incident_id = %s WHERE incident_id = %s RETURNING id", (ident, other)
+        )
+        joined.setdefault(ident, []).extend(r["id"] for r in c.fetchall())
+        c.execute(_MERGED, {"id": other, "into": ident})
+        done.changes.append(
+            IncidentChange(
+                id=other,
+                action="merge",
+                from_state=was["state"] if was else None,
+                to_state=State.RESOLVED.value,
+                detail={"into": ident},
+            )
+        )
+        into = OpenIncident(
+            id=into.id,
+            building=into.building,
+            origin=into.origin,
+            covers=into.covers,
+            steps=into.steps + found[other].steps,
+        )
+        del found[other]
+    found[ident] = into
+    return gone
 
 
 def _candidate(row: dict[str, Any]) -> Candidate:

@@ -52,9 +52,12 @@ SNAPSHOT = {
     # Incidents by what they group: which worker placed a signal first may differ (a camera
     # incident a detector then joined, or the detector's that the camera joined), the result
     # may not.
+    # An incident merged into another (a camera's, placed before the detector's) is an empty
+    # shell: left out.
     "incidents": "SELECT building, class, state, confirmed_at, opened_at, cause,"
     " (SELECT array_agg(a.subject || '/' || a.family ORDER BY a.subject, a.family)"
-    " FROM alerts a WHERE a.incident_id = i.id) FROM incidents i",
+    " FROM alerts a WHERE a.incident_id = i.id) FROM incidents i"
+    " WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id)",
 }
 
 

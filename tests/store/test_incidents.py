@@ -116,7 +116,9 @@ def incidents(db: psycopg.Connection[Any], p: Place) -> list[dict[str, Any]]:
         cur.execute(
             "SELECT i.*, (SELECT array_agg(a.subject || '/' || a.family ORDER BY a.subject,"
             " a.family) FROM alerts a WHERE a.incident_id = i.id) AS members"
-            " FROM incidents i WHERE i.site = %s ORDER BY i.id",
+            " FROM incidents i WHERE i.site = %s"
+            # an incident merged into another is an empty shell (alerts.incidents.mergeable)
+            " AND EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id) ORDER BY i.id",
             (p.site,),
         )
         return cur.fetchall()
@@ -356,3 +358,31 @@ def test_a_live_rule_on_an_alert_opened_in_maintenance_is_an_alert_of_its_own(
     ]
     [incident] = incidents(db, p)
     assert (incident["class"], incident["state"]) == ("fire", "active_unack")
+
+
+def test_a_camera_incident_and_its_buildings_merge_whichever_came_first(
+    db: psycopg.Connection[Any], place: Place
+) -> None:
+    """Two workers may place a camera's early hot spot after the detector's later alarm was
+    already placed: the camera opens an incident of its own, and the detector's next step
+    brings the two together."""
+    p = place
+    apply(db, signal(p, p.d3, Rule.SMOKE_PREALARM, 100))  # b2's incident, placed first
+    apply(db, signal(p, p.cam, Rule.CAMERA_HOTSPOT, 0))  # the camera saw it 100 s earlier
+    [one] = incidents(db, p)
+    assert one["members"] == [f"{p.cam}/camera_heat", f"{p.d3}/smoke"]
+    # The other order by hand: a camera incident, then a building's own opened beside it
+    # (beyond the window), then a rise of the building's signal within the camera's window.
+    q = make_place(db)
+    apply(db, signal(q, q.cam, Rule.CAMERA_HOTSPOT, 300))
+    apply(db, signal(q, q.d3, Rule.SMOKE_PREALARM, 0))
+    assert len(incidents(db, q)) == 2
+    apply(db, signal(q, q.d3, Rule.SMOKE_ALARM, 250))
+    [merged] = incidents(db, q)
+    assert merged["building"] == q.b2 and merged["confirmed_at"] is not None
+    log = db.execute(
+        "SELECT action, detail->>'into' FROM incident_log l JOIN incidents i"
+        " ON i.id = l.incident_id WHERE i.site = %s AND i.building IS NULL",
+        (q.site,),
+    ).fetchall()
+    assert log[-1] == ("merge", str(merged["id"]))
