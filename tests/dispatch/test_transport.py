@@ -1,10 +1,12 @@
 """The transport against a real local server: a redirect is reported, never followed (urllib
 would turn the POST into a GET without its body), and a reply's status and body come back
-whatever the status."""
+whatever the status; a receiver that drips its answer is given up at the overall deadline."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -65,3 +67,44 @@ def test_any_status_comes_back_with_its_body(server: tuple[str, list[str]]) -> N
 def test_nobody_listening_is_unreachable() -> None:
     with pytest.raises(Unreachable, match="refused"):
         send(HttpRequest(method="POST", url="http://127.0.0.1:9/x", body=b"{}"), timeout_s=2)
+
+
+@pytest.fixture()
+def dripping() -> Iterator[str]:
+    """A receiver that takes the request, then answers a byte every 0.2 s for 8 s: each read
+    gets its byte well within any per-read timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + b"X-Slow: " + b"." * 40
+                for byte in reply:
+                    if stop.wait(0.2):
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/drip"
+    stop.set()
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_a_dripping_receiver_is_given_up_at_the_overall_deadline(dripping: str) -> None:
+    """Review finding: urllib's timeout is per read, so a receiver sending a byte now and then
+    held a sender's worker (and its row's lock) for as long as it liked."""
+    started = time.monotonic()
+    with pytest.raises(Unreachable, match="no reply within 1 s"):
+        send(HttpRequest(method="POST", url=dripping, body=b"{}"), timeout_s=1)
+    assert time.monotonic() - started < 2.5
