@@ -1,10 +1,10 @@
 // The strip of big numbers: open incidents by class (fire, pre-alarm, supervisory), the
 // technicians' open trouble, and the devices online and offline.
 
-import { CLASSES } from "/static/js/classes.js";
+import { CLASSES, classLabel } from "/static/js/classes.js";
 import { h } from "/static/js/dom.js";
+import { label, t } from "/static/js/i18n.js";
 import { inIncident, state } from "/static/js/state.js";
-import { say } from "./text.js";
 
 // Live from the stream, like the console's top bar: incidents per class, trouble alerts apart.
 function openByClass() {
@@ -16,13 +16,13 @@ function openByClass() {
   return counts;
 }
 
-const counter = (key, n, attrs) => h("div", { class: `counter ${attrs.class ?? ""}`, dataset: attrs.dataset },
+const counter = (label, n, attrs) => h("div", { class: `counter ${attrs.class ?? ""}`, dataset: attrs.dataset },
   h("span", { class: "counter-n" }, String(n)),
-  h("span", { class: "counter-label" }, say(key)));
+  h("span", { class: "counter-label" }, label));
 
 export function renderCounters(box) {
   const counts = openByClass();
-  box.replaceChildren(...CLASSES.map((c) => counter(`class.${c}`, counts[c], {
+  box.replaceChildren(...CLASSES.map((c) => counter(classLabel(c), counts[c], {
     class: `${c}${counts[c] ? " has" : ""}`, dataset: { class: c, count: counts[c] },
   })));
 }
@@ -34,8 +34,8 @@ export function renderDevices(box, overview) {
   const sum = (s) => (overview ? Object.values(byKind).reduce((n, counts) => n + (counts[s] ?? 0), 0) : "—");
   const offline = sum("offline");
   box.replaceChildren(
-    counter("devices.online", sum("online"), { class: "online", dataset: { state: "online" } }),
-    counter("devices.offline", offline, { class: `offline${offline > 0 ? " has" : ""}`, dataset: { state: "offline" } }),
-    counter("devices.total", overview?.devices?.total ?? "—", { class: "total", dataset: { state: "total" } }),
+    counter(label("deviceState", "online"), sum("online"), { class: "online", dataset: { state: "online" } }),
+    counter(label("deviceState", "offline"), offline, { class: `offline${offline > 0 ? " has" : ""}`, dataset: { state: "offline" } }),
+    counter(t("status.devices"), overview?.devices?.total ?? "—", { class: "total", dataset: { state: "total" } }),
   );
 }

@@ -6,15 +6,11 @@ import { cssColor, fitCanvas } from "/static/js/canvas.js";
 import { h } from "/static/js/dom.js";
 import { waiting } from "/static/js/state.js";
 import { byUrgency, placeOf } from "./tiles.js";
-import { say } from "./text.js";
 
 const MOST = 6; // more names than this cover the plan they point at
 
 export function renderPlanLabels(box, leaders, plan, incidentAt, names) {
   const incidents = [...incidentAt.values()].sort(byUrgency);
-  plan.canvas.setAttribute("aria-label", incidents.length
-    ? say("plan.marked", { list: incidents.map((i) => `${placeOf(i, names)} ${say(`class.${i.class}`)}`).join("，") })
-    : say("plan.none"));
   const onPlan = incidents
     .map((incident) => ({ incident, b: plan.buildings.find((x) => x.id === incident.building) }))
     .filter(({ b }) => b && plan.origin);

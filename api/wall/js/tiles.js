@@ -2,12 +2,15 @@
 // then waiting for acknowledgement, then the newest. As many as fit; the rest are counted on a
 // last tile, so nothing on the wall is ever cut off.
 
+import { classLabel, stateLabel } from "/static/js/classes.js";
 import { h } from "/static/js/dom.js";
+import { ago } from "/static/js/format.js";
+import { formatClock, t } from "/static/js/i18n.js";
 import { waiting } from "/static/js/state.js";
-import { ago, say } from "./text.js";
-import { hourMinute } from "./site-time.js";
+import { say } from "./text.js";
 
 const RANK = { fire: 0, prealarm: 1, supervisory: 2 };
+const since = (iso) => formatClock(iso, { seconds: false });
 
 export function byUrgency(a, b) {
   return (RANK[a.class] ?? 9) - (RANK[b.class] ?? 9)
@@ -17,7 +20,7 @@ export function byUrgency(a, b) {
 
 // Where it is: the building's name (its id if it has none), or the camera that saw it outside.
 export function placeOf(incident, names) {
-  if (!incident.building) return say("tile.camera", { camera: incident.origin ?? "?" });
+  if (!incident.building) return t("place.cameraOutside", { camera: incident.origin ?? "?" });
   return names.get(incident.building) || incident.building;
 }
 
@@ -32,16 +35,16 @@ function tile(incident, names) {
     },
   },
     h("div", { class: "tile-head" },
-      h("span", { class: "tile-class" }, say(`class.${incident.class}`)),
+      h("span", { class: "tile-class" }, classLabel(incident.class)),
       h("span", { class: "tile-place" }, place),
       incident.building && place !== incident.building && h("span", { class: "tile-id" }, incident.building)),
     h("div", { class: "tile-facts" },
-      h("span", { class: "tile-state", "data-role": "state" }, say(`state.${incident.state}`)),
-      incident.confirmed && h("span", { class: "tile-confirmed", "data-role": "confirmed" }, say("tile.confirmed")),
+      h("span", { class: "tile-state", "data-role": "state" }, stateLabel(incident.state)),
+      incident.confirmed && h("span", { class: "tile-confirmed", "data-role": "confirmed" }, t("card.confirmed")),
       devices > 0 && h("span", {}, say("tile.devices", { count: devices }))),
     h("div", { class: "tile-facts" },
       h("span", { "data-role": "since", dataset: { t: incident.opened_at } },
-        say("tile.since", { time: hourMinute(incident.opened_at), ago: ago(incident.opened_at) })),
+        say("tile.since", { time: since(incident.opened_at), ago: ago(incident.opened_at) })),
       incident.claimed_by && h("span", { "data-role": "handler" }, say("tile.handler", { name: incident.claimed_by }))),
   );
 }
@@ -68,6 +71,6 @@ export function renderTiles(list, empty, incidents, names) {
 // The "… ago" on every tile, between redraws.
 export function refreshAges(list) {
   for (const el of list.querySelectorAll("[data-role=since]")) {
-    el.textContent = say("tile.since", { time: hourMinute(el.dataset.t), ago: ago(el.dataset.t) });
+    el.textContent = say("tile.since", { time: since(el.dataset.t), ago: ago(el.dataset.t) });
   }
 }

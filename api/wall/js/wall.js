@@ -3,7 +3,8 @@
 // reconnects and replays what it missed); this page only draws, and never acts.
 
 import { ApiError, getJson, whenUnauthorized } from "/static/js/api.js";
-import { loadAlerts, loadIncidents, loadOverview, planBuildings } from "/static/js/data.js";
+import { loadAlerts, loadFootprints, loadIncidents, loadOverview, loadStreets, planBuildings } from "/static/js/data.js";
+import { formatClock, lang, setTimeZone, t } from "/static/js/i18n.js";
 import { SitePlan } from "/static/js/siteplan.js";
 import {
   changed, forgetAll, inIncident, liveClasses, patchSignal, pruneResolved, state, subscribe, unackedFire,
@@ -13,10 +14,10 @@ import { LiveStream } from "/static/js/stream.js";
 import { renderCounters, renderDevices } from "./counters.js";
 import { drawDay } from "./day-chart.js";
 import { renderPlanLabels } from "./plan-labels.js";
-import { clockFace, setSiteZone, time } from "./site-time.js";
-import { lang, say } from "./text.js";
+import { clockFace } from "./site-time.js";
+import { say } from "./text.js";
 import { refreshAges, renderTiles } from "./tiles.js";
-import { dropToken, keepToken, takeToken } from "./token.js";
+import { dropToken, keepToken, storedToken, tokenFromLink } from "./token.js";
 
 const OVERVIEW_EVERY_MS = 15_000;
 const OVERVIEW_AFTER_EVENT_MS = 2_000;
@@ -35,17 +36,18 @@ let retry = null;
 // The wall never zooms or clicks: the plan stays fitted to the quarter.
 const plan = new SitePlan($("plan"), { onBuilding: () => {}, onDevice: () => {} });
 
-// Every text of the page itself, from the wall's words.
+// Every text of the page itself: data-say names the wall's words, data-i18n the console's.
 function renderStatic() {
   document.documentElement.lang = lang();
   document.title = say("title");
   for (const el of document.querySelectorAll("[data-say]")) el.textContent = say(el.dataset.say);
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-say-label]")) el.setAttribute("aria-label", say(el.dataset.sayLabel));
 }
 
 function drawPlan() {
   const live = liveClasses();
-  plan.setData({ buildings: planBuildings(), devices: [], live });
+  plan.setData({ buildings: planBuildings(), devices: [], live, streets: state.streets });
   renderPlanLabels($("plan-labels"), $("plan-leaders"), plan, live.incidentAt, names);
 }
 
@@ -60,13 +62,13 @@ subscribe((what) => {
     renderTiles($("tiles"), $("tiles-empty"), [...state.incidents.values()], names);
     renderCounters($("counters"));
   }
-  if (["incidents", "alerts", "overview"].includes(what)) drawPlan();
+  if (["incidents", "alerts", "overview", "devices"].includes(what)) drawPlan();
   if (what === "overview") {
     renderDevices($("devices"), state.overview);
     drawDay($("day"), $("day-empty"), $("day-totals"), state.overview.timeline);
     const rate = state.overview.alarm_rate ?? {};
     $("flood").hidden = !rate.flood;
-    $("flood").textContent = rate.flood ? say("flood", { count: rate.incidents_last_10min }) : "";
+    $("flood").textContent = rate.flood ? t("status.flood", { n: rate.incidents_last_10min }) : "";
   }
   fresh();
 });
@@ -74,15 +76,15 @@ subscribe((what) => {
 // When the data was last known good; the stale banner names it while the link is down.
 function fresh() {
   lastData = new Date();
-  $("updated").textContent = say("updated", { time: time(lastData) });
+  $("updated").textContent = say("updated", { time: formatClock(lastData) });
 }
 
 function renderLink(status) {
   const link = $("link");
   link.dataset.status = status;
-  link.textContent = say(status === "live" ? "link.live" : status === "down" ? "link.down" : "link.connecting");
+  link.textContent = status === "live" ? t("conn.live") : status === "down" ? say("link.down") : t("conn.connecting");
   $("stale").hidden = status !== "down";
-  $("stale").textContent = status === "down" ? say("stale", { time: lastData ? time(lastData) : "—" }) : "";
+  $("stale").textContent = status === "down" ? say("stale", { time: formatClock(lastData) }) : "";
 }
 
 async function refresh(loader) {
@@ -156,11 +158,16 @@ function start() {
   reloadLists();
   refresh(loadOverview);
   refresh(loadNames);
+  refresh(loadFootprints);
+  refresh(loadStreets);
   tick();
   timers.push(
     setInterval(tick, 1_000),
     setInterval(() => refresh(loadOverview), OVERVIEW_EVERY_MS),
-    setInterval(() => refresh(loadNames), NAMES_EVERY_MS),
+    setInterval(() => {
+      refresh(loadNames);
+      refresh(loadFootprints);
+    }, NAMES_EVERY_MS),
     setInterval(() => {
       refreshAges($("tiles"));
       for (const kind of ["incidents", "alerts"]) if (pruneResolved(kind, 5_000)) changed(kind);
@@ -207,7 +214,7 @@ async function begin(token) {
   try {
     const me = await getJson("/api/v1/me");
     if (me.role !== "viewer") return signOut(say("login.notViewer", { role: me.role }));
-    setSiteZone(me.site_timezone);
+    setTimeZone(me.site_timezone);
     $("site").textContent = me.site;
     start();
   } catch (error) {
@@ -225,6 +232,14 @@ $("login-form").addEventListener("submit", (event) => {
   $("token").value = "";
   if (token) begin(token);
 });
+// A token given in the address later (the kiosk's link opened again) replaces the one kept.
+window.addEventListener("hashchange", () => {
+  const given = tokenFromLink();
+  if (given) {
+    stop();
+    begin(given);
+  }
+});
 window.addEventListener("online", () => stream?.kick());
 window.addEventListener("resize", () => {
   drawAll();
@@ -232,6 +247,6 @@ window.addEventListener("resize", () => {
 });
 
 renderStatic();
-const token = takeToken();
+const token = tokenFromLink() ?? storedToken();
 if (token) begin(token);
 else showLogin();
