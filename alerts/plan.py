@@ -2,8 +2,8 @@
 
 Given the decisions in order and the open alerts found for their keys, `plan` returns what the
 store must write: inserts and updates of alert rows, alert_log rows, the changes to report (and
-which of them to NOTIFY), and which alert is open for each key at the end. The lifecycle table
-(``alerts.lifecycle``) decides states; this module what each decision is to its alert.
+which of them to NOTIFY). The lifecycle table (``alerts.lifecycle``) decides states; this module
+what each decision is to its alert.
 
 One alert is open per subject and condition family (``contract.families``): a decision on any
 rule of the family lands on it. A higher rule than the alert's moves it up in place (``rise``):
@@ -16,7 +16,7 @@ An alert opened in this batch has no id until its insert runs: writes refer to i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,7 +121,6 @@ class Plan:
     writes: tuple[Insert | Update, ...]
     logs: tuple[LogRow, ...]
     reported: tuple[Reported, ...]
-    open_after: Mapping[Key, AlertRef]
 
 
 def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Plan:
@@ -170,10 +169,7 @@ def plan(decisions: Sequence[Decision], open_alerts: Iterable[OpenAlert]) -> Pla
         else:
             change = log.action if log else "repeat"
         reported.append(_reported(step=step, d=d, alert=after, change=change, told=update.told))
-    open_after = {k: a.id for k, a in opened.items()}
-    return Plan(
-        writes=tuple(writes), logs=tuple(logs), reported=tuple(reported), open_after=open_after
-    )
+    return Plan(writes=tuple(writes), logs=tuple(logs), reported=tuple(reported))
 
 
 def _raised(step: int, d: Decision, alert: OpenAlert) -> LogRow:
