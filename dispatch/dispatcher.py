@@ -13,7 +13,7 @@ incident (a unique index), whichever process gets there first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import psycopg
@@ -37,13 +37,15 @@ Step = tuple[str, str, dict[str, Any]]  # an incident log step: actor, action, d
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DispatchConfig:
     """What dispatching needs of the settings, with the signing key resolved. ``site``: the
-    loop escalates and dispatches automatically this site's incidents only."""
+    loop escalates and dispatches automatically this site's incidents only; ``tz``: the site's
+    time zone, on whose wall clock shifts are read."""
 
     site: str
     accept_s: float
     link_ttl_s: int
     base_url: str
     secret: bytes
+    tz: tzinfo
 
     @classmethod
     async def of(cls, conn: psycopg.AsyncConnection[Any], settings: Settings) -> DispatchConfig:
@@ -53,6 +55,7 @@ class DispatchConfig:
             link_ttl_s=settings.field_link_ttl_s,
             base_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
             secret=await field_links.link_secret(conn, settings),
+            tz=settings.tz,
         )
 
 
@@ -84,7 +87,7 @@ async def dispatch_incident(
             if found["building"] is not None
             else found["origin_zone"]
         )
-    order = await contacts_for(conn, zone=zone, at=now) if zone is not None else []
+    order = await contacts_for(conn, zone=zone, at=now, tz=config.tz) if zone is not None else []
     if person_id is not None:
         order = _first(order, person_id, zone=zone)
     if not automatic:
@@ -154,7 +157,7 @@ async def escalate_next(
     found = await rows.incident_facts(conn, due["incident_id"])
     assert found is not None  # a dispatch's incident
     reached = await rows.notified(conn, due["id"])
-    order = await contacts_for(conn, zone=due["zone"], at=now) if due["zone"] else []
+    order = await contacts_for(conn, zone=due["zone"], at=now, tz=config.tz) if due["zone"] else []
     waited = {"dispatch": due["id"], "unanswered_s": (now - due["notified_at"]).total_seconds()}
     after = next((c for c in order if c.person_id not in reached), None)
     if after is None:

@@ -15,6 +15,7 @@ from contract.alarms import AlertClass, Rule
 from contract.kinds import Kind
 from dispatch.dispatcher import DispatchConfig
 from dispatch.model import ChannelKind
+from dispatch.on_call import BEIJING
 from dispatch.roster_schemas import (
     ChannelWrite,
     PersonWrite,
@@ -33,7 +34,12 @@ SECRET = b"field-link-secret-for-the-tests!"
 
 def config_for(site: str) -> DispatchConfig:
     return DispatchConfig(
-        site=site, accept_s=60, link_ttl_s=3600, base_url="http://field.test", secret=SECRET
+        site=site,
+        accept_s=60,
+        link_ttl_s=3600,
+        base_url="http://field.test",
+        secret=SECRET,
+        tz=BEIJING,
     )
 
 

@@ -19,9 +19,12 @@ from dispatch import loop
 from dispatch.dispatcher import DispatchConfig, auto_dispatch_due, dispatch_incident, escalate_next
 from dispatch.field_answers import answer_step
 from dispatch.field_links import verify
+from dispatch.roster_schemas import RosterWrite, ShiftWrite
+from dispatch.roster_service import put_roster
 from dispatch.steps import Answer, Step
 from registry.errors import Conflict, Invalid
 from settings import Settings
+from store.audit import SYSTEM
 from store.database import connect_async
 from tests.conftest import Registry
 from tests.dispatch.grid import SECRET, Grid, config_for, fire, make_grid
@@ -159,6 +162,41 @@ def test_nobody_accepting_escalates_to_the_next_worker_then_the_supervisor(
         (incident,),
     ).fetchall()
     assert levels == [(wang, 0, "dispatch"), (li, 1, "escalate"), (grid.supervisor, 2, "escalate")]
+
+
+def test_shifts_are_read_on_the_sites_time_zone(
+    database_url: str,
+    db: psycopg.Connection[Any],
+    registry: Registry,
+    site: str,
+    grid: Grid,
+    settings: Settings,
+) -> None:
+    """FIREWATCH_SITE_TIMEZONE decides who is on shift, for a dispatch and its escalation
+    (review finding: the dispatcher read every shift on Beijing's clock)."""
+    wang, li = grid.workers
+    day_and_night = RosterWrite(
+        shifts=[
+            ShiftWrite.model_validate(
+                {"person": wang, "position": 0, "start": "08:00", "end": "20:00"}
+            ),
+            ShiftWrite.model_validate(
+                {"person": li, "position": 1, "start": "20:00", "end": "08:00"}
+            ),
+        ]
+    )
+    run(database_url, lambda conn: put_roster(conn, grid.zone, day_and_night, actor=SYSTEM))
+    incident = fire(registry, db, site, grid.building)
+    london = settings.model_copy(update={"site_timezone": "Europe/London"})
+    config = run(database_url, lambda conn: DispatchConfig.of(conn, london))
+    # T0 is noon in Beijing, 04:00 in London: li's night shift there, wang's day in Beijing.
+    run(database_url, lambda c: dispatch_incident(c, incident, actor="op", now=T0, config=config))
+    later = T0 + timedelta(seconds=config.accept_s)
+    assert run(database_url, lambda conn: escalate_next(conn, now=later, config=config))
+    assert [p for p, _, _ in deliveries(db, incident)] == [
+        li,
+        grid.supervisor,  # wang is off shift in London
+    ]
 
 
 def test_an_accepted_dispatch_is_not_escalated(
