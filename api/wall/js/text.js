@@ -7,7 +7,7 @@ import { lang } from "/static/js/i18n.js";
 
 const STRINGS = {
   "zh-CN": {
-    "title": "消防监控大屏",
+    "page.title": "消防监控大屏",
     "login.heading": "大屏登录",
     "login.label": "只读令牌（viewer）",
     "login.submit": "进入大屏",
@@ -17,8 +17,8 @@ const STRINGS = {
     "login.notViewer": "大屏只使用只读（viewer）令牌：这个令牌属于“{role}”角色，可以操作事件，不能留在无人值守的大屏上。",
     "login.unreachable": "无法连接服务器，{seconds} 秒后自动重试。",
     "link.down": "连接中断 · 正在重连",
-    "updated": "数据更新于 {time}",
-    "stale": "与服务器的连接已中断，正在自动重连。画面停留在 {time} 的数据。",
+    "link.updated": "数据更新于 {time}",
+    "link.stale": "与服务器的连接已中断，正在自动重连。画面停留在 {time} 的数据。",
     "counters.label": "未结事件和故障（按类别）",
     "devices.label": "设备状态",
     "incidents.heading": "未结事件",
@@ -29,7 +29,7 @@ const STRINGS = {
     "tile.handler": "处理人：{name}",
   },
   "en": {
-    "title": "Fire-safety wall",
+    "page.title": "Fire-safety wall",
     "login.heading": "Wall sign-in",
     "login.label": "Viewer token",
     "login.submit": "Open the wall",
@@ -39,8 +39,8 @@ const STRINGS = {
     "login.notViewer": "The wall takes a viewer token only: this one is a {role}'s, which may act on incidents and must not stay on an unattended wall.",
     "login.unreachable": "Cannot reach the server; trying again in {seconds} s.",
     "link.down": "Connection lost · reconnecting",
-    "updated": "Data as of {time}",
-    "stale": "The connection to the server is lost and is being restored. The screen shows the data of {time}.",
+    "link.updated": "Data as of {time}",
+    "link.stale": "The connection to the server is lost and is being restored. The screen shows the data of {time}.",
     "counters.label": "Open incidents and trouble by class",
     "devices.label": "Devices",
     "incidents.heading": "Open incidents",

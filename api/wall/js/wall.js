@@ -39,7 +39,7 @@ const plan = new SitePlan($("plan"), { onBuilding: () => {}, onDevice: () => {} 
 // Every text of the page itself: data-say names the wall's words, data-i18n the console's.
 function renderStatic() {
   document.documentElement.lang = lang();
-  document.title = say("title");
+  document.title = say("page.title");
   for (const el of document.querySelectorAll("[data-say]")) el.textContent = say(el.dataset.say);
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-say-label]")) el.setAttribute("aria-label", say(el.dataset.sayLabel));
@@ -76,7 +76,7 @@ subscribe((what) => {
 // When the data was last known good; the stale banner names it while the link is down.
 function fresh() {
   lastData = new Date();
-  $("updated").textContent = say("updated", { time: formatClock(lastData) });
+  $("updated").textContent = say("link.updated", { time: formatClock(lastData) });
 }
 
 function renderLink(status) {
@@ -84,7 +84,7 @@ function renderLink(status) {
   link.dataset.status = status;
   link.textContent = status === "live" ? t("conn.live") : status === "down" ? say("link.down") : t("conn.connecting");
   $("stale").hidden = status !== "down";
-  $("stale").textContent = status === "down" ? say("stale", { time: formatClock(lastData) }) : "";
+  $("stale").textContent = status === "down" ? say("link.stale", { time: formatClock(lastData) }) : "";
 }
 
 async function refresh(loader) {
