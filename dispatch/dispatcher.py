@@ -53,7 +53,7 @@ class DispatchConfig:
             site=settings.site,
             accept_s=settings.dispatch_accept_s,
             link_ttl_s=settings.field_link_ttl_s,
-            base_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
+            base_url=field_links.base_url(settings),
             secret=await field_links.link_secret(conn, settings),
             tz=settings.tz,
         )

@@ -13,15 +13,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import psycopg
 
+from registry.errors import Conflict
 from settings import Settings
 from store.field import count_use, link_access, link_key
 
@@ -56,6 +59,36 @@ class LinkClaim:
     link_id: str
     dispatch_id: int
     expires_at: datetime
+
+
+def base_url(settings: Settings) -> str:
+    """Where field links point: FIREWATCH_PUBLIC_URL, or unset, the API's own address. In
+    production a link leaves over https, or stays on this machine (a loopback host: a local
+    trial, the demo, the benchmark); never in clear text across a network, nor to an address
+    no phone can open (``0.0.0.0``). Conflict naming the setting otherwise."""
+    host = settings.api_host
+    base = settings.public_url or (
+        f"http://[{host}]:{settings.api_port}"
+        if ":" in host
+        else f"http://{host}:{settings.api_port}"
+    )
+    parts = urlsplit(base)
+    if settings.env == "production" and parts.scheme != "https" and not _loopback(parts.hostname):
+        raise Conflict(
+            f"field links would point at {base}, which a phone cannot open safely: set "
+            "FIREWATCH_PUBLIC_URL to the https:// address phones reach this API at "
+            "(FIREWATCH_ENV=development keeps a local address)"
+        )
+    return base
+
+
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def new_link_id() -> str:

@@ -19,7 +19,9 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from dispatch import field_links
 from dispatch.dispatcher import DispatchConfig, auto_dispatch_due, escalate_next
+from registry.errors import Conflict
 from settings import Settings
 from store.notify import CHANNEL
 
@@ -43,7 +45,13 @@ async def tick(conn: psycopg.AsyncConnection[Any], *, now: datetime, config: Dis
 
 
 async def run(settings: Settings, stop: threading.Event) -> None:
-    """Until ``stop`` is set; a lost database is waited for and reconnected to."""
+    """Until ``stop`` is set; a lost database is waited for and reconnected to. Refuses to
+    start (Conflict, logged) when field links would point where no phone can open them."""
+    try:
+        field_links.base_url(settings)
+    except Conflict as exc:
+        log.error("dispatch loop not started: %s", exc.message)
+        raise
     while not stop.is_set():
         try:
             await _run_connected(settings, stop)

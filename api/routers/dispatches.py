@@ -70,7 +70,8 @@ async def _incident_exists(conn: Conn, incident_id: int) -> None:
         **_NO_INCIDENT,
         409: {
             "model": Problem,
-            "description": "Resolved, dispatched already, in no zone, or nobody on call",
+            "description": "Resolved, dispatched already, in no zone, nobody on call, or "
+            "no FIREWATCH_PUBLIC_URL a phone can open",
         },
     },
     summary="Send the incident to its zone's on-call grid worker (or a zone's, a person's)",

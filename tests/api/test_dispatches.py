@@ -3,6 +3,8 @@ became, revoking it, the 119 call, a site's automatic dispatch setting, and ever
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +12,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from dispatch import loop
+from registry.errors import Conflict
+from settings import Settings
 from tests.api.dispatch_helpers import PNG, actions, dispatch_fire, token_for
 from tests.conftest import Registry
 from tests.dispatch.grid import Grid, fire, make_grid
@@ -297,3 +303,54 @@ def test_refusals_are_clear_and_leave_no_trace(
     assert closed.status_code == 409
     assert "resolved" in closed.json()["detail"]
     assert len(client.get(f"{url}/dispatches", headers=op).json()["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "api_host", "public_url", "link"),
+    [
+        ("production", "0.0.0.0", None, None),
+        ("production", "10.1.2.3", None, None),
+        ("production", "127.0.0.1", "http://firewatch.example", None),
+        ("production", "0.0.0.0", "https://fw.example.cn", "https://fw.example.cn/field/"),
+        ("production", "127.0.0.1", None, "http://127.0.0.1:8000/field/"),
+        ("production", "::1", None, "http://[::1]:8000/field/"),
+        ("development", "0.0.0.0", None, "http://0.0.0.0:8000/field/"),
+    ],
+)
+def test_production_links_go_out_over_https_or_stay_on_this_machine(
+    settings: Settings,
+    db: psycopg.Connection[Any],
+    registry: Registry,
+    site: str,
+    grid: Grid,
+    people: dict[str, Who],
+    env: str,
+    api_host: str,
+    public_url: str | None,
+    link: str | None,
+) -> None:
+    """Review finding: unset FIREWATCH_PUBLIC_URL sent phones http://0.0.0.0:8000 links (or
+    tokens in clear text across the network) in production."""
+    configured = settings.model_copy(
+        update={"env": env, "api_host": api_host, "api_port": 8000, "public_url": public_url}
+    )
+    incident = fire(registry, db, site, grid.building)
+    with TestClient(create_app(configured)) as client:
+        made = client.post(
+            f"/api/v1/incidents/{incident}/dispatch", json={}, headers=people["operator"]
+        )
+    queued = db.execute(
+        "SELECT q.message->>'link' FROM deliveries q JOIN dispatches d ON d.id = q.dispatch_id"
+        " WHERE d.incident_id = %s",
+        (incident,),
+    ).fetchall()
+    if link is None:
+        assert made.status_code == 409, made.text
+        assert "FIREWATCH_PUBLIC_URL" in made.json()["detail"]
+        assert queued == []
+        refused = threading.Event()
+        with pytest.raises(Conflict, match="FIREWATCH_PUBLIC_URL"):  # nor starts the loop
+            asyncio.run(asyncio.wait_for(loop.run(configured, refused), timeout=5))
+    else:
+        assert made.status_code == 201, made.text
+        assert queued and all(row[0].startswith(link) for row in queued)
