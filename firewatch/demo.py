@@ -1,9 +1,11 @@
 """``firewatch demo``: the whole pipeline on this machine, with the simulated quarter.
 
-It migrates, registers the quarter, starts ingest and the API, and publishes the quarter's
-live traffic. In the first half minute a detector overheats and then alarms, and a few bad
-messages show the dead-letter path; from then on a scenario from the library plays every
-few minutes, in real time, in a building of its own.
+It migrates, registers the quarter and its safety grid, starts ingest, the API and the
+dispatcher, and publishes the quarter's live traffic. In the first half minute a detector
+overheats and then alarms, and a few bad messages show the dead-letter path; from then on a
+scenario from the library plays every few minutes, in real time, in a building of its own.
+Fires go from the screen to the door (``firewatch.demo_grid``): dispatched to the zone's grid
+worker, automatically when confirmed, and answered by simulated workers step by step.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from contract.topics import Channel, topic_for
+from firewatch.demo_grid import STAGED_TEST, DemoGrid, seed_grid
 from firewatch.processes import run_migrate
 from firewatch.serving import serve_all
 from ingest.service import IngestService
@@ -49,11 +52,14 @@ DEMO_SCENARIOS = (
 )
 
 
-async def _register(settings: Settings, quarter: Quarter) -> str:
-    """The quarter through the registry's own import, and the demo operator's token."""
+async def _register(settings: Settings, quarter: Quarter, grid: DemoGrid) -> tuple[str, str]:
+    """The quarter through the registry's own import, its grid's rosters, and the demo
+    operator's token; and a line about the grid."""
     async with await connect_async(settings.database_url) as conn:
         await import_document(conn, quarter.document())
-        return await issue_token(conn, name="demo-operator", role="operator")
+        token = await issue_token(conn, name="demo-operator", role="operator")
+    zones = {b.zone for b in quarter.buildings}
+    return token, await seed_grid(settings, zones=zones, phones=grid.workers.url, seed=SEED)
 
 
 @dataclass(slots=True)
@@ -66,8 +72,8 @@ class _Playing:
 class _Scenarios:
     """Plays the library in turn, each live: its devices leave the round robin meanwhile."""
 
-    def __init__(self, quarter: Quarter, traffic: LiveTraffic) -> None:
-        self._quarter, self._traffic = quarter, traffic
+    def __init__(self, quarter: Quarter, traffic: LiveTraffic, grid: DemoGrid) -> None:
+        self._quarter, self._traffic, self._grid = quarter, traffic, grid
         self._turn = 0
         self._playing: list[_Playing] = []
 
@@ -86,6 +92,7 @@ class _Scenarios:
             )
             if busy.isdisjoint(run.final_seq):
                 self._traffic.muted.update(run.final_seq)
+                self._grid.stage_scenario(name, run.final_seq)
                 self._playing.append(_Playing(run, time.monotonic()))
                 expected = ", ".join(
                     f"{e.rule or e.alert_class} on {e.subject}" for e in run.expectation.expected
@@ -118,10 +125,11 @@ def _publish(
     rate: float,
     stop: threading.Event,
     service: IngestService,
+    grid: DemoGrid,
 ) -> None:
     traffic = LiveTraffic(quarter.devices, seed=SEED)
     victim = traffic.wire(VICTIM)
-    scenarios = _Scenarios(quarter, traffic)
+    scenarios = _Scenarios(quarter, traffic, grid)
     with Publisher(settings.mqtt, client_id="firewatch-demo-publisher") as pub:
 
         def bad(now: datetime) -> str:
@@ -173,7 +181,10 @@ def _ms(moment: datetime) -> int:
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
     run_migrate(settings)
     quarter = build_quarter(seed=SEED, site=settings.site)
-    token = asyncio.run(_register(settings, quarter))
+    grid = DemoGrid(settings, seed=SEED)
+    grid.stage([VICTIM], STAGED_TEST)
+    grid.workers.start()
+    token, grid_line = asyncio.run(_register(settings, quarter, grid))
     base = f"http://{settings.api_host}:{settings.api_port}"
     print(
         f"\nregistered {len(quarter.devices)} simulated devices in {len(quarter.buildings)} "
@@ -184,6 +195,9 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
         f"  signals:     curl -H 'Authorization: Bearer {token}' {base}/api/v1/alerts\n"
         f"  database:    psql {settings.database_url}"
         "  (tables readings, incidents, alerts, dead_letters)\n"
+        f"  monthly:     curl -H 'Authorization: Bearer {token}' "
+        f"'{base}/api/v1/reports/monthly?format=html'\n"
+        f"{grid_line}.\n"
         f"Ctrl-C stops the demo.\n"
     )
     stop = threading.Event()
@@ -194,8 +208,13 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
             while not service.ready and not stop.is_set():
                 await asyncio.sleep(0.1)
             await asyncio.to_thread(
-                _publish, settings, quarter, rate=rate, stop=stop, service=service
+                _publish, settings, quarter, rate=rate, stop=stop, service=service, grid=grid
             )
+
+        async def operator() -> None:
+            while not service.ready and not stop.is_set():
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(grid.operate, token, stop)
 
         async def timer() -> None:
             if duration > 0:
@@ -205,10 +224,12 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(serve_all(settings, stop, service), name="pipeline")
             tasks.create_task(publisher(), name="publisher")
+            tasks.create_task(operator(), name="operator")
             tasks.create_task(timer(), name="timer")
 
     try:
         asyncio.run(main())
     finally:
         stop.set()
+        grid.workers.stop()
         print(f"demo stopped: {service.counters.summary()}")
