@@ -33,6 +33,7 @@ from store.deliveries import (
     Claimed,
     claim,
     listen,
+    record_cancelled,
     record_failure,
     record_sent,
     sender_session,
@@ -154,6 +155,10 @@ class Sender:
             claimed = claim(conn)
             if claimed is None:
                 return False
+            if claimed.closed:
+                record_cancelled(conn, claimed.id)
+                log.info("delivery %s cancelled: its dispatch is closed", claimed.key)
+                return True
             refused = self._try(claimed)
             if refused is None:
                 record_sent(conn, claimed.id)

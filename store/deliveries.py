@@ -7,6 +7,8 @@ out while the lock is held, and ``record_sent`` or ``record_failure`` commits th
 after the reply. A sender killed mid-attempt leaves its row pending, unlocked by the server when
 the connection drops, so nothing is lost; the one duplicate it can cause is a request its
 receiver took before the outcome committed (docs/dispatch.md, "Delivery guarantees").
+A dispatch revoked or closed cancels its pending rows (``cancel_pending``); a row that was being
+sent then is cancelled when a sender next claims it.
 """
 
 from __future__ import annotations
@@ -34,14 +36,28 @@ RETURNING id
 _OF_DISPATCH = """
 SELECT id, key, person_id, step, channel_id, channel_kind, message->>'title' AS title, state,
        attempts, last_error, created_at,
-       CASE WHEN state = 'pending' THEN due_at END AS due_at, sent_at, failed_at
+       CASE WHEN state = 'pending' THEN due_at END AS due_at, sent_at, failed_at, cancelled_at
 FROM deliveries WHERE dispatch_id = %s ORDER BY id
 """
 
+# ``closed``: its dispatch was revoked or has its verdict since it was queued.
 _CLAIM = """
-SELECT id, key, channel_id, channel_kind, channel_config, message, attempts
-FROM deliveries WHERE state = 'pending' AND due_at <= clock_timestamp()
-ORDER BY due_at, id LIMIT 1
+SELECT q.id, q.key, q.channel_id, q.channel_kind, q.channel_config, q.message, q.attempts,
+       d.closed_at IS NOT NULL AS closed
+FROM deliveries q LEFT JOIN dispatches d ON d.id = q.dispatch_id
+WHERE q.state = 'pending' AND q.due_at <= clock_timestamp()
+ORDER BY q.due_at, q.id LIMIT 1
+FOR UPDATE OF q SKIP LOCKED
+"""
+
+_CANCEL = """
+UPDATE deliveries SET state = 'cancelled', cancelled_at = clock_timestamp(), last_error = %s
+WHERE id = ANY(%s)
+"""
+
+# A sender holds the rows it is sending: it cancels those itself when it next takes them.
+_PENDING_OF_DISPATCH = """
+SELECT id FROM deliveries WHERE dispatch_id = %s AND state = 'pending'
 FOR UPDATE SKIP LOCKED
 """
 
@@ -93,6 +109,7 @@ class Claimed:
     channel_config: dict[str, Any]
     message: dict[str, Any]
     attempts: int  # made before this one
+    closed: bool = False  # its dispatch is closed: cancel it, do not send it
 
 
 async def enqueue(conn: psycopg.AsyncConnection[Any], *, items: Sequence[NewDelivery]) -> list[int]:
@@ -164,6 +181,25 @@ def record_failure(
         _FAILED,
         {"id": delivery_id, "error": error[:ERROR_KEEP_CHARS], "retry_in_s": retry_in_s},
     )
+
+
+def record_cancelled(conn: psycopg.Connection[Any], delivery_id: int) -> None:
+    """A claimed delivery whose dispatch closed since it was queued: never sent."""
+    conn.execute(_CANCEL, ("cancelled: its dispatch is closed", [delivery_id]))
+
+
+async def cancel_pending(
+    conn: psycopg.AsyncConnection[Any], *, dispatch_id: int, reason: str
+) -> int:
+    """Cancels the dispatch's pending deliveries in the caller's transaction, ``reason`` as
+    their last error; returns how many. One a sender is sending now is not waited for: the
+    sender cancels it if it comes back pending."""
+    async with conn.cursor() as cur:
+        await cur.execute(_PENDING_OF_DISPATCH, (dispatch_id,))
+        ids = [row[0] for row in await cur.fetchall()]
+        if ids:
+            await cur.execute(_CANCEL, (f"cancelled: {reason}", ids))
+    return len(ids)
 
 
 def listen(conn: psycopg.Connection[Any]) -> None:

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from store.audit import Actor, record
+from store.deliveries import cancel_pending
 from store.incidents import LOG, IncidentChange
 from store.notify import NOTIFY
 
@@ -269,7 +270,8 @@ async def dispatch_row(
 async def revoke(
     conn: psycopg.AsyncConnection[Any], dispatch_id: int, *, by: str, now: datetime
 ) -> None:
-    """Closes the (locked, open) dispatch and withdraws every link it sent."""
+    """Closes the (locked, open) dispatch, withdraws every link it sent and cancels its
+    deliveries not yet sent."""
     await conn.execute(
         "UPDATE dispatches SET state = 'revoked', revoked_at = %s, revoked_by = %s,"
         " closed_at = %s WHERE id = %s",
@@ -279,6 +281,7 @@ async def revoke(
         "UPDATE field_links SET revoked_at = %s WHERE dispatch_id = %s AND revoked_at IS NULL",
         (now, dispatch_id),
     )
+    await cancel_pending(conn, dispatch_id=dispatch_id, reason=f"dispatch revoked by {by}")
 
 
 async def dispatch_settings(conn: psycopg.AsyncConnection[Any], site: str) -> dict[str, Any]:

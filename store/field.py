@@ -11,6 +11,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
+from store.deliveries import cancel_pending
+
 # A link with its dispatch and incident, as a field request needs them.
 _ACCESS = """
 SELECT l.id AS link_id, l.dispatch_id, l.person_id, l.expires_at, l.revoked_at,
@@ -72,7 +74,7 @@ async def record_answer(
     now: datetime,
 ) -> None:
     """The answer, and the (locked) dispatch moved to ``state`` with its ``stamp`` column set;
-    a verdict closes the dispatch."""
+    a verdict closes the dispatch and cancels its deliveries not yet sent."""
     await conn.execute(
         "INSERT INTO field_answers (dispatch_id, link_id, person_id, step, verdict, cause, note,"
         " at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -106,6 +108,8 @@ async def record_answer(
             "id": access["dispatch_id"],
         },
     )
+    if closing:
+        await cancel_pending(conn, dispatch_id=access["dispatch_id"], reason="dispatch answered")
 
 
 async def add_photo(

@@ -122,12 +122,25 @@ def test_revoking_closes_the_dispatch_and_its_links(
     people: dict[str, Who],
 ) -> None:
     sent = dispatch_fire(client, people["operator"], registry=registry, db=db, site=site, grid=grid)
-    revoked = client.post(f"/api/v1/dispatches/{sent.id}/revoke", headers=people["operator"])
+    queued = sorted(q["id"] for q in sent.dispatch["deliveries"])
+    assert len(queued) == 2
+    # A sender is sending the first one right now: the revoke does not wait for it.
+    with psycopg.connect(db.info.dsn) as sending:
+        sending.execute("SELECT 1 FROM deliveries WHERE id = %s FOR UPDATE", (queued[0],))
+        revoked = client.post(f"/api/v1/dispatches/{sent.id}/revoke", headers=people["operator"])
     assert revoked.status_code == 200, revoked.text
     body = revoked.json()
     assert (body["state"], body["revoked_by"]) == ("revoked", f"operator-{site}")
     assert body["closed_at"] is not None and body["accept_due_at"] is None
     assert all(n["revoked_at"] is not None for n in body["notices"])
+    # Queued messages are not sent after all (review finding); the one in flight is left to
+    # its sender, which cancels it if it comes back pending (tests/dispatch/test_sender.py).
+    states = {q["id"]: (q["state"], q["last_error"]) for q in body["deliveries"]}
+    assert states == {
+        queued[0]: ("pending", None),
+        queued[1]: ("cancelled", f"cancelled: dispatch revoked by operator-{site}"),
+    }
+    assert next(q for q in body["deliveries"] if q["id"] == queued[1])["cancelled_at"]
     again = client.post(f"/api/v1/dispatches/{sent.id}/revoke", headers=people["operator"])
     assert again.status_code == 409
     assert actions(client, people["viewer"], sent.incident)[-1] == (

@@ -147,6 +147,10 @@ def test_the_worker_answers_step_by_step_and_the_operator_sees_each_step(
     )
     assert (d["notices"][0]["views"], d["notices"][0]["answers"]) == (2, 6)
     assert d["id"] == dispatch_id
+    # The verdict closed the dispatch: messages still queued for it are not sent.
+    assert {(q["state"], q["last_error"]) for q in d["deliveries"]} == {
+        ("cancelled", "cancelled: dispatch answered")
+    }
 
     # Spent: the link is replayed after its dispatch closed.
     for replay in (

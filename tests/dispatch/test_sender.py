@@ -278,6 +278,35 @@ def test_what_the_network_cannot_carry_is_a_failed_attempt_with_its_error(
     assert vendors.received == []
 
 
+@pytest.mark.usefixtures("sender")
+def test_a_closed_dispatchs_deliveries_are_cancelled_not_sent(
+    queue_url: str, vendors: Vendors
+) -> None:
+    """Rows a sender held (or that were due again) when their dispatch was revoked or
+    answered: cancelled as they are taken (review finding: sent all the same)."""
+    with psycopg.connect(queue_url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO incidents (building, class, state, opened_at, last_at)"
+            " VALUES ('B-1', 'fire', 'active_unack', now(), now()) RETURNING id"
+        ).fetchone()
+        assert row is not None
+        closed = conn.execute(
+            "INSERT INTO dispatches (incident_id, automatic, created_by, created_at, state,"
+            " revoked_at, closed_at) VALUES (%s, false, 'op', now(), 'revoked', now(), now())"
+            " RETURNING id",
+            (row[0],),
+        ).fetchone()
+        assert closed is not None
+    channels = _channels(vendors)
+    keys = _queue(queue_url, closed[0], [(k, k, channels[k]) for k in ("webhook", "wecom")])
+    rows = _settled(queue_url, closed[0])
+    assert {k: (r["state"], r["attempts"]) for k, r in rows.items()} == {
+        k: ("cancelled", 0) for k in keys
+    }
+    assert all(r["cancelled_at"] and r["sent_at"] is None for r in rows.values())
+    assert vendors.received == []
+
+
 def test_two_senders_share_the_queue_without_sending_twice(
     queue_url: str, vendors: Vendors, sender_settings: Settings
 ) -> None:
