@@ -4,10 +4,10 @@ in time.
 
 The call order is the roster's at the moment of each notice (``dispatch.rosters.contacts_for``:
 grid workers on shift, then the supervisor chain); each notice goes to the first person in it
-not yet reached, with a field link of their own, as one queued delivery per channel of theirs.
-A delivery's key, ``{dispatch}:{person}:{step}:{channel}``, is unique in the queue, so a
-repeated or concurrent attempt notifies nobody twice. An automatic dispatch happens once per
-incident (a unique index), whichever process gets there first.
+not yet reached who has a channel, with a field link of their own, as one queued delivery per
+channel of theirs. A delivery's key, ``{dispatch}:{person}:{step}:{channel}``, is unique in the
+queue, so a repeated or concurrent attempt notifies nobody twice. An automatic dispatch happens
+once per incident (a unique index), whichever process gets there first.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ async def dispatch_incident(
             if found["building"] is not None
             else found["origin_zone"]
         )
-    order = await contacts_for(conn, zone=zone, at=now, tz=config.tz) if zone is not None else []
+    order = await _reachable(conn, zone=zone, now=now, config=config)
     if person_id is not None:
         order = _first(order, person_id, zone=zone)
     if not automatic:
@@ -123,6 +123,17 @@ async def dispatch_incident(
     return dispatch_id
 
 
+async def _reachable(
+    conn: psycopg.AsyncConnection[Any], *, zone: str | None, now: datetime, config: DispatchConfig
+) -> list[Contact]:
+    """The zone's call order at ``now`` less the people with no channel to reach them: a
+    notice to them would reach nobody, and the dispatch would wait its accept time for
+    nothing."""
+    if zone is None:
+        return []
+    return [c for c in await contacts_for(conn, zone=zone, at=now, tz=config.tz) if c.channels]
+
+
 def _first(order: list[Contact], person_id: str, *, zone: str | None) -> list[Contact]:
     """The named person first, then the rest in their order."""
     chosen = [c for c in order if c.person_id == person_id]
@@ -130,7 +141,8 @@ def _first(order: list[Contact], person_id: str, *, zone: str | None) -> list[Co
         on_call = ", ".join(c.person_id for c in order) or "nobody"
         raise Invalid(
             ("person_id",),
-            f"{person_id} is not on call in zone {zone} now (on call: {on_call})",
+            f"{person_id} is not on call in zone {zone} now, or has no channel to reach them"
+            f" (on call and reachable: {on_call})",
             person_id,
         )
     return chosen + [c for c in order if c.person_id != person_id]
@@ -142,23 +154,32 @@ def _check_callable(incident_id: int, *, zone: str | None, order: list[Contact])
             f"incident {incident_id}'s place is in no zone; name the zone to dispatch to"
         )
     if not order:
-        raise Conflict(f"nobody is on call in zone {zone} now; name another zone or person")
+        raise Conflict(
+            f"nobody is on call in zone {zone} now with a channel to reach them; name another "
+            "zone or person"
+        )
 
 
 async def escalate_next(
     conn: psycopg.AsyncConnection[Any], *, now: datetime, config: DispatchConfig
 ) -> bool:
-    """Notifies the next person of one dispatch nobody accepted within the accept time (its
-    row locked; other loops take the others); when nobody is left, marks it exhausted. False
-    when no dispatch was due."""
+    """Notifies the next person of one dispatch nobody accepted within the accept time, or
+    whose latest notice reached nobody (every delivery failed for good), its row locked (other
+    loops take the others); when nobody is left, marks it exhausted. False when no dispatch
+    was due."""
     due = await rows.lock_due(conn, site=config.site, now=now, accept_s=config.accept_s)
     if due is None:
         return False
     found = await rows.incident_facts(conn, due["incident_id"])
     assert found is not None  # a dispatch's incident
     reached = await rows.notified(conn, due["id"])
-    order = await contacts_for(conn, zone=due["zone"], at=now, tz=config.tz) if due["zone"] else []
-    waited = {"dispatch": due["id"], "unanswered_s": (now - due["notified_at"]).total_seconds()}
+    order = await _reachable(conn, zone=due["zone"], now=now, config=config)
+    waited: dict[str, Any] = {
+        "dispatch": due["id"],
+        "unanswered_s": (now - due["notified_at"]).total_seconds(),
+    }
+    if due["undelivered"]:
+        waited["undelivered"] = True  # every message to the last person failed
     after = next((c for c in order if c.person_id not in reached), None)
     if after is None:
         await rows.mark_exhausted(conn, due["id"], now=now)

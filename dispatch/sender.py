@@ -33,6 +33,7 @@ from store.deliveries import (
     Claimed,
     claim,
     listen,
+    log_failed_for_good,
     record_cancelled,
     record_failure,
     record_sent,
@@ -166,6 +167,8 @@ class Sender:
             attempts = claimed.attempts + 1
             delay = None if refused.permanent else self._delay(attempts)
             record_failure(conn, claimed.id, error=refused.error, retry_in_s=delay)
+            if delay is None and claimed.dispatch_id is not None:
+                log_failed_for_good(conn, claimed, error=refused.error, attempts=attempts)
         if delay is None:
             log.error(
                 "delivery %s failed for good after %d attempt(s): %s",

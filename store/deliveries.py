@@ -22,6 +22,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from alerts.lifecycle import ENGINE
+from store.incidents import LOG, IncidentChange
+from store.notify import NOTIFY
+
 # LISTENed to by dispatch/sender.py; the payload is empty (the rows say what is due).
 CHANNEL = "fw_deliveries"
 
@@ -42,8 +46,8 @@ FROM deliveries WHERE dispatch_id = %s ORDER BY id
 
 # ``closed``: its dispatch was revoked or has its verdict since it was queued.
 _CLAIM = """
-SELECT q.id, q.key, q.channel_id, q.channel_kind, q.channel_config, q.message, q.attempts,
-       d.closed_at IS NOT NULL AS closed
+SELECT q.id, q.key, q.dispatch_id, q.person_id, q.channel_id, q.channel_kind, q.channel_config,
+       q.message, q.attempts, d.closed_at IS NOT NULL AS closed
 FROM deliveries q LEFT JOIN dispatches d ON d.id = q.dispatch_id
 WHERE q.state = 'pending' AND q.due_at <= clock_timestamp()
 ORDER BY q.due_at, q.id LIMIT 1
@@ -110,6 +114,8 @@ class Claimed:
     message: dict[str, Any]
     attempts: int  # made before this one
     closed: bool = False  # its dispatch is closed: cancel it, do not send it
+    dispatch_id: int | None = None
+    person_id: str | None = None
 
 
 async def enqueue(conn: psycopg.AsyncConnection[Any], *, items: Sequence[NewDelivery]) -> list[int]:
@@ -181,6 +187,38 @@ def record_failure(
         _FAILED,
         {"id": delivery_id, "error": error[:ERROR_KEEP_CHARS], "retry_in_s": retry_in_s},
     )
+
+
+def log_failed_for_good(
+    conn: psycopg.Connection[Any], claimed: Claimed, *, error: str, attempts: int
+) -> None:
+    """A dispatch's delivery that failed for good, as a step of its incident's timeline
+    (``delivery_failed``, live on the operator's screen; the NOTIFY also wakes the dispatch
+    loop, which escalates at once when all of a notice's deliveries failed). Last in the
+    caller's transaction: the log's commit-order lock is taken here."""
+    found = conn.execute(
+        "SELECT d.incident_id, i.state FROM dispatches d JOIN incidents i ON i.id = d.incident_id"
+        " WHERE d.id = %s",
+        (claimed.dispatch_id,),
+    ).fetchone()
+    if found is None:  # a delivery of no dispatch of this database
+        return
+    change = IncidentChange(
+        id=found[0],
+        action="delivery_failed",
+        from_state=found[1],
+        to_state=found[1],
+        detail={
+            "dispatch": claimed.dispatch_id,
+            "person": claimed.person_id,
+            "channel": claimed.channel_id,
+            "kind": claimed.channel_kind,
+            "attempts": attempts,
+            "error": error[:ERROR_KEEP_CHARS],
+        },
+    )
+    conn.execute(LOG, change.log_params(ENGINE))
+    conn.execute(NOTIFY, change.notification())
 
 
 def record_cancelled(conn: psycopg.Connection[Any], delivery_id: int) -> None:

@@ -46,13 +46,17 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
-# Open dispatches nobody accepted in time, whose incident is still open: one at a time, so
-# each escalation is a short transaction of its own and several loops share the work.
+# Open dispatches nobody accepted in time, or whose latest notice reached nobody (every one
+# of its deliveries failed for good), whose incident is still open: one at a time, so each
+# escalation is a short transaction of its own and several loops share the work.
 _DUE = f"""
-SELECT {_DISPATCH_COLUMNS}
+SELECT {_DISPATCH_COLUMNS},
+       d.notified_at > %(now)s - make_interval(secs => %(accept_s)s) AS undelivered
 FROM dispatches d JOIN incidents i ON i.id = d.incident_id
 WHERE d.site = %(site)s AND d.state = 'notifying' AND d.exhausted_at IS NULL
-  AND d.notified_at <= %(now)s - make_interval(secs => %(accept_s)s)
+  AND (d.notified_at <= %(now)s - make_interval(secs => %(accept_s)s)
+       OR NOT EXISTS (SELECT 1 FROM deliveries q WHERE q.dispatch_id = d.id
+                      AND q.person_id = d.person_id AND q.state <> 'failed'))
   AND i.state <> 'resolved'
 ORDER BY d.notified_at, d.id
 LIMIT 1
@@ -181,8 +185,8 @@ async def notified(conn: psycopg.AsyncConnection[Any], dispatch_id: int) -> set[
 async def lock_due(
     conn: psycopg.AsyncConnection[Any], *, site: str, now: datetime, accept_s: float
 ) -> dict[str, Any] | None:
-    """One of the site's dispatches whose accept time ran out, locked (others' loops skip
-    it)."""
+    """One of the site's dispatches whose accept time ran out, or (``undelivered``) whose
+    latest notice reached nobody, locked (others' loops skip it)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_DUE, {"site": site, "now": now, "accept_s": accept_s})
         return await cur.fetchone()

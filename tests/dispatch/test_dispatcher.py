@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import orjson
@@ -19,9 +20,11 @@ from dispatch import loop
 from dispatch.dispatcher import DispatchConfig, auto_dispatch_due, dispatch_incident, escalate_next
 from dispatch.field_answers import answer_step
 from dispatch.field_links import verify
-from dispatch.roster_schemas import RosterWrite, ShiftWrite
-from dispatch.roster_service import put_roster
+from dispatch.roster_schemas import PersonWrite, RosterWrite, ShiftWrite
+from dispatch.roster_service import put_person, put_roster
+from dispatch.sender import Sender
 from dispatch.steps import Answer, Step
+from firewatch.testing import wait_until
 from registry.errors import Conflict, Invalid
 from settings import Settings
 from store.audit import SYSTEM
@@ -197,6 +200,117 @@ def test_shifts_are_read_on_the_sites_time_zone(
         li,
         grid.supervisor,  # wang is off shift in London
     ]
+
+
+def test_people_with_no_channel_are_not_called(
+    database_url: str,
+    db: psycopg.Connection[Any],
+    registry: Registry,
+    site: str,
+    grid: Grid,
+    config: DispatchConfig,
+) -> None:
+    """Review finding: a notice to nobody, and a minute's wait for nothing."""
+    wang, li = grid.workers
+    silent = PersonWrite.model_validate({"name": "王芳", "role": "grid_worker", "channels": []})
+    run(database_url, lambda conn: put_person(conn, wang, silent, actor=SYSTEM))
+    incident = fire(registry, db, site, grid.building)
+    with pytest.raises(Invalid, match="no channel"):
+        run(
+            database_url,
+            lambda c: dispatch_incident(
+                c, incident, actor="op", now=T0, config=config, person_id=wang
+            ),
+        )
+    run(database_url, lambda c: dispatch_incident(c, incident, actor="op", now=T0, config=config))
+    assert [p for p, _, _ in deliveries(db, incident)] == [li]
+    notices = db.execute(
+        "SELECT n.person_id FROM dispatch_notices n JOIN dispatches d ON d.id = n.dispatch_id"
+        " WHERE d.incident_id = %s",
+        (incident,),
+    ).fetchall()
+    assert notices == [(li,)]
+
+
+@pytest.fixture()
+def refusing() -> Iterator[str]:
+    """A receiver that answers 404 to everything: no retry can help."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_notice_that_reached_nobody_is_logged_and_escalated_at_once(
+    database_url: str,
+    db: psycopg.Connection[Any],
+    registry: Registry,
+    site: str,
+    settings: Settings,
+    refusing: str,
+) -> None:
+    """Every delivery of the first worker fails for good: each is a timeline step, and the
+    next worker is called at once, not after the accept time (review finding)."""
+    grid = make_grid(database_url, db, site, hook=refusing)
+    config = config_for(site)
+    wang, li = grid.workers
+    incident = fire(registry, db, site, grid.building)
+    dispatch_id = run(
+        database_url,
+        lambda c: dispatch_incident(c, incident, actor="op", now=T0, config=config),
+    )
+    soon = T0 + timedelta(seconds=5)
+    assert not run(database_url, lambda conn: escalate_next(conn, now=soon, config=config))
+    sending = settings.model_copy(
+        update={"dispatcher_workers": 2, "dispatcher_poll_s": 0.05, "dispatcher_max_attempts": 1}
+    )
+    stop = threading.Event()
+    sender = threading.Thread(target=Sender(sending).run, args=(stop,), daemon=True)
+    sender.start()
+    try:
+        wait_until(
+            lambda: (
+                db.execute(
+                    "SELECT count(*) FROM deliveries WHERE dispatch_id = %s AND state = 'failed'",
+                    (dispatch_id,),
+                ).fetchone()
+                == (len(grid.channels[wang]),)
+            ),
+            timeout=15,
+            what="wang's deliveries failed",
+        )
+    finally:
+        stop.set()
+        sender.join(timeout=10)
+    failed = db.execute(
+        "SELECT actor, detail FROM incident_log WHERE incident_id = %s"
+        " AND action = 'delivery_failed' ORDER BY id",
+        (incident,),
+    ).fetchall()
+    assert sorted(d["channel"] for _, d in failed) == sorted(grid.channels[wang])
+    assert {(a, d["person"], d["error"], d["attempts"]) for a, d in failed} == {
+        ("engine", wang, "HTTP 404: ", 1)
+    }
+    assert run(database_url, lambda conn: escalate_next(conn, now=soon, config=config))
+    assert [p for p, _, _ in deliveries(db, incident)][-1] == li
+    escalated = db.execute(
+        "SELECT detail FROM incident_log WHERE incident_id = %s AND action = 'escalate'",
+        (incident,),
+    ).fetchone()
+    assert escalated is not None
+    assert escalated[0]["person"] == li and escalated[0]["undelivered"] is True
 
 
 def test_an_accepted_dispatch_is_not_escalated(
