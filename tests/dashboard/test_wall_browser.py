@@ -215,6 +215,21 @@ def test_the_wall_shows_a_fire_live_and_stays_legible_and_uncut(
         assert at_hd == "30px"
         expect(tiles).to_have_attribute("data-shown", str(shown))
         _check_screen(page, "wall-3840-many")
+
+        # In English (the console's switch, remembered by the browser): the same, uncut.
+        page.set_viewport_size(FULL_HD)
+        page.evaluate("localStorage.setItem('firewatch.lang', 'en')")
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#link")).to_have_text("Live")
+        expect(tiles).to_have_attribute("data-total", "14")
+        expect(tiles.locator('[data-role="more"]')).to_have_text(
+            re.compile(r"^\d+ more not shown$")
+        )
+        expect(page.locator('#counters [data-class="fire"] .counter-label')).to_have_text("Fire")
+        first = tiles.locator(".tile").first
+        expect(first.locator('[data-role="state"]')).to_have_text("NEW · unacknowledged")
+        _check_screen(page, "wall-1920-many-en")
         page.goto("about:blank")
 
     assert not errors, errors

@@ -30,12 +30,13 @@ export function drawDay(canvas, empty, totalsBox, timeline) {
 
   const font = 0.9 * rem();
   ctx.font = canvasFont(font, 600);
-  const yTicks = ticks(0, max, 3, { integer: true });
-  const top = Math.max(max, yTicks.at(-1).value);
-  const left = Math.max(...yTicks.map((tick) => ctx.measureText(tick.text).width)) + font * 0.6;
-  const pad = { left, right: font * 1.6, top: font * 0.6, bottom: font * 1.6 };
-  const plotW = width - pad.left - pad.right;
+  // As many counts up the side as fit a line and a half apart, at most 3.
+  const pad = { right: font * 1.6, top: font * 0.6, bottom: font * 1.6 };
   const plotH = height - pad.top - pad.bottom;
+  const yTicks = ticks(0, max, Math.max(1, Math.min(3, Math.floor(plotH / (1.5 * font)))), { integer: true });
+  const top = Math.max(max, yTicks.at(-1).value);
+  pad.left = Math.max(...yTicks.map((tick) => ctx.measureText(tick.text).width)) + font * 0.6;
+  const plotW = width - pad.left - pad.right;
   const y = (v) => pad.top + plotH - (v / top) * plotH;
 
   ctx.strokeStyle = cssColor("grid");

@@ -46,7 +46,7 @@ const STRINGS = {
     "incidents.heading": "Open incidents",
     "incidents.none": "No open incidents",
     "incidents.more": "{count} more not shown",
-    "tile.devices": "{count} devices",
+    "tile.devices": "Devices: {count}",
     "tile.since": "since {time} · {ago}",
     "tile.handler": "Handled by {name}",
   },

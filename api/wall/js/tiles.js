@@ -56,10 +56,10 @@ function overflowing(list) {
   return [...list.children].some((el) => el.getBoundingClientRect().bottom > bottom);
 }
 
-export function renderTiles(list, empty, incidents, names) {
+export function renderTiles(list, empty, incidents, names, listed) {
   const open = incidents.filter((i) => i.state !== "resolved").sort(byUrgency);
   const tiles = open.map((i) => tile(i, names));
-  empty.hidden = open.length > 0;
+  empty.hidden = open.length > 0 || !listed;
   list.replaceChildren(...tiles);
   list.dataset.total = String(open.length);
   for (let shown = tiles.length - 1; shown >= 0 && overflowing(list); shown -= 1) {

@@ -51,15 +51,25 @@ function drawPlan() {
   renderPlanLabels($("plan-labels"), $("plan-leaders"), plan, live.incidentAt, names);
 }
 
+let listed = false; // the open incidents were read once: "none open" is then true, not unknown
+const drawTiles = () => renderTiles($("tiles"), $("tiles-empty"), [...state.incidents.values()], names, listed);
+
+// A banner (flood, lost link) or the window takes room from the panels: fit them again.
+new ResizeObserver(drawTiles).observe($("tiles"));
+new ResizeObserver(() => drawPlan()).observe($("plan-labels"));
+new ResizeObserver(() => state.overview && drawDay($("day"), $("day-empty"), $("day-totals"), state.overview.timeline))
+  .observe($("day"));
+
 function drawAll() {
-  renderTiles($("tiles"), $("tiles-empty"), [...state.incidents.values()], names);
+  drawTiles();
   renderCounters($("counters"));
   drawPlan();
 }
 
 subscribe((what) => {
+  if (what === "incidents") listed = true;
   if (what === "incidents" || what === "alerts") {
-    renderTiles($("tiles"), $("tiles-empty"), [...state.incidents.values()], names);
+    drawTiles();
     renderCounters($("counters"));
   }
   if (["incidents", "alerts", "overview", "devices"].includes(what)) drawPlan();
@@ -190,6 +200,7 @@ function stop() {
   clearTimeout(overviewSoon);
   overviewSoon = null;
   forgetAll();
+  listed = false;
 }
 
 function showLogin(message = "") {
@@ -241,10 +252,6 @@ window.addEventListener("hashchange", () => {
   }
 });
 window.addEventListener("online", () => stream?.kick());
-window.addEventListener("resize", () => {
-  drawAll();
-  if (state.overview) drawDay($("day"), $("day-empty"), $("day-totals"), state.overview.timeline);
-});
 
 renderStatic();
 const token = tokenFromLink() ?? storedToken();
