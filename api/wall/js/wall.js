@@ -67,7 +67,6 @@ function drawAll() {
 }
 
 subscribe((what) => {
-  if (what === "incidents") listed = true;
   if (what === "incidents" || what === "alerts") {
     drawTiles();
     renderCounters($("counters"));
@@ -79,11 +78,12 @@ subscribe((what) => {
     const rate = state.overview.alarm_rate ?? {};
     $("flood").hidden = !rate.flood;
     $("flood").textContent = rate.flood ? t("status.flood", { n: rate.incidents_last_10min }) : "";
+    fresh();
   }
-  fresh();
 });
 
-// When the data was last known good; the stale banner names it while the link is down.
+// When the server last answered (an overview, at least every 15 s, or an event); the stale
+// banner names it while the link is down.
 function fresh() {
   lastData = new Date();
   $("updated").textContent = say("link.updated", { time: formatClock(lastData) });
@@ -115,7 +115,11 @@ async function loadNames() {
 }
 
 function reloadLists() {
-  refresh(loadIncidents);
+  refresh(async function loadOpenIncidents() {
+    await loadIncidents();
+    listed = true;
+    drawTiles();
+  });
   refresh(loadAlerts);
 }
 
@@ -131,6 +135,7 @@ function onAlert({ alert }) {
   if (!upsertAlert(alert)) return;
   if (inIncident(alert) && patchSignal(alert)) changed("incidents");
   changed("alerts");
+  fresh();
   overviewSoonAfter();
 }
 
@@ -138,6 +143,7 @@ function onIncident({ incident }) {
   if (incident.state === "resolved" && !state.incidents.has(incident.id)) return;
   if (!upsertIncident(incident)) return;
   changed("incidents");
+  fresh();
   overviewSoonAfter();
 }
 
