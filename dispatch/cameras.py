@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -104,6 +105,11 @@ async def move_camera(
         raise Conflict(
             f"camera {camera_id} has no login for its PTZ control; set one with "
             f"PUT /api/v1/cameras/{camera_id}/credentials"
+        )
+    if ptz_origin(ptz.get("url")) != camera["ptz_origin"]:
+        raise Conflict(
+            f"camera {camera_id}'s PTZ address moved to another host since its login was "
+            f"given; set its login again with PUT /api/v1/cameras/{camera_id}/credentials"
         )
     await goto_preset(
         PtzTarget(
@@ -207,6 +213,20 @@ async def _log(
 # Logins.
 
 
+def ptz_origin(url: Any) -> str | None:
+    """``scheme://host[:port]`` of a PTZ address, lowercase and without user info: a login
+    given for one answers no other (migration 0016 computes the same)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+
+
 async def set_login(
     conn: psycopg.AsyncConnection[Any],
     camera_id: str,
@@ -215,9 +235,10 @@ async def set_login(
     password: str,
     actor: Actor,
 ) -> dict[str, Any]:
-    """Replaces the camera's login, audited without the password. Invalid (never echoing
-    the password) for one that cannot be a camera's."""
-    if not await rows.is_camera(conn, camera_id):
+    """Replaces the camera's login, audited without the password, for the PTZ address the
+    camera has now. Invalid (never echoing the password) for one that cannot be a camera's."""
+    camera = await rows.camera_with_login(conn, camera_id)
+    if camera is None:
         raise _no_camera(camera_id)
     if not 1 <= len(password) <= PASSWORD_MAX or not password.isprintable():
         raise Invalid(
@@ -226,7 +247,12 @@ async def set_login(
             None,
         )
     saved = await rows.save_login(
-        conn, camera_id=camera_id, username=username, password=password, by=actor.name
+        conn,
+        camera_id=camera_id,
+        username=username,
+        password=password,
+        ptz_origin=ptz_origin((camera["config"].get("ptz") or {}).get("url")),
+        by=actor.name,
     )
     await record(
         conn,

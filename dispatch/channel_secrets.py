@@ -5,7 +5,9 @@ that carry one are masked too, and so are fields named like a secret at any dept
 and Feishu's ``secret``, an SMS provider's ``apikey``, an ``Authorization`` header).
 
 A client that reads a channel, changes its name and sends it back sends the masks back:
-``restore`` puts the stored secret where the mask it was shown comes back unchanged.
+``restore`` puts the stored secret where the mask it was shown comes back unchanged, but only
+while every address keeps its host: a secret is never handed to a host it was not given for,
+so a channel moved elsewhere must be sent its secrets again.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "******"
-_SECRET_NAME = re.compile(r"secret|token|passw|credential|auth|key$")
+_SECRET_NAME = re.compile(r"secret|token|passw|pwd|pswd|credential|auth|key$")
 _TOKEN_SEGMENT = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$")
 
 
 def secret_name(name: str) -> bool:
-    """``secret``, ``access_token``, ``apiKey``, ``Authorization``, ``AccessKeySecret``..."""
+    """``secret``, ``access_token``, ``apiKey``, ``Authorization``, ``AccessKeySecret``,
+    ``pwd``, ``pswd``..."""
     return bool(_SECRET_NAME.search(re.sub(r"[^a-z]", "", name.lower())))
 
 
@@ -59,8 +62,32 @@ def _masked_url(url: str) -> str:
 
 def restore(sent: Any, stored: Any) -> Any:
     """``sent`` with each value that is exactly the mask shown for the stored one replaced by
-    the stored value; anything else sent is taken as it is."""
+    the stored value; anything else sent is taken as it is. Nothing is restored when an
+    address's host differs from the stored one's (``moved``)."""
+    if moved(sent, stored):
+        return sent
     return _restore(sent, stored, mask(stored))
+
+
+def moved(sent: Any, stored: Any) -> bool:
+    """Whether any address in ``sent`` goes to another scheme, host or port than the stored
+    one in its place, or is new."""
+    stored_hosts = dict(_hosts(stored))
+    return any(stored_hosts.get(path) != host for path, host in _hosts(sent))
+
+
+def _hosts(value: Any, path: str = "") -> list[tuple[str, tuple[str, str, int | None] | None]]:
+    if isinstance(value, dict):
+        return [h for k, v in value.items() for h in _hosts(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [h for i, v in enumerate(value) for h in _hosts(v, f"{path}[{i}]")]
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(value)
+            return [(path, (parts.scheme, (parts.hostname or "").lower(), parts.port))]
+        except ValueError:  # a bracket that is not an IPv6 host, or a port out of range
+            return [(path, None)]
+    return []
 
 
 def _restore(sent: Any, stored: Any, shown: Any) -> Any:

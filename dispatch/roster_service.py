@@ -175,7 +175,8 @@ async def put_channel(
         raise Invalid(
             tuple(masked.replace("[", ".").replace("]", "").split(".")),
             f"{channel_secrets.MASK!r} stands for a stored secret and there is none here to "
-            "keep; send the secret itself",
+            "keep (a secret is kept only while the address's host stays the same); send the "
+            "secret itself",
             channel_secrets.MASK,
         )
     try:

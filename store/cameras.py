@@ -46,7 +46,7 @@ ORDER BY id
 
 _CAMERA = """
 SELECT d.id, d.kind, d.name, d.building, d.lat, d.lon, d.status, d.config,
-       c.username, c.password
+       c.username, c.password, c.ptz_origin
 FROM devices d LEFT JOIN camera_credentials c ON c.device_id = d.id
 WHERE d.id = %s AND d.kind = ANY(%s)
 """
@@ -97,8 +97,9 @@ async def candidate_cameras(
 async def camera_with_login(
     conn: psycopg.AsyncConnection[Any], camera_id: str
 ) -> dict[str, Any] | None:
-    """A camera's registry row with its login (``username``, ``password``; None when it has
-    none): for its PTZ driver only, never for an answer."""
+    """A camera's registry row with its login (``username``, ``password``, and the
+    ``ptz_origin`` it was given for; None when it has none): for its PTZ driver only, never
+    for an answer."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_CAMERA, (camera_id, list(CAMERA_KINDS)))
         return await cur.fetchone()
@@ -117,17 +118,20 @@ async def save_login(
     camera_id: str,
     username: str,
     password: str,
+    ptz_origin: str | None,
     by: str,
 ) -> dict[str, Any]:
-    """Replaces the camera's login; the row as ``login_of`` shows it (no password)."""
+    """Replaces the camera's login, for the PTZ address ``ptz_origin`` (scheme://host[:port]);
+    the row as ``login_of`` shows it (no password)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "INSERT INTO camera_credentials (device_id, username, password, updated_by)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE"
+            "INSERT INTO camera_credentials (device_id, username, password, ptz_origin,"
+            " updated_by) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (device_id) DO UPDATE"
             " SET username = excluded.username, password = excluded.password,"
+            " ptz_origin = excluded.ptz_origin,"
             " updated_by = excluded.updated_by, updated_at = now()"
             " RETURNING device_id, username, updated_at, updated_by",
-            (camera_id, username, password, by),
+            (camera_id, username, password, ptz_origin, by),
         )
         row = await cur.fetchone()
     assert row is not None

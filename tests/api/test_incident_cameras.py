@@ -394,3 +394,35 @@ def test_a_cameras_login_is_set_shown_without_its_password_and_forgotten(
         assert api.as_(role).get(url).status_code == 403
     assert tech.delete(url).status_code == 204
     assert tech.get(url).status_code == 404 and tech.delete(url).status_code == 404
+
+
+def test_a_login_is_not_sent_to_a_camera_address_on_another_host(
+    api: Api, db: psycopg.Connection[Any], place: str, camera: FakeCamera
+) -> None:
+    """Review finding: a PTZ address moved to another host got the stored login's digest
+    answers. Moved, the camera must be given its login again; within its host it keeps it."""
+    dome = _dome(api, "VC1", url=camera.url, shows=[place], metres=40)
+    _login(api, dome)
+    incident = _fire(api, db, place)
+    operator, tech = api.as_("operator"), api.as_("technician")
+    goto = f"/api/v1/incidents/{incident}/cameras/{dome}/goto"
+
+    def ptz(url: str) -> None:
+        config = tech.get(f"/api/v1/devices/{dome}").json()["config"]
+        patched = tech.patch(
+            f"/api/v1/devices/{dome}",
+            json={"config": {**config, "ptz": {**config["ptz"], "url": url}}},
+        )
+        assert patched.status_code == 200, patched.text
+
+    ptz(camera.url.replace("127.0.0.1", "localhost"))
+    refused = operator.post(goto)
+    assert refused.status_code == 409, refused.text
+    assert "set its login again" in refused.json()["detail"]
+    assert camera.seen == []  # nothing went to the camera, let alone a digest answer
+    ptz(camera.url + "/")  # back on the login's host: another path is the same camera
+    assert operator.post(goto).status_code == 200
+    ptz(camera.url.replace("127.0.0.1", "localhost"))
+    _login(api, dome)  # given again for the new host
+    assert operator.post(goto).status_code == 200
+    assert camera.moves == [(1, 2), (1, 2)]

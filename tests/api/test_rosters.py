@@ -162,6 +162,17 @@ def test_channel_secrets_are_masked_everywhere_and_kept_when_the_mask_comes_back
     rows = audit(api, f"/api/v1/channels/{cid}/audit")
     assert rows[0]["detail"] == {"name": [None, "G1 群"]}
 
+    # Moved to another host, the masks stand for nothing: the secrets must be sent again.
+    elsewhere = shown["url"].replace("oapi.dingtalk.com", "robot.attacker.example")
+    moved = admin.put(
+        f"/api/v1/channels/{cid}",
+        json={"kind": "dingtalk", "zone": g1, "config": {**shown, "url": elsewhere}},
+    )
+    assert moved.status_code == 422, moved.text
+    assert "host" in moved.json()["detail"][0]["msg"]
+    stored = db.execute("SELECT config FROM channels WHERE id = %s", (cid,)).fetchone()
+    assert stored is not None and stored[0]["url"] == url
+
     # A new secret is taken, and audited without showing either.
     rotated = admin.put(
         f"/api/v1/channels/{cid}",

@@ -75,3 +75,29 @@ def test_what_was_shown_comes_back_as_what_was_stored(config: dict[str, Any]) ->
 def test_no_value_under_a_secret_name_is_shown(config: dict[str, Any], secret: str) -> None:
     shown = mask({**config, "secret": secret, "nested": {"accessToken": [secret]}})
     assert shown["secret"] == MASK and shown["nested"] == {"accessToken": [MASK]}
+
+
+def test_a_secret_is_not_restored_for_an_address_on_another_host() -> None:
+    """Review finding: the stored secret went back in when the URL's host changed, so anyone
+    allowed to edit a channel could have its secret sent to a host of theirs."""
+    shown = mask(SMS)
+    for url in (
+        f"https://user:{MASK}@evil.example/send?apikey={MASK}&to={{phone}}",
+        f"http://user:{MASK}@sms.example/send?apikey={MASK}&to={{phone}}",
+        f"https://user:{MASK}@sms.example:8443/send?apikey={MASK}&to={{phone}}",
+    ):
+        moved = {**shown, "url": url}
+        assert restore(moved, SMS) == moved
+        assert masks_left(restore(moved, SMS)) is not None  # so the API refuses it
+    # The same host in other letters, another path: still the channel's own host.
+    same = {**shown, "url": f"https://user:{MASK}@SMS.example/v2?apikey={MASK}&to={{phone}}"}
+    assert restore(same, SMS)["headers"]["Authorization"] == "Bearer t0ken"
+
+
+def test_pwd_and_pswd_are_secret_names() -> None:
+    assert mask({"pwd": "p1", "userPwd": "p2", "pswd": "p3", "body": {"sms_pswd": "p4"}}) == {
+        "pwd": MASK,
+        "userPwd": MASK,
+        "pswd": MASK,
+        "body": {"sms_pswd": MASK},
+    }
