@@ -30,49 +30,63 @@ def artifacts_dir() -> Path:
     return path
 
 
-# Every visible text on the page: its lines must lie inside its own element's box, inside every
-# ancestor that hides overflow, and inside the window, unless a scrolling ancestor holds it (a
-# list that scrolls is fine; a list cut off is not). Nor may the page itself scroll: the console
-# is one screen. Returns one line per problem, naming the element and its text.
+# Every visible text on the page: its lines must lie inside its own element's box and every
+# ancestor's, and inside the window, unless a list that scrolls up and down holds them (a list
+# that scrolls is fine; one cut off is not). Nothing may scroll sideways, nor the page at all:
+# the console is one screen. Returns one line per problem, naming the element and its text.
 OVERFLOW_JS = """
 () => {
   const problems = [];
   const name = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : "")
     + (el.classList.length ? `.${[...el.classList].join(".")}` : "");
-  const outside = (r, box) => r.left < box.left - 1 || r.right > box.right + 1
-    || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+  const across = (r, box) => r.left < box.left - 1 || r.right > box.right + 1;
+  const down = (r, box) => r.top < box.top - 1 || r.bottom > box.bottom + 1;
+  const scrolls = (s) => s.overflowY === "auto" || s.overflowY === "scroll";
   const view = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
   const range = document.createRange();
+  const skip = "[hidden], dialog:not([open]), select, option, script, style, input, textarea";
   for (const el of document.querySelectorAll("body *")) {
-    if (el.closest("[hidden], dialog:not([open]), select, option, script, style")) continue;
+    if (el.closest(skip)) continue;
     const style = getComputedStyle(el);
     if (style.visibility === "hidden" || !el.getClientRects().length) continue;
-    if (["hidden", "clip"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) {
-      problems.push(`${name(el)} cuts its content: ${el.textContent.trim().slice(0, 60)}`);
+    if (style.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${name(el)} cuts or scrolls sideways: ${el.textContent.trim().slice(0, 60)}`);
     }
     for (const node of el.childNodes) {
       if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
       range.selectNodeContents(node);
       const text = node.textContent.trim().slice(0, 60);
-      const box = el.getBoundingClientRect();
       for (const r of range.getClientRects()) {
         if (!r.width) continue;
-        if (outside(r, box)) problems.push(`${name(el)} overflows its box: ${text}`);
-        let reachable = false;
-        for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+        let held = false;
+        for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
           const s = getComputedStyle(a);
-          const clips = [s.overflowX, s.overflowY].some((o) => o !== "visible");
-          if (!clips || !outside(r, a.getBoundingClientRect())) continue;
-          if ([s.overflowX, s.overflowY].some((o) => o === "auto" || o === "scroll")) {
-            reachable = true;
+          if (s.display === "contents") continue;
+          const box = a.getBoundingClientRect();
+          if (across(r, box) || (down(r, box) && !(a !== el && scrolls(s)))) {
+            problems.push(`${name(el)} spills out of ${a === el ? "its box" : name(a)}: ${text}`);
             break;
           }
-          problems.push(`${name(el)} clipped by ${name(a)}: ${text}`);
+          if (a !== el && scrolls(s) && down(r, box)) {
+            held = true;  // scrolled out of view in a list that scrolls
+            break;
+          }
         }
-        if (!reachable && getComputedStyle(el).position !== "fixed" && outside(r, view)) {
+        if (!held && (across(r, view) || down(r, view))) {
           problems.push(`${name(el)} outside the window: ${text}`);
         }
       }
+    }
+  }
+  // A placeholder is text too: it must fit its field.
+  const measure = document.createElement("canvas").getContext("2d");
+  for (const field of document.querySelectorAll("input[placeholder], textarea[placeholder]")) {
+    if (field.closest("[hidden], dialog:not([open])") || !field.getClientRects().length) continue;
+    const s = getComputedStyle(field);
+    measure.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = field.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (!field.value && measure.measureText(field.placeholder).width > room + 1) {
+      problems.push(`${name(field)} cuts its placeholder: ${field.placeholder}`);
     }
   }
   const page = document.scrollingElement;

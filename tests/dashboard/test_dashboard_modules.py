@@ -11,6 +11,7 @@ from playwright.sync_api import Page, Route, sync_playwright
 
 from api.routers.dashboard import DASHBOARD_DIR
 from tests.dashboard.chromium import CHROMIUM, needs_chromium
+from tests.dashboard.layout import catalogue
 
 pytestmark = needs_chromium
 ORIGIN = "http://dashboard.test"  # never resolved: every request is answered below
@@ -195,3 +196,103 @@ def test_an_incident_calls_the_operator_per_incident_not_per_signal(page: Page) 
         [v for v, _ in VERSIONS],
     )
     assert calls == [call for _, call in VERSIONS]
+
+
+def test_times_read_on_the_sites_clock_with_its_offset(page: Page) -> None:
+    got = page.evaluate(
+        """async () => {
+            const i = await import("/static/js/i18n.js");
+            const at = "2026-12-04T16:08:21Z";
+            const out = {};
+            for (const zone of ["Asia/Shanghai", "UTC", "America/New_York", "Asia/Kolkata"]) {
+                i.setTimeZone(zone);
+                out[zone] = [i.formatTime(at), i.formatClock(at), i.siteOffsetMs(Date.parse(at))];
+            }
+            return out;
+        }"""
+    )
+    assert got == {
+        "Asia/Shanghai": ["2026-12-05 00:08:21 +08:00", "00:08:21", 8 * 3_600_000],
+        "UTC": ["2026-12-04 16:08:21 +00:00", "16:08:21", 0],
+        "America/New_York": ["2026-12-04 11:08:21 -05:00", "11:08:21", -5 * 3_600_000],
+        "Asia/Kolkata": ["2026-12-04 21:38:21 +05:30", "21:38:21", 330 * 60_000],
+    }
+
+
+def test_words_come_from_the_chosen_catalogue(page: Page) -> None:
+    got = page.evaluate(
+        """async () => {
+            const i = await import("/static/js/i18n.js");
+            const out = {};
+            for (const lang of ["zh-CN", "en"]) {
+                i.setLang(lang);
+                out[lang] = {
+                    lang: i.lang(), html: document.documentElement.lang,
+                    stored: localStorage.getItem("firewatch.lang"),
+                    one: i.t("card.signalCount", { n: 1 }), two: i.t("card.signalCount", { n: 2 }),
+                    rule: i.label("rule", "smoke_alarm"), unknown: i.label("rule", "a_new_rule"),
+                    kept: i.t("dispatch.zone", {}),
+                };
+            }
+            i.t("no.suchKey");
+            return { ...out, missing: i.missingKeys() };
+        }"""
+    )
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    for lang, words in (("zh-CN", zh), ("en", en)):
+        plural = words["card.signalCount"]
+        assert got[lang] == {
+            "lang": lang,
+            "html": lang,
+            "stored": lang,
+            "one": plural.get("one", plural["other"]).replace("{n}", "1"),
+            "two": plural["other"].replace("{n}", "2"),
+            "rule": words["rule.smoke_alarm"],
+            "unknown": "a new rule",  # a code newer than the console reads as itself
+            "kept": words["dispatch.zone"],  # a parameter not given stays visible
+        }
+    assert got["en"]["one"] != got["en"]["two"].replace("2", "1")  # English has a singular
+    assert got["missing"] == ["no.suchKey"]
+
+
+# Readings as the API returns them: one bucket; one flat value; a span of seconds; a day.
+MINUTE = 60_000
+SERIES = {
+    "one bucket": [(0, 41.0, 44.5, 48.0)],
+    "one value": [(m * MINUTE, 20.0, 20.0, 20.0) for m in range(3)],
+    "seconds": [(s * 1000, 20.0, 21.0, 22.5) for s in (0, 7, 15, 21)],
+    "a day": [(h * 60 * MINUTE, 10.0, 12.0 + h % 5, 30.0) for h in range(25)],
+}
+
+
+def test_chart_axes_stay_readable_for_one_bucket_one_value_and_short_spans(page: Page) -> None:
+    axes = page.evaluate(
+        """async (series) => {
+            const { setTimeZone } = await import("/static/js/i18n.js");
+            const { drawReadings } = await import("/static/js/readings-chart.js");
+            setTimeZone("Asia/Shanghai");
+            const canvas = document.createElement("canvas");
+            canvas.style.cssText = "width: 600px; height: 208px; display: block";
+            document.body.append(canvas);
+            const start = Date.parse("2026-12-04T16:00:00Z");
+            const out = {};
+            for (const [name, points] of Object.entries(series)) {
+                drawReadings(canvas, points.map(([dt, min, avg, max]) =>
+                    ({ t: new Date(start + dt).toISOString(), min, avg, max })), { unit: "°C" });
+                out[name] = JSON.parse(canvas.dataset.axes);
+            }
+            return out;
+        }""",
+        SERIES,
+    )
+    for name, got in axes.items():
+        assert len(set(got["x"])) == len(got["x"]) >= 1, name  # never "04:00 04:00 04:00"
+        assert len(set(got["y"])) == len(got["y"]) >= 2, name
+        assert all(label.endswith(" °C") for label in got["y"]), name
+    assert axes["one bucket"]["x"] == ["00:00"]  # Beijing time, one label for one bucket
+    assert axes["one value"]["x"][:2] == ["00:00:00", "00:00:30"]  # two minutes, 30 s apart
+    assert "20 °C" in axes["one value"]["y"]
+    assert all(len(label) == 8 for label in axes["seconds"]["x"])  # 00:00:10: seconds shown
+    assert len(axes["seconds"]["x"]) >= 2
+    # A day: round hours, midnight written as its date.
+    assert axes["a day"]["x"] == ["12-05", "06:00", "12:00", "18:00", "12-06"]

@@ -4,7 +4,7 @@
 import { getJson } from "./api.js";
 import { classLabel } from "./classes.js";
 import { h } from "./dom.js";
-import { clock, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
+import { clock, detailText, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
 import { label, t } from "./i18n.js";
 import { act } from "./actions.js";
 import { alertCard } from "./alert-card.js";
@@ -40,7 +40,7 @@ function logList(log) {
   return h("ol", { class: "log" }, ...log.map((e) => h("li", { dataset: { logAction: e.action } },
     `${clock(e.at)} · ${e.actor} · ${label("log", e.action)}`,
     stateChange(e),
-    Object.keys(e.detail ?? {}).length ? h("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)));
+    detailText(e.detail) && h("span", { class: "muted" }, ` ${detailText(e.detail)}`))));
 }
 
 function commentForm(alert) {
@@ -69,7 +69,7 @@ function renderAlertDetail(body, { alert, log, readings = [] }) {
       [t("alert.condition"), alert.condition_active ? t("alert.stillActive") : t("alert.returned")],
       [t("alert.latching"), alert.latching ? t("alert.latches") : t("common.no")],
       [t("drawer.resolutionLabel"), resolution],
-      [t("alert.detail"), Object.keys(alert.detail ?? {}).length ? JSON.stringify(alert.detail) : null],
+      [t("alert.detail"), detailText(alert.detail)],
     ]),
     h("div", { class: "alert-actions" },
       alert.incident_id && h("button", { class: "btn", type: "button", "data-action": "incident", onclick: () => openIncident(alert.incident_id) },

@@ -32,7 +32,8 @@ function niceStep(max, count = 4) {
   return [1, 2, 5, 10].find((m) => m * power >= raw) * power;
 }
 
-// Ticks from min to max, each with its label written to the step's precision.
+// Ticks from min to max, each with its label written to the step's precision; at least two
+// where the range allows, so that a narrow range still has a scale.
 export function ticks(min, max, count = 4, { integer = false } = {}) {
   const step = integer ? Math.max(1, niceStep(max - min, count)) : niceStep(max - min, count);
   const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
@@ -41,7 +42,8 @@ export function ticks(min, max, count = 4, { integer = false } = {}) {
     const value = Number(v.toPrecision(12));
     out.push({ value, text: (Object.is(value, -0) ? 0 : value).toFixed(digits) });
   }
-  return out;
+  const finer = integer ? step > 1 : count < 64;
+  return out.length < 2 && finer ? ticks(min, max, count * 2, { integer }) : out;
 }
 
 // Steps a time axis may take, in seconds.

@@ -18,7 +18,7 @@ export function dispatchPanel(incident) {
   const body = h("div", {}, h("p", { class: "muted" }, t("dispatch.loading")));
   const section = h("section", { class: "dispatch-panel", dataset: { panel: "dispatch" } }, h("h3", {}, t("dispatch.title")), body);
   const load = () => getJson(`/api/v1/incidents/${incident.id}/dispatches`)
-    .then((found) => body.replaceChildren(...render(incident, found, load)))
+    .then((found) => body.replaceChildren(...render(incident, found, load).filter(Boolean)))
     .catch((error) => body.replaceChildren(failure(error)));
   load();
   return section;

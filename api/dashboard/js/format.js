@@ -37,6 +37,13 @@ export function stateChange(step) {
   return ` · ${step.from_state ? label("state", step.from_state) : "—"} → ${label("state", step.to_state)}`;
 }
 
+// A log step's or an alert's detail for technicians, its times on the site's clock.
+export function detailText(detail) {
+  if (!Object.keys(detail ?? {}).length) return null;
+  return JSON.stringify(detail, (key, value) =>
+    (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) ? formatTime(value) : value));
+}
+
 export function number(value, digits = 1) {
   return value === null || value === undefined ? "—" : Number(value).toFixed(digits);
 }

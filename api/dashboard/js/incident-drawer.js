@@ -4,7 +4,7 @@
 import { getJson } from "./api.js";
 import { classLabel } from "./classes.js";
 import { h } from "./dom.js";
-import { clock, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
+import { clock, detailText, humanRule, incidentTitle, stamp, stateChange } from "./format.js";
 import { label, t } from "./i18n.js";
 import { actOnIncident } from "./actions.js";
 import { openAlert } from "./alert-drawer.js";
@@ -44,7 +44,7 @@ function timelineList(timeline) {
       : h("strong", {}, t("timeline.incident")),
     ` · ${e.actor} · ${label("log", e.action)}`,
     stateChange(e),
-    Object.keys(e.detail ?? {}).length ? h("span", { class: "muted" }, ` ${JSON.stringify(e.detail)}`) : null)));
+    detailText(e.detail) && h("span", { class: "muted" }, ` ${detailText(e.detail)}`))));
 }
 
 function commentForm(incident) {

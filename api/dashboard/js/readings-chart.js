@@ -4,7 +4,7 @@
 // the time ticks are round times on the site's clock, never the same time written thrice.
 
 import { canvasFont, cssColor, emptyMessage, fitCanvas, ticks, timeTicks } from "./canvas.js";
-import { formatClock, siteOffsetMs, t } from "./i18n.js";
+import { formatClock, formatDay, siteOffsetMs, t } from "./i18n.js";
 
 const PAD = { right: 16, top: 12, bottom: 28 };
 const LONE_POINT_MS = 60_000; // a single bucket is drawn in the middle of two minutes
@@ -14,6 +14,13 @@ function normalise(points) {
     .map((p) => ("v" in p ? { t: Date.parse(p.t), min: p.v, avg: p.v, max: p.v } : { ...p, t: Date.parse(p.t) }))
     .filter((p) => Number.isFinite(p.avg))
     .sort((a, b) => a.t - b.t);
+}
+
+// A tick's time on the site's clock; midnight is written as the day it starts (12-05), so a
+// day's span does not read "00:00 … 00:00".
+function tickLabel(time, seconds) {
+  const midnight = (time + siteOffsetMs(time)) % 86_400_000 === 0;
+  return midnight && !seconds ? formatDay(time) : formatClock(time, { seconds });
 }
 
 export function chartMessage(canvas, text) {
@@ -68,13 +75,14 @@ export function drawReadings(canvas, points, { unit = "", colour = "accent" } = 
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   const times = lone
-    ? { ticks: [data[0].t], seconds: true }
+    ? { ticks: [data[0].t], seconds: data[0].t % 60_000 !== 0 }
     : timeTicks(t0, t1, Math.floor(plotW / 90), siteOffsetMs(t0));
-  for (const time of times.ticks) {
-    const text = formatClock(time, { seconds: times.seconds });
+  const labels = times.ticks.map((time) => (lone ? formatClock(time, times) : tickLabel(time, times.seconds)));
+  times.ticks.forEach((time, i) => {
+    const text = labels[i];
     const half = ctx.measureText(text).width / 2;
     ctx.fillText(text, Math.min(Math.max(x(time), left + half), width - PAD.right - half), PAD.top + plotH + 6);
-  }
+  });
 
   const stroke = cssColor(colour);
   ctx.fillStyle = stroke;
@@ -98,5 +106,5 @@ export function drawReadings(canvas, points, { unit = "", colour = "accent" } = 
     ctx.fill();
   }
   // What was drawn, for a screen reader and the tests: a canvas has no text of its own.
-  canvas.dataset.axes = JSON.stringify({ y: yTicks.map((tick) => tick.text), x: times.ticks.map((time) => formatClock(time, { seconds: times.seconds })) });
+  canvas.dataset.axes = JSON.stringify({ y: yTicks.map((tick) => tick.text), x: labels });
 }

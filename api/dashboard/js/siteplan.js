@@ -154,6 +154,7 @@ export class SitePlan {
     const size = Math.max(7, BUILDING_M * s);
     const showDevices = size >= 40;
     this.drawStreets(ctx);
+    const labels = [];
     const path = (ring) => {
       ctx.beginPath();
       ring.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
@@ -189,15 +190,29 @@ export class SitePlan {
         ctx.stroke();
       }
       ctx.lineWidth = 1;
-      if (size >= 28) {
-        ctx.fillStyle = cssColor("muted");
-        ctx.font = canvasFont(12);
-        ctx.textAlign = "center";
-        ctx.textBaseline = "top";
-        ctx.fillText(b.id, (box.left + box.right) / 2, box.bottom + 3);
+      if (size >= 18) {
+        const x = (box.left + box.right) / 2;
+        labels.push({ text: b.id, x, y: box.bottom + (incident ? 8 : 3) }); // below the ring
       }
     }
+    this.drawLabels(ctx, labels, size >= 28 ? 12 : 11);
     if (showDevices) this.drawDevices(ctx, width, height);
+  }
+
+  // Buildings' names, each where it does not overlap one already written.
+  drawLabels(ctx, labels, px) {
+    ctx.fillStyle = cssColor("muted");
+    ctx.font = canvasFont(px);
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    const taken = [];
+    for (const { text, x, y } of labels) {
+      const half = ctx.measureText(text).width / 2 + 3;
+      const box = { left: x - half, right: x + half, top: y, bottom: y + px + 2 };
+      if (taken.some((o) => box.left < o.right && o.left < box.right && box.top < o.bottom && o.top < box.bottom)) continue;
+      taken.push(box);
+      ctx.fillText(text, x, y);
+    }
   }
 
   drawDevices(ctx, width, height) {

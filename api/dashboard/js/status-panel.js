@@ -35,7 +35,8 @@ export function renderStatus(overview, { onDevice }) {
       ? h("ol", { class: "hot-spots", "aria-labelledby": "hot-spots-title", tabindex: "0" },
         ...overview.hot_spots.map((spot) => h("li", {},
           h("button", { class: "btn btn-quiet", type: "button", title: metricLabel(spot.metric), onclick: () => onDevice(spot.device_id) },
-            h("span", { class: "spot-where" }, `${spot.device_id}${spot.building ? ` · ${spot.building}` : ""}`),
+            h("span", { class: "spot-where" }, h("span", {}, spot.device_id),
+              spot.building ? h("span", { class: "muted small" }, spot.building) : null),
             h("strong", {}, `${number(spot.value)} ${metricUnit(spot.metric)}`)))))
       : h("p", { class: "muted" }, t("status.none")),
     h("p", { class: "muted small" }, t("status.at", { time: clock(overview.generated_at) })),
