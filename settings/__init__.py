@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # many seconds, or the operator is told it did not; short, as the operator is waiting.
     camera_timeout_s: float = Field(default=3.0, gt=0, le=30)
 
+    # Issue 21, the plan: the site's street lines as GeoJSON (registry/streets.py), drawn under
+    # the buildings; unset, the plan has none.
+    streets_file: Path | None = None
+
     # `firewatch broker sync` writes these and signals the broker whose pid is in the pid file.
     broker_password_file: Path = Path("/etc/mosquitto/firewatch/passwd")
     broker_acl_file: Path = Path("/etc/mosquitto/firewatch/acl")
