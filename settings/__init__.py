@@ -94,8 +94,12 @@ class Settings(BaseSettings):
     )
     field_photos_max: int = Field(default=10, ge=1, le=50)
     # Issue 17, review fixes: a field photo's body must have arrived within this many seconds
-    # (408 after; no database connection is held meanwhile).
+    # (408 after; no database connection is held meanwhile). The dispatch loop deletes
+    # deliveries done (sent, failed, cancelled) this many days ago, and the field's photos,
+    # answers, notices and links of incidents resolved this many days ago (dispatch/loop.py).
     field_photo_read_s: float = Field(default=60.0, gt=0, le=600)
+    delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    field_retention_days: int = Field(default=400, ge=31, le=3650)
 
     # Issue 17, rosters (dispatch/on_call.py): shifts are read on this time zone's wall clock.
     site_timezone: str = "Asia/Shanghai"

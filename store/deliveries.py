@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -55,8 +56,17 @@ FOR UPDATE OF q SKIP LOCKED
 """
 
 _CANCEL = """
-UPDATE deliveries SET state = 'cancelled', cancelled_at = clock_timestamp(), last_error = %s
+UPDATE deliveries SET state = 'cancelled', cancelled_at = clock_timestamp(), last_error = %s,
+    channel_config = '{}'
 WHERE id = ANY(%s)
+"""
+
+# Done rows past retention, oldest first, a bounded batch at a time.
+_PRUNE = """
+DELETE FROM deliveries WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE state <> 'pending' AND coalesce(sent_at, failed_at, cancelled_at) < %s
+    ORDER BY coalesce(sent_at, failed_at, cancelled_at) LIMIT %s)
 """
 
 # A sender holds the rows it is sending: it cancels those itself when it next takes them.
@@ -65,9 +75,10 @@ SELECT id FROM deliveries WHERE dispatch_id = %s AND state = 'pending'
 FOR UPDATE SKIP LOCKED
 """
 
+# A done row drops its channel's configuration (its secrets): it is never sent again.
 _SENT = """
 UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(),
-    last_error = NULL
+    last_error = NULL, channel_config = '{}'
 WHERE id = %s
 """
 
@@ -77,7 +88,8 @@ UPDATE deliveries SET attempts = attempts + 1, last_error = %(error)s,
     state = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN 'failed' ELSE 'pending' END,
     failed_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN clock_timestamp() END,
     due_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN due_at
-                  ELSE clock_timestamp() + make_interval(secs => %(retry_in_s)s::float8) END
+                  ELSE clock_timestamp() + make_interval(secs => %(retry_in_s)s::float8) END,
+    channel_config = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN '{}' ELSE channel_config END
 WHERE id = %(id)s
 """
 
@@ -238,6 +250,15 @@ async def cancel_pending(
         if ids:
             await cur.execute(_CANCEL, (f"cancelled: {reason}", ids))
     return len(ids)
+
+
+async def prune_deliveries(
+    conn: psycopg.AsyncConnection[Any], *, before: datetime, limit: int
+) -> int:
+    """Deletes up to ``limit`` deliveries sent, failed or cancelled before ``before``;
+    returns how many. A pending one is kept however old."""
+    cur = await conn.execute(_PRUNE, (before, limit))
+    return cur.rowcount
 
 
 def listen(conn: psycopg.Connection[Any]) -> None:

@@ -159,6 +159,30 @@ async def photo(
     return None if row is None else (str(row[0]), bytes(row[1]))
 
 
+# Dispatches of incidents resolved before the cutoff that still hold field data, oldest first.
+_PRUNABLE = """
+SELECT d.id FROM dispatches d JOIN incidents i ON i.id = d.incident_id
+WHERE i.state = 'resolved' AND i.resolved_at < %s
+  AND EXISTS (SELECT 1 FROM field_links l WHERE l.dispatch_id = d.id)
+ORDER BY i.resolved_at, d.id LIMIT %s
+"""
+
+
+async def prune_field_data(
+    conn: psycopg.AsyncConnection[Any], *, before: datetime, limit: int
+) -> int:
+    """For up to ``limit`` dispatches of incidents resolved before ``before``, deletes what
+    the field sent and what reached it: photos, answers, notices and links (the dispatch row
+    itself stays, with its times and verdict, for the monthly report). Returns how many
+    dispatches were pruned."""
+    cur = await conn.execute(_PRUNABLE, (before, limit))
+    ids = [row[0] for row in await cur.fetchall()]
+    if ids:
+        for table in ("field_photos", "field_answers", "dispatch_notices", "field_links"):
+            await conn.execute(f"DELETE FROM {table} WHERE dispatch_id = ANY(%s)", (ids,))
+    return len(ids)
+
+
 async def photo_count(conn: psycopg.AsyncConnection[Any], dispatch_id: int) -> int:
     cur = await conn.execute(
         "SELECT count(*) FROM field_photos WHERE dispatch_id = %s", (dispatch_id,)

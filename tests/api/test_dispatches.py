@@ -141,6 +141,10 @@ def test_revoking_closes_the_dispatch_and_its_links(
         queued[1]: ("cancelled", f"cancelled: dispatch revoked by operator-{site}"),
     }
     assert next(q for q in body["deliveries"] if q["id"] == queued[1])["cancelled_at"]
+    configs = dict(
+        db.execute("SELECT id, channel_config FROM deliveries WHERE id = ANY(%s)", (queued,))
+    )
+    assert configs[queued[1]] == {} and configs[queued[0]]["url"]  # the one in flight keeps its
     again = client.post(f"/api/v1/dispatches/{sent.id}/revoke", headers=people["operator"])
     assert again.status_code == 409
     assert actions(client, people["viewer"], sent.incident)[-1] == (

@@ -163,6 +163,17 @@ def test_each_vendor_gets_one_request_in_its_format(queue_url: str, vendors: Ven
     }
     (dingtalk,) = vendors.of("/dingtalk")
     assert dingtalk.body["at"]["atMobiles"] == ["13800001111"]
+    assert _configs(queue_url, dispatch_id) == [{}] * len(keys)  # the secrets went with them
+
+
+def _configs(url: str, dispatch_id: int) -> list[dict[str, Any]]:
+    """The channel configurations the queue still holds for the dispatch."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT channel_config FROM deliveries WHERE dispatch_id = %s ORDER BY id",
+            (dispatch_id,),
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 @pytest.mark.usefixtures("sender")
@@ -242,6 +253,7 @@ def test_what_no_retry_can_help_fails_at_once(queue_url: str, vendors: Vendors) 
         k: ("failed", 1) for k in (missing, bad_config, no_phone)
     }
     assert rows[missing]["last_error"] == "HTTP 404: not found"
+    assert _configs(queue_url, dispatch_id) == [{}] * 3
     assert rows[bad_config]["last_error"].startswith("not sent: url: ")
     assert rows[no_phone]["last_error"].startswith("not sent: body: ")
 
@@ -304,6 +316,7 @@ def test_a_closed_dispatchs_deliveries_are_cancelled_not_sent(
         k: ("cancelled", 0) for k in keys
     }
     assert all(r["cancelled_at"] and r["sent_at"] is None for r in rows.values())
+    assert _configs(queue_url, closed[0]) == [{}, {}]
     assert vendors.received == []
 
 
