@@ -77,7 +77,7 @@ export function drawReadings(canvas, points, { unit = "", colour = "accent" } = 
   const times = lone
     ? { ticks: [data[0].t], seconds: data[0].t % 60_000 !== 0 }
     : timeTicks(t0, t1, Math.floor(plotW / 90), siteOffsetMs(t0));
-  const labels = times.ticks.map((time) => (lone ? formatClock(time, times) : tickLabel(time, times.seconds)));
+  const labels = times.ticks.map((time) => (lone ? formatClock(time, { seconds: times.seconds }) : tickLabel(time, times.seconds)));
   times.ticks.forEach((time, i) => {
     const text = labels[i];
     const half = ctx.measureText(text).width / 2;
