@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         "publishes the quarter's live traffic and plays a scenario every few minutes, saying "
         "what to expect. It prints the console's address and an operator token to sign in "
         "with. It needs PostgreSQL and a broker at FIREWATCH_DATABASE_URL and "
-        "FIREWATCH_MQTT_URL.",
+        "FIREWATCH_MQTT_URL, and runs on a database of its own beside the configured one "
+        "(firewatch_demo beside firewatch), made afresh at every start: a second run starts "
+        "clean, and no other database is touched.",
     )
     demo.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
     demo.add_argument("--rate", type=float, default=300, help="messages per second to publish")

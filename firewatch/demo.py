@@ -1,6 +1,7 @@
 """``firewatch demo``: the whole pipeline on this machine, with the simulated quarter.
 
-It migrates, registers the quarter and its safety grid, starts ingest, the API and the
+It runs on a database of its own, made afresh at every start (``firewatch.demo_database``),
+migrates it, registers the quarter and its safety grid, starts ingest, the API and the
 dispatcher, and publishes the quarter's live traffic. In the first half minute a detector
 overheats and then alarms, and a few bad messages show the dead-letter path; from then on a
 scenario from the library plays every few minutes, in real time, in a building of its own.
@@ -15,9 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from psycopg.conninfo import conninfo_to_dict
 
 from contract.topics import Channel, topic_for
+from firewatch.demo_database import fresh_demo_database
+from firewatch.demo_expectations import clock, scenario_lines
 from firewatch.demo_grid import STAGED_TEST, DemoGrid, seed_grid
 from firewatch.processes import run_migrate
 from firewatch.serving import serve_all
@@ -26,7 +31,7 @@ from registry.service import import_document
 from settings import Settings
 from simulators.live import LiveTraffic
 from simulators.publisher import Publisher
-from simulators.scenarios import ScenarioRun, build_scenario
+from simulators.scenarios import SCENARIOS, ScenarioRun, build_scenario
 from simulators.topology import Quarter, build_quarter
 from simulators.wire import Wire
 from store.database import connect_async
@@ -38,6 +43,8 @@ VICTIM = "SD-0001"  # in the community hall, where no scenario plays
 FIRST_SCENARIO_S = 40.0
 SCENARIO_EVERY_S = 180.0
 SCENARIO_LEAD_IN_S = 60.0
+# The scripted alerts come as their message is stored: a second or two; said as five.
+AT_ONCE_S = 5.0
 # Those that play out within about twenty minutes; the longer ones are for replay.
 DEMO_SCENARIOS = (
     "flaming_fire",
@@ -72,12 +79,15 @@ class _Playing:
 class _Scenarios:
     """Plays the library in turn, each live: its devices leave the round robin meanwhile."""
 
-    def __init__(self, quarter: Quarter, traffic: LiveTraffic, grid: DemoGrid) -> None:
+    def __init__(
+        self, quarter: Quarter, traffic: LiveTraffic, grid: DemoGrid, *, tz: tzinfo
+    ) -> None:
         self._quarter, self._traffic, self._grid = quarter, traffic, grid
+        self._tz = tz
         self._turn = 0
         self._playing: list[_Playing] = []
 
-    def start_next(self) -> str:
+    def start_next(self) -> list[str]:
         busy = set(self._traffic.muted)
         for _ in DEMO_SCENARIOS:
             name = DEMO_SCENARIOS[self._turn % len(DEMO_SCENARIOS)]
@@ -94,14 +104,14 @@ class _Scenarios:
                 self._traffic.muted.update(run.final_seq)
                 self._grid.stage_scenario(name, run.final_seq)
                 self._playing.append(_Playing(run, time.monotonic()))
-                expected = ", ".join(
-                    f"{e.rule or e.alert_class} on {e.subject}" for e in run.expectation.expected
+                return scenario_lines(
+                    name,
+                    run.expectation,
+                    title=SCENARIOS[name].title,
+                    onset_s=SCENARIO_LEAD_IN_S,
+                    tz=self._tz,
                 )
-                return (
-                    f"scenario {name} starts; onset in {SCENARIO_LEAD_IN_S:.0f} s; "
-                    f"expect {expected or 'no fire alarm'}"
-                )
-        return "every scenario's devices are busy; skipping a turn"
+        return ["every scenario's devices are busy; skipping a turn"]
 
     def publish_due(self, pub: Publisher) -> None:
         now = time.monotonic()
@@ -129,23 +139,32 @@ def _publish(
 ) -> None:
     traffic = LiveTraffic(quarter.devices, seed=SEED)
     victim = traffic.wire(VICTIM)
-    scenarios = _Scenarios(quarter, traffic, grid)
+    scenarios = _Scenarios(quarter, traffic, grid, tz=settings.tz)
     with Publisher(settings.mqtt, client_id="firewatch-demo-publisher") as pub:
 
         def bad(now: datetime) -> str:
             pub.publish(topic_for(settings.site, VICTIM, Channel.READING), b"{oops")
             pub.publish(*Wire(settings.site, "GHOST-1").reading(_ms(now), {"temperature_c": 24}))
-            return "published a malformed message and one from an unknown device"
+            return (
+                "published a malformed message and one from an unknown device (expect both in "
+                f"dead_letters by {_soon(now, settings.tz)}, as malformed and unknown_device)"
+            )
 
         def overheat(now: datetime) -> str:
             pub.publish(
                 *victim.reading(_ms(now), {"obscuration_pct_per_m": 0.2, "temperature_c": 61.5})
             )
-            return f"{VICTIM} reads 61.5 °C (expect a fire incident for its building)"
+            return (
+                f"{VICTIM} reads 61.5 °C (expect by {_soon(now, settings.tz)}: heat_fixed (fire) "
+                "on it, in a fire incident for its building)"
+            )
 
         def alarm(now: datetime) -> str:
             pub.publish(*victim.event(_ms(now), "alarm"))
-            return f"{VICTIM} sends its alarm event (expect it to join the same incident)"
+            return (
+                f"{VICTIM} sends its alarm event (expect by {_soon(now, settings.tz)}: "
+                "smoke_alarm (fire) on it, joining the same incident)"
+            )
 
         script: list[tuple[float, Callable[[datetime], str]]] = [
             (5.0, bad),
@@ -162,7 +181,8 @@ def _publish(
                 print(f"demo: {script.pop(0)[1](datetime.now(UTC))}")
             if time.monotonic() >= next_scenario:
                 next_scenario += SCENARIO_EVERY_S
-                print(f"demo: {scenarios.start_next()}")
+                for line in scenarios.start_next():
+                    print(f"demo: {line}")
             scenarios.publish_due(pub)
             due = int(elapsed * rate)
             while sent < due and not stop.is_set():
@@ -174,11 +194,16 @@ def _publish(
             stop.wait(0.05)
 
 
+def _soon(now: datetime, tz: tzinfo) -> str:
+    return clock(now + timedelta(seconds=AT_ONCE_S), tz)
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
+    settings = fresh_demo_database(settings)
     run_migrate(settings)
     quarter = build_quarter(seed=SEED, site=settings.site)
     grid = DemoGrid(settings, seed=SEED)
@@ -186,14 +211,18 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
     grid.workers.start()
     token, grid_line = asyncio.run(_register(settings, quarter, grid))
     base = f"http://{settings.api_host}:{settings.api_port}"
+    database = conninfo_to_dict(settings.database_url).get("dbname")
     print(
         f"\nregistered {len(quarter.devices)} simulated devices in {len(quarter.buildings)} "
-        f"buildings at site {settings.site!r}.\n"
-        f"  API docs:    {base}/docs\n"
+        f"buildings at site {settings.site!r}, in the demo's own database {database} (made "
+        "afresh at every start: nothing of an earlier run is left).\n"
+        f"  console:     {base}/  sign in with this operator token (demo-operator):\n"
+        f"               {token}\n"
+        f"  API docs:    {base}/docs and {base}/redoc\n"
         f"  readiness:   {base}/readyz\n"
         f"  incidents:   curl -H 'Authorization: Bearer {token}' {base}/api/v1/incidents\n"
         f"  signals:     curl -H 'Authorization: Bearer {token}' {base}/api/v1/alerts\n"
-        f"  database:    psql {settings.database_url}"
+        f"  database:    psql '{settings.database_url}'"
         "  (tables readings, incidents, alerts, dead_letters)\n"
         f"  monthly:     curl -H 'Authorization: Bearer {token}' "
         f"'{base}/api/v1/reports/monthly?format=html'\n"

@@ -9,7 +9,8 @@ from api.local_time import utc_offset
 from simulators.expectations import Expectation, Expected, Forbidden
 
 
-def _clock(at: datetime, tz: tzinfo) -> str:
+def clock(at: datetime, tz: tzinfo) -> str:
+    """``14:03:00``: the time of day on ``tz``'s wall clock."""
     return f"{at.astimezone(tz):%H:%M:%S}"
 
 
@@ -28,11 +29,11 @@ def scenario_lines(
     start = expectation.start
 
     def at(seconds: float) -> str:
-        return _clock(start + timedelta(seconds=seconds), tz)
+        return clock(start + timedelta(seconds=seconds), tz)
 
     onset = start + timedelta(seconds=onset_s)
     lines = [
-        f"scenario {name} ({title}) begins at {_clock(onset, tz)} "
+        f"scenario {name} ({title}) begins at {clock(onset, tz)} "
         f"(in {onset_s:.0f} s; site clock, UTC{utc_offset(onset.astimezone(tz))}); expect:"
     ]
     lines += [

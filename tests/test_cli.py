@@ -21,7 +21,7 @@ from psycopg.conninfo import make_conninfo
 
 from contract.kinds import Kind
 from firewatch.cli import build_parser
-from firewatch.testing import free_port, own_database, wait_until
+from firewatch.testing import free_port, wait_until
 from settings import Settings
 from simulators.devices import SimDevice
 from simulators.publisher import Publisher
@@ -160,29 +160,55 @@ def test_up_runs_ingest_and_the_api_in_one_process(
         assert proc.wait(timeout=20) is not None
 
 
-def test_demo_runs_the_whole_pipeline(settings: Settings) -> None:
-    # A database of its own: the quarter's device ids (SD-0001 …) are registered by other
-    # tests too, under other sites, and an id's site is not changed by an import.
-    with own_database() as url:
-        _run_demo(settings, url)
-
-
-def _run_demo(settings: Settings, database_url: str) -> None:
+def test_demo_runs_the_whole_pipeline_and_a_second_run_starts_clean(
+    settings: Settings, database_url: str
+) -> None:
+    """On a database of its own (the quarter's device ids, SD-0001 …, are registered by other
+    tests too, under other sites, and an id's site is not changed by an import)."""
+    demo_url = make_conninfo(database_url, dbname=f"fw_cli_{uuid.uuid4().hex[:10]}_demo")
     env = {
-        "FIREWATCH_DATABASE_URL": database_url,
+        "FIREWATCH_DATABASE_URL": demo_url,
         "FIREWATCH_MQTT_URL": settings.mqtt_url,
         "FIREWATCH_SITE": settings.site,
         "FIREWATCH_INGEST_CLIENT_ID": f"demo-{settings.site}",
         "FIREWATCH_API_PORT": str(free_port()),
     }
-    result = firewatch("demo", "--duration", "32", env=env, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
-    assert "registered 3031 simulated devices" in out
-    assert "Authorization: Bearer fw_" in out
-    final = out.strip().splitlines()[-1]
-    assert final.startswith("demo stopped:")
-    assert "rejected=2 " in final and "alerts_opened=2" in final
+    try:
+        first = firewatch("demo", "--duration", "32", env=env, timeout=120)
+        assert first.returncode == 0, first.stderr[-2000:]
+        out = first.stdout
+        assert "registered 3031 simulated devices" in out
+        base = f"http://127.0.0.1:{env['FIREWATCH_API_PORT']}"
+        # Where the console is and the token to sign in with, on the line below.
+        lines = out.splitlines()
+        console = next(i for i, line in enumerate(lines) if line.strip().startswith("console:"))
+        assert f"{base}/" in lines[console] and "sign in" in lines[console]
+        token = lines[console + 1].strip()
+        assert token.startswith("fw_") and f"Authorization: Bearer {token}" in out
+        assert f"{base}/docs" in out and f"{base}/redoc" in out
+        # Each scripted step says what to expect and by when, on the site's clock.
+        for said in ("dead_letters by", "reads 61.5 °C (expect by", "alarm event (expect by"):
+            assert re.search(re.escape(said) + r" \d\d:\d\d:\d\d", out), said
+        final = out.strip().splitlines()[-1]
+        assert final.startswith("demo stopped:")
+        assert "rejected=2 " in final and "alerts_opened=2" in final
+        with psycopg.connect(demo_url) as conn:
+            said_alerts = conn.execute(
+                "SELECT rule, class FROM alerts WHERE subject = 'SD-0001' ORDER BY rule"
+            ).fetchall()
+            registered = conn.execute("SELECT count(*) FROM devices").fetchone()
+        assert said_alerts == [("heat_fixed", "fire"), ("smoke_alarm", "fire")]
+
+        # Nothing of the first run is left: no device silent since then is judged offline.
+        second = firewatch("demo", "--duration", "10", env=env, timeout=120)
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert "alerts_opened=0" in second.stdout.strip().splitlines()[-1]
+        with psycopg.connect(demo_url) as conn:
+            alerts = conn.execute("SELECT rule, count(*) FROM alerts GROUP BY rule").fetchall()
+            devices = conn.execute("SELECT count(*) FROM devices").fetchone()
+        assert alerts == [] and devices == registered
+    finally:
+        drop_database(demo_url)
 
 
 def _status(url: str) -> int:
