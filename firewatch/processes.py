@@ -171,8 +171,10 @@ def run_dispatcher(settings: Settings) -> None:
 def run_up(
     settings: Settings, *, configured: Set[str] | None = None, stop: threading.Event | None = None
 ) -> None:
-    """Ingest, the API and the dispatcher in one process, on embedded services where none is
-    configured or reachable (firewatch.embedded); an embedded database is migrated first.
+    """Ingest, the API and the dispatcher in one process. A database or broker URL set
+    explicitly is used as it is, reachable or not; one left unset is the default address if
+    something answers there, else an embedded service (firewatch.embedded), whose database is
+    migrated first.
     ``configured`` overrides which URLs count as set explicitly (default: those set in the
     environment).
     A signal stops it in order (embedded services too), within STOP_GRACE_S."""
