@@ -33,6 +33,7 @@ LOG_STEPS = {
     *("open", "confirm", "join", "update", "merge"),  # an incident's own (store/incidents.py)
     *("camera_goto", "video_check"),  # dispatch/cameras.py
     *("dispatch", "escalation_exhausted", "revoke", "call_119", "photo"),  # dispatch
+    "delivery_failed",  # store/deliveries.py
     *Step,
 }
 CODES: dict[str, set[str]] = {
@@ -60,7 +61,7 @@ CODES: dict[str, set[str]] = {
     "fieldCause": {cause for causes in CAUSES.values() for cause in causes},
     "role": set(PersonRole),
     "channel": set(ChannelKind),
-    "delivery": {"pending", "sent", "failed"},
+    "delivery": {"pending", "sent", "failed", "cancelled"},
     "metric": {
         *("obscuration_pct_per_m", "temperature_c", "residual_current_ma", "cable_temp_c"),
         *("current_a", "voltage_v", "battery_pct", "rssi_dbm"),

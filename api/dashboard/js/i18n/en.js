@@ -319,6 +319,7 @@ export default {
   "log.dispatch": "dispatched",
   "log.escalation_exhausted": "everyone called, nobody accepted",
   "log.revoke": "dispatch revoked",
+  "log.delivery_failed": "notification not delivered",
   "log.call_119": "119 call recorded",
   "log.photo": "photo",
   "log.accept": "accepted",
@@ -418,5 +419,6 @@ export default {
   "channel.sms": "SMS",
   "delivery.pending": "pending",
   "delivery.sent": "sent",
-  "delivery.failed": "failed"
+  "delivery.failed": "failed",
+  "delivery.cancelled": "cancelled"
 };

@@ -315,6 +315,7 @@ export default {
   "log.dispatch": "派单",
   "log.escalation_exhausted": "已呼叫所有人，无人接单",
   "log.revoke": "撤销派单",
+  "log.delivery_failed": "通知发送失败",
   "log.call_119": "记录 119 呼叫",
   "log.photo": "照片",
   "log.accept": "接单",
@@ -414,5 +415,6 @@ export default {
   "channel.sms": "短信",
   "delivery.pending": "待发送",
   "delivery.sent": "已发送",
-  "delivery.failed": "发送失败"
+  "delivery.failed": "发送失败",
+  "delivery.cancelled": "已取消"
 };
