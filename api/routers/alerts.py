@@ -6,21 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from alerts.lifecycle import Action, IllegalTransition, State
-from api.alert_schemas import (
-    AckBody,
-    AlertDetail,
-    AlertRead,
-    ClaimBody,
-    CommentBody,
-    ResolveBody,
-    ShelveBody,
-)
+from api.alert_schemas import AlertDetail, AlertRead
 from api.alert_stream import Frame, ReplayTooLong, parse_event_id
-from api.auth import StreamSession, current_principal, require_role, stream_session
+from api.auth import StreamSession, current_principal, stream_session
+from api.operator_routes import add_operator_routes
 from api.schemas import AUTH_ERRORS, Problem
 from api.state import AppState, Conn
 from api.state import State as App
@@ -38,7 +31,6 @@ _ACT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "Illegal now"},
 }
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Operator = Annotated[Principal, Depends(require_role("operator", "admin"))]
 _SITE = "Default: this deployment's site (FIREWATCH_SITE)"
 
 
@@ -184,79 +176,23 @@ async def _act(conn: Conn, app: App, alert_id: int, act: OperatorAction) -> dict
         ) from None
 
 
-@router.post("/{alert_id}/ack", response_model=AlertRead, responses=_ACT, summary="Acknowledge")
-async def ack(
-    alert_id: AlertId,
-    conn: Conn,
-    app: App,
-    who: Operator,
-    body: Annotated[AckBody | None, Body()] = None,
-) -> dict[str, Any]:
-    note = body.note if body else None
-    return await _act(
-        conn, app, alert_id, OperatorAction(action=Action.ACK, actor=who.name, note=note)
-    )
+async def _alert_id(alert_id: AlertId) -> int:
+    return alert_id
 
 
-@router.post(
-    "/{alert_id}/shelve",
+add_operator_routes(
+    router,
+    item="/{alert_id}",
+    target=_alert_id,
+    perform=_act,
     response_model=AlertRead,
     responses=_ACT,
-    summary="Shelve for a while (never a fire alarm)",
+    summaries={
+        Action.ACK: "Acknowledge",
+        Action.SHELVE: "Shelve for a while (never a fire alarm)",
+        Action.UNSHELVE: "Unshelve",
+        Action.RESOLVE: "Resolve with a cause",
+        Action.COMMENT: "Add to the log",
+        Action.CLAIM: "Handle it yourself; others see who",
+    },
 )
-async def shelve(
-    alert_id: AlertId, conn: Conn, app: App, who: Operator, body: ShelveBody
-) -> dict[str, Any]:
-    act = OperatorAction(
-        action=Action.SHELVE, actor=who.name, minutes=body.minutes, reason=body.reason
-    )
-    return await _act(conn, app, alert_id, act)
-
-
-@router.post("/{alert_id}/unshelve", response_model=AlertRead, responses=_ACT, summary="Unshelve")
-async def unshelve(alert_id: AlertId, conn: Conn, app: App, who: Operator) -> dict[str, Any]:
-    return await _act(conn, app, alert_id, OperatorAction(action=Action.UNSHELVE, actor=who.name))
-
-
-@router.post(
-    "/{alert_id}/resolve", response_model=AlertRead, responses=_ACT, summary="Resolve with a cause"
-)
-async def resolve(
-    alert_id: AlertId, conn: Conn, app: App, who: Operator, body: ResolveBody
-) -> dict[str, Any]:
-    act = OperatorAction(action=Action.RESOLVE, actor=who.name, cause=body.cause, note=body.note)
-    return await _act(conn, app, alert_id, act)
-
-
-@router.post(
-    "/{alert_id}/comment", response_model=AlertRead, responses=_ACT, summary="Add to the log"
-)
-async def comment(
-    alert_id: AlertId,
-    conn: Conn,
-    app: App,
-    who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
-    body: CommentBody,
-) -> dict[str, Any]:
-    return await _act(
-        conn, app, alert_id, OperatorAction(action=Action.COMMENT, actor=who.name, note=body.text)
-    )
-
-
-@router.post(
-    "/{alert_id}/claim",
-    response_model=AlertRead,
-    responses=_ACT,
-    summary="Handle it yourself; others see who",
-)
-async def claim(
-    alert_id: AlertId,
-    conn: Conn,
-    app: App,
-    who: Operator,
-    body: Annotated[ClaimBody | None, Body()] = None,
-) -> dict[str, Any]:
-    act = OperatorAction(
-        action=Action.CLAIM, actor=who.name, take_over=bool(body and body.take_over)
-    )
-    return await _act(conn, app, alert_id, act)

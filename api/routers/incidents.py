@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from alerts.lifecycle import Action, IllegalTransition
-from api.alert_schemas import AckBody, ClaimBody, CommentBody, ResolveBody, ShelveBody
-from api.auth import current_principal, require_role
+from api.auth import current_principal
 from api.incident_schemas import IncidentDetail, IncidentPage, IncidentRead, IncidentState
+from api.operator_routes import add_operator_routes
 from api.schemas import AUTH_ERRORS, Problem
 from api.state import Conn
 from api.state import State as App
@@ -35,7 +35,6 @@ _ACT: dict[int | str, dict[str, Any]] = {
     },
 }
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Operator = Annotated[Principal, Depends(require_role("operator", "admin"))]
 _SITE = "Default: this deployment's site (FIREWATCH_SITE)"
 
 
@@ -127,93 +126,23 @@ async def _act(conn: Conn, app: App, incident_id: int, act: OperatorAction) -> d
         ) from None
 
 
-@router.post(
-    "/{incident_id}/ack",
+async def _incident_id(incident_id: IncidentId) -> int:
+    return incident_id
+
+
+add_operator_routes(
+    router,
+    item="/{incident_id}",
+    target=_incident_id,
+    perform=_act,
     response_model=IncidentRead,
     responses=_ACT,
-    summary="Acknowledge the incident and its unacknowledged signals",
+    summaries={
+        Action.ACK: "Acknowledge the incident and its unacknowledged signals",
+        Action.SHELVE: "Shelve the incident and its signals for a while (never a fire)",
+        Action.UNSHELVE: "Unshelve the incident's shelved signals",
+        Action.RESOLVE: "Resolve the incident and every open signal with a cause",
+        Action.COMMENT: "Add to the incident's log",
+        Action.CLAIM: "Handle the incident yourself; others see who",
+    },
 )
-async def ack(
-    incident_id: IncidentId,
-    conn: Conn,
-    app: App,
-    who: Operator,
-    body: Annotated[AckBody | None, Body()] = None,
-) -> dict[str, Any]:
-    act = OperatorAction(action=Action.ACK, actor=who.name, note=body.note if body else None)
-    return await _act(conn, app, incident_id, act)
-
-
-@router.post(
-    "/{incident_id}/shelve",
-    response_model=IncidentRead,
-    responses=_ACT,
-    summary="Shelve the incident and its signals for a while (never a fire)",
-)
-async def shelve(
-    incident_id: IncidentId, conn: Conn, app: App, who: Operator, body: ShelveBody
-) -> dict[str, Any]:
-    act = OperatorAction(
-        action=Action.SHELVE, actor=who.name, minutes=body.minutes, reason=body.reason
-    )
-    return await _act(conn, app, incident_id, act)
-
-
-@router.post(
-    "/{incident_id}/unshelve",
-    response_model=IncidentRead,
-    responses=_ACT,
-    summary="Unshelve the incident's shelved signals",
-)
-async def unshelve(incident_id: IncidentId, conn: Conn, app: App, who: Operator) -> dict[str, Any]:
-    act = OperatorAction(action=Action.UNSHELVE, actor=who.name)
-    return await _act(conn, app, incident_id, act)
-
-
-@router.post(
-    "/{incident_id}/resolve",
-    response_model=IncidentRead,
-    responses=_ACT,
-    summary="Resolve the incident and every open signal with a cause",
-)
-async def resolve(
-    incident_id: IncidentId, conn: Conn, app: App, who: Operator, body: ResolveBody
-) -> dict[str, Any]:
-    act = OperatorAction(action=Action.RESOLVE, actor=who.name, cause=body.cause, note=body.note)
-    return await _act(conn, app, incident_id, act)
-
-
-@router.post(
-    "/{incident_id}/comment",
-    response_model=IncidentRead,
-    responses=_ACT,
-    summary="Add to the incident's log",
-)
-async def comment(
-    incident_id: IncidentId,
-    conn: Conn,
-    app: App,
-    who: Annotated[Principal, Depends(require_role("operator", "admin", "technician"))],
-    body: CommentBody,
-) -> dict[str, Any]:
-    act = OperatorAction(action=Action.COMMENT, actor=who.name, note=body.text)
-    return await _act(conn, app, incident_id, act)
-
-
-@router.post(
-    "/{incident_id}/claim",
-    response_model=IncidentRead,
-    responses=_ACT,
-    summary="Handle the incident yourself; others see who",
-)
-async def claim(
-    incident_id: IncidentId,
-    conn: Conn,
-    app: App,
-    who: Operator,
-    body: Annotated[ClaimBody | None, Body()] = None,
-) -> dict[str, Any]:
-    act = OperatorAction(
-        action=Action.CLAIM, actor=who.name, take_over=bool(body and body.take_over)
-    )
-    return await _act(conn, app, incident_id, act)
