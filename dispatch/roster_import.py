@@ -17,8 +17,6 @@ writes in a savepoint and rolls them back.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,6 +43,7 @@ from dispatch.roster_schemas import (
     SupervisorsWrite,
 )
 from registry.errors import Invalid, RegistryError
+from registry.import_files import BadCells, ImportFormatError, csv_lines, json_document
 from store.audit import Actor
 
 MAX_IMPORT_BYTES = 256 * 1024  # the API's body limit: thousands of rows
@@ -65,10 +64,6 @@ CSV_COLUMNS: dict[RosterSection, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "supervisors": (("zone", "level", "person"), ("zone", "level", "person")),
 }
-
-
-class ImportFormatError(ValueError):
-    """The file as a whole cannot be read; the message says what to fix."""
 
 
 @dataclass(slots=True)
@@ -107,10 +102,7 @@ def parse(data: bytes, media_type: str) -> RosterDocument:
 
 
 def _parse_json(data: bytes) -> RosterDocument:
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ImportFormatError(f"not valid JSON: {exc}") from None
+    parsed = json_document(data)
     if not isinstance(parsed, dict):
         raise ImportFormatError(f"JSON must be an object with sections {', '.join(SECTIONS)}")
     unknown = sorted(set(parsed) - set(SECTIONS))
@@ -142,35 +134,21 @@ def section_of(header: list[str]) -> RosterSection:
 
 
 def _parse_csv(data: bytes) -> RosterDocument:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    (header, section), lines = csv_lines(data, read_header=_roster_header)
     document = RosterDocument()
-    try:
-        first = next(reader, None)
-        if first is None:
-            raise ImportFormatError("empty file: the first line must name the columns")
-        header = [h.strip() for h in first]
-        if len(set(header)) != len(header):
-            raise ImportFormatError("a column appears twice in the header")
-        rows = document.rows[section_of(header)]
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                rows.append((reader.line_num, _csv_row(header, cells)))
-    except csv.Error as exc:
-        raise ImportFormatError(f"line {reader.line_num}: {exc}") from None
+    document.rows[section].extend((line, _csv_row(header, cells)) for line, cells in lines)
     return document
 
 
-class _BadCells(dict[str, Any]):
-    """A CSV row whose cells could not be read as a row at all."""
+def _roster_header(header: list[str]) -> tuple[list[str], RosterSection]:
+    if len(set(header)) != len(header):
+        raise ImportFormatError("a column appears twice in the header")
+    return header, section_of(header)
 
 
 def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
     if len(cells) != len(header):
-        return _BadCells(reason=f"{len(cells)} cells where the header has {len(header)}")
+        return BadCells(reason=f"{len(cells)} cells where the header has {len(header)}")
     row: dict[str, Any] = {}
     for name, raw in zip(header, cells, strict=True):
         cell = raw.strip()
@@ -180,7 +158,7 @@ def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
             try:
                 row[name] = orjson.loads(cell)
             except orjson.JSONDecodeError:
-                return _BadCells(reason="not a JSON object", field="config")
+                return BadCells(reason="not a JSON object", field="config")
         else:
             row[name] = cell
     return row
@@ -238,7 +216,7 @@ def check(document: RosterDocument) -> _Checked:
 
 def _parsed(model: type[BaseModel], raw: Any) -> tuple[Any, list[tuple[str | None, str]]]:
     """The row as its model, or None and what is wrong with it, field by field."""
-    if isinstance(raw, _BadCells):
+    if isinstance(raw, BadCells):
         return None, [(raw.get("field"), raw["reason"])]
     if not isinstance(raw, dict):
         return None, [(None, "a row must be an object")]

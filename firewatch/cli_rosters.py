@@ -10,13 +10,13 @@ from pathlib import Path
 
 from dispatch.roster_import import (
     MAX_IMPORT_BYTES,
-    ImportFormatError,
     import_rosters,
     media_type_of,
     parse,
 )
 from dispatch.roster_schemas import RosterImportReport
 from firewatch.cli_help import add_command
+from registry.import_files import ImportFormatError
 from settings import Settings
 from simulators.errors import InputError
 from store.audit import Actor

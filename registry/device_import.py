@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from contract.kinds import KIND_SPECS
 from contract.text import is_clean
 from registry.device_config import named_buildings
+from registry.import_files import BadCells, ImportFormatError, csv_lines, json_document
 from registry.schemas import PLACE_ID, BuildingCreate, DeviceCreate, RowError, Section, ZoneWrite
 from store.registry_bulk import BUILDING_FIELDS, DEVICE_FIELDS, ZONE_FIELDS
 
@@ -79,10 +80,6 @@ class CheckedImport:
     errors: list[RowError] = field(default_factory=list)
 
 
-class ImportFormatError(ValueError):
-    """The file as a whole cannot be read; the message says what to fix."""
-
-
 def media_type_of(content_type: str | None, *, filename: str | None = None) -> str:
     """'csv' or 'json', from a Content-Type or else a file name's suffix."""
     value = (content_type or "").split(";")[0].strip().lower()
@@ -110,10 +107,7 @@ def parse(data: bytes, media_type: str) -> ImportDocument:
 
 
 def _parse_json(data: bytes) -> ImportDocument:
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ImportFormatError(f"not valid JSON: {exc}") from None
+    parsed = json_document(data)
     if isinstance(parsed, list):
         parsed = {"devices": parsed}
     if not isinstance(parsed, dict):
@@ -136,43 +130,29 @@ def _parse_json(data: bytes) -> ImportDocument:
 
 
 def _parse_csv(data: bytes) -> ImportDocument:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"not UTF-8 (byte {exc.start}); save the CSV as UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise ImportFormatError("empty file: the first line must name the columns")
-        header = [h.strip() for h in header]
-        unknown = [h for h in header if h not in DEVICE_FIELDS]
-        if unknown:
-            raise ImportFormatError(
-                f"unknown column {unknown[0]!r}; columns are {', '.join(DEVICE_FIELDS)}"
-            )
-        if len(set(header)) != len(header):
-            raise ImportFormatError("a column appears twice in the header")
-        missing = [c for c in ("id", "kind", "site") if c not in header]
-        if missing:
-            raise ImportFormatError(f"missing column {missing[0]!r}")
-        document = ImportDocument()
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            document.devices.append((reader.line_num, _csv_row(header, cells)))
-    except csv.Error as exc:
-        raise ImportFormatError(f"line {reader.line_num}: {exc}") from None
+    header, lines = csv_lines(data, read_header=_device_header)
+    document = ImportDocument()
+    document.devices.extend((line, _csv_row(header, cells)) for line, cells in lines)
     return document
 
 
-class _CsvCellError(dict[str, Any]):
-    """A CSV row whose cells could not even be read; validation reports it."""
+def _device_header(header: list[str]) -> list[str]:
+    unknown = [h for h in header if h not in DEVICE_FIELDS]
+    if unknown:
+        raise ImportFormatError(
+            f"unknown column {unknown[0]!r}; columns are {', '.join(DEVICE_FIELDS)}"
+        )
+    if len(set(header)) != len(header):
+        raise ImportFormatError("a column appears twice in the header")
+    missing = [c for c in ("id", "kind", "site") if c not in header]
+    if missing:
+        raise ImportFormatError(f"missing column {missing[0]!r}")
+    return header
 
 
 def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
     if len(cells) != len(header):
-        return _CsvCellError(reason=f"{len(cells)} cells where the header has {len(header)}")
+        return BadCells(reason=f"{len(cells)} cells where the header has {len(header)}")
     row: dict[str, Any] = {}
     for name, raw in zip(header, cells, strict=True):
         if name in _TEXT_FIELDS and raw.startswith(_QUOTE):
@@ -187,7 +167,7 @@ def _csv_row(header: list[str], cells: list[str]) -> dict[str, Any]:
             try:
                 row[name] = orjson.loads(cell)
             except orjson.JSONDecodeError:
-                return _CsvCellError(reason="config: not a JSON object", field="config")
+                return BadCells(reason="config: not a JSON object", field="config")
         else:
             row[name] = cell
     return row
@@ -230,7 +210,7 @@ def _check_rows(
     for done, (row, raw) in enumerate(rows, start=1):
         if progress is not None and done % 500 == 0:
             progress(done)
-        if isinstance(raw, _CsvCellError):
+        if isinstance(raw, BadCells):
             errors.append(
                 RowError(
                     section=section,

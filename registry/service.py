@@ -14,9 +14,10 @@ import orjson
 import psycopg
 
 from contract.kinds import KIND_SPECS, Kind
-from registry.device_import import ImportDocument, ImportFormatError, media_type_of, parse
+from registry.device_import import ImportDocument, media_type_of, parse
 from registry.device_status import change_status
 from registry.errors import Conflict, Invalid, NotFound
+from registry.import_files import ImportFormatError
 from registry.import_service import import_registry
 from registry.lifecycle import IllegalTransition
 from registry.registration import check_places, checked_config, register

@@ -19,7 +19,6 @@ from api.time_window import EARLIEST, LATEST, Timestamp
 from dispatch import roster_service as service
 from dispatch.model import ChannelKind
 from dispatch.roster_import import (
-    ImportFormatError,
     import_rosters,
     media_type_of,
     parse,
@@ -40,6 +39,7 @@ from dispatch.roster_schemas import (
     SupervisorsRead,
     SupervisorsWrite,
 )
+from registry.import_files import ImportFormatError
 from registry.schemas import AuditEntry
 from store.audit import Actor
 from store.users import Principal
