@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import current_principal, require_role
-from api.schemas import AUTH_ERRORS
+from api.schemas import AUTH_ERRORS, refused_import
 from api.state import Conn, Tx
 from contract.kinds import Kind
 from registry import service
@@ -68,19 +68,7 @@ _IMPORT_BODY = {
     response_model=ImportReport,
     responses={
         **AUTH_ERRORS,
-        422: {
-            "description": "Nothing written: the report's errors, or a malformed query",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            {"$ref": "#/components/schemas/ImportReport"},
-                            {"$ref": "#/components/schemas/HTTPValidationError"},
-                        ]
-                    }
-                }
-            },
-        },
+        422: refused_import("ImportReport"),
     },
     openapi_extra={"requestBody": _IMPORT_BODY},
     summary="Register or update many devices (and buildings, zones) at once: all or nothing",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import JSONResponse
 
 from api.auth import require_role
-from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem
+from api.schemas import AUTH_ERRORS, ONE_ERRORS, Problem, refused_import
 from api.state import Conn, Tx
 from api.state import State as App
 from api.time_window import EARLIEST, LATEST, Timestamp
@@ -325,19 +325,7 @@ _IMPORT_BODY: dict[str, Any] = {
     responses={
         **AUTH_ERRORS,
         415: {"model": Problem, "description": "Neither text/csv nor application/json"},
-        422: {
-            "description": "Nothing written: the report's errors, or a malformed query",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            {"$ref": "#/components/schemas/RosterImportReport"},
-                            {"$ref": "#/components/schemas/HTTPValidationError"},
-                        ]
-                    }
-                }
-            },
-        },
+        422: refused_import("RosterImportReport"),
     },
     openapi_extra={"requestBody": _IMPORT_BODY},
     summary="Import people, channels, shifts and supervisor chains: all or nothing",
