@@ -54,6 +54,10 @@ def make_place(db: psycopg.Connection[Any]) -> Place:
         (p.e1, "electrical", b1, None),
         (p.cam, "thermal_camera", b2, f'{{"covers": ["{b1}", "{b2}"]}}'),
     ]
+    # Registered buildings: the camera's covers name them (an export of this shared database
+    # must import again).
+    for building in (b1, b2):
+        db.execute("INSERT INTO buildings (id) VALUES (%s)", (building,))
     for ident, kind, building, config in rows:
         db.execute(
             "INSERT INTO devices (id, kind, site, heartbeat_s, building, config)"
