@@ -19,6 +19,8 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
+from contract.alarms import Rule
+from contract.families import family
 from contract.kinds import Kind
 from simulators.topology import Device, build_quarter
 from store.timeseries import PartitionKeeper
@@ -183,13 +185,15 @@ def _alerts(
         acked = raised + timedelta(seconds=rng.uniform(5, 120))
         done = acked + timedelta(seconds=rng.uniform(60, 1800))
         row = conn.execute(
-            "INSERT INTO alerts (device_id, subject, rule, class, state, raised_at, received_at,"
-            " last_at, created_at, site, building, acked_at, acked_by, resolved_at, resolved_by,"
-            " cause) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            "INSERT INTO alerts (device_id, subject, family, rule, class, state, raised_at,"
+            " received_at, last_at, created_at, site, building, acked_at, acked_by, resolved_at,"
+            " resolved_by, cause)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING id",
             (
                 device.id,
                 device.id,
+                family(Rule(rule)),
                 rule,
                 cls,
                 "resolved" if resolved else "active_unack",
@@ -216,4 +220,23 @@ def _alerts(
                 "INSERT INTO alert_log (alert_id, actor, action, at) VALUES (%s, %s, %s, %s)",
                 [(row[0], actor, action, at) for actor, action, at in steps],
             )
+    # The open signals' incidents, one per building, as ingest would have placed them.
+    conn.execute(_INCIDENTS, {"site": site})
     return int(conn.execute("SELECT count(*) FROM alerts").fetchone()[0])  # type: ignore[index]
+
+
+_INCIDENTS = """
+WITH made AS (
+    INSERT INTO incidents (site, building, class, state, opened_at, last_at)
+    SELECT %(site)s, building,
+           CASE WHEN bool_or(class = 'fire') THEN 'fire'
+                WHEN bool_or(class = 'prealarm') THEN 'prealarm' ELSE 'supervisory' END,
+           'active_unack', min(raised_at), max(last_at)
+    FROM alerts
+    WHERE state <> 'resolved' AND class <> 'trouble' AND building IS NOT NULL
+    GROUP BY building
+    RETURNING id, building
+)
+UPDATE alerts a SET incident_id = made.id FROM made
+WHERE a.building = made.building AND a.state <> 'resolved' AND a.class <> 'trouble'
+"""
