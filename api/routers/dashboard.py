@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api.auth import current_principal
 from api.schemas import ONE_ERRORS, Problem
 from api.state import State
-from registry.streets import StreetFileError, street_lines
+from registry.streets import MAX_BYTES, StreetFileError, street_lines
 from store.users import Principal
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
@@ -70,9 +71,16 @@ async def streets(
         stat = path.stat()
         key = (path, stat.st_mtime_ns, stat.st_size)
         if key not in _streets:
+            if stat.st_size > MAX_BYTES:
+                raise StreetFileError(f"larger than {MAX_BYTES // 2**20} MiB")
+            lines = await run_in_threadpool(lambda: street_lines(path.read_bytes()))
             _streets.clear()
-            _streets[key] = street_lines(path.read_bytes())
-    except (OSError, StreetFileError) as error:
+            _streets[key] = lines
+    except OSError as error:
+        # The path and the system's reason stay in the server's log: a viewer is not told them.
         _log.error("street file %s unusable: %s", path, error)
-        raise HTTPException(503, f"street file {path} unusable: {error}") from None
+        raise HTTPException(503, "the street file cannot be read (see the server's log)") from None
+    except StreetFileError as error:
+        _log.error("street file %s unusable: %s", path, error)
+        raise HTTPException(503, f"the street file is unusable: {error}") from None
     return _streets[key]

@@ -107,7 +107,9 @@ def test_the_console_reads_the_configured_file(
         assert broken.status_code == 503
         assert "unusable" in broken.json()["detail"]
         path.unlink()
-        assert client.get("/api/v1/streets", headers=auth).status_code == 503
+        gone = client.get("/api/v1/streets", headers=auth)
+        assert gone.status_code == 503
+        assert str(tmp_path) not in gone.text, "the server's paths are not told to users"
 
 
 def test_no_file_configured_is_no_streets(settings: Settings, token: str) -> None:

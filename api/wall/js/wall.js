@@ -17,6 +17,7 @@ import { renderPlanLabels } from "./plan-labels.js";
 import { clockFace } from "./site-time.js";
 import { say } from "./text.js";
 import { refreshAges, renderTiles } from "./tiles.js";
+import { session } from "/static/js/session.js";
 import { dropToken, keepToken, storedToken, tokenFromLink } from "./token.js";
 
 const OVERVIEW_EVERY_MS = 15_000;
@@ -227,10 +228,11 @@ function signOut(message) {
 // sit in an unattended browser. A server that cannot be reached is tried again, for ever.
 async function begin(token) {
   clearTimeout(retry);
-  keepToken(token);
+  session.token = token; // kept in the browser only once it proved to be a viewer's
   try {
     const me = await getJson("/api/v1/me");
     if (me.role !== "viewer") return signOut(say("login.notViewer", { role: me.role }));
+    keepToken(token);
     setTimeZone(me.site_timezone);
     $("site").textContent = me.site;
     start();
