@@ -1,5 +1,5 @@
 """The monthly report, the figures the street's own report quotes: JSON for tools, a printable
-page in Chinese for the month's paperwork."""
+page in Chinese (or English) for the month's paperwork."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 from alerts.monthly_report import check_month
 from api.auth import current_principal
 from api.monthly_report_html import render
+from api.report_text import Lang
 from api.routers.reports import Format
 from api.schemas import Problem
 from api.state import Conn, State
@@ -46,6 +47,7 @@ async def get_monthly_report(
     conn: Conn,
     state: State,
     _who: Annotated[Principal, Depends(current_principal)],
+    *,
     month: Annotated[
         Month | None,
         Query(max_length=7, description="YYYY-MM; default: this month, on the site's clock"),
@@ -54,6 +56,7 @@ async def get_monthly_report(
         str | None, Query(pattern=r"^[a-z0-9-]{1,32}$", description="Default: this site")
     ] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.JSON,
+    lang: Annotated[Lang, Query(description="The printed page's language")] = Lang.ZH,
 ) -> Response:
     settings = state.settings
     month = month or datetime.now(UTC).astimezone(settings.tz).strftime("%Y-%m")
@@ -61,5 +64,5 @@ async def get_monthly_report(
         conn, site=site or settings.site, month=month, tz=settings.tz
     )
     if fmt is Format.HTML:
-        return HTMLResponse(render(report))
+        return HTMLResponse(render(report, lang=lang))
     return JSONResponse(jsonable_encoder(report))

@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import current_principal
+from api.report_text import Lang
 from api.schemas import Problem
 from api.shift_report_html import render
 from api.state import Conn, State
@@ -50,16 +51,18 @@ async def get_shift_report(
     conn: Conn,
     state: State,
     _who: Annotated[Principal, Depends(current_principal)],
+    *,
     since: Annotated[
         Timestamp | None, Query(alias="from", description="Default: 12 h before to")
     ] = None,
     until: Annotated[Timestamp | None, Query(alias="to", description="Default: now")] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.JSON,
+    lang: Annotated[Lang, Query(description="The printed page's language")] = Lang.ZH,
 ) -> Response:
     since, until = window(since, until, default=DEFAULT_SHIFT, longest=MAX_SHIFT)
     report: dict[str, Any] = await shift_report(
         conn, site=state.settings.site, start=since, end=until
     )
     if fmt is Format.HTML:
-        return HTMLResponse(render(report, tz=state.settings.tz))
+        return HTMLResponse(render(report, tz=state.settings.tz, lang=lang))
     return JSONResponse(jsonable_encoder(report))

@@ -240,6 +240,19 @@ def test_the_printable_page_is_in_chinese_on_beijing_time(
     assert "66.7%" in page and "电动车充电" in page and "烹饪油烟" in page
     assert "紫来街2号" in page and "已拨打" in page
     assert "<script" not in page and "http" not in page  # nothing fetched, nothing to run
+    assert '<html lang="zh-CN">' in page
+
+
+def test_the_printable_page_in_english_keeps_the_sites_clock(
+    client: TestClient, database_url: str, site: str, month: dict[str, Any]
+) -> None:
+    viewer = token(database_url, f"viewer-{site}", "viewer")
+    page = _get(client, viewer, site=site, month="2026-11", format="html", lang="en").text
+    assert '<html lang="en">' in page and "fire monitoring monthly report: 2026-11" in page
+    assert "(Beijing time UTC+08:00)" in page and "2026-11-01 00:30:00 +08:00" in page
+    assert "False-alarm ratio by device model" in page and "66.7%" in page
+    assert "紫来街2号 (" in page and "<td>called</td>" in page  # the place keeps its own name
+    assert "月度报告" not in page and "误报" not in page
 
 
 def test_an_empty_month_is_zeros(client: TestClient, database_url: str, site: str) -> None:
@@ -273,6 +286,7 @@ def test_this_month_and_this_site_by_default(
         {"site": "Not A Site"},
         {"site": "x" * 33},
         {"format": "pdf"},
+        {"lang": "fr"},
     ],
 )
 def test_bad_input_is_a_422_saying_what_is_wrong(

@@ -280,6 +280,20 @@ def test_shift_figures(
     assert "battery ordered &lt;script&gt;" in page.text and "lock checked &lt;b&gt;" in page.text
     assert "<script" not in page.text and "<b>" not in page.text
     assert "http://" not in page.text and "https://" not in page.text
+    assert '<html lang="zh-CN">' in page.text  # Chinese unless asked otherwise
+
+    english = client.get(
+        "/api/v1/reports/shift", params={**params, "format": "html", "lang": "en"}, headers=operator
+    ).text
+    assert '<html lang="en">' in english and "Open incidents to hand over" in english
+    assert "New incidents: 4, of which 1 fires confirmed by several devices" in english
+    assert "2026-11-29 04:00:00 +08:00 to 2026-11-29 16:00:00 +08:00 (Beijing time UTC+08:00)" in (
+        english
+    )
+    assert "<td>2026-11-29 03:30:00 +08:00</td>" in english  # the site's clock in English too
+    assert "值班" not in english and "误报" not in english
+    french = client.get("/api/v1/reports/shift", params={"lang": "fr"}, headers=operator)
+    assert french.status_code == 422 and "lang" in french.text
 
 
 @pytest.mark.parametrize(
