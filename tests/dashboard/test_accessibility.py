@@ -97,7 +97,7 @@ def test_the_console(
 
         card.locator('[data-action="details"]').click()
         expect(page.locator("#drawer")).to_be_visible()
-        expect(page.locator("#drawer .log")).to_be_visible()
+        expect(page.locator("#drawer .timeline-log")).to_be_visible()
         problems += _blocking(page, "incident drawer")
 
         page.click("#drawer-close")

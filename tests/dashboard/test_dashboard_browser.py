@@ -236,7 +236,8 @@ def test_an_operator_sees_a_fire_arrive_live_and_acknowledges_it(
 
         # The incident's timeline names the operator; its signal leads to its single alert.
         card.locator('[data-action="details"]').click()
-        expect(page.locator("#drawer .log")).to_contain_text(
+        # The incident's timeline: the drawer also lists the cameras, as a list of its own.
+        expect(page.locator("#drawer .timeline-log")).to_contain_text(
             f"incident · {operator_name} · acknowledged"
         )
         page.locator('#drawer [data-action="signal"]').click()
