@@ -84,8 +84,8 @@ class IllegalTransition(Exception):
 
     def __init__(self, state: State, action: Action, hint: str = "") -> None:
         allowed = sorted(a.value for (s, a) in TRANSITIONS if s is state)
-        text = f"cannot {action.value} an alert that is {state.value}"
-        super().__init__(f"{text}; {hint or 'allowed: ' + ', '.join(allowed)}")
+        self.hint = hint or "allowed: " + ", ".join(allowed)
+        super().__init__(f"cannot {action.value} an alert that is {state.value}; {self.hint}")
         self.state, self.action = state, action
 
 

@@ -112,12 +112,11 @@ async def _act(conn: Conn, app: App, incident_id: int, act: OperatorAction) -> d
     except IncidentNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}") from None
     except IllegalTransition as exc:
-        # The lifecycle speaks of alerts; its hint (after "; ") names what the incident allows.
-        hint = str(exc).partition("; ")[2]
+        # The lifecycle's message speaks of alerts; its hint names what the incident allows.
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"cannot {exc.action.value} incident {incident_id}, which is {exc.state.value}; "
-            + hint,
+            + exc.hint,
         ) from None
     except ClaimedByOther as exc:
         raise HTTPException(
