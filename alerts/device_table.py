@@ -70,7 +70,9 @@ class DeviceTable:
             self.stuck_metric[slot] = -1 if stuck is None else METRIC_CODE[stuck]
             self.silent_after[slot] = (
                 np.inf
-                if device.status == "decommissioned" or not KIND_SPECS[device.kind].telemetry
+                if device.status == "decommissioned"
+                or not KIND_SPECS[device.kind].telemetry
+                or KIND_SPECS[device.kind].reports_on_change
                 else 2 * device.heartbeat + device.rules.offline_margin_s
             )
 

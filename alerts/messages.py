@@ -31,11 +31,21 @@ _EVENT_RULES: dict[tuple[Kind, str], tuple[Rule, AlertClass]] = {
     (Kind.ELECTRICAL, "alarm"): (Rule.ELECTRICAL_ALARM, AlertClass.PREALARM),
     (Kind.THERMAL_CAMERA, "fire_detected"): (Rule.CAMERA_FIRE, AlertClass.FIRE),
     (Kind.THERMAL_CAMERA, "smoke_detected"): (Rule.CAMERA_SMOKE, AlertClass.PREALARM),
+    (Kind.PANEL, "alarm"): (Rule.PANEL_FIRE, AlertClass.FIRE),
+    (Kind.TRANSMITTER, "alarm"): (Rule.PANEL_FIRE, AlertClass.FIRE),
+    (Kind.PANEL, "supervisory"): (Rule.PANEL_SUPERVISORY, AlertClass.SUPERVISORY),
 }
 _EVENT_CLASS = {rule: cls for rule, cls in _EVENT_RULES.values()} | {Rule.FAULT: AlertClass.TROUBLE}
 _CLEARED_BY = {
-    "alarm_cleared": (Rule.SMOKE_ALARM, Rule.ELECTRICAL_ALARM, Rule.CAMERA_FIRE, Rule.CAMERA_SMOKE),
+    "alarm_cleared": (
+        Rule.SMOKE_ALARM,
+        Rule.ELECTRICAL_ALARM,
+        Rule.CAMERA_FIRE,
+        Rule.CAMERA_SMOKE,
+        Rule.PANEL_FIRE,
+    ),
     "fault_cleared": (Rule.FAULT,),
+    "supervisory_cleared": (Rule.PANEL_SUPERVISORY,),
 }
 
 
@@ -97,6 +107,8 @@ class MessageRules:
                 record(Rule.TAMPER, AlertClass.SUPERVISORY, True, None, detail)
             elif message.event_type == "fault":
                 record(Rule.FAULT, AlertClass.TROUBLE, True, None, detail)
+            elif message.event_type in ("disabled", "disabled_cleared"):
+                self._shield(device.id, message)
             elif message.event_type == "test":
                 test_until = self.recorder.test_until
                 self.undo.save_item(test_until, device.id, test_until.get(device.id))
@@ -139,6 +151,15 @@ class MessageRules:
             )
             for condition in conditions:
                 self._frame_condition(condition, device, slot, received_at, out)
+
+    def _shield(self, device_id: str, message: Decoded) -> None:
+        """A panel's shield (屏蔽) on a component, or its end."""
+        disabled = self.recorder.disabled
+        self.undo.save_item(disabled, device_id, disabled.get(device_id))
+        if message.event_type == "disabled":
+            disabled[device_id] = message.ts.timestamp()
+        else:
+            disabled.pop(device_id, None)
 
     def _frame_condition(
         self,

@@ -46,6 +46,9 @@ class Recorder:
     def __init__(self, undo: UndoLog) -> None:
         self.undo = undo
         self.test_until: dict[str, float] = {}
+        # Panel components shielded (屏蔽) at their panel, since when: like maintenance, their
+        # alarms are recorded and never dispatched, until the panel lifts the shield.
+        self.disabled: dict[str, float] = {}
         self.chatter: dict[Key, deque[float]] = {}
         self.deferred_clear: dict[Key, Decision] = {}
         # When each alert's newest activation arrived (server time): a chattering alert is
@@ -66,6 +69,8 @@ class Recorder:
             decision.suppressed = device.status
         elif self.test_until.get(device.id, float("-inf")) >= t:
             decision.suppressed = "test"
+        elif self.disabled.get(device.id, float("inf")) <= t:
+            decision.suppressed = "disabled"
         key = (decision.subject, decision.rule)
         self._save(key)
         if decision.change is Change.RAISE:

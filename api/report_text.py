@@ -175,6 +175,8 @@ _ZH = Words(
             "electrical": "电气火灾监控",
             "thermal_camera": "热成像摄像机",
             "video_camera": "视频摄像机",
+            "panel": "消防报警部件",
+            "transmitter": "用户信息传输装置",
         },
         "model": {
             "smoke": "光电感烟",
@@ -342,6 +344,8 @@ _EN = Words(
             "camera_growth": "camera hot area growing",
             "camera_fire": "camera fire",
             "camera_smoke": "camera smoke",
+            "panel_fire": "fire panel alarm",
+            "panel_supervisory": "fire panel supervisory",
             "offline": "offline",
             "low_battery": "low battery",
             "fault": "device fault",
@@ -367,6 +371,8 @@ _EN = Words(
             "electrical": "electrical fire monitor",
             "thermal_camera": "thermal camera",
             "video_camera": "video camera",
+            "panel": "fire panel component",
+            "transmitter": "transmission device",
         },
         "model": {
             "smoke": "photoelectric smoke",

@@ -36,6 +36,8 @@ class Rule(StrEnum):
     CAMERA_GROWTH = "camera_growth"
     CAMERA_FIRE = "camera_fire"
     CAMERA_SMOKE = "camera_smoke"
+    PANEL_FIRE = "panel_fire"  # a fire alarm panel's component in fire alarm (GB/T 26875.3)
+    PANEL_SUPERVISORY = "panel_supervisory"  # its supervised equipment off normal
     OFFLINE = "offline"
     LOW_BATTERY = "low_battery"
     FAULT = "fault"

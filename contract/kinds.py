@@ -11,6 +11,10 @@ class Kind(StrEnum):
     ELECTRICAL = "electrical"
     THERMAL_CAMERA = "thermal_camera"
     VIDEO_CAMERA = "video_camera"  # a registry device for video linkage: it sends nothing
+    # A component of a building's fire alarm system (detector, call point, module), reported
+    # by its control panel through a user information transmission device (GB/T 26875.3).
+    PANEL = "panel"
+    TRANSMITTER = "transmitter"  # that transmission device (用户信息传输装置) itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,12 @@ EVENT_TYPES = frozenset(
         "button",
         "fire_detected",
         "smoke_detected",
+        # A fire panel's component (GB/T 26875.3): supervised equipment off normal (a valve,
+        # a pump), and shielded (屏蔽) by the panel's operator, which suppresses its alarms.
+        "supervisory",
+        "supervisory_cleared",
+        "disabled",
+        "disabled_cleared",
     }
 )
 
@@ -73,6 +83,9 @@ class KindSpec:
     events: frozenset[str]
     frames: bool
     heartbeat_s: int
+    # Speaks only when its state changes (a panel's component): never judged offline itself;
+    # its transmission device is, and a building whose devices fall silent raises a fault.
+    reports_on_change: bool = False
 
     @property
     def telemetry(self) -> bool:
@@ -109,5 +122,28 @@ KIND_SPECS: dict[Kind, KindSpec] = {
     # registry stores a heartbeat for every device, and this one is never judged.
     Kind.VIDEO_CAMERA: KindSpec(
         metrics=frozenset(), events=frozenset(), frames=False, heartbeat_s=86400
+    ),
+    Kind.PANEL: KindSpec(
+        metrics=frozenset({"temperature_c"}),  # an analog value (type 3) when it sends one
+        events=_COMMON_EVENTS
+        | {
+            "alarm",
+            "alarm_cleared",
+            "supervisory",
+            "supervisory_cleared",
+            "disabled",
+            "disabled_cleared",
+        },
+        frames=False,
+        heartbeat_s=86400,
+        reports_on_change=True,
+    ),
+    # Heard at every frame it sends; the gateway reports it at least once a minute while its
+    # connection carries anything, and a link kept alive only by TCP is silence.
+    Kind.TRANSMITTER: KindSpec(
+        metrics=frozenset(),
+        events=_COMMON_EVENTS | {"alarm", "alarm_cleared"},
+        frames=False,
+        heartbeat_s=300,
     ),
 }

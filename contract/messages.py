@@ -25,6 +25,9 @@ class Reason(StrEnum):
     STALE = "stale"
     OVERSIZE = "oversize"
     KIND_MISMATCH = "kind_mismatch"
+    # Gateways (gateways/): refused before it was a contract message.
+    BAD_FRAME = "bad_frame"  # a GB/T 26875.3 frame with a wrong checksum, length or end mark
+    BAD_SIGNATURE = "bad_signature"  # a push whose signature or credentials do not check
 
 
 @dataclass(frozen=True, slots=True)

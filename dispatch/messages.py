@@ -31,6 +31,8 @@ RULE_ZH: dict[str, str] = {
     Rule.CAMERA_GROWTH: "热成像火点扩大",
     Rule.CAMERA_FIRE: "热成像火警",
     Rule.CAMERA_SMOKE: "视频识别烟雾",
+    Rule.PANEL_FIRE: "消防主机火警",
+    Rule.PANEL_SUPERVISORY: "消防设施监管报警",
     Rule.TAMPER: "设备被拆",
 }
 

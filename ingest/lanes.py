@@ -22,7 +22,7 @@ from contract.topics import Channel
 from ingest.pipeline import Inbound, Prepared
 
 if TYPE_CHECKING:
-    from ingest.mqtt_source import MqttSource
+    from ingest.sources import Source
 
 # Events seen once and waiting for their second copy; a flood of events from a broken gateway
 # only makes the oldest ones fall out, and then their second copy is stored as a duplicate.
@@ -35,7 +35,7 @@ class Handoff:
     """A batch on its way from the preparer to the committer: everything to acknowledge, and
     the part to write (second copies of events left out)."""
 
-    source: MqttSource
+    source: Source
     batch: list[Inbound]
     keep: list[Inbound]
     prepared: Prepared | None

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from alerts.engine import Engine
 from contract.logins import ALARMS_SUFFIX
 from contract.topics import alarm_subscription_for, subscription_for
+from ingest.inbox_source import InboxSource
 from ingest.mqtt_source import MqttSource
-from ingest.partition import WorkerPartition
+from ingest.partition import Assignment, WorkerPartition
 from ingest.pipeline import BatchWriter, Inbound
 from ingest.registry import RegistryCache
+from ingest.sources import Source
 from settings import Settings
 from store.database import connect
+from store.inbox import Share
 
 
 @dataclass(kw_only=True, slots=True)
@@ -26,6 +29,13 @@ class IngestParts:
     registry: RegistryCache
     engine: Engine
     open_writer: Callable[[], BatchWriter]  # a new connection each call: one is dropped at errors
+    inbox: InboxSource  # gateways in other processes (store/inbox.py)
+    # Gateways running in this process (gateways/), each handing over through its own source.
+    local_gateways: list[Source]
+
+    @property
+    def gateways(self) -> list[Source]:
+        return [self.inbox, *self.local_gateways]
 
     @classmethod
     def from_settings(
@@ -33,6 +43,7 @@ class IngestParts:
         settings: Settings,
         *,
         before_commit: Callable[[Sequence[Inbound]], None] | None = None,
+        local_gateways: Sequence[Source] = (),
     ) -> IngestParts:
         """``before_commit`` is a fault-injection point inside each batch's transaction."""
         target = settings.mqtt
@@ -75,4 +86,25 @@ class IngestParts:
             registry=RegistryCache(settings.database_url),
             engine=engine,
             open_writer=open_writer,
+            inbox=InboxSource(
+                settings.database_url,
+                site=settings.site,
+                share=_share_of(partition) if partition else None,
+            ),
+            local_gateways=list(local_gateways),
         )
+
+
+def _share_of(partition: WorkerPartition) -> Callable[[], Share]:
+    """The worker's inbox rows, rebuilt only when its assignment changes."""
+    cached: list[tuple[Assignment, Share]] = []
+
+    def share() -> Share:
+        now = partition.assignment
+        if not cached or cached[0][0] is not now:
+            cached[:] = [
+                (now, Share(sorted(now.devices), strays=now.judges_site, known=sorted(now.known)))
+            ]
+        return cached[0][1]
+
+    return share

@@ -53,6 +53,9 @@ class Inbound:
     payload: bytes
     received_at: datetime
     token: object = None
+    # A gateway's input refused before it became a contract message (a bad frame or
+    # signature): dead-lettered as it is, never decoded.
+    rejection: Rejection | None = None
 
 
 @dataclass(slots=True)
@@ -122,7 +125,7 @@ class Prepared:
     exempt: list[tuple[int, Claim, Decoded, Inbound]] = field(default_factory=list)
 
 
-def prepare(  # noqa: C901, PLR0912 - the batch's one pass per message on ingest's hot path; a call per step per message costs throughput
+def prepare(  # noqa: C901, PLR0912, PLR0915 - the batch's one pass per message on ingest's hot path; a call per step per message costs throughput
     batch: Sequence[Inbound],
     *,
     now: datetime,
@@ -136,6 +139,10 @@ def prepare(  # noqa: C901, PLR0912 - the batch's one pass per message on ingest
     decoded: list[tuple[Decoded, Inbound]] = []
     observed: list[tuple[Decoded, Inbound]] = []
     for item in batch:
+        if item.rejection is not None:
+            dead.append(dead_letter_row(item, item.rejection))
+            outcome.rejected[item.rejection.reason] += 1
+            continue
         result = decode(item.topic, item.payload, now=now, limits=limits, arrived=item.received_at)
         if observed_only is not None and observed_only(_topic_device(item.topic)):
             if not isinstance(result, Rejection):

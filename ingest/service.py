@@ -211,6 +211,7 @@ class IngestService:
         preparer = Preparer(
             self.source,
             alarms=self.alarms,
+            gateways=self.parts.gateways,
             prepare=self._prepare,
             batch_max=self.settings.ingest_batch_max,
             batch_max_bytes=self.settings.ingest_batch_max_bytes,
@@ -238,5 +239,9 @@ class IngestService:
         parts.append(("MQTT session", self.source.stop))
         if self.alarms is not None:
             parts.append(("alarm MQTT session", self.alarms.stop))
-        parts += [("database writer", self.database.drop), ("registry", self.registry.close)]
+        parts += [
+            ("gateway inbox", self.parts.inbox.stop),
+            ("database writer", self.database.drop),
+            ("registry", self.registry.close),
+        ]
         stop_within(parts, seconds=SHUTDOWN_S)

@@ -1,0 +1,1 @@
+"""Gateways: what real devices speak, turned into contract messages on ingest's committing path."""
