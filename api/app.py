@@ -42,6 +42,7 @@ from api.routers import (
 from api.schemas import Problem
 from api.state import AppState
 from api.validation import validation_error
+from gateways.carrier import InboxCarrier
 from settings import MqttTarget, Settings
 
 
@@ -88,10 +89,15 @@ def create_app(
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
         await pool.open()
         state.pool = pool
+        carrier = InboxCarrier(settings.database_url, timeout_s=settings.gateway_commit_timeout_s)
+        await carrier.start()
+        state.gateway_carrier = carrier
         streaming = asyncio.create_task(stream.run(), name="alert-stream")
         try:
             yield
         finally:
+            await carrier.stop()
+            state.gateway_carrier = None
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await streaming

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
+from gateways.carrier import InboxCarrier
 from settings import Settings
 
 
@@ -27,11 +28,19 @@ class AppState:
     broker_ok: Callable[[], Awaitable[bool]]
     session_problem: Callable[[], str | None] | None
     pool: AsyncConnectionPool[Any] | None = None
+    # The HTTP push receivers' way to ingest (api/routers/gateways_*.py), started by the
+    # lifespan: a 200 to a platform or a camera means ingest has committed its push.
+    gateway_carrier: InboxCarrier | None = None
 
     @property
     def open_pool(self) -> AsyncConnectionPool[Any]:
         assert self.pool is not None, "the pool is opened by the app's lifespan"
         return self.pool
+
+    @property
+    def carrier(self) -> InboxCarrier:
+        assert self.gateway_carrier is not None, "the carrier is started by the app's lifespan"
+        return self.gateway_carrier
 
 
 def get_state(request: Request) -> AppState:

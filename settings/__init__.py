@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     escalate_after_s: int = Field(default=60, ge=5, le=3600)
     escalate_max_level: int = Field(default=3, ge=1, le=10)
 
+    # Gateways (gateways/): how long a gateway waits for ingest to commit what it handed over
+    # before it answers its peer that it may send again (a GB/T 26875.3 deny, an HTTP 503).
+    gateway_commit_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
     # Issue 17, outbound notifications (dispatch/sender.py): this many workers each send one
     # delivery at a time, its row locked until the outcome commits; an idle worker looks again
     # after poll_s unless woken by a new delivery. A failed attempt is retried after backoff_s,
