@@ -4,6 +4,7 @@ API on a real socket. Here, not in tests/, so bench/ need not import the tests."
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import subprocess
 import threading
@@ -79,11 +80,20 @@ def own_broker(workdir: Path) -> Iterator[str]:
         stop_broker(proc)
 
 
+# The server tests and benchmarks make their databases on, when it is not the application's:
+# the TimescaleDB lane sets it (docs/deploy.md).
+TEST_DATABASE_URL = "FIREWATCH_TEST_DATABASE_URL"
+
+
+def database_server() -> str:
+    """FIREWATCH_TEST_DATABASE_URL, else FIREWATCH_DATABASE_URL (or its default)."""
+    return os.environ.get(TEST_DATABASE_URL) or Settings().database_url
+
+
 @contextmanager
-def own_database(prefix: str = "fw_test") -> Iterator[str]:
-    """A fresh, migrated database, dropped afterwards."""
-    # Same server as FIREWATCH_DATABASE_URL (or its default), in a database of its own.
-    url = make_conninfo(Settings().database_url, dbname=f"{prefix}_{uuid.uuid4().hex[:10]}")
+def own_database(prefix: str = "fw_test", *, server: str | None = None) -> Iterator[str]:
+    """A fresh, migrated database on ``server`` (default: database_server()), dropped afterwards."""
+    url = make_conninfo(server or database_server(), dbname=f"{prefix}_{uuid.uuid4().hex[:10]}")
     ensure_database(url)
     try:
         with connect(url) as conn:

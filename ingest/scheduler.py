@@ -3,18 +3,29 @@ run from the committer's loop between batches, so no job ever runs beside a comm
 
 Each job has its own period. A job the database refused is tried again at its own pace (its
 period, at most JOB_RETRY_S), never at every pass of the loop (every 10 ms), and the outage is
-logged once (ingest/outage.py).
+logged once (ingest/outage.py). A job that raises RetryLater (maintenance, when the database
+refused one of its statements) is logged and tried again within FAILED_RETRY_S; the worker
+goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.outage import TRANSIENT, Outage
 
+log = logging.getLogger(__name__)
+
 JOB_RETRY_S = 10.0
+FAILED_RETRY_S = 60.0
+
+
+class RetryLater(Exception):
+    """Raised by a job whose run failed for a reason that may pass (a race with another
+    worker, a lock held too long); its cause says what failed."""
 
 
 @dataclass(slots=True)
@@ -57,7 +68,7 @@ class Scheduler:
 
     def run_due(self) -> None:
         """Runs every job that is due, in the order they were added. Errors other than the
-        database's absence propagate: they are bugs, not weather."""
+        database's absence and RetryLater propagate: they are bugs, not weather."""
         for job in self._jobs:
             if self._clock() < job.due_at:
                 continue
@@ -67,6 +78,11 @@ class Scheduler:
                 self._lost()
                 job.due_at = self._clock() + min(job.every_s, JOB_RETRY_S)
                 self._outage.postponed(job.name, exc)
+                continue
+            except RetryLater as exc:
+                retry_s = min(job.every_s, FAILED_RETRY_S)
+                log.warning("%s failed (%s); tried again in %.0f s", job.name, exc, retry_s)
+                job.due_at = self._clock() + retry_s
                 continue
             job.due_at = self._clock() + job.every_s
             if job.uses_database:

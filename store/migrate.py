@@ -2,6 +2,11 @@
 
 A version may have two variants, ``NNNN_name.timescaledb.sql`` and ``NNNN_name.native.sql``;
 the one matching the server is applied and recorded, so later code can ask which it got.
+
+What follows a line ``-- after commit`` runs once the migration is committed, a statement a
+line, each on its own: what PostgreSQL or TimescaleDB refuses inside a transaction (refreshing
+a continuous aggregate). It is not recorded apart: if the migrator stops in between, those
+statements are to be run by hand.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ _FILE = re.compile(
     r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<variant>timescaledb|native))?\.sql$"
 )
 _LOCK_KEY = 0x46697265  # advisory lock: two migrators never interleave
+_AFTER_COMMIT = re.compile(r"^-- after commit\b.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,17 @@ class Migration:
     name: str
     variant: str | None
     sql: str
+
+    @property
+    def in_transaction(self) -> str:
+        return _AFTER_COMMIT.split(self.sql, maxsplit=1)[0]
+
+    @property
+    def after_commit(self) -> list[str]:
+        """The statements that follow the marker, one a line, comments left out."""
+        parts = _AFTER_COMMIT.split(self.sql, maxsplit=1)
+        lines = parts[1].splitlines() if len(parts) == 2 else []
+        return [s for s in (line.strip() for line in lines) if s and not s.startswith("--")]
 
 
 def available() -> list[Migration]:
@@ -72,11 +89,13 @@ def migrate(
                 + (f" ({migration.variant})" if migration.variant else "")
             )
             with conn.transaction():
-                conn.execute(migration.sql.encode())
+                conn.execute(migration.in_transaction.encode())
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, variant) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, migration.variant),
                 )
+            for statement in migration.after_commit:
+                conn.execute(statement.encode())
             applied.append(migration.version)
         return applied
     finally:

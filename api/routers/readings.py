@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,7 +16,8 @@ from api.state import Conn
 from api.time_window import Timestamp, window
 from contract.frames import FrameError, decode_frame
 from contract.kinds import Kind
-from store.device_history import bucketed, device_kind, latest_frame
+from store.device_history import device_kind, latest_frame
+from store.rollups import bucketed, default_bucket
 from store.users import Principal
 
 router = APIRouter(prefix="/api/v1/devices", tags=["device history"])
@@ -72,12 +72,17 @@ async def get_readings(
     until: Annotated[Timestamp | None, Query(alias="to", description="Default: now")] = None,
     bucket: Annotated[
         int | None,
-        Query(ge=1, le=86400, description="Seconds; default: about 300 buckets over the span"),
+        Query(
+            ge=1,
+            le=86400,
+            description="Seconds; default: about 300 buckets over the span, beyond 6 hours"
+            " whole 5-minute or hourly roll-up buckets",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     since, until = window(since, until, default=timedelta(hours=24), longest=MAX_SPAN)
     span = (until - since).total_seconds()
-    bucket_s = bucket or max(1, math.ceil(span / TARGET_BUCKETS))
+    bucket_s = bucket or default_bucket(until - since, target=TARGET_BUCKETS)
     if span / bucket_s > MAX_BUCKETS:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,

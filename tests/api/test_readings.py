@@ -64,11 +64,11 @@ def test_readings_come_in_buckets_with_min_mean_max(
         ("2026-11-28T10:00:00Z", 30.0, 32.5, 35.0, 6),
         ("2026-11-28T10:01:00Z", 36.0, 38.5, 41.0, 6),
     ]
-    # Without a bucket: about 300 over the span.
+    # Without a bucket: about 300 over the span, in whole 5-minute roll-up buckets over a day.
     auto = client.get(
         f"/api/v1/devices/{device}/readings", params={"metric": "leakage_ma"}, headers=viewer
     ).json()
-    assert auto["bucket_s"] == 288 and auto["points"] == []
+    assert auto["bucket_s"] == 300 and auto["points"] == []
 
 
 def test_readings_refuse_what_cannot_be_answered(

@@ -1,6 +1,7 @@
 """The periodic jobs' scheduler on a clock the test moves: each job at its own period, a job
 the database refused retried at its own pace with the outage told once, and a bug never
-mistaken for an outage. The database errors are real: a connection to a closed port."""
+mistaken for an outage, nor a job that asks to be retried for a bug. The database errors are
+real: a connection to a closed port."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from ingest.counters import IngestCounters
 from ingest.outage import Outage
-from ingest.scheduler import JOB_RETRY_S, Scheduler
+from ingest.scheduler import FAILED_RETRY_S, JOB_RETRY_S, RetryLater, Scheduler
 
 DEAD_DATABASE = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"
 
@@ -113,3 +114,31 @@ def test_a_job_without_the_database_does_not_end_an_outage(
         clock.now += 1
     assert len(progress) == 5
     assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
+def test_a_job_that_asks_to_be_retried_is_logged_and_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock, counters = Clock(), IngestCounters()
+    lost: list[int] = []
+    scheduler = _scheduler(clock, counters, lost)
+    tries, timers = [], []
+
+    def maintenance() -> None:
+        tries.append(clock.now)
+        if len(tries) < 3:
+            raise RetryLater("retention policy already exists")
+
+    scheduler.every("maintenance", run=maintenance, every_s=3600)
+    scheduler.every("alert timers", run=lambda: timers.append(1), every_s=1)
+    caplog.set_level(logging.INFO, logger="ingest")
+    for _ in range(int(3 * FAILED_RETRY_S)):  # three minutes, a pass a second
+        scheduler.run_due()
+        clock.now += 1
+    assert [t - tries[0] for t in tries] == [0, FAILED_RETRY_S, 2 * FAILED_RETRY_S]
+    assert len(timers) == 3 * FAILED_RETRY_S  # the other jobs went on
+    assert (counters.postponed, lost) == (0, [])  # no outage: the connection is kept
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (
+        warned == ["maintenance failed (retention policy already exists); tried again in 60 s"] * 2
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from firewatch.testing import own_database
 from store.migrate import available, backend, migrate
-from store.timeseries import TABLES, PartitionKeeper, apply_retention
+from store.timeseries import PARTITIONED, PartitionKeeper, apply_retention
 
 
 def test_migrate_twice_applies_nothing_the_second_time(db: psycopg.Connection[Any]) -> None:
@@ -60,6 +60,10 @@ def _partitions_and_retention(db: psycopg.Connection[Any]) -> None:
         (now,),
     )
     keeper.ensure(db, [(now + timedelta(days=404)).date()])
-    dropped = apply_retention(db, now=now + timedelta(days=404), keep_days=400)
-    assert set(dropped) == {f"{t}_p203103{d:02d}" for t in TABLES for d in range(7, 13)}
+    assert db.execute("SELECT count(*) FROM readings_1h").fetchone() == (1,)
+    dropped = apply_retention(
+        db, now=now + timedelta(days=404), keep_days=400, stale_after_s=7 * 86400
+    )
+    assert set(dropped) == {f"{t}_p203103{d:02d}" for t in PARTITIONED for d in range(7, 13)}
     assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM readings_1h").fetchone() == (0,)
