@@ -113,6 +113,8 @@ KIND_DEFAULTS: dict[Kind, RuleConfig] = {
     Kind.ELECTRICAL: RuleConfig(anomaly_rise_c=10.0),
     Kind.THERMAL_CAMERA: RuleConfig(),
     Kind.VIDEO_CAMERA: RuleConfig(),  # judges nothing: it sends nothing
+    Kind.PANEL: RuleConfig(),  # judged by its panel: its events only
+    Kind.TRANSMITTER: RuleConfig(),
 }
 
 _FIELD_NAMES = frozenset(f.name for f in fields(RuleConfig))

@@ -101,6 +101,7 @@ class DeviceTable:
             and device.building
             and device.status != "decommissioned"
             and KIND_SPECS[device.kind].telemetry
+            and not KIND_SPECS[device.kind].reports_on_change
         ):
             self.building_size[device.building] = self.building_size.get(device.building, 0) + step
 

@@ -162,6 +162,11 @@ class Engine:
                     track.ensure(len(table))
                     track.set(slot, True)
 
+    def remember_shielded(self, shielded: Mapping[str, datetime]) -> None:
+        """At start-up: a component shielded at its panel stays so until the panel says."""
+        for device_id, since in shielded.items():
+            self.recorder.disabled[device_id] = since.timestamp()
+
     def remember_heard(self, heard: Mapping[str, datetime]) -> None:
         """At start-up, from the stored device status: offline timers survive a restart."""
         for device_id, when in heard.items():

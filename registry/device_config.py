@@ -36,6 +36,7 @@ from alerts.config import BOUNDS, KIND_DEFAULTS, ConfigError
 from alerts.devices import device_info
 from alerts.thermal import ThermalConfig
 from contract.kinds import KIND_SPECS, Kind
+from registry.gateway_config import Gb26875Address, PlatformMapping
 
 CONFIG_MAX_BYTES = 16 * 1024
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
@@ -110,6 +111,12 @@ class DeviceConfig(BaseModel):
 
     model: Model | None = Field(default=None, description="The hardware model, e.g. heat.")
     rules: RulesConfig | None = None  # type: ignore[valid-type]
+    # Gateways (docs/gateways.md): where the device is found when it does not speak MQTT.
+    gb26875: Gb26875Address | None = Field(
+        default=None, description="Its address on a fire panel's transmission device."
+    )
+    onenet: PlatformMapping | None = Field(default=None, description="Its OneNET device.")
+    ctwing: PlatformMapping | None = Field(default=None, description="Its CTWing device.")
 
 
 def _stream(template: str) -> str:
@@ -235,6 +242,8 @@ CONFIG_MODELS: dict[Kind, type[BaseModel]] = {
     Kind.ELECTRICAL: DeviceConfig,
     Kind.THERMAL_CAMERA: CameraConfig,
     Kind.VIDEO_CAMERA: VideoCameraConfig,
+    Kind.PANEL: DeviceConfig,
+    Kind.TRANSMITTER: DeviceConfig,
 }
 
 
@@ -332,6 +341,13 @@ def _finite(value: Any) -> bool:
     return True
 
 
+_GATEWAY_KEYS = (
+    ("gb26875", "its address on a panel's transmission device: transmitter, system, component"),
+    ("onenet", "its OneNET device: dev_id, and streams naming our metrics or events"),
+    ("ctwing", "its CTWing device: dev_id, and streams naming our metrics or events"),
+)
+
+
 def kind_schema(kind: Kind) -> dict[str, Any]:
     """What ``GET /api/v1/device-kinds`` shows of a kind: its wire contract and config keys."""
     spec = KIND_SPECS[kind]
@@ -346,6 +362,18 @@ def kind_schema(kind: Kind) -> dict[str, Any]:
             "description": "the hardware model, e.g. heat or multi for a smoke-loop device",
         },
     ]
+    if CONFIG_MODELS[kind] is not VideoCameraConfig:  # docs/gateways.md
+        keys += [
+            {
+                "key": key,
+                "type": "object",
+                "default": None,
+                "min": None,
+                "max": None,
+                "description": description,
+            }
+            for key, description in _GATEWAY_KEYS
+        ]
     for f in fields(defaults) if spec.telemetry else ():  # no rules judge a silent kind
         low, high = BOUNDS[f.name]
         keys.append(

@@ -10,8 +10,11 @@ tamper alert on a device that is otherwise online.
 from contract.kinds import KIND_SPECS, Kind
 
 FAULT_RULES = ("fault", "sensor_stuck", "tamper")
-# Kinds that publish nothing (video cameras) are never silent, as the engine never judges them.
-_UNHEARD = ", ".join(f"'{k.value}'" for k in Kind if not KIND_SPECS[k].telemetry)
+# Kinds that publish nothing (video cameras) or only on a change (a panel's components) are
+# never silent, as the engine never judges them.
+_UNHEARD = ", ".join(
+    f"'{k.value}'" for k in Kind if not KIND_SPECS[k].telemetry or KIND_SPECS[k].reports_on_change
+)
 
 # When a device (d, joined with its status s) counts as silent at %(now)s.
 SILENT = f"""(d.kind NOT IN ({_UNHEARD}) AND (s.last_received_at IS NULL

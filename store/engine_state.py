@@ -60,6 +60,24 @@ def last_heard(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
     return dict(conn.execute("SELECT device_id, last_received_at FROM device_status").fetchall())
 
 
+# A panel's newest shield event, per component (events_identity leads with device_id).
+_SHIELDS = """
+SELECT d.id, e.ts
+FROM devices d
+CROSS JOIN LATERAL (
+    SELECT event_type, ts FROM events
+    WHERE device_id = d.id AND event_type IN ('disabled', 'disabled_cleared')
+    ORDER BY ts DESC, seq DESC LIMIT 1
+) AS e
+WHERE d.kind = 'panel' AND e.event_type = 'disabled'
+"""
+
+
+def shielded(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
+    """Panel components shielded (屏蔽) at their panel, and since when."""
+    return dict(conn.execute(_SHIELDS).fetchall())
+
+
 def open_alert_keys(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     rows = conn.execute("SELECT subject, rule FROM alerts WHERE state <> 'resolved'").fetchall()
     return [(subject, rule) for subject, rule in rows]

@@ -372,7 +372,14 @@ def test_commissioning_alerts_are_in_the_technician_view(
 
 def test_device_kinds_expose_defaults_and_the_engines_bounds(api: Api) -> None:
     kinds = {k["kind"]: k for k in api.as_("viewer").get("/api/v1/device-kinds").json()}
-    assert set(kinds) == {"smoke", "electrical", "thermal_camera", "video_camera"}
+    assert set(kinds) == {
+        "smoke",
+        "electrical",
+        "thermal_camera",
+        "video_camera",
+        "panel",
+        "transmitter",
+    }
     keys = {c["key"]: c for c in kinds["electrical"]["config"]}
     assert keys["rules.leakage_ma"] | {"description": ""} == {
         "key": "rules.leakage_ma",
