@@ -42,7 +42,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "dispatch": frozenset({"contract", "settings", "alerts", "store", "registry"}),
     "gateways": frozenset({"contract", "settings", "alerts", "store", "registry", "ingest"}),
     "api": frozenset(
-        {"contract", "settings", "alerts", "store", "registry", "dispatch", "gateways"}
+        {"contract", "settings", "alerts", "store", "registry", "dispatch", "ingest", "gateways"}
     ),
     "simulators": frozenset({"contract", "settings", "registry"}),
     "firewatch": OURS - {"bench", "tests"},
