@@ -33,6 +33,7 @@ from api.routers import (
     monthly_report,
     overview,
     pending,
+    platform_push,
     readings,
     reports,
     rosters,
@@ -144,4 +145,5 @@ def create_app(
     app.include_router(monthly_report.router)
     app.include_router(dashboard.router)
     app.include_router(wall.router)
+    app.include_router(platform_push.router)
     return app

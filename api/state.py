@@ -4,7 +4,7 @@ dependencies routes take it through instead of untyped ``request.app.state`` loo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import psycopg
@@ -14,6 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.alert_stream import AlertStream
 from gateways.carrier import InboxCarrier
+from gateways.platform_mapping import PlatformMaps
+from gateways.push_metrics import PushCounters
 from settings import Settings
 
 
@@ -31,6 +33,13 @@ class AppState:
     # The HTTP push receivers' way to ingest (api/routers/gateways_*.py), started by the
     # lifespan: a 200 to a platform or a camera means ingest has committed its push.
     gateway_carrier: InboxCarrier | None = None
+    # The NB-IoT platform pushes' device mappings (read from the registry every few seconds)
+    # and counters (on this app's /metrics).
+    push_maps: PlatformMaps = field(default_factory=PlatformMaps)
+    push_counters: PushCounters = field(default_factory=PushCounters)
+
+    def __post_init__(self) -> None:
+        self.metrics.register(self.push_counters)
 
     @property
     def open_pool(self) -> AsyncConnectionPool[Any]:

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     # Gateways (gateways/): how long a gateway waits for ingest to commit what it handed over
     # before it answers its peer that it may send again (a GB/T 26875.3 deny, an HTTP 503).
     gateway_commit_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # NB-IoT platform pushes (api/routers/gateways_onenet.py, gateways_ctwing.py; docs/gateways.md):
+    # unset, the route answers 404 naming the setting. OneNET: the push's token (3-32 letters
+    # and digits) and, for its secure mode, the EncodingAESKey (43 characters of Base64) it
+    # generated. CTWing: the application secret the push is signed with.
+    onenet_token: str = Field(default="", pattern=r"^([A-Za-z0-9]{3,32})?$")
+    onenet_aes_key: str = Field(default="", pattern=r"^([A-Za-z0-9+/]{43})?$")
+    ctwing_app_secret: str = Field(default="", max_length=128)
 
     # Issue 17, outbound notifications (dispatch/sender.py): this many workers each send one
     # delivery at a time, its row locked until the outcome commits; an idle worker looks again
