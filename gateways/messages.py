@@ -33,10 +33,13 @@ def reading(
     values: Mapping[str, float],
     received_at: datetime,
     region: str | None = None,
+    preset: str | None = None,
 ) -> Inbound:
     body: dict[str, Any] = {"ts": _ms(ts), "seq": seq, "values": dict(values)}
     if region is not None:
         body["region"] = region
+    if preset is not None:
+        body["preset"] = preset
     return Inbound(topic_for(site, device_id, Channel.READING), orjson.dumps(body), received_at)
 
 
