@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     # Gateways (gateways/): how long a gateway waits for ingest to commit what it handed over
     # before it answers its peer that it may send again (a GB/T 26875.3 deny, an HTTP 503).
     gateway_commit_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # GB/T 26875.3 (gateways/gb26875/): transmission devices connect to this TCP port (0: no
+    # server). `firewatch ingest` and `up` run it in their process, `firewatch gateway
+    # gb26875` alone (its /metrics on its own port, 0: none). Per connection: closed after
+    # idle_timeout_s without a byte, packets longer than max_frame_bytes refused (the
+    # standard's largest is 1,054), at most frames_per_s read (a faster peer waits); at most
+    # max_connections at once.
+    gb26875_port: int = Field(default=0, ge=0, le=65535)
+    gb26875_host: str = "0.0.0.0"  # noqa: S104 - transmission devices connect from the network
+    gb26875_idle_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    gb26875_max_frame_bytes: int = Field(default=1054, ge=30, le=1054)
+    gb26875_frames_per_s: float = Field(default=50.0, gt=0, le=10_000)
+    gb26875_max_connections: int = Field(default=5000, ge=1, le=100_000)
+    gb26875_metrics_port: int = Field(default=9109, ge=0, le=65535)
     # NB-IoT platform pushes (api/routers/gateways_onenet.py, gateways_ctwing.py; docs/gateways.md):
     # unset, the route answers 404 naming the setting. OneNET: the push's token (3-32 letters
     # and digits) and, for its secure mode, the EncodingAESKey (43 characters of Base64) it

@@ -1,0 +1,376 @@
+"""The GB/T 26875.3 TCP server: transmission devices connect, send packets and are answered.
+
+Each connection is read by one task, one packet at a time, as the standard's send/confirm
+mode has it: a packet's messages are carried to ingest (gateways/carrier.py) and its confirm
+(3, echoing the serial number) is written only once they are committed. Packets that arrive
+meanwhile wait in the socket, so a fast peer is slowed by TCP rather than by memory, and the
+frame rate limit works the same way. A packet that fails the standard's checks (6.5: checksum,
+command byte, data unit length, start or end mark) is dead-lettered as ``bad_frame`` and
+denied (6), as the standard says, when its control unit could be read.
+
+Nothing a peer sends ends more than its own connection: anything unforeseen in a handler is
+logged and that connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from contract.messages import Reason
+from gateways import messages
+from gateways.carrier import Carrier, NotCarried
+from gateways.gb26875 import data_units, frames
+from gateways.gb26875.frames import Command, Frame, FrameReader, Refused
+from gateways.gb26875.mapping import Mapping, MappingUnavailable
+from gateways.gb26875.translate import (
+    Context,
+    StateMemory,
+    TranslateError,
+    addresses,
+    heard,
+    moment,
+    translate,
+)
+from ingest.pipeline import Inbound
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+GATEWAY = "gb26875"
+HEARD_EVERY_S = 60.0  # the transmitter's status while its connection carries packets
+CLOCK_SKEW_S = 60.0  # a time label further off than this: the device's clock is set
+CLOCK_SYNC_EVERY_S = 600.0
+WRITE_TIMEOUT_S = 10.0  # a peer that does not read its answers is dropped
+READ_CHUNK = 64 * 1024
+TYPE_CLOCK_SYNC = 90  # 8.3.2.15, sent with command 1 (control)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    idle_timeout_s: float = 120.0
+    max_frame_bytes: int = frames.FRAME_MAX
+    frames_per_s: float = 50.0
+    max_connections: int = 5000
+
+
+@dataclass(slots=True)
+class Gb26875Metrics:
+    connections: int = 0
+    connections_refused: int = 0
+    received: int = 0
+    confirmed: int = 0
+    denied: int = 0
+    answers: int = 0  # answers (5) to the centre's requests, carried
+    not_carried: int = 0
+    clock_syncs: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+
+
+class Gb26875Collector(Collector):
+    """Renders the server's plain counters at scrape time, like ingest's (ingest/metrics.py)."""
+
+    def __init__(self, metrics: Gb26875Metrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._m
+        yield GaugeMetricFamily(
+            "firewatch_gb26875_connections", "Transmission devices connected", value=m.connections
+        )
+        for name, doc, value in (
+            ("connections_refused", "Connections refused over the limit", m.connections_refused),
+            ("frames_received", "Packets read (valid or not)", m.received),
+            ("frames_confirmed", "Packets confirmed (3) after their commit", m.confirmed),
+            ("frames_denied", "Packets denied (6): a checking error", m.denied),
+            ("answers", "Answers (5) to the centre's requests, committed", m.answers),
+            (
+                "not_carried",
+                "Packets left unanswered: ingest did not commit in time (the peer sends again)",
+                m.not_carried,
+            ),
+            ("clock_syncs", "Clock synchronisations (type 90) sent", m.clock_syncs),
+        ):
+            yield CounterMetricFamily(f"firewatch_gb26875_{name}", doc, value=value)
+        refused = CounterMetricFamily(
+            "firewatch_gb26875_frames_refused",
+            "Bytes refused and dead-lettered as bad_frame, by what was wrong",
+            labels=["reason"],
+        )
+        for reason, count in sorted(m.refused.items()):
+            refused.add_metric([reason], count)
+        yield refused
+
+
+class _Bucket:
+    """Frames per second for one connection: a token bucket one second deep."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._tokens = rate
+        self._at = time.monotonic()
+
+    async def take(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._rate, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            await asyncio.sleep((1 - self._tokens) / self._rate)
+            self._tokens, self._at = 1.0, time.monotonic()
+        self._tokens -= 1
+
+
+@dataclass(slots=True)
+class _Peer:
+    name: str
+    writer: asyncio.StreamWriter
+    heard_at: dict[str, float] = field(default_factory=dict)  # transmitter -> monotonic
+    synced_at: float = float("-inf")
+    serial: int = 0  # the centre's own serial numbers on this connection (6.6: from 0)
+
+
+class Gb26875Server:
+    def __init__(
+        self,
+        *,
+        carrier: Carrier,
+        mapping: Mapping,
+        site: str,
+        tz: tzinfo,
+        limits: Limits,
+        metrics: Gb26875Metrics | None = None,
+    ) -> None:
+        self._carrier = carrier
+        self._mapping = mapping
+        self._site = site
+        self._tz = tz
+        self.limits = limits
+        self.metrics = metrics or Gb26875Metrics()
+        self._memory = StateMemory()
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listens; returns the port (the one the system chose for port 0)."""
+        self._server = await asyncio.start_server(
+            self._accept, host, port, backlog=min(self.limits.max_connections, 4096)
+        )
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def serve_until(self, stop: threading.Event, *, poll_s: float = 0.1) -> None:
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(poll_s)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        for task in list(self._handlers):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        await self._mapping.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.metrics.connections >= self.limits.max_connections:
+            self.metrics.connections_refused += 1
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self.metrics.connections += 1
+        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
+        peer = _Peer(f"{host}:{port}", writer)
+        try:
+            await self._read(reader, peer)
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("GB/T 26875.3 connection %s failed; closing it", peer.name)
+        finally:
+            self.metrics.connections -= 1
+            self._handlers.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read(self, reader: asyncio.StreamReader, peer: _Peer) -> None:
+        stream = FrameReader(max_frame_bytes=self.limits.max_frame_bytes)
+        bucket = _Bucket(self.limits.frames_per_s)
+        while True:
+            try:
+                data = await asyncio.wait_for(reader.read(READ_CHUNK), self.limits.idle_timeout_s)
+            except TimeoutError:
+                log.info("GB/T 26875.3 %s: idle, closed", peer.name)
+                data = b""
+            if not data:
+                for refused in stream.close():
+                    await self._refuse(refused, peer)
+                return
+            for item in stream.feed(data):
+                await bucket.take()
+                self.metrics.received += 1
+                if isinstance(item, Refused):
+                    await self._refuse(item, peer)
+                else:
+                    await self._frame(item, peer)
+
+    async def _refuse(self, refused: Refused, peer: _Peer, *, code: str | None = None) -> None:
+        """Dead-letters the bytes as they came, then denies them when they can be addressed."""
+        self.metrics.refused[code or refused.code] += 1
+        refusal = messages.refusal(
+            GATEWAY,
+            self._site,
+            peer=peer.name,
+            reason=Reason.BAD_FRAME,
+            detail=refused.detail,
+            raw=refused.raw,
+            received_at=datetime.now(UTC),
+        )
+        try:
+            await self._carrier.carry([refusal], gateway=GATEWAY)
+        except NotCarried as exc:
+            log.warning("GB/T 26875.3 %s: a refusal was not dead-lettered: %s", peer.name, exc)
+        if refused.deniable:
+            await self._write(peer, frames.reply(refused, command=Command.DENY, label=self._now()))
+            self.metrics.denied += 1
+
+    def _now(self) -> bytes:
+        return frames.label_of(datetime.now(UTC), self._tz)
+
+    async def _write(self, peer: _Peer, data: bytes) -> None:
+        peer.writer.write(data)
+        await asyncio.wait_for(peer.writer.drain(), WRITE_TIMEOUT_S)
+
+    async def _frame(self, frame: Frame, peer: _Peer) -> None:
+        command = frame.command
+        if command in (Command.SEND, Command.ANSWER):
+            await self._data(frame, peer)
+        elif command in (Command.CONTROL, Command.REQUEST):
+            name = Command(command).name.lower()
+            await self._refuse(
+                Refused(
+                    "command",
+                    f"command {command} ({name}) is the centre's to send",
+                    frame.raw,
+                    frame.serial,
+                    frame.source,
+                    frame.destination,
+                ),
+                peer,
+            )
+        elif command == Command.DENY:
+            log.info("GB/T 26875.3 %s denied the centre's packet %d", peer.name, frame.serial)
+        # A confirm (3) answers the centre's clock synchronisation: nothing more to do.
+
+    async def _data(self, frame: Frame, peer: _Peer) -> None:
+        try:
+            unit = data_units.parse(frame.adu) if frame.adu else None
+            sent_at = moment(frame.label, self._tz)
+        except (data_units.AduError, TranslateError) as exc:
+            code = "data_unit" if isinstance(exc, data_units.AduError) else "time_label"
+            await self._refuse(_refused(frame, str(exc)), peer, code=code)
+            return
+        try:
+            await self._mapping.resolve(addresses(frame, unit))
+        except MappingUnavailable as exc:
+            log.warning("GB/T 26875.3 %s: not answered, %s", peer.name, exc)
+            self.metrics.not_carried += 1
+            return
+        ctx = Context(
+            site=self._site,
+            tz=self._tz,
+            lookup=self._mapping.lookup,
+            memory=self._memory,
+            received_at=datetime.now(UTC),
+        )
+        try:
+            translation = translate(frame, unit, ctx) if unit is not None else None
+        except TranslateError as exc:
+            await self._refuse(_refused(frame, str(exc)), peer, code="time_label")
+            return
+        items: list[Inbound] = translation.items if translation else []
+        transmitter, now = frame.source_hex, time.monotonic()
+        due = now - peer.heard_at.get(transmitter, float("-inf")) >= HEARD_EVERY_S
+        if due:
+            items.append(heard(frame, ctx))
+        try:
+            await self._carrier.carry(items, gateway=GATEWAY)
+        except NotCarried as exc:
+            if translation is not None:
+                self._memory.forget(translation.remembered)
+            self.metrics.not_carried += 1
+            log.warning("GB/T 26875.3 %s: packet %d not answered: %s", peer.name, frame.serial, exc)
+            return
+        if due:
+            peer.heard_at[transmitter] = now
+        if frame.command == Command.SEND:
+            await self._write(peer, frames.reply(frame, command=Command.CONFIRM, label=self._now()))
+            self.metrics.confirmed += 1
+        else:
+            self.metrics.answers += 1
+        await self._check_clock(frame, sent_at, peer)
+
+    async def _check_clock(self, frame: Frame, sent_at: datetime, peer: _Peer) -> None:
+        """A device whose clock is off has its messages dead-lettered as stale or future: set
+        it (control command, type 90), at most every CLOCK_SYNC_EVERY_S per connection."""
+        now = datetime.now(UTC)
+        if abs((sent_at - now).total_seconds()) <= CLOCK_SKEW_S:
+            return
+        if time.monotonic() - peer.synced_at < CLOCK_SYNC_EVERY_S:
+            return
+        peer.synced_at = time.monotonic()
+        peer.serial = (peer.serial + 1) & 0xFFFF
+        label = self._now()
+        packet = frames.build(
+            serial=peer.serial,
+            command=Command.CONTROL,
+            source=frame.destination,
+            destination=frame.source,
+            label=label,
+            adu=bytes((TYPE_CLOCK_SYNC, 1)) + label,
+        )
+        await self._write(peer, packet)
+        self.metrics.clock_syncs += 1
+        off = (sent_at - now).total_seconds()
+        log.info("GB/T 26875.3 %s: clock off by %.0f s, synchronised", peer.name, off)
+
+
+def _refused(frame: Frame, detail: str) -> Refused:
+    return Refused("data_unit", detail, frame.raw, frame.serial, frame.source, frame.destination)
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        idle_timeout_s=settings.gb26875_idle_timeout_s,
+        max_frame_bytes=settings.gb26875_max_frame_bytes,
+        frames_per_s=settings.gb26875_frames_per_s,
+        max_connections=settings.gb26875_max_connections,
+    )
+
+
+def server_from(settings: Settings, carrier: Carrier) -> Gb26875Server:
+    return Gb26875Server(
+        carrier=carrier,
+        mapping=Mapping(settings.database_url, site=settings.site),
+        site=settings.site,
+        tz=settings.tz,
+        limits=limits_from(settings),
+    )
