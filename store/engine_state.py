@@ -65,8 +65,8 @@ _SHIELDS = """
 SELECT d.id, e.ts
 FROM devices d
 CROSS JOIN LATERAL (
-    SELECT event_type, ts FROM events
-    WHERE device_id = d.id AND event_type IN ('disabled', 'disabled_cleared')
+    SELECT type AS event_type, ts FROM events
+    WHERE device_id = d.id AND type IN ('disabled', 'disabled_cleared')
     ORDER BY ts DESC, seq DESC LIMIT 1
 ) AS e
 WHERE d.kind = 'panel' AND e.event_type = 'disabled'
