@@ -22,6 +22,7 @@ from api.routers import (
     camera_credentials,
     dashboard,
     device_bulk,
+    device_models,
     devices,
     dispatches,
     docs,
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(device_bulk.router)
     app.include_router(pending.router)
     app.include_router(devices.router)
+    app.include_router(device_models.router)
     app.include_router(buildings.router)
     app.include_router(rosters.router)
     app.include_router(users.router)

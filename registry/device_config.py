@@ -36,7 +36,7 @@ from alerts.config import BOUNDS, KIND_DEFAULTS, ConfigError
 from alerts.devices import device_info
 from alerts.thermal import ThermalConfig
 from contract.kinds import KIND_SPECS, Kind
-from registry.gateway_config import Gb26875Address, PlatformMapping
+from registry.gateway_config import Gb26875Address, MqttLink, PlatformMapping
 
 CONFIG_MAX_BYTES = 16 * 1024
 _THERMAL_FIELDS = frozenset(f.name for f in fields(ThermalConfig))
@@ -117,6 +117,9 @@ class DeviceConfig(BaseModel):
     )
     onenet: PlatformMapping | None = Field(default=None, description="Its OneNET device.")
     ctwing: PlatformMapping | None = Field(default=None, description="Its CTWing device.")
+    mqtt: MqttLink | None = Field(
+        default=None, description="Its device model when it publishes its own JSON (mapped MQTT)."
+    )
 
 
 def _stream(template: str) -> str:
@@ -290,7 +293,11 @@ _REASONS = {
 }
 
 
-_VIEW_PARTS: dict[str, type[BaseModel]] = {"presets": Preset, "ptz": PtzControl}
+_VIEW_PARTS: dict[str, type[BaseModel]] = {
+    "presets": Preset,
+    "ptz": PtzControl,
+    "mqtt": MqttLink,
+}
 
 
 def _located(kind: Kind, error: Any) -> ConfigFieldError:
@@ -300,7 +307,7 @@ def _located(kind: Kind, error: Any) -> ConfigFieldError:
     top = loc[0]
     if error["type"] == "extra_forbidden":
         return _unknown_key(kind, loc)
-    if top in _VIEW_KEYS:
+    if top in _VIEW_KEYS or top == "mqtt":
         if top == "range_m" and error["type"] != "range":
             return ConfigFieldError(top, "must be a number of metres")
         return ConfigFieldError(".".join(loc), str(error["msg"]))
@@ -345,6 +352,7 @@ _GATEWAY_KEYS = (
     ("gb26875", "its address on a panel's transmission device: transmitter, system, component"),
     ("onenet", "its OneNET device: dev_id, and streams naming our metrics or events"),
     ("ctwing", "its CTWing device: dev_id, and streams naming our metrics or events"),
+    ("mqtt", "its device model when it publishes its own JSON: model, topic, login"),
 )
 
 

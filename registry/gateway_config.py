@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Name = Annotated[str, Field(min_length=1, max_length=64)]
@@ -46,4 +55,31 @@ class PlatformMapping(BaseModel):
     streams: Annotated[dict[Name, Name], Field(max_length=MAPPINGS_MAX)] = Field(
         default_factory=dict,
         description="Platform stream or field name: our metric, or an event mapping's name.",
+    )
+
+
+def _topic_level(name: str) -> str:
+    if not name.isprintable() or any(c in name for c in "/+#") or name.startswith("$"):
+        raise PydanticCustomError(
+            "topic",
+            "must be one topic level: printable, without / + # and not starting with $",
+        )
+    return name
+
+
+class MqttLink(BaseModel):
+    """A device that publishes its own JSON on its own topic (mapped MQTT): its device model
+    (``GET /api/v1/device-models``), what ``{device}`` stands for in the model's topic, and the
+    broker login that publishes that topic ('firewatch broker sync' grants it)."""
+
+    model_config = _STRICT
+
+    model: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    topic: (
+        Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_topic_level)] | None
+    ) = Field(default=None, description="Its name in the model's topic; default: its id.")
+    login: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
+        default=None,
+        description="The registered device whose broker login publishes it (a Zigbee2MQTT "
+        "bridge publishes for all its devices); default: its own.",
     )
