@@ -1,11 +1,11 @@
 """Which registered device a platform's id belongs to, read from the devices' configs and kept
-for a few seconds, so a push costs no query and a technician's change is seen at once enough.
+for a few seconds, so a push costs no query and a technician's change is seen soon after.
 
-- ``config.onenet = {"dev_id": 12345, "streams": {"<ds_id>": <target>}}``
-- ``config.ctwing = {"device_id": "<CTWing deviceId>", "fields": {"<field>": <target>}}``
-
-Targets are gateways/push_targets.py's. A config that cannot be used is logged once and left
-out: its device then reports as unknown, dead-lettered and listed as pending.
+``config.onenet`` and ``config.ctwing`` are registry/gateway_config.py's PlatformMapping:
+``{"dev_id": "<the platform's device id>", "streams": {"<stream or field>": "<metric or
+event>"}}`` (gateways/push_targets.py). The registry checks their shape at registration; a
+name that is neither a metric nor an event is logged once here and the device left out: it
+then reports as unknown, dead-lettered and listed as pending.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateways.push_targets import MappingError, PlatformDevice, parse_targets
 from store import platform_map
@@ -25,6 +26,11 @@ from store import platform_map
 log = logging.getLogger(__name__)
 
 REFRESH_S = 5.0
+READ_TIMEOUT_S = 5.0
+
+
+class Unavailable(Exception):
+    """No mapping could be read yet: the push should be sent again later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,26 +40,24 @@ class Maps:
 
 
 def onenet_device(device_id: str, config: Any) -> tuple[str, PlatformDevice]:
-    if not isinstance(config, dict):
-        raise MappingError("config.onenet must be an object")
-    dev_id = config.get("dev_id")
-    if isinstance(dev_id, int) and not isinstance(dev_id, bool) and dev_id >= 0:
-        key = str(dev_id)
-    elif isinstance(dev_id, str) and dev_id.isascii() and dev_id.isdigit():
-        key = str(int(dev_id))
-    else:
+    """OneNET's dev_id is a number: "007" and 7 are one device."""
+    key, device = ctwing_device(device_id, config, what="config.onenet")
+    if not key.isascii() or not key.isdigit():
         raise MappingError("config.onenet.dev_id must be OneNET's device id (digits)")
-    targets = parse_targets(config.get("streams"), what="config.onenet.streams")
-    return key, PlatformDevice(device_id, targets)
+    return str(int(key)), device
 
 
-def ctwing_device(device_id: str, config: Any) -> tuple[str, PlatformDevice]:
+def ctwing_device(
+    device_id: str, config: Any, *, what: str = "config.ctwing"
+) -> tuple[str, PlatformDevice]:
     if not isinstance(config, dict):
-        raise MappingError("config.ctwing must be an object")
-    key = config.get("device_id")
+        raise MappingError(f"{what} must be an object")
+    key = config.get("dev_id")
+    if isinstance(key, int) and not isinstance(key, bool):
+        key = str(key)
     if not isinstance(key, str) or not 0 < len(key) <= 64:
-        raise MappingError("config.ctwing.device_id must be CTWing's deviceId")
-    targets = parse_targets(config.get("fields"), what="config.ctwing.fields")
+        raise MappingError(f"{what}.dev_id must be the platform's device id")
+    targets = parse_targets(config.get("streams"), what=f"{what}.streams")
     return key, PlatformDevice(device_id, targets)
 
 
@@ -71,13 +75,21 @@ class PlatformMaps:
         self._told: set[tuple[str, str]] = set()
 
     async def current(self, pool: AsyncConnectionPool[Any], *, site: str) -> Maps:
+        """Raises :class:`Unavailable` when the registry cannot be read and was never read;
+        once read, a failed refresh keeps the last mapping (and tries again next time)."""
         if time.monotonic() - self._read_at < self._refresh_s:
             return self._maps
         async with self._lock:
             if time.monotonic() - self._read_at >= self._refresh_s:
-                async with pool.connection() as conn:
-                    onenet = await platform_map.configs(conn, site=site, platform="onenet")
-                    ctwing = await platform_map.configs(conn, site=site, platform="ctwing")
+                try:
+                    async with pool.connection(timeout=READ_TIMEOUT_S) as conn:
+                        onenet = await platform_map.configs(conn, site=site, platform="onenet")
+                        ctwing = await platform_map.configs(conn, site=site, platform="ctwing")
+                except (psycopg.Error, OSError, PoolTimeout) as exc:
+                    log.warning("reading the platform mappings failed: %s", exc)
+                    if self._read_at == -float("inf"):
+                        raise Unavailable(f"the registry cannot be read: {exc}") from None
+                    return self._maps
                 self._maps = Maps(self._mapped("onenet", onenet), self._mapped("ctwing", ctwing))
                 self._read_at = time.monotonic()
         return self._maps

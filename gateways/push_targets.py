@@ -1,11 +1,11 @@
 """What a platform's field means for one of our devices, and the contract messages a value
-makes: the mapping grammar OneNET's ``streams`` and CTWing's ``fields`` share (docs/gateways.md).
+makes. Both platforms map alike (registry/gateway_config.py's PlatformMapping, docs/gateways.md):
+``streams`` names, for each platform stream or field, one of
 
-A field maps to one of:
-
-- ``"temperature_c"``: a metric (``battery_pct`` and ``rssi_dbm`` go out as status);
-- ``{"metric": "residual_current_ma", "scale": 1000}``: a metric, the value multiplied first;
-- ``{"events": {"1": "alarm", "0": "alarm_cleared"}}``: an event chosen by the value's text.
+- a metric (``"temperature_c"``; ``battery_pct`` and ``rssi_dbm`` go out as status), the value
+  a number or a decimal in a string;
+- an event type (``"alarm"``): the value 1 or true raises it, 0 or false raises its clearing
+  event (``alarm_cleared``) when there is one and nothing otherwise, any other value is refused.
 
 ``seq`` of every message is a hash of the platform's own report (``identity``) and what the
 message holds, so the platform's retry of a report makes the same messages, stored once.
@@ -31,15 +31,17 @@ VALUE_TEXT_MAX = 64
 @dataclass(frozen=True, slots=True)
 class MetricTarget:
     metric: str
-    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class EventTarget:
-    events: Mapping[str, str]  # the value's text -> event type
+    raised: str
+    cleared: str | None  # the clearing event, if the type has one
 
 
 Target = MetricTarget | EventTarget
+
+_ON, _OFF = frozenset({"1", "true"}), frozenset({"0", "false"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,43 +66,23 @@ class MappingError(ValueError):
 
 
 def parse_targets(raw: object, *, what: str) -> dict[str, Target]:
-    """``raw`` is the config's ``streams`` or ``fields`` object; ``what`` names it in errors."""
+    """``raw`` is the config's ``streams``; ``what`` names it in errors."""
     if not isinstance(raw, dict) or not raw:
-        raise MappingError(f"{what} must be a non-empty object of field: target")
+        raise MappingError(f"{what} must be a non-empty object of stream: metric or event")
     return {str(name): _target(spec, what=f"{what}.{name}") for name, spec in raw.items()}
 
 
 def _target(spec: object, *, what: str) -> Target:
-    if isinstance(spec, str):
-        return MetricTarget(_metric(spec, what=what))
-    if isinstance(spec, dict) and "metric" in spec and spec.keys() <= {"metric", "scale"}:
-        scale = spec.get("scale", 1.0)
-        if isinstance(scale, bool) or not isinstance(scale, int | float):
-            raise MappingError(f"{what}.scale must be a number")
-        if not math.isfinite(scale) or scale == 0:
-            raise MappingError(f"{what}.scale must be finite and not 0")
-        return MetricTarget(_metric(spec["metric"], what=what), float(scale))
-    if isinstance(spec, dict) and spec.keys() == {"events"}:
-        events = spec["events"]
-        if not isinstance(events, dict) or not events:
-            raise MappingError(f"{what}.events must be a non-empty object of value: event")
-        for value, event_type in events.items():
-            if event_type not in EVENT_TYPES:
-                raise MappingError(f"{what}.events.{value}: no event type {event_type!r}")
-        return EventTarget(dict(events))
-    raise MappingError(
-        f"{what} must be a metric name, {{'metric': …, 'scale': …}} or {{'events': {{…}}}}"
-    )
-
-
-def _metric(name: object, *, what: str) -> str:
-    if not isinstance(name, str) or name not in METRIC_RANGES or name in FRAME_METRICS:
-        raise MappingError(f"{what}: no metric {name!r}")
-    return name
+    if isinstance(spec, str) and spec in METRIC_RANGES and spec not in FRAME_METRICS:
+        return MetricTarget(spec)
+    if isinstance(spec, str) and spec in EVENT_TYPES and not spec.endswith("_cleared"):
+        cleared = f"{spec}_cleared"
+        return EventTarget(spec, cleared if cleared in EVENT_TYPES else None)
+    raise MappingError(f"{what}: {spec!r} is neither a metric nor an event type")
 
 
 def value_text(value: object) -> str | None:
-    """The text an event map is keyed by: 1, 1.0 and "1" alike; true and false as words."""
+    """A value as text: 1, 1.0 and "1" alike; true and false as words."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -168,14 +150,14 @@ def translate_fields(
             if got is None:
                 out.problems.append((f"{name}: {_shown(value)} is not a number", report))
                 continue
-            (status if target.metric in STATUS_METRICS else readings)[target.metric] = (
-                got * target.scale
-            )
+            (status if target.metric in STATUS_METRICS else readings)[target.metric] = got
             continue
         text = value_text(value)
-        event_type = target.events.get(text) if text is not None else None
-        if event_type is None:
-            out.problems.append((f"{name}: {_shown(value)} maps to no event", report))
+        if text not in _ON and text not in _OFF:
+            out.problems.append((f"{name}: {_shown(value)} is neither 1/true nor 0/false", report))
+            continue
+        event_type = target.raised if text in _ON else target.cleared
+        if event_type is None:  # back to normal, for an event with no clearing event
             continue
         out.items.append(
             messages.event(

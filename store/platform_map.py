@@ -9,11 +9,10 @@ import psycopg
 
 Platform = Literal["onenet", "ctwing"]
 
-# ``config ? %s`` is jsonb's key test; the literal '?' is escaped for psycopg's placeholders.
 _CONFIGS = """
 SELECT id, config -> %(platform)s
 FROM devices
-WHERE site = %(site)s AND config ?? %(platform)s
+WHERE site = %(site)s AND config ? %(platform)s
 ORDER BY id
 """
 

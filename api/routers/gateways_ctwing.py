@@ -19,6 +19,7 @@ from api.gateway_push import (
 )
 from api.state import State
 from gateways import ctwing
+from gateways.platform_mapping import Unavailable
 from gateways.push_targets import Refused
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
@@ -95,7 +96,10 @@ async def ctwing_push(request: Request, state: State) -> PushReceipt | JSONRespo
         return await refuse(
             state, ctwing.GATEWAY, refused, peer=who, raw=body, received_at=received_at
         )
-    maps = await state.push_maps.current(state.open_pool, site=settings.site)
+    try:
+        maps = await state.push_maps.current(state.open_pool, site=settings.site)
+    except Unavailable as exc:
+        return problem(503, str(exc))
     out = ctwing.translate(
         report, site=settings.site, devices=maps.ctwing.get, received_at=received_at
     )

@@ -22,6 +22,7 @@ from api.schemas import Problem
 from api.state import State
 from contract.messages import Reason
 from gateways import onenet
+from gateways.platform_mapping import Unavailable
 from gateways.push_targets import Refused
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
@@ -113,7 +114,10 @@ async def onenet_push(request: Request, state: State) -> PushReceipt | JSONRespo
         return await refuse(
             state, onenet.GATEWAY, refused, peer=who, raw=body, received_at=received_at
         )
-    maps = await state.push_maps.current(state.open_pool, site=settings.site)
+    try:
+        maps = await state.push_maps.current(state.open_pool, site=settings.site)
+    except Unavailable as exc:
+        return problem(503, str(exc))
     out = onenet.translate(
         reports, site=settings.site, devices=maps.onenet.get, received_at=received_at
     )
