@@ -366,11 +366,14 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
-def server_from(settings: Settings, carrier: Carrier) -> Gb26875Server:
+def server_from(
+    settings: Settings, carrier: Carrier, metrics: Gb26875Metrics | None = None
+) -> Gb26875Server:
     return Gb26875Server(
         carrier=carrier,
         mapping=Mapping(settings.database_url, site=settings.site),
         site=settings.site,
         tz=settings.tz,
         limits=limits_from(settings),
+        metrics=metrics,
     )

@@ -1,0 +1,78 @@
+"""How a process runs the GB/T 26875.3 server: beside ingest, handing over in memory
+(``firewatch ingest``, ``firewatch up``), or alone, through the gateway inbox (``firewatch
+gateway gb26875``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+
+from gateways.carrier import Carrier, InboxCarrier, LocalCarrier
+from gateways.gb26875.server import Gb26875Metrics, server_from
+from ingest.local_source import LocalSource
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Messages waiting for ingest's committer; a fuller queue is "not carried", and devices send
+# again. Two seconds of the bench's rate, several packets per device for a quarter.
+LOCAL_CAPACITY = 20_000
+
+
+def local_source() -> LocalSource:
+    return LocalSource(capacity=LOCAL_CAPACITY)
+
+
+async def serve(
+    settings: Settings,
+    carrier: Carrier,
+    stop: threading.Event,
+    *,
+    metrics: Gb26875Metrics,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Listens on FIREWATCH_GB26875_HOST:PORT until ``stop`` is set."""
+    server = server_from(settings, carrier, metrics)
+    port = await server.start(settings.gb26875_host, settings.gb26875_port)
+    log.info("GB/T 26875.3 server on %s:%d", settings.gb26875_host, port)
+    if ready is not None:
+        ready(port)
+    await server.serve_until(stop)
+
+
+def start_beside_ingest(
+    settings: Settings, source: LocalSource, stop: threading.Event, *, metrics: Gb26875Metrics
+) -> threading.Thread:
+    """The server's event loop in a thread of its own, handing over to ``source`` (one of
+    ingest's). A server that cannot listen stops the whole process: ``stop`` is set."""
+    carrier = LocalCarrier(source, timeout_s=settings.gateway_commit_timeout_s)
+
+    def run() -> None:
+        try:
+            asyncio.run(serve(settings, carrier, stop, metrics=metrics))
+        except BaseException:
+            log.exception("the GB/T 26875.3 server stopped; stopping the process")
+            stop.set()
+
+    thread = threading.Thread(target=run, name="gb26875", daemon=True)
+    thread.start()
+    return thread
+
+
+async def standalone(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    metrics: Gb26875Metrics,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Alone: what the server hands over is committed to the gateway inbox, which ingest
+    reads; a confirm still waits for ingest's commit."""
+    carrier = InboxCarrier(settings.database_url, timeout_s=settings.gateway_commit_timeout_s)
+    await carrier.start()
+    try:
+        await serve(settings, carrier, stop, metrics=metrics, ready=ready)
+    finally:
+        await carrier.stop()

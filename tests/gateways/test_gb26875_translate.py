@@ -1,0 +1,189 @@
+"""Information objects to contract messages: flag changes as events, a repeat makes the same
+messages, an unmapped address gets an id of the gateway's making, and each message passes
+ingest's own codec."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contract.codec import Limits, decode
+from contract.messages import Decoded
+from gateways.gb26875 import data_units
+from gateways.gb26875.frames import Frame, FrameReader
+from gateways.gb26875.translate import (
+    Address,
+    Context,
+    StateMemory,
+    addresses,
+    heard,
+    synthetic_id,
+    translate,
+)
+from ingest.pipeline import Inbound
+from tests.gateways import gb26875_wire as wire
+
+HEX = "00000000abcd"
+AT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+MAPPED: dict[Address, str] = {
+    (HEX, None, None): "T-1",
+    (HEX, 1, wire.component_id(10, 2)): "P-1",
+    (HEX, 1, None): "S-1",
+}
+
+
+def _ctx(memory: StateMemory | None = None) -> Context:
+    return Context(
+        site="zilai",
+        tz=wire.TZ,
+        lookup=MAPPED.get,
+        memory=memory or StateMemory(),
+        received_at=datetime.now(UTC),
+    )
+
+
+def _frame(*objects: bytes, kind: int = 2, serial: int = 1) -> tuple[Frame, data_units.DataUnit]:
+    raw = wire.frame(
+        serial=serial,
+        command=2,
+        source=wire.address(HEX),
+        adu=wire.unit(kind, *objects),
+        at=AT,
+    )
+    (got,) = FrameReader().feed(raw)
+    assert isinstance(got, Frame)
+    return got, data_units.parse(got.adu)
+
+
+def _state(state: int, *, zone: int = 10, position: int = 2, at: datetime = AT) -> bytes:
+    return wire.component(system=1, zone=zone, position=position, state=state, at=at)
+
+
+def _decoded(items: list[Inbound]) -> list[Decoded]:
+    out = []
+    for item in items:
+        got = decode(item.topic, item.payload, now=datetime.now(UTC), limits=Limits())
+        assert isinstance(got, Decoded), got
+        out.append(got)
+    return out
+
+
+def _events(items: list[Inbound]) -> list[tuple[str, str | None]]:
+    return [(m.device_id, m.event_type) for m in _decoded(items)]
+
+
+def test_a_first_report_says_every_flag_and_later_ones_only_changes() -> None:
+    memory = StateMemory()
+    frame, unit = _frame(_state(0x0003))  # normal running + fire
+    first = translate(frame, unit, _ctx(memory))
+    assert _events(first.items) == [
+        ("P-1", "alarm"),
+        ("P-1", "supervisory_cleared"),
+        ("P-1", "fault_cleared"),
+        ("P-1", "disabled_cleared"),
+    ]
+    assert first.remembered == [(HEX, 1, wire.component_id(10, 2))]
+    frame, unit = _frame(_state(0x0007, at=AT + timedelta(seconds=1)))  # and a fault
+    assert _events(translate(frame, unit, _ctx(memory)).items) == [("P-1", "fault")]
+    frame, unit = _frame(_state(0x0001, at=AT + timedelta(seconds=2)))  # back to normal
+    assert _events(translate(frame, unit, _ctx(memory)).items) == [
+        ("P-1", "fault_cleared"),
+        ("P-1", "alarm_cleared"),
+    ]
+
+
+def test_shield_comes_first_and_is_lifted_last() -> None:
+    memory = StateMemory()
+    frame, unit = _frame(_state(0x000D))  # shield + fault
+    assert [e for _, e in _events(translate(frame, unit, _ctx(memory)).items)][:2] == [
+        "disabled",
+        "fault",
+    ]
+    frame, unit = _frame(_state(0x0001, at=AT + timedelta(seconds=1)))
+    assert [e for _, e in _events(translate(frame, unit, _ctx(memory)).items)] == [
+        "fault_cleared",
+        "disabled_cleared",
+    ]
+
+
+def test_a_repeat_makes_the_same_messages_whatever_its_serial() -> None:
+    """The store's unique keys are (device, ts, seq): the same report, the same keys."""
+    frame, unit = _frame(_state(0x0012), serial=1)
+    again_frame, again_unit = _frame(_state(0x0012), serial=999)
+    first = _decoded(translate(frame, unit, _ctx()).items)
+    again = _decoded(translate(again_frame, again_unit, _ctx()).items)
+    assert [(m.ts, m.seq, m.event_type) for m in first] == [
+        (m.ts, m.seq, m.event_type) for m in again
+    ]
+    assert first[0].ts == AT and first[0].event_type == "alarm"
+    assert len({(m.ts, m.seq) for m in first}) == len(first)
+
+
+def test_an_unmapped_address_gets_the_gateways_own_id() -> None:
+    frame, unit = _frame(_state(0x0003, zone=4, position=5))
+    ids = {device for device, _ in _events(translate(frame, unit, _ctx()).items)}
+    assert ids == {f"gb26875-{HEX}-1-{wire.component_id(4, 5)}"}
+    assert synthetic_id((HEX, None, None)) == f"gb26875-{HEX}"
+    assert addresses(frame, unit) == {(HEX, None, None), (HEX, 1, wire.component_id(4, 5))}
+
+
+def test_the_transmitter_state_and_its_operations() -> None:
+    frame, unit = _frame(bytes([0x09]) + wire.time_label(AT), kind=21)  # main power fault
+    events = _decoded(translate(frame, unit, _ctx()).items)
+    assert [(m.device_id, m.event_type) for m in events] == [
+        ("T-1", "fault"),
+        ("T-1", "alarm_cleared"),
+    ]
+    assert events[0].detail is not None and events[0].detail["main_power_fault"] is True
+    # An inspection answered (bit 5) and a test (bit 6): a status and a test event.
+    frame, unit = _frame(bytes([0x60, 3]) + wire.time_label(AT), kind=24)
+    got = _decoded(translate(frame, unit, _ctx()).items)
+    assert [(m.channel.value, m.event_type) for m in got] == [("event", "test"), ("status", None)]
+
+
+def test_a_temperature_is_a_reading_and_other_analog_values_are_not_stored() -> None:
+    addr = wire.component_id(10, 2).to_bytes(4, "little")
+    temp = bytes([1, 1, 30]) + addr + bytes([3]) + (253).to_bytes(2, "little", signed=True)
+    pressure = bytes([1, 1, 99]) + addr + bytes([4]) + (12).to_bytes(2, "little")
+    frame, unit = _frame(temp + wire.time_label(AT), pressure + wire.time_label(AT), kind=3)
+    (reading,) = _decoded(translate(frame, unit, _ctx()).items)
+    assert (reading.device_id, reading.values) == ("P-1", {"temperature_c": 25.3})
+
+
+def test_a_system_state_and_a_manual_alarm_at_the_panel() -> None:
+    system = bytes([1, 1]) + (0x0103).to_bytes(2, "little")  # fire + main power fault
+    frame, unit = _frame(system + wire.time_label(AT), kind=1)
+    got = _decoded(translate(frame, unit, _ctx()).items)
+    assert ("S-1", "alarm") in [(m.device_id, m.event_type) for m in got]
+    assert ("S-1", "fault") in [(m.device_id, m.event_type) for m in got]  # main power fault
+    frame, unit = _frame(bytes([1, 1, 0x04, 7]) + wire.time_label(AT), kind=4)
+    (alarm,) = _decoded(translate(frame, unit, _ctx()).items)
+    assert (alarm.device_id, alarm.event_type) == ("S-1", "alarm")
+
+
+def test_the_transmitter_is_heard_at_the_packets_time() -> None:
+    frame, _ = _frame(_state(1), serial=42)
+    (status,) = _decoded([heard(frame, _ctx())])
+    assert (status.device_id, status.seq, status.ts) == ("T-1", 42, AT)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=10))
+def test_the_events_always_end_in_the_last_state(states: list[int]) -> None:
+    """Whatever the order of snapshots, the events replayed give the last snapshot's flags."""
+    memory, flags = StateMemory(), {}
+    for n, state in enumerate(states):
+        frame, unit = _frame(_state(state, at=AT + timedelta(seconds=n)))
+        for item in translate(frame, unit, _ctx(memory)).items:
+            event = orjson.loads(item.payload)["type"]
+            flags[event.removesuffix("_cleared")] = not event.endswith("_cleared")
+    last = states[-1]
+    assert flags == {
+        "alarm": bool(last & 0x02),
+        "fault": bool(last & 0x104),
+        "disabled": bool(last & 0x08),
+        "supervisory": bool(last & 0x10),
+    }
