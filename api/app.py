@@ -27,6 +27,7 @@ from api.routers import (
     dispatches,
     docs,
     field,
+    gateways_isapi,
     health,
     incident_cameras,
     incidents,
@@ -147,5 +148,6 @@ def create_app(
     app.include_router(monthly_report.router)
     app.include_router(dashboard.router)
     app.include_router(wall.router)
+    app.include_router(gateways_isapi.router)
     app.include_router(platform_push.router)
     return app

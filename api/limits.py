@@ -17,12 +17,17 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contract.text import printable, text_problem
+from gateways.isapi_body import BODY_MAX_BYTES as ISAPI_MAX_BYTES
 from registry.device_import import MAX_IMPORT_BYTES
 from settings import FIELD_PHOTO_CEILING_BYTES
 
 MAX_BODY_BYTES = 256 * 1024
 # (method, path) -> limit, for the few routes that take more than MAX_BODY_BYTES.
-LARGE_BODIES = {("POST", "/api/v1/devices/import"): MAX_IMPORT_BYTES}
+LARGE_BODIES = {
+    ("POST", "/api/v1/devices/import"): MAX_IMPORT_BYTES,
+    # A camera's alarm with its pictures; the route drops the pictures unread.
+    ("POST", "/api/v1/gateways/isapi"): ISAPI_MAX_BYTES,
+}
 
 
 # A field photo (api/routers/field.py): the route holds it to FIREWATCH_FIELD_PHOTO_MAX_BYTES.
