@@ -12,7 +12,8 @@ from __future__ import annotations
 
 ALARMS_SUFFIX = "-alarms"
 UNROUTED_SUFFIX = "-unrouted"
-SUFFIXES = ("", ALARMS_SUFFIX, UNROUTED_SUFFIX)
+MAPPED_SUFFIX = "-mapped"  # devices' own topics, through their device models (mapped MQTT)
+SUFFIXES = ("", ALARMS_SUFFIX, UNROUTED_SUFFIX, MAPPED_SUFFIX)
 
 
 def session_login(account: str, client_id: str) -> str:

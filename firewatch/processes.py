@@ -20,7 +20,9 @@ from types import FrameType
 
 from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
+from gateways import mapped_mqtt
 from ingest.metrics import serve_metrics
+from ingest.parts import IngestParts
 from ingest.service import IngestService
 from settings import Settings
 from store.database import connect, ensure_database
@@ -116,10 +118,15 @@ def run_ingest(settings: Settings) -> None:
     while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
     Stopping(stop).install()
-    service = IngestService(settings)
+    gateways = mapped_mqtt.started(settings)
+    parts = IngestParts.from_settings(settings, local_gateways=gateways)
+    service = IngestService(settings, parts=parts)
     if settings.ingest_metrics_port:
         serve_metrics(
-            settings.ingest_metrics_port, service.counters, database_url=settings.database_url
+            settings.ingest_metrics_port,
+            service.counters,
+            database_url=settings.database_url,
+            collectors=mapped_mqtt.collectors(gateways),
         )
     failed: list[BaseException] = []
 
@@ -129,6 +136,9 @@ def run_ingest(settings: Settings) -> None:
         except BaseException as exc:
             failed.append(exc)
             stop.set()
+        finally:
+            for gateway in gateways:
+                gateway.stop()
 
     ingest = threading.Thread(target=run, name="ingest", daemon=True)
     ingest.start()
@@ -192,5 +202,11 @@ def run_up(
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)
         if not stop.is_set():
-            service = IngestService(settings)
-            asyncio.run(serve_all(settings, stop, service, own_signals=False))
+            gateways = mapped_mqtt.started(settings)
+            parts = IngestParts.from_settings(settings, local_gateways=gateways)
+            service = IngestService(settings, parts=parts)
+            try:
+                asyncio.run(serve_all(settings, stop, service, own_signals=False))
+            finally:
+                for gateway in gateways:
+                    gateway.stop()

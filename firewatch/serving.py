@@ -12,6 +12,7 @@ import uvicorn
 from api.app import create_app
 from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
+from gateways import mapped_mqtt
 from ingest.metrics import IngestCollector
 from ingest.service import IngestService
 from settings import Settings
@@ -55,7 +56,10 @@ async def serve_all(
             create_app(
                 settings,
                 broker_ok=broker_ok,
-                collectors=[IngestCollector(service.counters)],
+                collectors=[
+                    IngestCollector(service.counters),
+                    *mapped_mqtt.collectors(service.parts.local_gateways),
+                ],
                 session_problem=lambda: service.session_problem,
             ),
             host=settings.api_host,

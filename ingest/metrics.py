@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -76,10 +76,19 @@ class IngestCollector(Collector):
         )
 
 
-def serve_metrics(port: int, counters: IngestCounters, *, database_url: str) -> None:
-    """/metrics for an ingest process without the API, from a daemon thread."""
+def serve_metrics(
+    port: int,
+    counters: IngestCounters,
+    *,
+    database_url: str,
+    collectors: Sequence[Collector] = (),
+) -> None:
+    """/metrics for an ingest process without the API, from a daemon thread; ``collectors``
+    are its gateways' (gateways/mapped_mqtt.py)."""
     registry = CollectorRegistry()
     registry.register(IngestCollector(counters))
+    for collector in collectors:
+        registry.register(collector)
     registry.register(TableCollector(database_url))
     start_http_server(port, registry=registry)
     log.info("ingest metrics on http://0.0.0.0:%d/metrics", port)

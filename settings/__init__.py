@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     gb26875_frames_per_s: float = Field(default=50.0, gt=0, le=10_000)
     gb26875_max_connections: int = Field(default=5000, ge=1, le=100_000)
     gb26875_metrics_port: int = Field(default=9109, ge=0, le=65535)
+    # Mapped MQTT (gateways/mapped_mqtt.py): ingest's session for devices that publish their
+    # own JSON on their device model's topic; it reads the models and devices this often.
+    mapped_mqtt: bool = False
+    mapped_mqtt_refresh_s: float = Field(default=10.0, ge=0.1, le=3600)
     # NB-IoT platform pushes (api/routers/gateways_onenet.py, gateways_ctwing.py; docs/gateways.md):
     # unset, the route answers 404 naming the setting. OneNET: the push's token (3-32 letters
     # and digits) and, for its secure mode, the EncodingAESKey (43 characters of Base64) it
