@@ -46,7 +46,7 @@ def parse(header: str | None) -> Authorization | None:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not Base64 (binascii.Error), not ASCII, not UTF-8
             return None
         username, colon, password = decoded.partition(":")
         return Authorization(Scheme.BASIC, username, password) if colon and username else None
