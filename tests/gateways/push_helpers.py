@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -52,14 +53,19 @@ def onenet_signature(nonce: str, msg: str, token: str = ONENET_TOKEN) -> str:
     return base64.b64encode(hashlib.md5((token + nonce + msg).encode()).digest()).decode()
 
 
+def compact(value: Any) -> str:
+    """JSON as a platform writes it: no spaces, any integer (orjson stops at 64 bits)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def onenet_plain(msg: Any, *, nonce: str = "Xq3b7Lp0", token: str = ONENET_TOKEN) -> bytes:
-    text = orjson.dumps(msg).decode()
+    text = compact(msg)
     signed = onenet_signature(nonce, text, token)
     return f'{{"msg":{text},"msg_signature":"{signed}","nonce":"{nonce}"}}'.encode()
 
 
 def onenet_secure(msg: Any, *, nonce: str = "Ab12Cd34") -> bytes:
-    plain = orjson.dumps(msg)
+    plain = compact(msg).encode()
     framed = os.urandom(16) + len(plain).to_bytes(4, "big") + plain
     padder = padding.PKCS7(128).padder()
     padded = padder.update(framed) + padder.finalize()
