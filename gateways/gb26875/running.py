@@ -43,7 +43,12 @@ async def serve(
 
 
 def start_beside_ingest(
-    settings: Settings, source: LocalSource, stop: threading.Event, *, metrics: Gb26875Metrics
+    settings: Settings,
+    source: LocalSource,
+    stop: threading.Event,
+    *,
+    metrics: Gb26875Metrics,
+    ready: Callable[[int], None] | None = None,
 ) -> threading.Thread:
     """The server's event loop in a thread of its own, handing over to ``source`` (one of
     ingest's). A server that cannot listen stops the whole process: ``stop`` is set."""
@@ -51,7 +56,7 @@ def start_beside_ingest(
 
     def run() -> None:
         try:
-            asyncio.run(serve(settings, carrier, stop, metrics=metrics))
+            asyncio.run(serve(settings, carrier, stop, metrics=metrics, ready=ready))
         except BaseException:
             log.exception("the GB/T 26875.3 server stopped; stopping the process")
             stop.set()

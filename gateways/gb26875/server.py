@@ -202,6 +202,8 @@ class Gb26875Server:
             await self._read(reader, peer)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is closing; asyncio's own callback would log a cancelled task
         except Exception:
             log.exception("GB/T 26875.3 connection %s failed; closing it", peer.name)
         finally:

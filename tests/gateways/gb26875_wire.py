@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -121,13 +122,18 @@ class Client:
             self._buffer += chunk
 
     def closed_by_peer(self, *, timeout: float) -> bool:
-        self.sock.settimeout(timeout)
-        try:
-            return self.sock.recv(1) == b""
-        except TimeoutError:
-            return False
-        except ConnectionError:
-            return True
+        """Whether the centre closes within ``timeout``; what it says before is read over."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                if self.sock.recv(4096) == b"":
+                    return True
+            except TimeoutError:
+                return False
+            except ConnectionError:
+                return True
+        return False
 
     def close(self) -> None:
         self.sock.close()
