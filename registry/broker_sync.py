@@ -11,6 +11,7 @@ from registry.broker_files import (
     BrokerFileError,
     acl_file_text,
     ingest_sessions_of,
+    mapped_topics,
     password_file_text,
     write_atomically,
 )
@@ -19,6 +20,7 @@ from settings import Settings
 from store.audit import Actor, record_many
 from store.credentials import broker_accounts, devices_without_credentials
 from store.database import connect_async
+from store.device_models import broker_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +53,15 @@ async def sync(settings: Settings) -> SyncResult:
     """Writes both files from the registry, then asks the broker to reload them."""
     async with await connect_async(settings.database_url) as conn:
         accounts = await broker_accounts(conn)
+        mapped = mapped_topics(*await broker_mapping(conn))
     sessions = ingest_sessions_of(settings)
     write_atomically(
         settings.broker_password_file, password_file_text(accounts, ingest_sessions=sessions)
     )
-    write_atomically(settings.broker_acl_file, acl_file_text(accounts, ingest_sessions=sessions))
+    write_atomically(
+        settings.broker_acl_file,
+        acl_file_text(accounts, ingest_sessions=sessions, mapped=mapped),
+    )
     return SyncResult(
         devices=len(accounts.devices),
         services=len(accounts.services),
