@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         details="Subscribes to fw/v1/FIREWATCH_SITE/#, runs the rules engine and writes "
         "readings and alerts, acknowledging each message only after its batch is committed. "
         "Several workers share a site with FIREWATCH_INGEST_WORKERS and "
-        "FIREWATCH_INGEST_WORKER_INDEX.",
+        "FIREWATCH_INGEST_WORKER_INDEX. With FIREWATCH_GB26875_PORT set, the GB/T 26875.3 "
+        "server for fire alarm panels runs in its process (a single worker only; otherwise "
+        "run 'firewatch gateway gb26875').",
     )
     add_command(
         sub,
@@ -78,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         details="Sends what waits in PostgreSQL's queue, retrying with backoff, and escalates "
         "dispatches nobody accepted; a restart loses nothing.",
     )
+    gateway = add_command(
+        sub,
+        "gateway",
+        summary="a gateway alone: the GB/T 26875.3 server for fire alarm panels",
+        details="Listens on FIREWATCH_GB26875_HOST:FIREWATCH_GB26875_PORT for user information "
+        "transmission devices and confirms each packet once ingest has committed it. It hands "
+        "over through the database's gateway inbox, so it runs beside any number of ingest "
+        "workers (FIREWATCH_INGEST_WORKERS); with one ingest, setting FIREWATCH_GB26875_PORT "
+        "for 'firewatch ingest' or 'up' runs the same server in their process instead. "
+        "/metrics on FIREWATCH_GB26875_METRICS_PORT. docs/gateways.md describes the protocol.",
+    )
+    gateway.add_argument("name", choices=["gb26875"], help="the gateway to run")
     demo = add_command(
         sub,
         "demo",
@@ -268,6 +282,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> None:  # noqa: C901 - 
             processes.run_ingest(settings)
         case "dispatcher":
             processes.run_dispatcher(settings)
+        case "gateway":
+            processes.run_gateway(settings, args.name)
         case "api":
             from firewatch.serving import run_api
 
@@ -293,10 +309,17 @@ def _explain(exc: BaseException) -> str | None:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     from firewatch.embedded import EmbeddedError
+    from gateways.gb26875.running import SettingsConflict
     from simulators.errors import InputError
 
     if isinstance(
-        exc, DatabaseUnavailable | ConnectionError | InputError | TimeoutError | EmbeddedError
+        exc,
+        DatabaseUnavailable
+        | ConnectionError
+        | InputError
+        | TimeoutError
+        | EmbeddedError
+        | SettingsConflict,
     ):
         return str(exc)
     if isinstance(exc, UndefinedTable):

@@ -21,9 +21,12 @@ from types import FrameType
 from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
 from gateways import mapped_mqtt
+from gateways.gb26875 import running as gb26875
+from gateways.gb26875.server import Gb26875Metrics
 from ingest.metrics import serve_metrics
 from ingest.parts import IngestParts
 from ingest.service import IngestService
+from ingest.sources import Source
 from settings import Settings
 from store.database import connect, ensure_database
 from store.migrate import migrate
@@ -118,7 +121,8 @@ def run_ingest(settings: Settings) -> None:
     while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
     Stopping(stop).install()
-    gateways = mapped_mqtt.started(settings)
+    panels = gb26875.beside_ingest(settings)
+    gateways: list[Source] = [*mapped_mqtt.started(settings), *panels]
     parts = IngestParts.from_settings(settings, local_gateways=gateways)
     service = IngestService(settings, parts=parts)
     if settings.ingest_metrics_port:
@@ -126,8 +130,9 @@ def run_ingest(settings: Settings) -> None:
             settings.ingest_metrics_port,
             service.counters,
             database_url=settings.database_url,
-            collectors=mapped_mqtt.collectors(gateways),
+            collectors=[*mapped_mqtt.collectors(gateways), *gb26875.collectors(gateways)],
         )
+    gb26875.start(settings, panels, stop)
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -138,7 +143,8 @@ def run_ingest(settings: Settings) -> None:
             stop.set()
         finally:
             for gateway in gateways:
-                gateway.stop()
+                if isinstance(gateway, mapped_mqtt.MappedMqttSource):
+                    gateway.stop()
 
     ingest = threading.Thread(target=run, name="ingest", daemon=True)
     ingest.start()
@@ -202,11 +208,46 @@ def run_up(
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)
         if not stop.is_set():
-            gateways = mapped_mqtt.started(settings)
+            panels = gb26875.beside_ingest(settings)
+            gateways: list[Source] = [*mapped_mqtt.started(settings), *panels]
             parts = IngestParts.from_settings(settings, local_gateways=gateways)
             service = IngestService(settings, parts=parts)
+            gb26875.start(settings, panels, stop)
             try:
                 asyncio.run(serve_all(settings, stop, service, own_signals=False))
             finally:
+                stop.set()  # the GB/T 26875.3 server's thread too
                 for gateway in gateways:
-                    gateway.stop()
+                    if isinstance(gateway, mapped_mqtt.MappedMqttSource):
+                        gateway.stop()
+
+
+def run_gateway(settings: Settings, name: str) -> None:
+    """A gateway alone (today the GB/T 26875.3 server): it hands what it receives to ingest
+    through the gateway inbox, so any number of ingest workers may run beside it. Its event
+    loop runs in a thread; the main thread takes signals."""
+    del name  # one gateway runs alone so far; the parser offers only it
+    if not settings.gb26875_port:
+        raise gb26875.SettingsConflict(
+            "set FIREWATCH_GB26875_PORT to the port transmission devices connect to"
+        )
+    stop = threading.Event()
+    Stopping(stop).install()
+    metrics = Gb26875Metrics()
+    if settings.gb26875_metrics_port:
+        gb26875.serve_metrics(settings.gb26875_metrics_port, metrics)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(gb26875.standalone(settings, stop, metrics=metrics))
+        except BaseException as exc:
+            failed.append(exc)
+            stop.set()
+
+    gateway = threading.Thread(target=run, name="gb26875", daemon=True)
+    gateway.start()
+    while gateway.is_alive():
+        gateway.join(0.5)
+    if failed:
+        raise failed[0]

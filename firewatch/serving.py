@@ -13,6 +13,7 @@ from api.app import create_app
 from dispatch import loop as dispatch_loop
 from dispatch.sender import Sender
 from gateways import mapped_mqtt
+from gateways.gb26875 import running as gb26875
 from ingest.metrics import IngestCollector
 from ingest.service import IngestService
 from settings import Settings
@@ -59,6 +60,7 @@ async def serve_all(
                 collectors=[
                     IngestCollector(service.counters),
                     *mapped_mqtt.collectors(service.parts.local_gateways),
+                    *gb26875.collectors(service.parts.local_gateways),
                 ],
                 session_problem=lambda: service.session_problem,
             ),

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.registry import Collector
 
 from gateways.carrier import Carrier, InboxCarrier, LocalCarrier
-from gateways.gb26875.server import Gb26875Metrics, server_from
+from gateways.gb26875.server import Gb26875Collector, Gb26875Metrics, server_from
 from ingest.local_source import LocalSource
 from settings import Settings
 
@@ -21,8 +24,54 @@ log = logging.getLogger(__name__)
 LOCAL_CAPACITY = 20_000
 
 
+class SettingsConflict(RuntimeError):
+    """The settings ask for something this process cannot do; the message says what to run."""
+
+
 def local_source() -> LocalSource:
     return LocalSource(capacity=LOCAL_CAPACITY)
+
+
+class Gb26875Source(LocalSource):
+    """Ingest's source for the server in its process, holding the server's metrics, so that
+    whoever serves /metrics finds them among ingest's sources (:func:`collectors`)."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=LOCAL_CAPACITY)
+        self.metrics = Gb26875Metrics()
+
+
+def beside_ingest(settings: Settings) -> list[Gb26875Source]:
+    """The source for ingest's parts when FIREWATCH_GB26875_PORT is set (start the server with
+    :func:`start`); none otherwise. Partitioned ingest workers each own some devices, and a
+    transmission device's packet holds several: the server must then run alone."""
+    if not settings.gb26875_port:
+        return []
+    if settings.ingest_workers > 1:
+        raise SettingsConflict(
+            f"FIREWATCH_GB26875_PORT is set but ingest runs as {settings.ingest_workers} "
+            "workers (FIREWATCH_INGEST_WORKERS): run the server alone with 'firewatch gateway "
+            "gb26875' and leave FIREWATCH_GB26875_PORT unset for the ingest workers"
+        )
+    return [Gb26875Source()]
+
+
+def start(settings: Settings, sources: Sequence[object], stop: threading.Event) -> None:
+    for source in sources:
+        if isinstance(source, Gb26875Source):
+            start_beside_ingest(settings, source, stop, metrics=source.metrics)
+
+
+def collectors(sources: Sequence[object]) -> list[Collector]:
+    return [Gb26875Collector(s.metrics) for s in sources if isinstance(s, Gb26875Source)]
+
+
+def serve_metrics(port: int, metrics: Gb26875Metrics) -> None:
+    """/metrics for the server alone, from a daemon thread."""
+    registry = CollectorRegistry()
+    registry.register(Gb26875Collector(metrics))
+    start_http_server(port, registry=registry)
+    log.info("GB/T 26875.3 metrics on http://0.0.0.0:%d/metrics", port)
 
 
 async def serve(
