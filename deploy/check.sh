@@ -35,7 +35,7 @@ else
     run "compose.yaml is YAML with the expected services" python3 - <<'PY'
 import yaml
 services = yaml.safe_load(open("deploy/compose/compose.yaml"))["services"]
-missing = {"db", "mosquitto", "migrate", "broker-sync", "ingest-0", "ingest-1", "api", "dispatcher"} - set(services)
+missing = {"db", "mosquitto", "migrate", "broker-sync", "ingest-0", "ingest-1", "api", "dispatcher", "gateway-gb26875"} - set(services)
 assert not missing, f"services missing: {missing}"
 for name, svc in services.items():
     for dep, cond in (svc.get("depends_on") or {}).items():
