@@ -36,6 +36,15 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "anomaly_tau_s": (60.0, 7200.0),
     "anomaly_warmup_s": (0.0, 3600.0),
     "heat_dwell_s": (0.0, 600.0),
+    "warmup_samples": (3.0, 10000.0),
+    "rewarm_after_s": (60.0, 7 * 86400.0),
+    "early_rise_c": (0.2, 20.0),
+    "early_z": (2.0, 100.0),
+    "early_ror_c_per_min": (1.0, 30.0),
+    "early_window_s": (2.0, 300.0),
+    "solo_factor": (1.0, 10.0),
+    "early_dwell_s": (0.0, 600.0),
+    "room_window_s": (0.0, 600.0),
     "obscuration_prealarm_pct_per_m": (0.2, 20.0),
     "obscuration_alarm_pct_per_m": (0.5, 30.0),
     "obscuration_dwell_s": (0.0, 300.0),
@@ -70,6 +79,20 @@ class RuleConfig:
     anomaly_tau_s: float = 600.0  # baseline memory: follows daily swings, not a fire's minute
     anomaly_warmup_s: float = 60.0  # no anomaly verdict until the baseline has seen this long
     heat_dwell_s: float = 4.0  # rate and anomaly must hold this long: a draught is not a fire
+    # Warm-up: no statistical verdict (anomaly, early rise) before this many samples since the
+    # device (re)started; a silence of rewarm_after_s (an outage, a swapped detector) restarts it.
+    warmup_samples: float = 20.0
+    rewarm_after_s: float = 1800.0  # six missed 5-minute reports
+    # Early rise (heat_ror's second criterion, docs/rules.md): a fire's ceiling plume rises
+    # above the room's own trend and keeps rising. With a neighbour (same floor or room) or the
+    # device's own smoke chamber agreeing, this much is a fire; alone, solo_factor times it.
+    early_rise_c: float = 1.0  # above the device's own trend line, and at least early_z sigma
+    early_z: float = 4.0  # chosen by bench.detection (cross-validated; docs/rules.md)
+    early_ror_c_per_min: float = 5.0  # still rising this fast above the trend, over the window
+    early_window_s: float = 10.0
+    solo_factor: float = 1.5
+    early_dwell_s: float = 4.0  # the early rise holds this long (it already spans its window)
+    room_window_s: float = 30.0  # a neighbour's suspect sample corroborates for this long
     # Smoke (photoelectric obscuration).
     obscuration_prealarm_pct_per_m: float = 1.5
     obscuration_alarm_pct_per_m: float = 3.0

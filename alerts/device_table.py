@@ -54,6 +54,9 @@ class DeviceTable:
         # a video camera, which sends nothing).
         self.silent_after: F64 = np.full(64, np.inf)
         self.building_size: dict[str, int] = {}
+        # Neighbours (DeviceInfo.place): each device's place and each place's devices' slots.
+        self.place_of: dict[int, tuple[str, ...]] = {}
+        self.members: dict[tuple[str, ...], list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -65,6 +68,7 @@ class DeviceTable:
             self._count_in_building(device, +1)
             self.devices[device.id] = device
             slot = self.slot_of(device.id)
+            self._place(slot, device.place)
             self.config_of[slot] = self._config_id(device)
             stuck = STUCK_METRIC.get(device.kind)
             self.stuck_metric[slot] = -1 if stuck is None else METRIC_CODE[stuck]
@@ -75,6 +79,24 @@ class DeviceTable:
                 or KIND_SPECS[device.kind].reports_on_change
                 else 2 * device.heartbeat + device.rules.offline_margin_s
             )
+
+    def _place(self, slot: int, place: tuple[str, ...] | None) -> None:
+        old = self.place_of.get(slot)
+        if old == place:
+            return
+        if old is not None:
+            self.members[old].remove(slot)
+            if not self.members[old]:
+                del self.members[old]
+            del self.place_of[slot]
+        if place is not None:
+            self.place_of[slot] = place
+            self.members.setdefault(place, []).append(slot)
+
+    def neighbours(self, slot: int) -> list[int]:
+        """The other devices of this device's place."""
+        place = self.place_of.get(slot)
+        return [] if place is None else [s for s in self.members[place] if s != slot]
 
     def cfg(self, name: str, slots: I64) -> F64:
         """One threshold of each of these devices."""

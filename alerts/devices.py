@@ -26,10 +26,24 @@ class DeviceInfo:
     rules: RuleConfig = field(default_factory=RuleConfig)
     thermal: ThermalConfig = field(default_factory=ThermalConfig)
     covers: tuple[str, ...] = ()  # buildings a camera watches, for correlation
+    floor: int | None = None
+    room: str | None = None
 
     @property
     def heartbeat(self) -> int:
         return self.heartbeat_s or KIND_SPECS[self.kind].heartbeat_s
+
+    @property
+    def place(self) -> tuple[str, ...] | None:
+        """Whose readings corroborate this device's (alerts.metric_rules.heat): the devices on
+        its floor of its building, else in its room, else in its building; None without one."""
+        if self.building is None:
+            return None
+        if self.floor is not None:
+            return (self.building, "floor", str(self.floor))
+        if self.room:
+            return (self.building, "room", self.room)
+        return (self.building,)
 
 
 def device_info(
@@ -41,6 +55,8 @@ def device_info(
     status: str = "active",
     heartbeat_s: int = 0,
     config: dict[str, Any] | None = None,
+    floor: int | None = None,
+    room: str | None = None,
 ) -> DeviceInfo:
     """Validates the device's ``config`` (``rules``, ``thermal``, ``covers``); raises
     ConfigError naming the field, so the registry can refuse a bad override with a 422."""
@@ -74,4 +90,6 @@ def device_info(
         rules=rules,
         thermal=thermal,
         covers=tuple(covers),
+        floor=floor,
+        room=room,
     )

@@ -5,7 +5,7 @@ device beside them (docs/rules.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -57,39 +57,77 @@ class Round:
     ring: MetricRing
     cfg: Callable[[str], F64]
     emit: Emit
+    # The device's own trend line at each sample's time and its warming rate (°C/s, 0 until
+    # warm), and each sample's message in the batch (alerts.rings.Pushed).
+    trend: F64 = field(default_factory=lambda: np.zeros(0))
+    slope: F64 = field(default_factory=lambda: np.zeros(0))
+    index: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def heat(r: Round) -> None:
+class Neighbours(Protocol):
+    """What the heat rule needs of the rest of the stream (alerts.rounds.Corroboration)."""
+
+    def mark(self, suspect: Mask) -> None: ...
+
+    def neighbours(self, candidates: I64) -> Mask: ...
+
+
+def heat(r: Round, room: Neighbours) -> None:
+    """Fixed temperature; rate of rise, judged against the room's own warming trend; and the
+    early rise: a ceiling that climbs well above its own trend line and keeps climbing, which a
+    neighbour's suspect reading (or, for a multi-sensor, its smoke) lets count sooner."""
     fixed = r.cfg("fixed_c")
     r.emit(
         Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0, threshold_c=fixed
     )
+    trend = 60.0 * r.slope
     ror, limit = r.ring.rate_per_min(EVERY, r.cfg("ror_window_s"), r.level), r.cfg("ror_c_per_min")
-    dwell = r.cfg("heat_dwell_s")
+    above = ror - trend
+    classic = above >= limit
+    excess = r.level - r.trend
+    # Rising in both halves of the window: a fire grows, while a draught or a door's puff of
+    # warm air is a step, flat before it and flat or falling after.
+    window = r.cfg("early_window_s")
+    whole = r.ring.rate_per_min(EVERY, window, r.level)
+    newer = r.ring.rate_per_min(EVERY, window / 2, r.level)
+    rising = np.fmin(newer, 2.0 * whole - newer) - trend
+    need = np.maximum(r.cfg("early_rise_c"), r.cfg("early_z") * r.sigma)
+    suspect = r.warm & (excess >= need / 2) & (rising > 0)
+    room.mark(suspect)
+    strong = r.warm & (rising >= r.cfg("early_ror_c_per_min"))
+    solo = strong & (excess >= r.cfg("solo_factor") * need)
+    candidates = np.flatnonzero(strong & (excess >= need) & ~solo & ~classic)
+    together = np.zeros(len(r.s), dtype=bool)
+    together[candidates] = room.neighbours(candidates)
+    criterion = np.where(classic, "rate", np.where(solo, "early", "room"))
     r.emit(
         Rule.HEAT_ROR,
         AlertClass.FIRE,
-        on=ror >= limit,
-        off=~(ror >= limit / 2),
-        dwell=dwell,
+        on=classic | solo | together,
+        off=~(above >= limit / 2) & ~suspect,
+        dwell=np.where(classic, r.cfg("heat_dwell_s"), r.cfg("early_dwell_s")),
         rate_c_per_min=ror,
         threshold_c_per_min=limit,
+        trend_c_per_min=trend,
+        excess_c=excess,
+        criterion=criterion.astype(object),
     )
-    anomaly(r)
+    anomaly(r, r.trend)
 
 
-def anomaly(r: Round) -> None:
-    """A rise against the device's own recent baseline: room air on a detector, a cable's
-    temperature on an electrical monitor (with a larger default rise: load changes move it)."""
+def anomaly(r: Round, baseline: F64) -> None:
+    """A rise against the device's own recent baseline: room air on a detector (its trend
+    line, so a room warming steadily is not a rise), a cable's temperature on an electrical
+    monitor (with a larger default rise: load changes move it)."""
     need = np.maximum(r.cfg("anomaly_rise_c"), r.cfg("anomaly_z") * r.sigma)
-    rise = r.level - r.base
+    rise = r.level - baseline
     r.emit(
         Rule.HEAT_ANOMALY,
         AlertClass.PREALARM,
         on=r.warm & (rise >= need),
         off=rise < need / 2,
         dwell=r.cfg("heat_dwell_s"),
-        baseline_c=r.base,
+        baseline_c=baseline,
         rise_c=rise,
     )
 
@@ -119,11 +157,18 @@ def cable(r: Round) -> None:
         threshold_c=fire,
         rate_c_per_min=ror,
     )
-    anomaly(r)
+    anomaly(r, r.base)
 
 
-def smoke(r: Round) -> None:
+def smoke(r: Round, heat_suspect_at: Callable[[], F64]) -> None:
+    """Obscuration; on a multi-sensor, smoke past the pre-alarm while its own heat rule finds
+    the ceiling rising (within ``room_window_s``) is a fire at once: two physical signs of one
+    fire agree, so neither needs to wait for its own alarm level."""
     pre, alarm = r.cfg("obscuration_prealarm_pct_per_m"), r.cfg("obscuration_alarm_pct_per_m")
+    smoky = r.level >= pre
+    hot = np.zeros(len(r.s), dtype=bool)
+    if smoky.any():
+        hot = smoky & (heat_suspect_at() >= r.t - r.cfg("room_window_s"))
     r.emit(
         Rule.SMOKE_PREALARM,
         AlertClass.PREALARM,
@@ -134,9 +179,9 @@ def smoke(r: Round) -> None:
     r.emit(
         Rule.SMOKE_OBSCURATION,
         AlertClass.FIRE,
-        on=r.v >= alarm,
+        on=(r.v >= alarm) | hot,
         off=r.level < 0.8 * pre,
-        dwell=r.cfg("obscuration_dwell_s"),
+        dwell=np.where(hot, 0.0, r.cfg("obscuration_dwell_s")),
         threshold_pct_per_m=alarm,
     )
 

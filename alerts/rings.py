@@ -9,6 +9,14 @@ A ring keeps as many samples as its metric's rules read: ``DEPTH`` for a rate of
 otherwise cost 35 MB more). Besides them, each row keeps a robust exponentially weighted
 baseline and spread: an anomaly needs the device's normal level over many minutes, and a median
 over a window that long would cost a ring ten times deeper.
+
+Each row also keeps the device's own trend: an exponentially weighted least-squares line through
+its samples (five running sums, kept relative to the newest sample so they stay small), each
+sample clipped to a few spreads of the line before it counts, so a fire's minute bends it
+little. A room warming steadily (sun, heating, a previous fire) is judged against that line,
+not against a level it has long left. A sample after a gap of ``rewarm_s`` or more starts the
+row's baseline, spread and trend afresh: a detector back from an outage, or swapped for a new
+one, learns its room again before any statistical rule may judge it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ DEPTH = 32  # 30 s of history at 1 Hz for the rate of rise; half an hour at one 
 LEVEL_DEPTH = 3  # the median of three that makes a level
 CLIP_SIGMAS = 3.0  # a sample moves the baseline by at most this many spreads: spikes do not
 SPREAD_CLIP_SIGMAS = 8.0
+TREND_SIGMAS = 2.0  # a trend counts only by how far it is above this many standard errors
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -44,6 +53,16 @@ class MetricRing:
         self.base: F64 = np.full(capacity, np.nan)
         self.spread: F64 = np.zeros(capacity)
         self.changed_at: F64 = np.full(capacity, np.nan)
+        self.since: I64 = np.zeros(capacity, dtype=np.int64)  # samples since the (re)start
+        # The trend's weighted sums: weight, u, u², v, u·v, with u the time before the newest.
+        self.s0: F64 = np.zeros(capacity)
+        self.su: F64 = np.zeros(capacity)
+        self.suu: F64 = np.zeros(capacity)
+        self.sv: F64 = np.zeros(capacity)
+        self.suv: F64 = np.zeros(capacity)
+        # Event time of the device's newest suspect sample (alerts.metric_rules.heat): what its
+        # neighbours and its own smoke chamber read as corroboration.
+        self.hot_t: F64 = np.full(capacity, -np.inf)
         self.row_of: I64 = np.full(0, -1, dtype=np.int64)  # device slot -> row, -1: none yet
         self.used = 0
 
@@ -78,6 +97,10 @@ class MetricRing:
         self.base = _grown(self.base, size, np.nan)  # type: ignore[assignment]
         self.spread = _grown(self.spread, size, 0.0)  # type: ignore[assignment]
         self.changed_at = _grown(self.changed_at, size, np.nan)  # type: ignore[assignment]
+        self.since = _grown(self.since, size, 0)  # type: ignore[assignment]
+        for name in _TREND:
+            setattr(self, name, _grown(getattr(self, name), size, 0.0))
+        self.hot_t = _grown(self.hot_t, size, -np.inf)  # type: ignore[assignment]
 
     def rows(self, rows: I64) -> dict[str, npt.NDArray[np.generic]]:
         """A copy of these rows, to put back if the batch's transaction fails."""
@@ -87,18 +110,22 @@ class MetricRing:
         for name, values in saved.items():
             getattr(self, name)[rows] = values
 
-    def push(self, rows: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64) -> Pushed:
-        """Appends samples, a row's consecutive and in time order, updating baseline and spread
-        with each sample clipped to a few spreads, and remembering when the value last changed.
+    def push(
+        self, rows: I64, t: F64, v: F64, *, tau_s: F64, min_sigma: F64, rewarm_s: F64
+    ) -> Pushed:
+        """Appends samples, a row's consecutive and in time order, updating baseline, spread
+        and trend with each sample clipped to a few spreads, and remembering when the value
+        last changed.
 
         Returns the ring as it stood after each sample (one row per sample), so a device's
-        samples are judged together rather than one round each. Only the baseline and spread
-        are carried sample to sample: clipped, their recursion has no exact closed form."""
+        samples are judged together rather than one round each. Only the baseline, spread and
+        trend are carried sample to sample: clipped, their recursion has no exact closed form."""
         depth, count = self.depth, len(rows)
         first = firsts(rows)
-        head = np.maximum.accumulate(np.where(first, np.arange(count), 0))
+        index = np.arange(count)
+        head = np.maximum.accumulate(np.where(first, index, 0))
         n0 = self.n[rows]
-        n_before = n0 + np.arange(count) - head
+        n_before = n0 + index - head
         after = MetricRing(0, depth=depth)
         after.n = n_before + 1
         # Each sample's ring: the ring as it was, with this batch's samples up to it (at most
@@ -111,44 +138,100 @@ class MetricRing:
         after.t, after.v = self.t[rows], self.v[rows]
         after.t[owner, column], after.v[owner, column] = t[source], v32[source]
         after.last_t = t
-        after.first_t = np.where(n0 == 0, t[head], self.first_t[rows])
-        shifted = np.maximum(np.arange(count) - 1, 0)  # the sample before, within the row
+        shifted = np.maximum(index - 1, 0)  # the sample before, within the row
         previous = np.where(first, self.v[rows, (n0 - 1) % depth], v32[shifted].astype(np.float64))
         changed = (n_before == 0) | (previous != v32)
-        newest = np.maximum.accumulate(np.where(changed, np.arange(count), -1))
+        newest = np.maximum.accumulate(np.where(changed, index, -1))
         after.changed_at = np.where(newest >= head, t[newest], self.changed_at[rows])
-        level = after.level(np.arange(count))
+        level = after.level(index)
         level_before = level[shifted]
         level_before[first] = self.level(rows[first])
-        fresh = n_before == 0
-        dt = np.where(fresh, 0.0, t - np.where(first, self.last_t[rows], t[shifted]))
+        gap = t - np.where(first, self.last_t[rows], t[shifted])
+        # A new row, or one back after a gap, starts its baseline, spread and trend afresh.
+        fresh = (n_before == 0) | (gap >= rewarm_s)
+        dt = np.where(fresh, 0.0, gap)
+        restart = np.maximum.accumulate(np.where(fresh, index, -1))
+        restarted = restart >= head
+        after.first_t = np.where(restarted, t[np.maximum(restart, 0)], self.first_t[rows])
+        after.since = np.where(restarted, index - restart + 1, self.since[rows] + index - head + 1)
         # Plain averaging over the first samples, so a new device's spread is learnt in its
         # first minute rather than over the baseline's much longer memory.
-        alpha = np.maximum(-np.expm1(-dt / tau_s), 1.0 / (n_before + 1))
+        alpha = np.maximum(-np.expm1(-dt / tau_s), 1.0 / after.since)
         # Noise, not trend: the spread follows each sample's distance from the level just
         # before it, so a slow rise (a smouldering room) does not widen it; spikes and bursts do.
         jump = np.where(fresh, 0.0, np.abs(v - level_before))
+        base, spread, predicted, slope = self._carry(
+            rows,
+            first,
+            after,
+            v,
+            fresh=fresh,
+            dt=dt,
+            alpha=alpha,
+            decay=np.exp(-dt / tau_s),
+            jump=jump,
+            min_sigma=min_sigma,
+        )
+        after.hot_t = self.hot_t[rows]
+        for name in _FIELDS:
+            if name != "hot_t":
+                getattr(self, name)[rows[lasts(first)]] = getattr(after, name)[lasts(first)]
+        return Pushed(after, level, base, spread, predicted, slope)
+
+    def _carry(
+        self,
+        rows: I64,
+        first: B,
+        after: MetricRing,
+        v: F64,
+        *,
+        fresh: B,
+        dt: F64,
+        alpha: F64,
+        decay: F64,
+        jump: F64,
+        min_sigma: F64,
+    ) -> tuple[F64, F64, F64, F64]:
+        """Baseline, spread and trend, sample by sample (one pass per depth, every row at
+        once); fills ``after``'s and returns the baseline and spread before each sample, and
+        the trend line's value and warming rate at it."""
+        count = len(rows)
         base, spread = np.empty(count), np.empty(count)
+        predicted, slope = np.empty(count), np.empty(count)
         after.base, after.spread = np.empty(count), np.empty(count)
+        sums = {name: np.empty(count) for name in _TREND}
         starts, last = np.flatnonzero(first), lasts(first)
         sizes = last - starts + 1
         row_base, row_spread = self.base[rows[starts]], self.spread[rows[starts]]
+        row = {name: getattr(self, name)[rows[starts]] for name in _TREND}
         for k in range(int(sizes.max(initial=0))):
             live = sizes > k
             i = starts[live] + k
             base[i], spread[i] = row_base[live], row_spread[live]
             sigma = np.maximum(spread[i], min_sigma[i])
-            moved = np.where(fresh[i], v[i], base[i])
+            new = fresh[i]
+            moved = np.where(new, v[i], base[i])
             step = np.clip(v[i] - moved, -CLIP_SIGMAS * sigma, CLIP_SIGMAS * sigma)
             moved = moved + alpha[i] * step
-            widened = np.where(fresh[i], 0.0, spread[i])
+            widened = np.where(new, 0.0, spread[i])
             deviation = np.minimum(jump[i], SPREAD_CLIP_SIGMAS * sigma)
             widened = widened + alpha[i] * (deviation - widened)
             after.base[i], after.spread[i] = moved, widened
             row_base[live], row_spread[live] = moved, widened
-        for name in _FIELDS:
-            getattr(self, name)[rows[last]] = getattr(after, name)[last]
-        return Pushed(after, level, base, spread)
+            line, rise = _trend_step(row, live, dt=dt[i], decay=decay[i], new=new, sigma=sigma)
+            predicted[i] = np.where(new, v[i], line)
+            slope[i] = np.where(new, 0.0, rise)
+            # The sample counts towards the line within a few spreads of it.
+            counted = np.where(
+                new, v[i], np.clip(v[i], line - CLIP_SIGMAS * sigma, line + CLIP_SIGMAS * sigma)
+            )
+            row["s0"][live] += 1.0
+            row["sv"][live] += counted
+            for name in _TREND:
+                sums[name][i] = row[name][live]
+        for name in _TREND:
+            setattr(after, name, sums[name])
+        return base, spread, predicted, slope
 
     def level(self, slots: I64) -> F64:
         """Median of the last three samples: one spiking sample never makes a level."""
@@ -187,12 +270,44 @@ class MetricRing:
 @dataclass(slots=True)
 class Pushed:
     """The ring and level after each pushed sample, and the baseline and spread from before
-    it: a rise is measured against what was normal until then."""
+    it: a rise is measured against what was normal until then. ``trend`` is the device's own
+    line as it stood before the sample, at the sample's time, and ``slope`` its warming rate
+    (°C/s, never below 0: a cooling room's line is not extrapolated, so the end of cooling is
+    not a rise)."""
 
     after: MetricRing
     level: F64
     base: F64
     spread: F64
+    trend: F64
+    slope: F64
+
+
+def _trend_step(
+    row: dict[str, F64], live: B, *, dt: F64, decay: F64, new: B, sigma: F64
+) -> tuple[F64, F64]:
+    """Moves the live rows' sums to the new sample's time (decayed, relative to it, emptied
+    where the row starts afresh); returns the line's value there and its significant warming
+    rate (the slope less ``TREND_SIGMAS`` standard errors, at least 0)."""
+    s0, su, suu = row["s0"][live], row["su"][live], row["suu"][live]
+    sv, suv = row["sv"][live], row["suv"][live]
+    keep = np.where(new, 0.0, decay)
+    suu = (suu - 2.0 * dt * su + dt * dt * s0) * keep
+    suv = (suv - dt * sv) * keep
+    su = (su - dt * s0) * keep
+    s0, sv = s0 * keep, sv * keep
+    row["s0"][live], row["su"][live], row["suu"][live] = s0, su, suu
+    row["sv"][live], row["suv"][live] = sv, suv
+    spread_u = s0 * suu - su * su
+    fitted = (s0 >= 2.0) & (spread_u > 1e-9 * np.maximum(s0, 1.0) ** 2)
+    safe = np.where(fitted, spread_u, 1.0)
+    raw = np.where(fitted, (s0 * suv - su * sv) / safe, 0.0)
+    error = sigma * np.sqrt(np.where(fitted, s0 / safe, 0.0))
+    rise = np.maximum(raw - TREND_SIGMAS * error, 0.0)
+    weight = np.maximum(s0, 1e-300)
+    mean_v = np.where(s0 > 0, sv / weight, 0.0)
+    mean_u = np.where(s0 > 0, su / weight, 0.0)
+    return mean_v - rise * mean_u, rise
 
 
 def firsts(rows: I64) -> B:
@@ -216,4 +331,17 @@ def median3(
     return median
 
 
-_FIELDS = ("t", "v", "n", "last_t", "first_t", "base", "spread", "changed_at")
+_TREND = ("s0", "su", "suu", "sv", "suv")
+_FIELDS = (
+    "t",
+    "v",
+    "n",
+    "last_t",
+    "first_t",
+    "base",
+    "spread",
+    "changed_at",
+    "since",
+    *_TREND,
+    "hot_t",
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
@@ -39,6 +40,7 @@ class MetricRounds:
         self, *, table: DeviceTable, tracks: Tracks, recorder: Recorder, undo: UndoLog
     ) -> None:
         self.table, self.tracks, self.recorder, self.undo = table, tracks, recorder, undo
+        self.hot = HotIndex.empty()
         self.rings = {
             metric: MetricRing(depth=DEPTH if metric in RATE_METRICS else LEVEL_DEPTH)
             for metric in RING_METRICS
@@ -54,8 +56,11 @@ class MetricRounds:
         arrivals: list[datetime],
         out: Batch,
     ) -> None:
-        """The readings of messages ``start`` <= index < ``stop`` of the batch."""
-        for metric, samples in readings.items():
+        """The readings of messages ``start`` <= index < ``stop`` of the batch. Temperatures
+        first: a multi-sensor's smoke rule reads what its heat rule made of the same moment."""
+        self.hot = HotIndex.empty()
+        for metric in sorted(readings, key=lambda m: m != "temperature_c"):
+            samples = readings[metric]
             if start == 0 and stop == len(arrivals):
                 part = samples
             else:
@@ -103,6 +108,7 @@ class MetricRounds:
                 t=data[fresh, 1],
                 v=data[fresh, 2],
                 rank=rank[fresh],
+                index=data[fresh, 3].astype(np.int64),
                 arrivals=[arrivals[int(i)] for i in data[fresh, 3]],
                 out=out,
             )
@@ -117,6 +123,7 @@ class MetricRounds:
         t: F64,
         v: F64,
         rank: I64,
+        index: I64,
         arrivals: list[datetime],
         out: Batch,
     ) -> None:
@@ -130,12 +137,17 @@ class MetricRounds:
 
         first_t = ring.first_t[ring_rows]
         pushed = ring.push(
-            ring_rows, t, v, tau_s=cfg("anomaly_tau_s"), min_sigma=cfg("anomaly_min_sigma_c")
+            ring_rows,
+            t,
+            v,
+            tau_s=cfg("anomaly_tau_s"),
+            min_sigma=cfg("anomaly_min_sigma_c"),
+            rewarm_s=cfg("rewarm_after_s"),
         )
         after = pushed.after
         first = firsts(ring_rows)
-        first_t = np.where(first, first_t, after.first_t)
-        warm = (after.n - 1 >= 10) & (t - first_t >= cfg("anomaly_warmup_s"))
+        first_t = after.first_t
+        warm = (after.since - 1 >= cfg("warmup_samples")) & (t - first_t >= cfg("anomaly_warmup_s"))
         nth = np.arange(len(s)) - np.maximum.accumulate(np.where(first, np.arange(len(s)), 0))
         devices, ids, record = self.table.devices, self.table.ids, self.recorder.record
         # (rank, emit call, change, sample): the order rounds of one sample per device had.
@@ -174,12 +186,13 @@ class MetricRounds:
         sigma = np.maximum(pushed.spread, cfg("anomaly_min_sigma_c"))
         level, base = pushed.level, pushed.base
         r = Round(s, ring_rows, nth, t, v, level, base, sigma, warm, after, cfg, emit)
+        r.trend, r.slope, r.index = pushed.trend, np.where(warm, pushed.slope, 0.0), index
         if metric == "temperature_c":
-            metric_rules.heat(r)
+            metric_rules.heat(r, Corroboration(self, ring, r))
         elif metric == "cable_temp_c":
             metric_rules.cable(r)
         elif metric == "obscuration_pct_per_m":
-            metric_rules.smoke(r)
+            metric_rules.smoke(r, lambda: self.hot.of(self.rings["temperature_c"], s, index))
         elif metric == "residual_current_ma":
             metric_rules.leakage(r, self.trend)
         elif metric == "max_temp_c":
@@ -205,3 +218,69 @@ class MetricRounds:
                 detail=facts,
             )
             record(decision, device, out)
+
+
+@dataclass(slots=True)
+class HotIndex:
+    """Each temperature sample of this part of the batch (by slot, then time) with the device's
+    newest suspect time after it, and before the part: so a neighbour or the device's own smoke
+    rule reads a device's state as it stood at a point of the stream, however it was cut."""
+
+    slots: I64
+    index: I64
+    after: F64
+    before: F64
+
+    @classmethod
+    def empty(cls) -> HotIndex:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, np.zeros(0), np.zeros(0))
+
+    def of(self, ring: MetricRing, slots: I64, index: I64) -> F64:
+        """Each device's newest suspect time at its message ``index`` (-inf: none)."""
+        found = np.full(len(slots), -np.inf)
+        known = np.flatnonzero(slots < ring.row_of.shape[0])
+        rows = ring.row_of[slots[known]]
+        found[known[rows >= 0]] = ring.hot_t[rows[rows >= 0]]
+        if len(self.slots):
+            lo = np.searchsorted(self.slots, slots, side="left")
+            hi = np.searchsorted(self.slots, slots, side="right")
+            for j in np.flatnonzero(hi > lo):
+                a, b = int(lo[j]), int(hi[j])
+                k = a + int(np.searchsorted(self.index[a:b], index[j], side="right")) - 1
+                found[j] = self.after[k] if k >= a else self.before[a]
+        return found
+
+
+class Corroboration:
+    """What the heat rule asks of the rest of the stream for its early rise: whether a
+    neighbour of the device was suspect within ``room_window_s`` before the sample."""
+
+    def __init__(self, rounds: MetricRounds, ring: MetricRing, r: Round) -> None:
+        self.rounds, self.ring, self.r = rounds, ring, r
+
+    def mark(self, suspect: npt.NDArray[np.bool_]) -> None:
+        """Records the suspect samples: each row's newest suspect time, after each sample."""
+        r, ring = self.r, self.ring
+        first = firsts(r.rows)
+        position = np.arange(len(r.rows))
+        head = np.maximum.accumulate(np.where(first, position, 0))
+        newest = np.maximum.accumulate(np.where(suspect, position, -1))
+        before = ring.hot_t[r.rows]
+        after = np.where(newest >= head, r.t[np.maximum(newest, 0)], before)
+        self.rounds.hot = HotIndex(r.s, r.index, after, before)
+        last = np.flatnonzero(np.append(first[1:], True))
+        ring.hot_t[r.rows[last]] = after[last]
+
+    def neighbours(self, candidates: I64) -> npt.NDArray[np.bool_]:
+        """Whether each candidate sample has a neighbour suspect in the window before it."""
+        r, table, hot = self.r, self.rounds.table, self.rounds.hot
+        window = r.cfg("room_window_s")
+        helped = np.zeros(len(candidates), dtype=bool)
+        for n, j in enumerate(candidates):
+            others = table.neighbours(int(r.s[j]))
+            if others:
+                slots = np.array(others, dtype=np.int64)
+                when = hot.of(self.ring, slots, np.full(len(slots), r.index[j]))
+                helped[n] = bool((when >= r.t[j] - window[j]).any())
+        return helped

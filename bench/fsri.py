@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 QUADRANTS = "ABCD"
+BURNER = re.compile(r"\d+kW")
 COLUMN = "Quadrant {} Temperature 25 mm Below Ceiling"
 
 
@@ -37,8 +39,15 @@ class Experiment:
     ceiling_c: npt.NDArray[np.float64]  # (samples, 4): quadrants A..D, NaN where missing
 
     @property
+    def family(self) -> str:
+        """The fuel: ``100kW`` and ``250kW`` gas burners, ``RedAccent`` chairs (and, in the
+        data kept aside, other burner sizes and sofas)."""
+        return self.name.split("_", 1)[0]
+
+    @property
     def slow(self) -> bool:
-        return self.name.startswith("RedAccent")
+        """Furniture, not a gas burner: a fire that grows from a small flame."""
+        return not BURNER.fullmatch(self.family)
 
 
 def load(path: Path) -> Experiment:
