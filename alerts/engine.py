@@ -162,10 +162,11 @@ class Engine:
                     track.ensure(len(table))
                     track.set(slot, True)
 
-    def remember_shielded(self, shielded: Mapping[str, datetime]) -> None:
-        """At start-up: a component shielded at its panel stays so until the panel says."""
-        for device_id, since in shielded.items():
-            self.recorder.disabled[device_id] = since.timestamp()
+    def remember_shields(self, shields: Mapping[str, tuple[bool, datetime]]) -> None:
+        """At start-up, each panel component's newest shield event: on or off, and when, so a
+        shield stays on until the panel lifts it and an older event changes nothing."""
+        for device_id, (on, at) in shields.items():
+            self.recorder.shields[device_id] = (on, at.timestamp())
 
     def remember_heard(self, heard: Mapping[str, datetime]) -> None:
         """At start-up, from the stored device status: offline timers survive a restart."""

@@ -36,6 +36,8 @@ _EVENT_RULES: dict[tuple[Kind, str], tuple[Rule, AlertClass]] = {
     (Kind.PANEL, "supervisory"): (Rule.PANEL_SUPERVISORY, AlertClass.SUPERVISORY),
 }
 _EVENT_CLASS = {rule: cls for rule, cls in _EVENT_RULES.values()} | {Rule.FAULT: AlertClass.TROUBLE}
+# What a component's panel reports that its shield holds back.
+_SHIELDED_RULES = (Rule.PANEL_FIRE, Rule.PANEL_SUPERVISORY)
 _CLEARED_BY = {
     "alarm_cleared": (
         Rule.SMOKE_ALARM,
@@ -72,13 +74,22 @@ class MessageRules:
         slot = self.table.slot[device.id]
 
         def record(
-            rule: Rule, cls: AlertClass, active: bool, value: float | None, detail: dict[str, Any]
+            rule: Rule,
+            cls: AlertClass,
+            active: bool,
+            value: float | None,
+            detail: dict[str, Any],
+            *,
+            again: bool = False,
         ) -> None:
+            """``again``: raise an active rule anew (a shield lifted over a live alarm)."""
             was = self._track_at("event", rule, slot)
             if not active and not was:
                 return
             self._switch("event", rule, slot, active)
-            change = Change.CLEAR if not active else Change.REPEAT if was else Change.RAISE
+            change = (
+                Change.CLEAR if not active else Change.RAISE if again or not was else Change.REPEAT
+            )
             decision = Decision(
                 subject=device.id,
                 rule=rule,
@@ -108,7 +119,8 @@ class MessageRules:
             elif message.event_type == "fault":
                 record(Rule.FAULT, AlertClass.TROUBLE, True, None, detail)
             elif message.event_type in ("disabled", "disabled_cleared"):
-                self._shield(device.id, message)
+                for rule in self._shield(device.id, slot, message):
+                    record(rule, _EVENT_CLASS[rule], True, None, detail, again=True)
             elif message.event_type == "test":
                 test_until = self.recorder.test_until
                 self.undo.save_item(test_until, device.id, test_until.get(device.id))
@@ -152,14 +164,21 @@ class MessageRules:
             for condition in conditions:
                 self._frame_condition(condition, device, slot, received_at, out)
 
-    def _shield(self, device_id: str, message: Decoded) -> None:
-        """A panel's shield (屏蔽) on a component, or its end."""
-        disabled = self.recorder.disabled
-        self.undo.save_item(disabled, device_id, disabled.get(device_id))
-        if message.event_type == "disabled":
-            disabled[device_id] = message.ts.timestamp()
-        else:
-            disabled.pop(device_id, None)
+    def _shield(self, device_id: str, slot: int, message: Decoded) -> tuple[Rule, ...]:
+        """A panel's shield (屏蔽) on a component, or its end, in the order of their times: a
+        late copy of an older one changes nothing. Returns the component's rules still active
+        when its shield is lifted: they are live alarms now, raised again to be dispatched."""
+        shields = self.recorder.shields
+        current = shields.get(device_id)
+        at = message.ts.timestamp()
+        if current is not None and at < current[1]:
+            return ()
+        self.undo.save_item(shields, device_id, current)
+        on = message.event_type == "disabled"
+        shields[device_id] = (on, at)
+        if on or current is None or not current[0]:
+            return ()
+        return tuple(r for r in _SHIELDED_RULES if self._track_at("event", r, slot))
 
     def _frame_condition(
         self,

@@ -46,9 +46,9 @@ class Recorder:
     def __init__(self, undo: UndoLog) -> None:
         self.undo = undo
         self.test_until: dict[str, float] = {}
-        # Panel components shielded (屏蔽) at their panel, since when: like maintenance, their
-        # alarms are recorded and never dispatched, until the panel lifts the shield.
-        self.disabled: dict[str, float] = {}
+        # Panel components' shields (屏蔽): on or off, and when the panel said so. While on,
+        # like maintenance, their alarms are recorded and never dispatched.
+        self.shields: dict[str, tuple[bool, float]] = {}
         self.chatter: dict[Key, deque[float]] = {}
         self.deferred_clear: dict[Key, Decision] = {}
         # When each alert's newest activation arrived (server time): a chattering alert is
@@ -69,7 +69,7 @@ class Recorder:
             decision.suppressed = device.status
         elif self.test_until.get(device.id, float("-inf")) >= t:
             decision.suppressed = "test"
-        elif self.disabled.get(device.id, float("inf")) <= t:
+        elif (shield := self.shields.get(device.id)) is not None and shield[0] and shield[1] <= t:
             decision.suppressed = "disabled"
         key = (decision.subject, decision.rule)
         self._save(key)

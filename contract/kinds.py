@@ -72,7 +72,11 @@ EVENT_TYPES = frozenset(
 # Fire and tamper: judged even from a device whose clock is outside the time window, stamped
 # with their arrival (docs/contract.md, "A wrong device clock"): a detector whose clock drifted
 # still reports smoke. Everything else from such a device is dead-lettered.
-CLOCK_EXEMPT_EVENTS = frozenset({"alarm", "fire_detected", "smoke_detected", "tamper"})
+# A panel's shield and its lifting likewise: a lost lifting would hold the component's alarms
+# back for good.
+CLOCK_EXEMPT_EVENTS = frozenset(
+    {"alarm", "fire_detected", "smoke_detected", "tamper", "disabled", "disabled_cleared"}
+)
 
 
 @dataclass(frozen=True, slots=True)

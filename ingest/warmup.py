@@ -20,7 +20,7 @@ from store.engine_state import (
     bucketed_readings,
     last_heard,
     recent_readings,
-    shielded,
+    shields,
 )
 
 TREND_METRIC = "residual_current_ma"
@@ -44,7 +44,7 @@ def warm_engine(
     devices = {i: d for i, d in registry.everything().items() if owns is None or owns(i)}
     engine.configure(devices.values())
     engine.remember_heard(last_heard(conn))
-    engine.remember_shielded({i: t for i, t in shielded(conn).items() if i in devices})
+    engine.remember_shields({i: s for i, s in shields(conn).items() if i in devices})
     raw_since = now - window
     chunks = []
     if now - TREND_WINDOW < raw_since:
