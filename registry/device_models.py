@@ -287,6 +287,30 @@ async def delete_model(conn: psycopg.AsyncConnection[Any], name: str, *, actor: 
     await record(conn, actor, subject_type="device_model", subject_id=name, action="delete")
 
 
+async def check_model_of(
+    conn: psycopg.AsyncConnection[Any], kind: Kind, config: dict[str, Any]
+) -> None:
+    """A device's ``config.mqtt`` names a registered model of the device's kind: Invalid
+    otherwise, so a typo is a 422 rather than messages that never arrive."""
+    link = config.get("mqtt")
+    if not isinstance(link, dict):
+        return
+    name = str(link.get("model"))
+    row = await rows.get_model(conn, name)
+    if row is None:
+        raise Invalid(
+            ("config", "mqtt", "model"),
+            f"no device model {name!r}; GET /api/v1/device-models lists them",
+            name,
+        )
+    if row["kind"] != kind.value:
+        raise Invalid(
+            ("config", "mqtt", "model"),
+            f"model {name!r} maps {row['kind']} devices, not {kind.value}",
+            name,
+        )
+
+
 async def model_audit(
     conn: psycopg.AsyncConnection[Any], name: str, *, limit: int
 ) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import psycopg
 from contract.kinds import KIND_SPECS, Kind
 from registry.credentials import issue_credentials
 from registry.device_config import ConfigFieldError, check_config, named_buildings
+from registry.device_models import check_model_of
 from registry.errors import Invalid
 from store.audit import Actor, record
 from store.buildings import known_buildings
@@ -62,6 +63,7 @@ async def register(
     kind = Kind(fields["kind"])
     if check_place:
         await check_places(conn, building=fields.get("building"), config=fields.get("config") or {})
+    await check_model_of(conn, kind, fields.get("config") or {})
     row_fields = {k: v for k, v in fields.items() if v is not None}
     row_fields["kind"] = kind.value
     row_fields.setdefault("heartbeat_s", KIND_SPECS[kind].heartbeat_s)

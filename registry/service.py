@@ -15,6 +15,7 @@ import psycopg
 
 from contract.kinds import KIND_SPECS, Kind
 from registry.device_import import ImportDocument, media_type_of, parse
+from registry.device_models import check_model_of
 from registry.device_status import change_status
 from registry.errors import Conflict, Invalid, NotFound
 from registry.import_files import ImportFormatError
@@ -102,6 +103,7 @@ async def update_device(
         changes["heartbeat_s"] = KIND_SPECS[kind].heartbeat_s
     if "config" in changes:
         changes["config"] = checked_config(kind, changes["config"] or {})
+        await check_model_of(conn, kind, changes["config"])
     await check_places(conn, building=changes.get("building"), config=changes.get("config") or {})
     changed = {k: [current[k], v] for k, v in changes.items() if current[k] != v}
     device = await device_rows.update_device(conn, device_id, {k: changes[k] for k in changed})

@@ -160,3 +160,25 @@ def test_a_devices_mqtt_config_is_checked(api: Api, mqtt: dict[str, Any], loc: s
     assert answer.status_code == 422, answer.text
     error = answer.json()["detail"][0]
     assert error["loc"] == ["body", "config"] and error["msg"].startswith(f"{loc}: "), error
+
+
+def test_a_device_names_a_registered_model_of_its_kind(api: Api) -> None:
+    name = f"{api.site}-z2m"
+    tech = api.as_("technician")
+    assert tech.post(URL, json=smoke_model(name)).status_code == 201
+    body = {"id": f"{api.site}-E", "kind": "electrical", "site": api.site}
+    for mqtt, says in (
+        ({"model": f"{api.site}-none"}, "no device model"),
+        ({"model": name}, "maps smoke"),
+    ):
+        answer = tech.post("/api/v1/devices", json={**body, "config": {"mqtt": mqtt}})
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["detail"][0]
+        assert error["loc"] == ["body", "config", "mqtt", "model"] and says in error["msg"]
+    device = api.device("SD", config={})
+    changed = tech.patch(
+        f"/api/v1/devices/{device['id']}", json={"config": {"mqtt": {"model": f"{api.site}-x"}}}
+    )
+    assert changed.status_code == 422 and "no device model" in changed.json()["detail"][0]["msg"]
+    ok = tech.patch(f"/api/v1/devices/{device['id']}", json={"config": {"mqtt": {"model": name}}})
+    assert ok.status_code == 200 and ok.json()["config"]["mqtt"] == {"model": name}
