@@ -126,6 +126,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     add_registry_errors(app)
     app.include_router(health.router)
+    # Early: platforms push hundreds of times a second, and routes are matched in order.
+    app.include_router(platform_push.router)
     app.include_router(docs.router)
     # Before devices: /devices/import, /export and /pending are not device ids.
     app.include_router(device_bulk.router)
@@ -149,5 +151,4 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(wall.router)
     app.include_router(gateways_isapi.router)
-    app.include_router(platform_push.router)
     return app

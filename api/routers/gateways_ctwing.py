@@ -17,7 +17,7 @@ from api.gateway_push import (
     refuse,
     with_problems,
 )
-from api.state import State
+from api.state import get_state
 from gateways import ctwing
 from gateways.platform_mapping import Unavailable
 from gateways.push_targets import Refused
@@ -83,7 +83,8 @@ _ONLINE = {
         },
     },
 )
-async def ctwing_push(request: Request, state: State) -> PushReceipt | JSONResponse:
+async def ctwing_push(request: Request) -> JSONResponse:
+    state = get_state(request)  # called, not a dependency: sync ones run on a thread
     settings = state.settings
     if not settings.ctwing_app_secret:
         return problem(404, OFF)

@@ -19,7 +19,7 @@ from api.gateway_push import (
     with_problems,
 )
 from api.schemas import Problem
-from api.state import State
+from api.state import get_state
 from contract.messages import Reason
 from gateways import onenet
 from gateways.platform_mapping import Unavailable
@@ -58,11 +58,11 @@ _SECURE = {
 )
 async def onenet_url_check(
     request: Request,
-    state: State,
     msg: Annotated[str, Query(min_length=1, max_length=CHECK_MAX)],
     nonce: Annotated[str, Query(min_length=1, max_length=onenet.NONCE_MAX)],
     signature: Annotated[str, Query(min_length=1, max_length=CHECK_MAX)],
 ) -> PlainTextResponse | JSONResponse:
+    state = get_state(request)
     token = state.settings.onenet_token
     if not token:
         return problem(404, OFF)
@@ -98,7 +98,8 @@ async def onenet_url_check(
         }
     },
 )
-async def onenet_push(request: Request, state: State) -> PushReceipt | JSONResponse:
+async def onenet_push(request: Request) -> JSONResponse:
+    state = get_state(request)  # called, not a dependency: sync ones run on a thread
     settings = state.settings
     if not settings.onenet_token:
         return problem(404, OFF)
