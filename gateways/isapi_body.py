@@ -196,8 +196,7 @@ class _Multipart:
         if at >= 0:  # the CRLF before a delimiter belongs to it
             end = at - 2 if buf[max(0, at - 2) : at] == b"\r\n" else at
             end = at - 1 if end == at and buf[max(0, at - 1) : at] == b"\n" else end
-        content = bytes(buf[: end if at >= 0 else keep_from])
-        self._take(content)
+        self._take(buf, end if at >= 0 else keep_from)
         del buf[:keep_from]
         if at < 0:
             return False
@@ -205,18 +204,19 @@ class _Multipart:
         self._state = "after-delimiter"
         return True
 
-    def _take(self, content: bytes) -> None:
+    def _take(self, buf: bytearray, end: int) -> None:
+        """The part's bytes ``buf[:end]``: a dropped part's only counted, never copied."""
         if self._part == "drop":
-            self._dropped += len(content)
+            self._dropped += end
             return
         assert self._alert is not None
-        self._alert += content
-        if len(self._alert) > ALERT_MAX_BYTES:
+        if len(self._alert) + end > ALERT_MAX_BYTES:
             raise Refused(Reason.OVERSIZE, f"the alert part is over {ALERT_MAX_BYTES} bytes")
+        self._alert += buf[:end]
 
     def finish(self) -> Body:
         if self._state == "body":  # no closing delimiter: what came is the part
-            self._take(bytes(self._buf))
+            self._take(self._buf, len(self._buf))
             self._buf.clear()
         if self._alert is None:
             raise Refused(Reason.MALFORMED, "no EventNotificationAlert part in the multipart body")
