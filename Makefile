@@ -43,4 +43,5 @@ bench: install
 	-$(BIN)/python -m bench.registry_import
 	-$(BIN)/python -m bench.subscriptions
 	-$(BIN)/python -m bench.body_limit
+	-nice $(BIN)/python -m bench.http_push
 	$(BIN)/python -m bench.summary
