@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -24,14 +25,17 @@ import psycopg
 from ingest.local_source import Full, LocalSource
 from ingest.pipeline import Inbound
 from store import inbox
-from store.database import connect_async
+from store.database import DatabaseUnavailable, connect_async
 from store.dead_letters import topic_site
 
 log = logging.getLogger(__name__)
 
 WRITE_EVERY_S = 0.002  # hand-overs that come together are written in one transaction
-WATCH_EVERY_S = 0.02  # how often to look for rows ingest has committed, without a notification
+WATCH_EVERY_S = 0.25  # how often to look for rows ingest has committed, without its NOTIFY
 WRITE_MAX = 2000
+RETRY_S = 1.0
+BACKLOG_MAX = 100_000  # rows per site in the inbox: beyond it, refuse at once
+COUNT_EVERY_S = 1.0
 
 
 class NotCarried(Exception):
@@ -75,11 +79,18 @@ def _settle(future: asyncio.Future[None]) -> None:
 
 class InboxCarrier:
     """Writes hand-overs in batches, then waits for ingest to delete their rows. Start it
-    with :meth:`start` inside the event loop that will call :meth:`carry`."""
+    with :meth:`start` inside the event loop that will call :meth:`carry`.
 
-    def __init__(self, database_url: str, *, timeout_s: float) -> None:
+    Rows are kept whatever becomes of the peer's request: data outlives an ingest outage
+    longer than the platform's patience. A site's inbox is capped at ``backlog_max`` rows;
+    beyond it, hand-overs are refused at once (ingest is away or far behind)."""
+
+    def __init__(
+        self, database_url: str, *, timeout_s: float, backlog_max: int = BACKLOG_MAX
+    ) -> None:
         self._url = database_url
         self._timeout_s = timeout_s
+        self._backlog_max = backlog_max
         self._writes: asyncio.Queue[tuple[list[inbox.InboxRow], asyncio.Future[list[int]]]] = (
             asyncio.Queue()
         )
@@ -87,27 +98,49 @@ class InboxCarrier:
         self._ids_of: dict[int, set[int]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self._backlog: dict[str, int] = {}  # rows per site, as last counted
+        self._counted_at = float("-inf")
+        self._conns: list[psycopg.AsyncConnection[Any]] = []
 
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._write_loop(), name="gateway-inbox-writer"),
-            asyncio.create_task(self._watch_loop(), name="gateway-inbox-watcher"),
+            asyncio.create_task(self._keep(self._write_once, "writer"), name="inbox-writer"),
+            asyncio.create_task(self._keep(self._watch_once, "watcher"), name="inbox-watcher"),
         ]
 
     async def stop(self) -> None:
+        """Never raises; hand-overs still waiting are told the gateway is stopping."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        stopping = NotCarried("the gateway is stopping; send again")
+        while not self._writes.empty():
+            _, written = self._writes.get_nowait()
+            if not written.done():
+                written.set_exception(stopping)
+        for committed in self._waiting.values():
+            if not committed.done():
+                committed.set_exception(stopping)
+        for conn in self._conns:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._conns = []
 
     async def carry(self, items: Sequence[Inbound], *, gateway: str) -> None:
         if not items:
             return
+        rows = [_row(gateway, item) for item in items]
+        full = [s for s in {r[0] for r in rows} if self._backlog.get(s, 0) >= self._backlog_max]
+        if full:
+            raise NotCarried(
+                f"the gateway inbox holds {self._backlog[full[0]]} messages of site {full[0]!r}"
+                " that ingest has not taken; is 'firewatch ingest' running for that site?"
+            )
         loop = asyncio.get_running_loop()
         written: asyncio.Future[list[int]] = loop.create_future()
-        rows = [_row(gateway, item) for item in items]
         await self._writes.put((rows, written))
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -124,77 +157,107 @@ class InboxCarrier:
         except TimeoutError:
             raise NotCarried(f"ingest did not commit within {self._timeout_s:g} s") from None
 
+    async def _keep(self, once: Callable[[], Awaitable[None]], what: str) -> None:
+        """Runs one of the loops for ever: any error (a database away, a bug) is logged and
+        the loop goes on after a pause, on a new connection."""
+        while True:
+            try:
+                await once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "the gateway inbox %s failed (%s); trying again in %.0f s",
+                    what,
+                    exc,
+                    RETRY_S,
+                    exc_info=not isinstance(exc, psycopg.Error | DatabaseUnavailable),
+                )
+                for conn in self._conns:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+                self._conns = []
+                await asyncio.sleep(RETRY_S)
+
+    async def _connection(self, index: int) -> psycopg.AsyncConnection[Any]:
+        """0: the writer's, 1: the watcher's (listening for ingest's commits)."""
+        while len(self._conns) < 2:
+            conn = await connect_async(self._url)
+            if len(self._conns) == 1:
+                await conn.execute(f"LISTEN {inbox.DONE_CHANNEL}")
+            self._conns.append(conn)
+        return self._conns[index]
+
     async def _next_group(self) -> list[tuple[list[inbox.InboxRow], asyncio.Future[list[int]]]]:
         first = await self._writes.get()
         await asyncio.sleep(WRITE_EVERY_S)
-        group = [first]
-        while not self._writes.empty() and sum(len(r) for r, _ in group) < WRITE_MAX:
-            group.append(self._writes.get_nowait())
+        group, size = [first], len(first[0])
+        while not self._writes.empty() and size < WRITE_MAX:
+            item = self._writes.get_nowait()
+            group.append(item)
+            size += len(item[0])
         return [(rows, fut) for rows, fut in group if not fut.done()]  # not timed out already
 
-    async def _write_loop(self) -> None:
-        conn: psycopg.AsyncConnection[Any] | None = None
-        while True:
-            group = await self._next_group()
-            if not group:
-                continue
-            try:
-                if conn is None:
-                    conn = await connect_async(self._url)
-                ids = await inbox.put(conn, [row for rows, _ in group for row in rows])
-            except (psycopg.Error, OSError) as exc:
-                if conn is not None:
-                    await conn.close()
-                conn = None
-                log.warning("writing to the gateway inbox failed: %s", exc)
-                for _, fut in group:
-                    if not fut.done():
-                        fut.set_exception(NotCarried(f"the database is unavailable: {exc}"))
-                continue
-            at = 0
-            for rows, fut in group:
+    async def _write_once(self) -> None:
+        group = await self._next_group()
+        if not group:
+            return
+        try:
+            conn = await self._connection(0)
+            ids = await inbox.put(conn, [row for rows, _ in group for row in rows])
+            if time.monotonic() - self._counted_at >= COUNT_EVERY_S:
+                self._backlog = await inbox.backlog(conn)
+                self._counted_at = time.monotonic()
+        except Exception as exc:
+            for _, fut in group:
                 if not fut.done():
-                    fut.set_result(ids[at : at + len(rows)])
-                at += len(rows)
+                    fut.set_exception(NotCarried(f"the gateway inbox is unavailable: {exc}"))
+            raise
+        at = 0
+        for rows, fut in group:
+            if not fut.done():
+                fut.set_result(ids[at : at + len(rows)])
+            at += len(rows)
 
-    async def _watch_loop(self) -> None:
-        conn: psycopg.AsyncConnection[Any] | None = None
-        while True:
-            if not self._waiting:
-                self._wake.clear()
-                await self._wake.wait()
-            await asyncio.sleep(WATCH_EVERY_S)
-            try:
-                if conn is None:
-                    conn = await connect_async(self._url)
-                asked = dict(self._ids_of)  # hand-overs registered later are not in the answer
-                every = {i for ids in asked.values() for i in ids}
-                left = await inbox.remaining(conn, every) if every else set()
-            except (psycopg.Error, OSError) as exc:
-                if conn is not None:
-                    await conn.close()
-                conn = None
-                log.warning("reading the gateway inbox failed: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            for last, ids in asked.items():
-                waiting = self._waiting.get(last)
-                if waiting is not None and not ids & left:
-                    _settle(waiting)
+    async def _watch_once(self) -> None:
+        if not self._waiting:
+            self._wake.clear()
+            await self._wake.wait()
+        conn = await self._connection(1)
+        # Woken by ingest's commit, or at the latest after WATCH_EVERY_S.
+        async for _ in conn.notifies(timeout=WATCH_EVERY_S, stop_after=1):
+            pass
+        asked = dict(self._ids_of)  # hand-overs registered later are not in the answer
+        every = {i for ids in asked.values() for i in ids}
+        left = await inbox.remaining(conn, every) if every else set()
+        for last, ids in asked.items():
+            waiting = self._waiting.get(last)
+            if waiting is not None and not ids & left:
+                _settle(waiting)
 
 
 def _row(gateway: str, item: Inbound) -> inbox.InboxRow:
     rejection = item.rejection
+    topic = _clean(item.topic)
     return (
-        topic_site(item.topic),  # fw/v1/{site}/… and gw/{gateway}/{site}/… alike
+        topic_site(topic),  # fw/v1/{site}/… and gw/{gateway}/{site}/… alike
         gateway,
-        rejection.device_id if rejection is not None else _device_of(item.topic),
-        item.topic,
+        _text(rejection.device_id) if rejection is not None else _device_of(topic),
+        topic,
         item.payload,
         item.received_at,
         rejection.reason.value if rejection is not None else None,
-        rejection.detail if rejection is not None else None,
+        _clean(rejection.detail) if rejection is not None else None,
     )
+
+
+def _clean(value: str) -> str:
+    """PostgreSQL's text refuses NUL, and one refused row would fail its whole group."""
+    return value.replace("\x00", "\ufffd")
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else _clean(value)
 
 
 def _device_of(topic: str) -> str | None:

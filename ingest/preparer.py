@@ -11,23 +11,23 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ingest.lanes import EventCopies, Handoff
-from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound, Prepared
 from ingest.sources import Source
 
 log = logging.getLogger(__name__)
 
 IDLE_S = 0.2
-ALARM_POLL_S = 0.01
-GATEWAY_BATCHES_AHEAD = 2  # with two lanes, how often an idle preparer and committer look again
+ALARM_POLL_S = 0.01  # with an alarm lane or gateways, how often idle threads look again
+GATEWAY_BATCHES_AHEAD = 2  # prepared gateway batches waiting for the committer, at most
+GATEWAY_STREAK = 2  # gateway batches committed in a row while a telemetry batch waits
 
 
 class Preparer:
     def __init__(
         self,
-        source: MqttSource,
+        source: Source,
         *,
-        alarms: MqttSource | None,
+        alarms: Source | None,
         gateways: Sequence[Source] = (),
         prepare: Callable[[Sequence[Inbound]], Prepared],
         batch_max: int,
@@ -45,27 +45,40 @@ class Preparer:
         self._batch_wait_s = batch_wait_s
         self._copies = EventCopies()
         self._urgent: queue.SimpleQueue[Handoff] = queue.SimpleQueue()
+        self._gateway_q: queue.SimpleQueue[Handoff] = queue.SimpleQueue()
+        self._gateway_streak = 0  # gateway batches committed in a row while telemetry waited
         self._handoff: queue.Queue[Handoff] = queue.Queue(maxsize=1)
-        self._poll_s = IDLE_S if alarms is None and not gateways else ALARM_POLL_S
+        self._poll_s = IDLE_S if alarms is None and not self._gateways else ALARM_POLL_S
 
     def next(self) -> Handoff | None:
-        """For the committer: an alarm batch if one waits, else the next telemetry batch
-        within the poll interval (shorter with an alarm lane, so alarms wait less)."""
+        """For the committer: an alarm batch if one waits; else a gateway's batch, but never
+        more than GATEWAY_STREAK in a row while telemetry waits (a busy gateway must not starve
+        the readings that raise pre-alarms); else the next telemetry batch within the poll
+        interval (shorter with an alarm lane or gateways, so their batches wait less)."""
         try:
             return self._urgent.get_nowait()
         except queue.Empty:
             pass
+        if self._gateway_streak < GATEWAY_STREAK or self._handoff.empty():
+            try:
+                item = self._gateway_q.get_nowait()
+            except queue.Empty:
+                pass
+            else:
+                self._gateway_streak += 1
+                return item
         try:
-            return self._handoff.get(timeout=self._poll_s)
+            item = self._handoff.get(timeout=self._poll_s)
         except queue.Empty:
             return None
+        self._gateway_streak = 0
+        return item
 
     def run(self, stop: threading.Event) -> None:
         """The preparer thread, until ``stop`` is set."""
         waiting: Handoff | None = None
         while not stop.is_set():
-            if self._take_gateways():
-                continue
+            self._take_gateways()
             if self._alarms is not None:
                 alarms = self._alarms.next_batch(
                     max_size=self._batch_max,
@@ -92,23 +105,24 @@ class Preparer:
             if batch:
                 waiting = self._handoff_of(self._source, batch)
 
-    def _take_gateways(self) -> bool:
-        """False when nothing was taken, or the committer is behind: what waits in a gateway's
-        source is bounded there (and unanswered), not here."""
-        if self._urgent.qsize() >= GATEWAY_BATCHES_AHEAD:
-            return False
-        taken = False
+    def _take_gateways(self) -> None:
+        """Nothing while the committer is behind: what waits in a gateway's source is bounded
+        there (and unanswered), not here. A source that raises (it should not) is skipped."""
         for gateway in self._gateways:
-            batch = gateway.next_batch(
-                max_size=self._batch_max,
-                max_bytes=self._batch_max_bytes,
-                wait_s=0.0,
-                idle_s=0.0,
-            )
+            if self._gateway_q.qsize() >= GATEWAY_BATCHES_AHEAD:
+                return
+            try:
+                batch = gateway.next_batch(
+                    max_size=self._batch_max,
+                    max_bytes=self._batch_max_bytes,
+                    wait_s=0.0,
+                    idle_s=0.0,
+                )
+            except Exception:
+                log.exception("a gateway's source failed; its messages wait unanswered")
+                continue
             if batch:
-                self._urgent.put(self._handoff_of(gateway, batch, copies=False))
-                taken = True
-        return taken
+                self._gateway_q.put(self._handoff_of(gateway, batch, copies=False))
 
     def _handoff_of(self, source: Source, batch: list[Inbound], *, copies: bool = True) -> Handoff:
         """A batch the preparer cannot prepare (database away, a bug) goes on unprepared;

@@ -13,7 +13,8 @@ from typing import Any
 
 import psycopg
 
-CHANNEL = "gateway_inbox"
+CHANNEL = "gateway_inbox"  # a gateway wrote rows
+DONE_CHANNEL = "gateway_inbox_done"  # ingest committed some
 
 # site, gateway, device_id, topic, payload, received_at, rejection reason, rejection detail
 InboxRow = tuple[str, str, str | None, str, bytes, datetime, str | None, str | None]
@@ -37,6 +38,12 @@ async def put(conn: psycopg.AsyncConnection[Any], rows: Sequence[InboxRow]) -> l
         ids = [int(r[0]) for r in await cur.fetchall()]
         await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
     return ids
+
+
+async def backlog(conn: psycopg.AsyncConnection[Any]) -> dict[str, int]:
+    """Rows waiting per site."""
+    cur = await conn.execute("SELECT site, count(*) FROM gateway_inbox GROUP BY site")
+    return {str(site): int(n) for site, n in await cur.fetchall()}
 
 
 async def remaining(conn: psycopg.AsyncConnection[Any], ids: Collection[int]) -> set[int]:
@@ -96,5 +103,8 @@ def take(
 
 
 def done(conn: psycopg.Connection[Any], ids: Sequence[int]) -> None:
-    """Called once the rows' batch has committed: their gateways may now answer."""
-    conn.execute("DELETE FROM gateway_inbox WHERE id = ANY(%s)", (list(ids),))
+    """Called once the rows' batch has committed: their gateways may now answer, and are told
+    to look."""
+    with conn.transaction():
+        conn.execute("DELETE FROM gateway_inbox WHERE id = ANY(%s)", (list(ids),))
+        conn.execute("SELECT pg_notify(%s, '')", (DONE_CHANNEL,))
