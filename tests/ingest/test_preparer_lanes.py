@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from ingest.pipeline import Inbound, Prepared
 from ingest.preparer import GATEWAY_STREAK, Preparer
 
-
 COMMIT_S = 0.005
 
 
