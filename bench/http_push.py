@@ -130,8 +130,14 @@ def _register(url: str, site: str) -> None:
             )
 
 
+def cpu_s(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _processes(url: str, broker: str, site: str, port: int) -> Iterator[None]:
+def _processes(url: str, broker: str, site: str, port: int) -> Iterator[dict[str, int]]:
     env = {
         **os.environ,
         "FIREWATCH_DATABASE_URL": url,
@@ -151,7 +157,7 @@ def _processes(url: str, broker: str, site: str, port: int) -> Iterator[None]:
     ]
     try:
         wait_until(lambda: _up(port), timeout=60, what="firewatch api")
-        yield
+        yield {"ingest": procs[0].pid, "api": procs[1].pid}
     finally:
         for proc in procs:
             proc.terminate()
@@ -178,6 +184,7 @@ def main() -> None:
     concurrent: list[float] = []
     single: list[float] = []
     retries_clean = True
+    cpu_ms: dict[str, list[float]] = {"api": [], "ingest": []}
     with (
         tempfile.TemporaryDirectory() as work,
         own_broker(Path(work)) as broker,
@@ -185,15 +192,18 @@ def main() -> None:
     ):
         _register(url, site)
         port = free_port()
-        with _processes(url, broker, site, port):
+        with _processes(url, broker, site, port) as pids:
             start_ms = int(time.time() * 1000) - 3_600_000
             warm = pushes(200, start_ms=start_ms - 100_000, serial=0)
             asyncio.run(_send(port, warm, 16))  # the mapping read, connections open
             for run in range(args.runs):
                 before = _stored(url)
                 bodies = pushes(args.pushes, start_ms=start_ms + run * 1_000_000, serial=run)
+                cpu_before = {role: cpu_s(pid) for role, pid in pids.items()}
                 took, statuses = asyncio.run(_send(port, bodies, args.connections))
                 ok = statuses.count(200)
+                for role, pid in pids.items():
+                    cpu_ms[role].append((cpu_s(pid) - cpu_before[role]) / max(ok, 1) * 1000)
                 stored = _stored(url) - before
                 concurrent.append(ok / took)
                 lone = pushes(
@@ -209,7 +219,8 @@ def main() -> None:
                     f"run {run + 1}: concurrent {ok}/{len(bodies)} answered 200 in {took:.2f} s "
                     f"= {ok / took:.0f} pushes/s, {stored} rows stored; one at a time "
                     f"{single[-1]:.0f} pushes/s; {len(again)} retries "
-                    f"{'stored nothing twice' if clean else 'STORED AGAIN or refused'}"
+                    f"{'stored nothing twice' if clean else 'STORED AGAIN or refused'}; CPU per "
+                    f"push: api {cpu_ms['api'][-1]:.2f} ms, ingest {cpu_ms['ingest'][-1]:.2f} ms"
                 )
     median, lone_median = statistics.median(concurrent), statistics.median(single)
     spread = f"{min(concurrent):.0f}-{max(concurrent):.0f}"
@@ -218,6 +229,8 @@ def main() -> None:
         f"median {lone_median:.0f}/s ({min(single):.0f}-{max(single):.0f}); "
         f"ratio {median / lone_median:.1f}x"
     )
+    api_ms, ingest_ms = statistics.median(cpu_ms["api"]), statistics.median(cpu_ms["ingest"])
+    print(f"CPU per committed push: api {api_ms:.2f} ms, ingest {ingest_ms:.2f} ms (medians)")
     figures = [
         Figure(
             name=f"OneNET pushes committed, {args.connections} connections",
@@ -227,6 +240,20 @@ def main() -> None:
             met=median >= TARGET,
             baseline="one push at a time, each waiting for its commit",
             ratio=round(median / lone_median, 1),
+        ),
+        Figure(
+            name="api CPU per committed push",
+            value=round(api_ms, 2),
+            unit="ms",
+            target="",
+            met=None,
+        ),
+        Figure(
+            name="ingest CPU per committed push",
+            value=round(ingest_ms, 2),
+            unit="ms",
+            target="",
+            met=None,
         ),
         Figure(
             name="a retry of a committed push stores nothing twice",
