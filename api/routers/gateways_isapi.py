@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
@@ -126,7 +127,7 @@ def _login_problem(
     """Why the login does not check (for the dead letter), None when it does, "stale" for a
     right Digest answer to an old nonce."""
     if known is None:
-        return f"no registered camera {auth.username!r}"
+        return f"no registered camera {auth.username[:64]!r}"
     if auth.scheme is http_auth.Scheme.BASIC:
         by_hash = known.password_hash is not None and http_auth.matches_mosquitto_hash(
             auth.password, known.password_hash
@@ -193,7 +194,11 @@ _DOCUMENTED: dict[int | str, dict[str, Any]] = {
         "description": f"The alert part is over {ALERT_MAX_BYTES // 1024} KiB (dead-lettered), "
         "or the whole body over 16 MiB; pictures of any size below that are dropped",
     },
-    503: {"model": Problem, "description": "Not committed in time: send again (Retry-After)"},
+    503: {
+        "model": Problem,
+        "description": "Not committed in time, or the registry unreadable: send again "
+        "(Retry-After)",
+    },
 }
 _BODY = {"schema": {"type": "string", "format": "binary"}}
 
@@ -231,8 +236,17 @@ async def isapi_notification(request: Request, state: State) -> Response:  # noq
         return _challenge(receiver, "log in with HTTP Digest or Basic, the device id as user")
     known = None
     if DEVICE_ID_RE.fullmatch(auth.username):
-        async with state.open_pool.connection() as conn:
-            known = await camera_secrets(conn, auth.username)
+        try:
+            wait = state.settings.gateway_commit_timeout_s
+            async with state.open_pool.connection(timeout=wait) as conn:
+                known = await camera_secrets(conn, auth.username)
+        except psycopg.Error as exc:  # the pool's timeout too: the camera sends again
+            counters.not_carried += 1
+            return _problem(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the registry cannot be read: {type(exc).__name__}",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
     problem = _login_problem(auth, known, request=request, receiver=receiver)
     if problem == "stale":
         return _challenge(receiver, "the nonce is stale: answer the new one", stale=True)
