@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -260,3 +261,36 @@ def test_stale_window_is_the_nonce_life() -> None:
     now = time.time()
     nonce = http_auth.nonce(key=KEY, now=now - timedelta(minutes=4).total_seconds())
     assert _check(_answer(nonce, password="secret"), now=now) is http_auth.DigestCheck.OK
+
+
+def _kinds(body: bytes) -> list[tuple[str, str | None]]:
+    found = notification(read_body("application/xml", body), assume_tz=SHANGHAI)
+    out = []
+    for message in contract_messages(found, site="s", device_id="D", received_at=AT):
+        channel = message.topic.rsplit("/", 1)[1]
+        out.append((channel, orjson.loads(message.payload).get("type")))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("event_type", "state", "expected"),
+    [
+        ("fireDetection", "active", [("event", "fire_detected")]),
+        ("smokeDetection", "active", [("event", "smoke_detected")]),
+        (
+            "smokeAndFireDetection",
+            "active",
+            [("event", "fire_detected"), ("event", "smoke_detected")],
+        ),
+        ("smokeAndFireDetection", "inactive", [("event", "alarm_cleared")]),
+        ("videoloss", "active", [("event", "fault")]),
+        ("videoloss", "inactive", [("status", None)]),
+        ("heartBeat", "active", [("status", None)]),
+        ("VMD", "active", [("status", None)]),
+    ],
+)
+def test_each_event_type_becomes_what_the_docs_say(
+    event_type: str, state: str, expected: list[tuple[str, str | None]]
+) -> None:
+    body = fire_xml(AT, state=state, kind=event_type)
+    assert _kinds(body) == expected
