@@ -9,6 +9,7 @@ camera rules and thresholds judge it (docs/gateways.md, "Thermal cameras (Hikvis
   fired, ``max_temp_c`` (or ``min_temp_c`` / ``avg_temp_c``, as the rule measures), with the
   rule as ``region`` and the PTZ preset as ``preset``. The camera's own alarm level is kept
   nowhere: Firewatch's region rule (alerts/metric_rules.py) judges the temperature itself.
+  A temperature-difference rule's alarm carries no temperature of its own: a status message.
 - ``fireDetection`` -> event ``fire_detected``; ``smokeDetection`` -> ``smoke_detected``;
   ``smokeAndFireDetection`` -> both; their ``inactive`` -> ``alarm_cleared``.
 - ``heartBeat``, an ``inactive`` ``videoloss`` (what older firmware sends as its heartbeat) and
@@ -70,6 +71,7 @@ class Thermometry:
     rule: str | None
     preset: str | None
     values: dict[str, float]
+    difference: bool = False  # a temperature-difference rule: no temperature of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,10 @@ def _from_element(element: Element, depth: int, budget: list[int]) -> Any:
         name = _local(child.tag)
         if name in out:
             existing = out[name]
-            out[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+            if isinstance(existing, list):  # only ever one of ours: a value is never a list
+                existing.append(value)
+            else:
+                out[name] = [existing, value]
         else:
             out[name] = value
     return out
@@ -251,6 +256,7 @@ def _thermometry(block: Mapping[str, Any], entry: Mapping[str, Any]) -> Thermome
         rule=f"rule-{rule}" if rule is not None else None,
         preset=preset if preset not in (None, "0") else None,
         values=values,
+        difference=current is not None and not measured,
     )
 
 
@@ -329,7 +335,9 @@ def notification(body: Body, *, assume_tz: tzinfo) -> Notification:
         thermometry=_thermometry_of(doc) if event_type in THERMOMETRY_TYPES else [],
         fire_regions=_fire_regions(doc) if event_type in FIRE_TYPES else [],
     )
-    if event_type in THERMOMETRY_TYPES and not any(t.values for t in found.thermometry):
+    if event_type in THERMOMETRY_TYPES and not any(
+        t.values or t.difference for t in found.thermometry
+    ):
         raise Refused(Reason.SCHEMA, f"a {event_type} notification without a temperature")
     return found
 
@@ -348,7 +356,7 @@ def contract_messages(
 ) -> list[Inbound]:
     """The messages a ``thermal_camera`` would have published for this notification."""
     at, now = n.at, received_at
-    if n.event_type in THERMOMETRY_TYPES:
+    if any(t.values for t in n.thermometry):
         return [
             messages.reading(
                 site,

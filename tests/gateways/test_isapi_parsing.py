@@ -294,3 +294,13 @@ def test_each_event_type_becomes_what_the_docs_say(
 ) -> None:
     body = fire_xml(AT, state=state, kind=event_type)
     assert _kinds(body) == expected
+
+
+def test_a_difference_rule_is_heard_from_and_no_temperature_refused() -> None:
+    difference = tma_xml(AT, 12.0).replace(
+        b"highest temp is higher than", b"temperature diff is higher than"
+    )
+    assert _kinds(difference) == [("status", None)]
+    bare = tma_xml(AT, 12.0).replace(b"<currTemperature>12.0</currTemperature>", b"")
+    with pytest.raises(Refused, match="without a temperature"):
+        _kinds(bare)
