@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import psycopg
@@ -44,7 +45,7 @@ from gateways import messages
 from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound
 from settings import Settings
-from store.database import connect
+from store.database import DatabaseUnavailable, connect
 from store.device_models import MappedDevice, ModelRow, models_and_devices
 
 log = logging.getLogger(__name__)
@@ -297,12 +298,25 @@ class MappedMqttSource:
         self.counters = MappedCounters()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The refresher's connection (used by start's first read, then by its thread only).
+        self._conn: psycopg.Connection[Any] | None = None
+        self._snapshot: tuple[list[ModelRow], list[MappedDevice]] | None = None
 
     def refresh(self) -> None:
-        """Reads the registry, then follows its models' topics; raises psycopg errors."""
-        with connect(self._settings.database_url) as conn:
-            models, devices = models_and_devices(conn, site=self._site)
-        fresh = DeviceMap(models, devices)
+        """Reads the registry, then follows its models' topics; raises psycopg errors and
+        DatabaseUnavailable (the connection is then dropped, and the next refresh opens
+        another)."""
+        try:
+            if self._conn is None:
+                self._conn = connect(self._settings.database_url, autocommit=True)
+            snapshot = models_and_devices(self._conn, site=self._site)
+        except (psycopg.Error, DatabaseUnavailable, OSError):
+            self._drop_connection()
+            raise
+        if snapshot == self._snapshot:
+            return  # nothing changed: no new map, no repeated warnings
+        self._snapshot = snapshot
+        fresh = DeviceMap(*snapshot)
         added, removed = self.session.set_filters(fresh.filters)
         if added or removed:
             log.info(
@@ -318,7 +332,7 @@ class MappedMqttSource:
     def _try_refresh(self) -> None:
         try:
             self.refresh()
-        except (psycopg.Error, OSError) as exc:
+        except (psycopg.Error, DatabaseUnavailable, OSError) as exc:
             self.counters.refresh_failures += 1
             log.warning("mapped MQTT could not read the device models: %s; tried again", exc)
 
@@ -335,11 +349,17 @@ class MappedMqttSource:
         while not self._stop.wait(self._refresh_s):
             self._try_refresh()
 
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.session.stop()
+        self._drop_connection()
 
     @property
     def connected(self) -> bool:

@@ -374,3 +374,33 @@ def test_two_devices_on_one_topic_or_a_wrong_kind_are_refused(
     assert f"devices {first}, {second} all publish on" in found[0][2]
     assert found[1][1] == wrong
     assert scalar(db, "SELECT count(*) FROM alerts WHERE device_id LIKE %s", f"{site}-%") == 0
+
+
+def test_without_the_registry_nothing_is_handed_over_nor_lost(
+    mapped_settings: Settings,
+    models: dict[str, str],
+    db: psycopg.Connection[Any],
+    site: str,
+    publisher: Publisher,
+) -> None:
+    """A mapped session that cannot read the models translates nothing: what arrives waits,
+    unacknowledged, and the next session takes it."""
+    device = add_device(db, site, f"{site}-SD7", Kind.SMOKE, {"model": models["z2m"]})
+    first = MappedMqttSource(mapped_settings)
+    first.start()  # subscribes the persistent session to the models' topics
+    first.stop()
+    away = mapped_settings.model_copy(update={"database_url": "postgresql://127.0.0.1:1/none"})
+    blind = MappedMqttSource(away)
+    blind.start()
+    try:
+        publisher.publish(
+            f"z2m-{site}/{device}", b'{"smoke": true, "battery": 70, "tamper": false}'
+        )
+        wait_until(lambda: blind.session._queue.qsize() == 1, timeout=10, what="the message")
+        assert blind.next_batch(max_size=100, max_bytes=10**6, wait_s=0.1, idle_s=0.5) == []
+        assert blind.counters.refresh_failures >= 1 and blind.counters.received == 0
+    finally:
+        blind.stop()
+    with mapped_ingest(mapped_settings) as (_, mapped):
+        wait_committed(mapped, 1)
+    assert scalar(db, "SELECT type FROM events WHERE device_id = %s", device) == "alarm"
