@@ -347,7 +347,11 @@ class MappedMqttSource:
 
     def _follow(self) -> None:
         while not self._stop.wait(self._refresh_s):
-            self._try_refresh()
+            try:
+                self._try_refresh()
+            except Exception:  # a bug must not stop the following: the old map stays in use
+                self.counters.refresh_failures += 1
+                log.exception("mapped MQTT could not follow the device models; tried again")
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
