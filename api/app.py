@@ -125,30 +125,33 @@ def create_app(
     app.state.firewatch = state
     app.add_exception_handler(RequestValidationError, validation_error)
     add_registry_errors(app)
-    app.include_router(health.router)
-    # Early: platforms push hundreds of times a second, and routes are matched in order.
-    app.include_router(platform_push.router)
-    app.include_router(docs.router)
-    # Before devices: /devices/import, /export and /pending are not device ids.
-    app.include_router(device_bulk.router)
-    app.include_router(pending.router)
-    app.include_router(devices.router)
-    app.include_router(device_models.router)
-    app.include_router(buildings.router)
-    app.include_router(rosters.router)
-    app.include_router(users.router)
-    app.include_router(me.router)
-    app.include_router(alerts.router)
-    app.include_router(incidents.router)
-    app.include_router(incident_cameras.router)
-    app.include_router(camera_credentials.router)
-    app.include_router(dispatches.router)
-    app.include_router(field.router)
-    app.include_router(overview.router)
-    app.include_router(readings.router)
-    app.include_router(reports.router)
-    app.include_router(monthly_report.router)
-    app.include_router(dashboard.router)
-    app.include_router(wall.router)
-    app.include_router(gateways_isapi.router)
+    # In order: routes are matched in the order they are added.
+    for routes in (
+        health,
+        platform_push,  # early: platforms push hundreds of times a second
+        docs,
+        # Before devices: /devices/import, /export and /pending are not device ids.
+        device_bulk,
+        pending,
+        devices,
+        device_models,
+        buildings,
+        rosters,
+        users,
+        me,
+        alerts,
+        incidents,
+        incident_cameras,
+        camera_credentials,
+        dispatches,
+        field,
+        overview,
+        readings,
+        reports,
+        monthly_report,
+        dashboard,
+        wall,
+        gateways_isapi,
+    ):
+        app.include_router(routes.router)
     return app
