@@ -351,6 +351,14 @@ def test_models_and_devices_added_while_running_are_followed(
         )
         publisher.publish(f"later-{site}/{device}", b'{"smoke": true}')
         wait_committed(mapped, 1)
+        assert f"later-{site}/+" in mapped.session._filters
+        db.execute("UPDATE devices SET status = 'decommissioned' WHERE id = %s", (device,))
+        db.execute("DELETE FROM device_models WHERE name = %s", (f"{site}-later",))
+        wait_until(
+            lambda: f"later-{site}/+" not in mapped.session._filters,
+            timeout=10,
+            what="the mapped session to leave the removed model's topic",
+        )
     assert scalar(db, "SELECT type FROM events WHERE device_id = %s", device) == "alarm"
 
 
