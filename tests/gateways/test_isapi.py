@@ -23,7 +23,7 @@ from contract.kinds import Kind
 from firewatch.testing import serving, wait_until
 from ingest.service import IngestService
 from settings import Settings
-from simulators.isapi_camera import IsapiCamera, fake_jpeg
+from simulators.isapi_camera import IsapiCamera, Post, fake_jpeg
 from simulators.publisher import Publisher
 from store.dead_letters import PAYLOAD_KEEP_BYTES
 from tests.conftest import Registry
@@ -521,3 +521,34 @@ def test_fuzzed_posts_never_fail_the_server(
     assert anyone.status_code == 401
     at = datetime.now(UTC).replace(microsecond=0)
     assert _post(base_url, heartbeat_xml(at), device=camera).status_code == 200
+
+
+def test_the_simulated_camera_in_each_of_its_forms(
+    ingest: IngestService,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    base_url: str,
+    site: str,
+) -> None:
+    """What the demo's cameras will send: Basic this time, XML with a picture, JSON, a
+    pre-alarm, a heartbeat; each committed."""
+    camera = add_camera(registry, db, f"{site}-CAM")
+    sim = IsapiCamera(base_url, camera, DEVICE_PASSWORD, auth="basic")
+    at = datetime.now(UTC).replace(microsecond=0)
+    xml = sim.thermometry_xml(at=at, max_c=58.5, pre_alarm=True)
+    sent = [
+        sim.post(sim.multipart(xml, name="TMPA", pictures=[fake_jpeg(30_000)])),
+        sim.post(
+            Post(
+                sim.thermometry_json(at=at + timedelta(seconds=1), max_c=61.0, rule=2),
+                "application/json",
+            )
+        ),
+        sim.post(Post(sim.heartbeat_xml(at=at + timedelta(seconds=2)), "application/xml")),
+    ]
+    assert [status for status, _ in sent] == [200, 200, 200]
+    assert _readings(db, camera) == [
+        ("max_temp_c", 58.5, "rule-1", "1"),
+        ("max_temp_c", 61.0, "rule-2", "1"),
+    ]
+    assert scalar(db, "SELECT count(*) FROM heartbeats WHERE device_id = %s", camera) == 1
