@@ -36,7 +36,8 @@ from api.app import create_app
 from bench.overview import percentile
 from bench.results import Figure, record
 from bench.seed_day import METRICS, _alerts, _status
-from firewatch.testing import database_server, own_database, serving
+from bench.timeseries_ingest import timescaledb_server
+from firewatch.testing import own_database, serving
 from settings import Settings
 from simulators.topology import build_quarter
 from store.migrate import backend
@@ -212,13 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timescaledb", default="", help="default: FIREWATCH_TEST_DATABASE_URL")
     args = parser.parse_args(argv)
     servers = [("native", Settings().database_url)]
-    candidate = args.timescaledb or database_server()
-    with psycopg.connect(candidate, dbname="postgres") as conn:
-        if conn.execute(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-            " AND current_setting('shared_preload_libraries') LIKE '%timescaledb%'"
-        ).fetchone():
-            servers.append(("timescaledb", candidate))
+    timescale = timescaledb_server(args.timescaledb)
+    if timescale:
+        servers.append(("timescaledb", timescale))
     now = datetime.now(UTC)
     figures: list[Figure] = []
     per_backend: dict[str, dict[str, list[float]]] = {}
