@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.schemas import Problem
@@ -127,7 +127,7 @@ def _raw(report: Any) -> bytes:
 
 async def committed(
     state: AppState, gateway: str, out: Translated, items: Sequence[Inbound], *, ignored: int
-) -> JSONResponse:
+) -> Response:
     """Carries the push's messages; the receipt (a PushReceipt, written directly: platforms
     push hundreds of times a second) once committed, the 503 otherwise."""
     not_carried = await carry(state, gateway, items)
@@ -139,4 +139,4 @@ async def committed(
     if out.problems:
         counters.refused[gateway, Reason.SCHEMA.value] += len(out.problems)
     receipt = {"messages": len(out.items), "refused": len(out.problems), "ignored": ignored}
-    return JSONResponse(receipt)
+    return Response(orjson.dumps(receipt), media_type="application/json")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -220,7 +221,7 @@ def _translate_one(
     if isinstance(head, str):
         return head
     dev_id, ts = head
-    identity = json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
+    identity = _canonical(message)
     device = devices(dev_id)
     ours = device.device_id if device is not None else unknown_id(dev_id)
     fields = _fields(message, kind)
@@ -260,6 +261,15 @@ def _head(message: dict[str, Any]) -> tuple[str, datetime] | str:
     if at_ms is None or not _MIN_MS <= int(at_ms) <= _MAX_MS:
         return "'at' must be epoch milliseconds between 2000 and 2100"
     return dev_id, datetime.fromtimestamp(int(at_ms) / 1000, UTC)
+
+
+def _canonical(message: dict[str, Any]) -> bytes:
+    """The message's identity: its JSON with sorted keys (orjson's limit is 64-bit integers;
+    the standard library writes any)."""
+    try:
+        return orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
 
 
 def unknown_id(dev_id: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from api.gateway_push import (
     PushReceipt,
@@ -83,7 +83,7 @@ _ONLINE = {
         },
     },
 )
-async def ctwing_push(request: Request) -> JSONResponse:
+async def ctwing_push(request: Request) -> Response:
     state = get_state(request)  # called, not a dependency: sync ones run on a thread
     settings = state.settings
     if not settings.ctwing_app_secret:

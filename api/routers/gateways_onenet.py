@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.gateway_push import (
     PushReceipt,
@@ -98,7 +98,7 @@ async def onenet_url_check(
         }
     },
 )
-async def onenet_push(request: Request) -> JSONResponse:
+async def onenet_push(request: Request) -> Response:
     state = get_state(request)  # called, not a dependency: sync ones run on a thread
     settings = state.settings
     if not settings.onenet_token:
