@@ -5,7 +5,9 @@ their answer."""
 
 from __future__ import annotations
 
+import base64
 import math
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from api.routers import gateways_isapi
 from contract.kinds import Kind
 from firewatch.testing import serving, wait_until
 from ingest.service import IngestService
@@ -552,3 +555,32 @@ def test_the_simulated_camera_in_each_of_its_forms(
         ("max_temp_c", 61.0, "rule-2", "1"),
     ]
     assert scalar(db, "SELECT count(*) FROM heartbeats WHERE device_id = %s", camera) == 1
+
+
+def test_a_body_that_never_finishes_is_a_408(
+    ingest: IngestService,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    site: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A logged-in client that sends half its body and waits: answered 408 once the read time
+    is up (shortened here from 30 s), nothing stored, and the next camera served."""
+    monkeypatch.setattr(gateways_isapi, "READ_TIMEOUT_S", 1.0)
+    camera = add_camera(registry, db, f"{site}-CAM")
+    at = datetime.now(UTC).replace(microsecond=0)
+    body = tma_xml(at, 70.0)
+    login = base64.b64encode(f"{camera}:{DEVICE_PASSWORD}".encode()).decode()
+    with serving(create_app(settings)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                f"POST {URL_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {login}\r\n"
+                f"Content-Type: application/xml\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body[:100]
+            )
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert _post(url, tma_xml(at, 71.0), device=camera).status_code == 200
+    assert _readings(db, camera) == [("max_temp_c", 71.0, "rule-1", "1")]
