@@ -137,7 +137,11 @@ def translate_fields(
     received_at: datetime,
     report: Any,
 ) -> None:
-    """The messages one report's ``fields`` make for ``device``, appended to ``out``."""
+    """The messages one report's ``fields`` make for ``device``, appended to ``out``. A report
+    whose fields make nothing (none mapped, or a tamper back to normal) is still the device
+    heard from: a heartbeat, so a device that reports only what is not mapped is not judged
+    offline."""
+    made, refused = len(out.items), len(out.problems)
     readings: dict[str, float] = {}
     status: dict[str, float] = {}
     for name, value in fields.items():
@@ -191,6 +195,10 @@ def translate_fields(
                 values=status,
                 received_at=received_at,
             )
+        )
+    if len(out.items) == made and len(out.problems) == refused:
+        out.items.append(
+            heard(site, device.device_id, ts=ts, identity=identity, received_at=received_at)
         )
 
 

@@ -109,7 +109,7 @@ def test_a_plain_push_is_committed_before_its_200_and_a_retry_stores_nothing_twi
     body = onenet_plain(msg)
     answer = _post(base_url, body)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"messages": 4, "refused": 0, "ignored": 1}
+    assert answer.json() == {"messages": 5, "refused": 0, "ignored": 1}
     # Committed when the 200 came: read at once, not eventually.
     value = db.execute(
         "SELECT metric, value FROM readings WHERE device_id = %s", (detector,)
@@ -120,12 +120,13 @@ def test_a_plain_push_is_committed_before_its_200_and_a_retry_stores_nothing_twi
         "SELECT battery_pct FROM heartbeats WHERE device_id = %s ORDER BY battery_pct",
         (detector,),
     ).fetchall()
-    assert batteries == [(87.0,), (None,)]  # the battery stream, and the online message
+    # The battery stream, the online message, and the IMEI (not mapped: the device heard).
+    assert batteries == [(87.0,), (None,), (None,)]
     for _ in range(2):  # the platform sends again: the same messages, stored once
         assert _post(base_url, body).status_code == 200
     assert _readings(db, detector) == 1
     assert _events(db, detector, "alarm") == 1
-    assert _heartbeats(db, detector) == 2
+    assert _heartbeats(db, detector) == 3
 
 
 def test_a_secure_push_is_decrypted_and_stored(
@@ -343,3 +344,13 @@ def test_a_device_added_later_is_mapped_within_seconds(
         return _readings(db, device) == 1
 
     wait_until(stored, timeout=15, what="the new mapping to be read")
+
+
+def test_a_report_of_nothing_mapped_is_still_the_device_heard(
+    base_url: str, ingest: IngestService, detector: str, db: psycopg.Connection[Any]
+) -> None:
+    msg = {"at": _at(5), "type": 1, "ds_id": "csq", "value": 21, "dev_id": DEV_ID}
+    answer = _post(base_url, onenet_plain(msg))
+    assert answer.json() == {"messages": 1, "refused": 0, "ignored": 1}
+    assert _heartbeats(db, detector) == 1
+    assert _readings(db, detector) == 0
