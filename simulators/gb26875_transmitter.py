@@ -225,7 +225,7 @@ class Transmitter:
     async def _resend_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(min(0.1, self.resend_after_s / 4))
+            await asyncio.sleep(max(0.1, self.resend_after_s / 4))
             if self._writer is None or self._writer.is_closing():
                 self._connected.clear()
                 try:

@@ -31,12 +31,15 @@ from contract.messages import Reason
 from gateways import messages
 from gateways.carrier import Carrier, NotCarried
 from gateways.gb26875 import data_units, frames
+from gateways.gb26875.data_units import DataUnit
 from gateways.gb26875.frames import Command, Frame, FrameReader, Refused
 from gateways.gb26875.mapping import Mapping, MappingUnavailable
 from gateways.gb26875.translate import (
+    Address,
     Context,
     StateMemory,
     TranslateError,
+    Translation,
     addresses,
     heard,
     moment,
@@ -54,6 +57,7 @@ CLOCK_SYNC_EVERY_S = 600.0
 WRITE_TIMEOUT_S = 10.0  # a peer that does not read its answers is dropped
 READ_CHUNK = 64 * 1024
 TYPE_CLOCK_SYNC = 90  # 8.3.2.15, sent with command 1 (control)
+_DATA = frozenset({Command.SEND, Command.ANSWER})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,13 +230,20 @@ class Gb26875Server:
                 for refused in stream.close():
                     await self._refuse(refused, peer)
                 return
+            run: list[Frame] = []  # data packets read together: carried together, in order
             for item in stream.feed(data):
                 await bucket.take()
                 self.metrics.received += 1
+                if isinstance(item, Frame) and item.command in _DATA:
+                    run.append(item)
+                    continue
+                await self._data(run, peer)
+                run = []
                 if isinstance(item, Refused):
                     await self._refuse(item, peer)
                 else:
                     await self._frame(item, peer)
+            await self._data(run, peer)
 
     async def _refuse(self, refused: Refused, peer: _Peer, *, code: str | None = None) -> None:
         """Dead-letters the bytes as they came, then denies them when they can be addressed."""
@@ -262,39 +273,44 @@ class Gb26875Server:
         await asyncio.wait_for(peer.writer.drain(), WRITE_TIMEOUT_S)
 
     async def _frame(self, frame: Frame, peer: _Peer) -> None:
+        """A packet that carries no data: the centre's own commands, refused, or answers to
+        the centre's. A confirm (3) answers its clock synchronisation: nothing more to do."""
         command = frame.command
-        if command in (Command.SEND, Command.ANSWER):
-            await self._data(frame, peer)
-        elif command in (Command.CONTROL, Command.REQUEST):
+        if command in (Command.CONTROL, Command.REQUEST):
             name = Command(command).name.lower()
-            await self._refuse(
-                Refused(
-                    "command",
-                    f"command {command} ({name}) is the centre's to send",
-                    frame.raw,
-                    frame.serial,
-                    frame.source,
-                    frame.destination,
-                ),
-                peer,
-            )
+            detail = f"command {command} ({name}) is the centre's to send"
+            await self._refuse(_refused(frame, detail, code="command"), peer)
         elif command == Command.DENY:
             log.info("GB/T 26875.3 %s denied the centre's packet %d", peer.name, frame.serial)
-        # A confirm (3) answers the centre's clock synchronisation: nothing more to do.
 
-    async def _data(self, frame: Frame, peer: _Peer) -> None:
-        try:
-            unit = data_units.parse(frame.adu) if frame.adu else None
-            sent_at = moment(frame.label, self._tz)
-        except (data_units.AduError, TranslateError) as exc:
-            code = "data_unit" if isinstance(exc, data_units.AduError) else "time_label"
-            await self._refuse(_refused(frame, str(exc)), peer, code=code)
+    async def _units(
+        self, run: list[Frame], peer: _Peer
+    ) -> list[tuple[Frame, DataUnit | None, datetime]]:
+        """Each packet's data unit and time, or its refusal."""
+        units: list[tuple[Frame, DataUnit | None, datetime]] = []
+        for frame in run:
+            try:
+                unit = data_units.parse(frame.adu) if frame.adu else None
+                units.append((frame, unit, moment(frame.label, self._tz)))
+            except data_units.AduError as exc:
+                await self._refuse(_refused(frame, str(exc), code="data_unit"), peer)
+            except TranslateError as exc:
+                await self._refuse(_refused(frame, str(exc), code="time_label"), peer)
+        return units
+
+    async def _data(self, run: list[Frame], peer: _Peer) -> None:
+        """Sends (2) and answers (5) read together from one connection, carried to ingest in
+        one hand-over and in order, each confirmed once that hand-over is committed. Not
+        carried, none is confirmed and their states are forgotten: the device sends them
+        again, in order, and they make the same messages."""
+        units = await self._units(run, peer)
+        if not units:
             return
         try:
-            await self._mapping.resolve(addresses(frame, unit))
+            await self._mapping.resolve({a for f, u, _ in units for a in addresses(f, u)})
         except MappingUnavailable as exc:
             log.warning("GB/T 26875.3 %s: not answered, %s", peer.name, exc)
-            self.metrics.not_carried += 1
+            self.metrics.not_carried += len(units)
             return
         ctx = Context(
             site=self._site,
@@ -303,31 +319,51 @@ class Gb26875Server:
             memory=self._memory,
             received_at=datetime.now(UTC),
         )
-        try:
-            translation = translate(frame, unit, ctx) if unit is not None else None
-        except TranslateError as exc:
-            await self._refuse(_refused(frame, str(exc)), peer, code="time_label")
+        items: list[Inbound] = []
+        remembered: list[Address] = []
+        carried: list[tuple[Frame, datetime]] = []
+        heard_now: set[str] = set()
+        now = time.monotonic()
+        for frame, unit, sent_at in units:
+            try:
+                translation = translate(frame, unit, ctx) if unit is not None else Translation()
+            except TranslateError as exc:
+                await self._refuse(_refused(frame, str(exc), code="time_label"), peer)
+                continue
+            items += translation.items
+            remembered += translation.remembered
+            carried.append((frame, sent_at))
+            transmitter = frame.source_hex
+            last = peer.heard_at.get(transmitter, float("-inf"))
+            if transmitter not in heard_now and now - last >= HEARD_EVERY_S:
+                heard_now.add(transmitter)
+                items.append(heard(frame, ctx))
+        if not carried:
             return
-        items: list[Inbound] = translation.items if translation else []
-        transmitter, now = frame.source_hex, time.monotonic()
-        due = now - peer.heard_at.get(transmitter, float("-inf")) >= HEARD_EVERY_S
-        if due:
-            items.append(heard(frame, ctx))
         try:
             await self._carrier.carry(items, gateway=GATEWAY)
         except NotCarried as exc:
-            if translation is not None:
-                self._memory.forget(translation.remembered)
-            self.metrics.not_carried += 1
-            log.warning("GB/T 26875.3 %s: packet %d not answered: %s", peer.name, frame.serial, exc)
+            self._memory.forget(remembered)
+            self.metrics.not_carried += len(carried)
+            log.warning(
+                "GB/T 26875.3 %s: %d packets not answered: %s", peer.name, len(carried), exc
+            )
             return
-        if due:
+        for transmitter in heard_now:
             peer.heard_at[transmitter] = now
-        if frame.command == Command.SEND:
-            await self._write(peer, frames.reply(frame, command=Command.CONFIRM, label=self._now()))
-            self.metrics.confirmed += 1
-        else:
-            self.metrics.answers += 1
+        await self._confirm(carried, peer)
+
+    async def _confirm(self, carried: list[tuple[Frame, datetime]], peer: _Peer) -> None:
+        """Committed: each send confirmed (an answer to the centre's request needs none)."""
+        label = self._now()
+        for frame, _ in carried:
+            if frame.command == Command.SEND:
+                peer.writer.write(frames.reply(frame, command=Command.CONFIRM, label=label))
+                self.metrics.confirmed += 1
+            else:
+                self.metrics.answers += 1
+        await asyncio.wait_for(peer.writer.drain(), WRITE_TIMEOUT_S)
+        frame, sent_at = carried[-1]
         await self._check_clock(frame, sent_at, peer)
 
     async def _check_clock(self, frame: Frame, sent_at: datetime, peer: _Peer) -> None:
@@ -355,8 +391,9 @@ class Gb26875Server:
         log.info("GB/T 26875.3 %s: clock off by %.0f s, synchronised", peer.name, off)
 
 
-def _refused(frame: Frame, detail: str) -> Refused:
-    return Refused("data_unit", detail, frame.raw, frame.serial, frame.source, frame.destination)
+def _refused(frame: Frame, detail: str, *, code: str) -> Refused:
+    """A packet that passed the framing checks but is refused for what it holds."""
+    return Refused(code, detail, frame.raw, frame.serial, frame.source, frame.destination)
 
 
 def limits_from(settings: Settings) -> Limits:

@@ -5,9 +5,12 @@ A state object (types 1, 2, 21) is a snapshot of flags. Each flag that changed s
 last snapshot of the same address becomes an event: set -> ``alarm``, ``fault``,
 ``disabled``, ``supervisory``; cleared -> the ``_cleared`` event. For an address this process
 has not seen yet every flag counts as changed, so a return to normal missed while the gateway
-was away still clears. Bit 0 (normal running / test) is not read as a test mode: the
-standard's own example (a smoke detector's fire alarm) sends it as 0, and a fire must never
-be taken for a test; a panel's test comes as an operation (type 4 or 24, bit 6).
+was away still clears. A snapshot that changes none of them (a module started or stopped, a
+state said again) is kept as the device's status message: it was heard, at that time.
+
+Bit 0 (normal running / test) is not read as a test mode: the standard's own example (a
+smoke detector's fire alarm) sends it as 0, and a fire must never be taken for a test; a
+panel's test comes as an operation (type 4 or 24, bit 6).
 
 ``ts`` is the object's own time label (when it happened), ``seq`` is made of what the object
 says (its flags and the event), so a transmission device that sends a packet again, even
@@ -312,6 +315,8 @@ def _changes(
             detail=detail,
             received_at=ctx.received_at,
         )
+    if not ordered:  # nothing judged changed (a module started, a repeat): the report is kept
+        yield messages.status(ctx.site, device, ts=at, seq=state << 8, received_at=ctx.received_at)
     ctx.memory.put(address, state)
 
 

@@ -396,3 +396,18 @@ def test_fuzzed_connections_never_disturb_a_valid_one(rig: Rig) -> None:
 
     fuzz()
     assert sum(rig.metrics.refused.values()) > 0
+
+
+def test_packets_sent_together_are_carried_in_order_and_all_confirmed(rig: Rig) -> None:
+    panel = rig.register(f"{rig.site}-P1", Kind.PANEL, system=1, component=wire.component_id(10, 2))
+    later = AT + timedelta(seconds=1)
+    normal = wire.component(system=1, zone=10, position=2, state=0x0001, at=later)
+    back = wire.frame(serial=2, command=2, source=rig.source, adu=wire.unit(2, normal), at=later)
+    client = rig.client()
+    client.send(_fire(rig, serial=1) + back)  # the fire, and its end, in one write
+    assert {client.answer().serial, client.answer().serial} == {1, 2}
+    rows = rig.db.execute(
+        "SELECT type FROM events WHERE device_id = %s AND type LIKE 'alarm%%' ORDER BY ts",
+        (panel,),
+    ).fetchall()
+    assert [r[0] for r in rows] == ["alarm", "alarm_cleared"]

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import pytest
 
 from contract.kinds import KIND_SPECS, Kind
 from firewatch.testing import free_port, wait_until
@@ -109,6 +111,18 @@ def _alarms(db: psycopg.Connection[Any], site: str) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
+@pytest.fixture(autouse=True)
+def _no_open_alerts_left(db: psycopg.Connection[Any], settings: Settings) -> Iterator[None]:
+    """Ingest's warm-up cannot yet take an open panel alert (alerts/engine.py remember_open;
+    reported to the lead): leave none behind for the next test's ingest."""
+    yield
+    db.execute(
+        "UPDATE alerts SET state = 'resolved', resolved_at = now(), cause = 'test'"
+        " WHERE site = %s AND state <> 'resolved'",
+        (settings.site,),
+    )
+
+
 def test_kill_9_loses_no_confirmed_packet(
     ingest: IngestService, settings: Settings, db: psycopg.Connection[Any]
 ) -> None:
@@ -118,7 +132,16 @@ def test_kill_9_loses_no_confirmed_packet(
     confirmed: set[int] = set()
     with _gateway(settings, port) as proc:
         client = wire.Client(port)
-        client.send(b"".join(_packet(transmitter, n) for n in range(COMPONENTS)))
+
+        def send() -> None:  # ten packets at a time, as a device's queue drains
+            try:
+                for first in range(0, COMPONENTS, 10):
+                    client.send(b"".join(_packet(transmitter, n) for n in range(first, first + 10)))
+                    time.sleep(0.05)
+            except OSError:
+                return  # the gateway is gone
+
+        threading.Thread(target=send, daemon=True).start()
 
         def read() -> None:
             try:

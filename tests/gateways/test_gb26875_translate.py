@@ -95,6 +95,19 @@ def test_a_first_report_says_every_flag_and_later_ones_only_changes() -> None:
     ]
 
 
+def test_a_report_that_changes_no_flag_we_judge_is_kept_as_a_status() -> None:
+    memory = StateMemory()
+    frame, unit = _frame(_state(0x0001))
+    translate(frame, unit, _ctx(memory))
+    frame, unit = _frame(_state(0x0021, at=AT + timedelta(seconds=1)))  # a module started
+    (status,) = _decoded(translate(frame, unit, _ctx(memory)).items)
+    assert (status.device_id, status.channel.value, status.ts) == (
+        "P-1",
+        "status",
+        AT + timedelta(seconds=1),
+    )
+
+
 def test_shield_comes_first_and_is_lifted_last() -> None:
     memory = StateMemory()
     frame, unit = _frame(_state(0x000D))  # shield + fault
@@ -178,8 +191,9 @@ def test_the_events_always_end_in_the_last_state(states: list[int]) -> None:
     for n, state in enumerate(states):
         frame, unit = _frame(_state(state, at=AT + timedelta(seconds=n)))
         for item in translate(frame, unit, _ctx(memory)).items:
-            event = orjson.loads(item.payload)["type"]
-            flags[event.removesuffix("_cleared")] = not event.endswith("_cleared")
+            event = orjson.loads(item.payload).get("type")
+            if event is not None:  # else a status: nothing we judge changed
+                flags[event.removesuffix("_cleared")] = not event.endswith("_cleared")
     last = states[-1]
     assert flags == {
         "alarm": bool(last & 0x02),
