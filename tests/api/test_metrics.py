@@ -60,9 +60,12 @@ TABLES = {"firewatch_table_rows", "firewatch_table_dropped_total"}
 
 
 def test_metrics_without_ingest_have_only_the_api(settings: Settings) -> None:
+    """The API's own, and those of the camera alarm receiver it serves (from the start)."""
     with TestClient(create_app(settings)) as client:
         names = {name for name, _ in _samples(client.get("/metrics").text)}
-    assert names - TABLES == {"firewatch_sse_clients"}
+    isapi = {n for n in names if n.startswith("firewatch_gateway_isapi_")}
+    assert "firewatch_gateway_isapi_received_total" in isapi
+    assert names - TABLES - isapi == {"firewatch_sse_clients"}
 
 
 def test_metrics_show_the_bounded_tables_and_what_they_dropped(
