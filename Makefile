@@ -45,6 +45,7 @@ bench: install
 	-$(BIN)/python -m bench.body_limit
 	-nice $(BIN)/python -m bench.http_push
 	-nice $(BIN)/python -m bench.isapi_push
+	-nice $(BIN)/python -m bench.gb26875
 	-$(BIN)/python -m bench.workers_start
 	-$(BIN)/python -m bench.timeseries_ingest
 	-nice $(BIN)/python -m bench.timeseries_horizon
