@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     escalate_max_level: int = Field(default=3, ge=1, le=10)
 
     # Gateways (gateways/): how long a gateway waits for ingest to commit what it handed over
-    # before it answers its peer that it may send again (a GB/T 26875.3 deny, an HTTP 503).
+    # before it answers its peer that it may send again (no GB/T 26875.3 confirm, an HTTP 503).
     gateway_commit_timeout_s: float = Field(default=10.0, gt=0, le=120)
     # GB/T 26875.3 (gateways/gb26875/): transmission devices connect to this TCP port (0: no
     # server). `firewatch ingest` and `up` run it in their process, `firewatch gateway
