@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -203,3 +204,37 @@ def test_settings_that_cannot_work_say_what_to_run(settings: Settings) -> None:
     assert partitioned.returncode != 0
     assert "run the server alone with 'firewatch gateway gb26875'" in partitioned.stderr
     assert "Traceback" not in partitioned.stderr
+
+
+def test_firewatch_ingest_runs_the_server_in_its_process(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    transmitter = secrets.token_hex(6)
+    _register(db, settings.site, transmitter)
+    port, metrics_port = free_port(), free_port()
+    env = _env(
+        settings,
+        FIREWATCH_GB26875_PORT=str(port),
+        FIREWATCH_INGEST_METRICS_PORT=str(metrics_port),
+        FIREWATCH_INGEST_CLIENT_ID=f"ingest-{settings.site}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firewatch", "ingest"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _connects(port), timeout=30, what="ingest's GB/T 26875.3 server")
+        client = wire.Client(port)
+        client.send(_packet(transmitter, 7))
+        assert client.answer(timeout=20).command == CONFIRM
+        assert _alarms(db, settings.site) == {f"{settings.site}-C7": 1}
+        client.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as page:
+            metrics = page.read().decode()
+        assert "firewatch_gb26875_frames_confirmed_total 1.0" in metrics
+    finally:
+        proc.terminate()
+        proc.wait(15)
