@@ -13,7 +13,7 @@ then a retry of pushes already committed: every one answered 200, and no row mor
 The load is sent by a small keep-alive HTTP/1.1 client on raw sockets so that the client costs
 the machine little; api, ingest, PostgreSQL and the client share its cores.
 
-    nice python -m bench.http_push [--runs 3] [--pushes 6000] [--connections 64]
+    nice python -m bench.http_push [--runs 3] [--pushes 6000] [--connections 200]
 """
 
 from __future__ import annotations
@@ -152,7 +152,12 @@ def _processes(url: str, broker: str, site: str, port: int) -> Iterator[dict[str
     }
     main = "from firewatch.cli import main; main()"
     procs = [
-        subprocess.Popen([sys.executable, "-c", main, role], env=env, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, "-c", main, role],
+            env=env,
+            stdout=subprocess.DEVNULL,  # the access log
+            stderr=subprocess.DEVNULL,
+        )
         for role in ("ingest", "api")
     ]
     try:
@@ -178,7 +183,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=6000)
     parser.add_argument("--one-at-a-time", type=int, default=300)
     parser.add_argument("--retries", type=int, default=1000)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=200)
     args = parser.parse_args()
     site = "bench"
     concurrent: list[float] = []
