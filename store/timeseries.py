@@ -172,7 +172,7 @@ def _ensure_policies(
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_POLICY_LOCK,))
         for policy in wanted:
-            want = Jsonb({k: str(v) for k, v in policy.config.items()})
+            want = Jsonb({k: f"{v.total_seconds()} seconds" for k, v in policy.config.items()})
             jobs = conn.execute(
                 _JOBS,
                 {
