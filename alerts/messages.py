@@ -31,6 +31,10 @@ _EVENT_RULES: dict[tuple[Kind, str], tuple[Rule, AlertClass]] = {
     (Kind.ELECTRICAL, "alarm"): (Rule.ELECTRICAL_ALARM, AlertClass.PREALARM),
     (Kind.THERMAL_CAMERA, "fire_detected"): (Rule.CAMERA_FIRE, AlertClass.FIRE),
     (Kind.THERMAL_CAMERA, "smoke_detected"): (Rule.CAMERA_SMOKE, AlertClass.PREALARM),
+    # The camera's own thermometry rule (ISAPI TMA, TMPA): judged by the camera against the
+    # limits its installer set, so it holds even for a camera that posts only while alarming.
+    (Kind.THERMAL_CAMERA, "temperature_alarm"): (Rule.CAMERA_HOTSPOT, AlertClass.FIRE),
+    (Kind.THERMAL_CAMERA, "temperature_prealarm"): (Rule.CAMERA_PREALARM, AlertClass.PREALARM),
     (Kind.PANEL, "alarm"): (Rule.PANEL_FIRE, AlertClass.FIRE),
     (Kind.TRANSMITTER, "alarm"): (Rule.PANEL_FIRE, AlertClass.FIRE),
     (Kind.PANEL, "supervisory"): (Rule.PANEL_SUPERVISORY, AlertClass.SUPERVISORY),
@@ -48,6 +52,7 @@ _CLEARED_BY = {
     ),
     "fault_cleared": (Rule.FAULT,),
     "supervisory_cleared": (Rule.PANEL_SUPERVISORY,),
+    "temperature_alarm_cleared": (Rule.CAMERA_HOTSPOT, Rule.CAMERA_PREALARM),
 }
 
 

@@ -65,6 +65,11 @@ EVENT_TYPES = frozenset(
         "supervisory_cleared",
         "disabled",
         "disabled_cleared",
+        # A thermal camera's own thermometry verdict (an ISAPI TMA or TMPA): its rule's
+        # temperature over the alarm or the pre-alarm limit the installer set on it.
+        "temperature_alarm",
+        "temperature_prealarm",
+        "temperature_alarm_cleared",
     }
 )
 
@@ -118,7 +123,15 @@ KIND_SPECS: dict[Kind, KindSpec] = {
         metrics=frozenset({"max_temp_c", "avg_temp_c", "min_temp_c"})
         | STATUS_METRICS
         | FRAME_METRICS,
-        events=_COMMON_EVENTS | {"fire_detected", "smoke_detected", "alarm_cleared"},
+        events=_COMMON_EVENTS
+        | {
+            "fire_detected",
+            "smoke_detected",
+            "alarm_cleared",
+            "temperature_alarm",
+            "temperature_prealarm",
+            "temperature_alarm_cleared",
+        },
         frames=True,
         heartbeat_s=60,
     ),

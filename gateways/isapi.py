@@ -5,11 +5,13 @@ A camera set up with an HTTP listening host ("alarm server") posts one
 body). What it says becomes what a ``thermal_camera`` would publish on MQTT, so the same
 camera rules and thresholds judge it (docs/gateways.md, "Thermal cameras (Hikvision ISAPI)"):
 
-- ``TMA`` / ``TMPA`` (temperature measurement alarm / pre-alarm): one reading per rule that
-  fired, ``max_temp_c`` (or ``min_temp_c`` / ``avg_temp_c``, as the rule measures), with the
-  rule as ``region`` and the PTZ preset as ``preset``. The camera's own alarm level is kept
-  nowhere: Firewatch's region rule (alerts/metric_rules.py) judges the temperature itself.
-  A temperature-difference rule's alarm carries no temperature of its own: a status message.
+- ``TMA`` / ``TMPA`` (temperature measurement alarm / pre-alarm): the camera's own verdict, an
+  event ``temperature_alarm`` / ``temperature_prealarm`` (``temperature_alarm_cleared`` when
+  inactive), which the engine takes as ``camera_hotspot`` / ``camera_prealarm``: a camera that
+  posts only while alarming is heard. And one reading per rule that fired, ``max_temp_c`` (or
+  ``min_temp_c`` / ``avg_temp_c``, as the rule measures), with the rule as ``region`` and the
+  PTZ preset as ``preset``, which Firewatch's region rule (alerts/metric_rules.py) judges too.
+  A temperature-difference rule's alarm carries no temperature of its own: its verdict only.
 - ``fireDetection`` -> event ``fire_detected``; ``smokeDetection`` -> ``smoke_detected``;
   ``smokeAndFireDetection`` -> both; their ``inactive`` -> ``alarm_cleared``.
 - ``heartBeat``, an ``inactive`` ``videoloss`` (what older firmware sends as its heartbeat) and
@@ -356,8 +358,8 @@ def contract_messages(
 ) -> list[Inbound]:
     """The messages a ``thermal_camera`` would have published for this notification."""
     at, now = n.at, received_at
-    if any(t.values for t in n.thermometry):
-        return [
+    if n.event_type in THERMOMETRY_TYPES:
+        return [_verdict(n, site=site, device_id=device_id, received_at=now)] + [
             messages.reading(
                 site,
                 device_id,
@@ -413,6 +415,28 @@ def contract_messages(
             )
         ]
     return [messages.status(site, device_id, seq=_seq(n), ts=at, received_at=now)]
+
+
+def _verdict(n: Notification, *, site: str, device_id: str, received_at: datetime) -> Inbound:
+    """The camera's own judgement of its thermometry rule: a TMA is over the alarm limit its
+    installer set, a TMPA over the pre-alarm one; ``inactive`` ends it."""
+    if not n.active:
+        kind = "temperature_alarm_cleared"
+    else:
+        kind = "temperature_alarm" if n.event_type == "TMA" else "temperature_prealarm"
+    rules = [{"rule": t.rule, "preset": t.preset, **t.values} for t in n.thermometry if t.rule][:8]
+    detail: dict[str, Any] = {**n.info, "channel": n.channel}
+    if rules:
+        detail["rules"] = rules
+    return messages.event(
+        site,
+        device_id,
+        seq=_seq(n, "verdict"),
+        event_type=kind,
+        detail=detail,
+        ts=n.at,
+        received_at=received_at,
+    )
 
 
 def refusal(

@@ -88,8 +88,9 @@ def test_a_tma_alarm_raises_the_alert_equivalent_readings_raise(
     settings: Settings,
     site: str,
 ) -> None:
-    """Pre-alarms at a roof's 30 °C, then the alarm at 80 °C: the camera_hotspot alert with the
-    same class, baseline and threshold as a twin camera that published those readings on MQTT."""
+    """Posts at a roof's 30 °C, then the alarm at 80 °C: the readings are judged like a twin
+    camera's that published them on MQTT (the same region-rule decisions), and the camera's own
+    verdicts make its alert the same fire-class camera_hotspot."""
     camera = add_camera(registry, db, f"{site}-CAM")
     twin = registry.add(f"{site}-TWIN", Kind.THERMAL_CAMERA)
     db.execute(
@@ -117,8 +118,31 @@ def test_a_tma_alarm_raises_the_alert_equivalent_readings_raise(
     assert _readings(db, camera) == [("max_temp_c", c, "rule-1", "1") for c in temps]
     wait_until(lambda: _alert(db, twin, "camera_hotspot") is not None, timeout=15, what="twin")
     ours, theirs = _alert(db, camera, "camera_hotspot"), _alert(db, twin, "camera_hotspot")
-    assert ours is not None and ours[:2] == ("camera_hotspot", "fire")
-    assert ours == theirs
+    assert ours is not None and theirs is not None
+    assert ours[:2] == theirs[:2] == ("camera_hotspot", "fire")
+
+
+def test_a_camera_that_posts_only_while_alarming_raises_its_own_verdict(
+    ingest: IngestService, registry: Registry, db: psycopg.Connection[Any], base_url: str, site: str
+) -> None:
+    """No baseline for the region rule (a steady 80 °C): the camera's TMA is a fire-class
+    camera_hotspot all the same; its end ends the condition, and the fire stays latched for a
+    person to resolve."""
+    camera = add_camera(registry, db, f"{site}-CAM")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    for i in range(3):
+        at = start + timedelta(seconds=5 * i)
+        response = _post(base_url, tma_xml(at, 80.0, count=i + 1, kind="TMA"), device=camera)
+        assert response.status_code == 200, response.text
+    alert = _alert(db, camera, "camera_hotspot")
+    assert alert is not None and alert[:3] == ("camera_hotspot", "fire", "active_unack")
+    ended = tma_xml(start + timedelta(seconds=20), 50.0, count=1, kind="TMA", state="inactive")
+    assert _post(base_url, ended, device=camera).status_code == 200
+    row = db.execute(
+        "SELECT state, condition_active FROM alerts WHERE device_id = %s AND rule = %s",
+        (camera, "camera_hotspot"),
+    ).fetchone()
+    assert row == ("active_unack", False)
 
 
 def test_fire_detection_raises_camera_fire_which_latches(
@@ -190,7 +214,8 @@ def test_a_repost_stores_nothing_twice(
         assert _post(base_url, tma_xml(at, 61.5), device=camera).status_code == 200
         assert _post(base_url, fire_xml(at), device=camera).status_code == 200
     assert len(_readings(db, camera)) == 1
-    assert scalar(db, "SELECT count(*) FROM events WHERE device_id = %s", camera) == 1
+    # The fire detection and the thermometry verdict, once each.
+    assert scalar(db, "SELECT count(*) FROM events WHERE device_id = %s", camera) == 2
     assert _post(base_url, tma_xml(at, 61.5, count=2), device=camera).status_code == 200
     assert len(_readings(db, camera)) == 2
 

@@ -296,11 +296,23 @@ def test_each_event_type_becomes_what_the_docs_say(
     assert _kinds(body) == expected
 
 
-def test_a_difference_rule_is_heard_from_and_no_temperature_refused() -> None:
+def test_thermometry_is_the_cameras_verdict_and_its_readings() -> None:
+    assert _kinds(tma_xml(AT, 80.0)) == [("event", "temperature_alarm"), ("reading", None)]
+    assert _kinds(tma_xml(AT, 50.0, kind="TMPA")) == [
+        ("event", "temperature_prealarm"),
+        ("reading", None),
+    ]
+    assert _kinds(tma_xml(AT, 40.0, state="inactive")) == [
+        ("event", "temperature_alarm_cleared"),
+        ("reading", None),
+    ]
+
+
+def test_a_difference_rule_is_its_verdict_alone_and_no_temperature_refused() -> None:
     difference = tma_xml(AT, 12.0).replace(
         b"highest temp is higher than", b"temperature diff is higher than"
     )
-    assert _kinds(difference) == [("status", None)]
+    assert _kinds(difference) == [("event", "temperature_alarm")]
     bare = tma_xml(AT, 12.0).replace(b"<currTemperature>12.0</currTemperature>", b"")
     with pytest.raises(Refused, match="without a temperature"):
         _kinds(bare)
