@@ -9,12 +9,17 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/firewatch/.venv
 COPY pyproject.toml README.md ./
+COPY contract ./contract
+COPY settings ./settings
 COPY alerts ./alerts
-COPY api ./api
-COPY firewatch ./firewatch
-COPY ingest ./ingest
-COPY simulators ./simulators
 COPY store ./store
+COPY registry ./registry
+COPY ingest ./ingest
+COPY dispatch ./dispatch
+COPY gateways ./gateways
+COPY api ./api
+COPY simulators ./simulators
+COPY firewatch ./firewatch
 RUN /opt/firewatch/.venv/bin/pip install --no-compile . \
     && /opt/firewatch/.venv/bin/python -m compileall -q /opt/firewatch/.venv
 
