@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from simulators.environment import GUANGZHOU
-from simulators.scenarios import combined, electrical, faults, fires, nuisance
+from simulators.scenarios import combined, electrical, faults, fires, nuisance, room_climate
 from simulators.scenarios.base import Message, ScenarioRun, Stage
 from simulators.topology import Quarter
 
@@ -49,6 +49,14 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         ScenarioSpec("power_cut", faults.power_cut, _at(12, 14, 0), 3600, 9000),
         ScenarioSpec("tamper", faults.tamper, _at(12, 11, 0), 300, 900),
         ScenarioSpec("ebike_charging", fires.ebike_charging, _at(12, 22, 30), 300, 1200),
+        ScenarioSpec("hvac_cycles", room_climate.hvac_cycles, _at(12, 7, 0), 1800, 9600),
+        ScenarioSpec(
+            "cooling_after_fire", room_climate.cooling_after_fire, _at(12, 9, 0), 600, 3600
+        ),
+        ScenarioSpec(
+            "afternoon_sun_roof", room_climate.afternoon_sun_roof, _at(12, 12, 30), 3600, 23400
+        ),
+        ScenarioSpec("detector_swap", room_climate.detector_swap, _at(12, 15, 0), 7200, 10800),
     )
 }
 

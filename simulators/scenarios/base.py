@@ -82,6 +82,7 @@ class Stage:
         self._expected: list[Expected] = []
         self._forbidden: list[Forbidden] = []
         self._watched: set[str] = set()
+        self._absent: dict[str, Window] = {}  # a device taken down for a while says nothing
 
     # -- choosing where it happens ---------------------------------------------------------
     def pick_building(self, where: Callable[[Building, tuple[Device, ...]], bool]) -> Building:
@@ -126,6 +127,9 @@ class Stage:
 
     # -- devices ------------------------------------------------------------------------------
     def _add(self, t: float, device: Device, build: Build) -> None:
+        gone = self._absent.get(device.id)
+        if gone is not None and gone[0] <= t < gone[1]:
+            return
         if device.id not in self._wires:
             self._wires[device.id] = Wire(
                 device.site, device.id, seq=self._seq_base.get(device.id, 0)
@@ -188,8 +192,12 @@ class Stage:
         fast: Window | None = None,
         silent_from: float | None = None,
         loss: float = 0.0,
+        absent: Window | None = None,
     ) -> None:
-        """A ceiling detector; the curves are what the incident adds, over time since onset."""
+        """A ceiling detector; the curves are what the incident adds, over time since onset.
+        ``absent``: stage times when it is taken down and says nothing at all."""
+        if absent is not None:
+            self._absent[device.id] = absent
         model = SmokeDetector.for_device(device.id, device.model, self.seed)
         rng = rng_for(self.seed, self.name, device.id)
         until = self.end if silent_from is None else silent_from
