@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -84,6 +85,9 @@ class Settings(BaseSettings):
     gb26875_frames_per_s: float = Field(default=50.0, gt=0, le=10_000)
     gb26875_max_connections: int = Field(default=5000, ge=1, le=100_000)
     gb26875_metrics_port: int = Field(default=9109, ge=0, le=65535)
+    # The networks transmission devices connect from, comma-separated (10.20.0.0/16,
+    # 192.0.2.7): the protocol has no login, its network is its authentication. Empty: any.
+    gb26875_allow: str = ""
     # Mapped MQTT (gateways/mapped_mqtt.py): ingest's session for devices that publish their
     # own JSON on their device model's topic; it reads the models and devices this often.
     mapped_mqtt: bool = False
@@ -141,6 +145,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"FIREWATCH_SITE_TIMEZONE: no time zone {value!r}; name one as Asia/Shanghai"
             ) from None
+        return value
+
+    @field_validator("gb26875_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in filter(None, (n.strip() for n in value.split(","))):
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"FIREWATCH_GB26875_ALLOW: {network!r} is no network; write 10.20.0.0/16"
+                    " or 192.0.2.7, comma-separated"
+                ) from None
         return value
 
     @property

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -66,6 +67,9 @@ class Limits:
     max_frame_bytes: int = frames.FRAME_MAX
     frames_per_s: float = 50.0
     max_connections: int = 5000
+    # The networks transmitters connect from (a carrier's private APN, the site's VPN); empty:
+    # any. The protocol has no login: the network it comes over is its authentication.
+    allowed: tuple[IPv4Network | IPv6Network, ...] = ()
 
 
 @dataclass(slots=True)
@@ -93,7 +97,11 @@ class Gb26875Collector(Collector):
             "firewatch_gb26875_connections", "Transmission devices connected", value=m.connections
         )
         for name, doc, value in (
-            ("connections_refused", "Connections refused over the limit", m.connections_refused),
+            (
+                "connections_refused",
+                "Connections refused: over the limit, or from outside FIREWATCH_GB26875_ALLOW",
+                m.connections_refused,
+            ),
             ("frames_received", "Packets read (valid or not)", m.received),
             ("frames_confirmed", "Packets confirmed (3) after their commit", m.confirmed),
             ("frames_denied", "Packets denied (6): a checking error", m.denied),
@@ -141,6 +149,7 @@ class _Peer:
     heard_at: dict[str, float] = field(default_factory=dict)  # transmitter -> monotonic
     synced_at: float = float("-inf")
     serial: int = 0  # the centre's own serial numbers on this connection (6.6: from 0)
+    transmitter: bytes | None = None  # the first source address speaks for the connection
 
 
 class Gb26875Server:
@@ -192,7 +201,8 @@ class Gb26875Server:
         await self._mapping.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.metrics.connections >= self.limits.max_connections:
+        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
+        if self.metrics.connections >= self.limits.max_connections or not self._allowed(host):
             self.metrics.connections_refused += 1
             writer.close()
             return
@@ -200,7 +210,6 @@ class Gb26875Server:
         assert task is not None
         self._handlers.add(task)
         self.metrics.connections += 1
-        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
         peer = _Peer(f"{host}:{port}", writer)
         try:
             await self._read(reader, peer)
@@ -217,6 +226,15 @@ class Gb26875Server:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    def _allowed(self, host: str) -> bool:
+        if not self.limits.allowed:
+            return True
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.limits.allowed)
+
     async def _read(self, reader: asyncio.StreamReader, peer: _Peer) -> None:
         stream = FrameReader(max_frame_bytes=self.limits.max_frame_bytes)
         bucket = _Bucket(self.limits.frames_per_s)
@@ -231,9 +249,10 @@ class Gb26875Server:
                     await self._refuse(refused, peer)
                 return
             run: list[Frame] = []  # data packets read together: carried together, in order
-            for item in stream.feed(data):
+            for got in stream.feed(data):
                 await bucket.take()
                 self.metrics.received += 1
+                item = _bound(got, peer)
                 if isinstance(item, Frame) and item.command in _DATA:
                     run.append(item)
                     continue
@@ -391,6 +410,21 @@ class Gb26875Server:
         log.info("GB/T 26875.3 %s: clock off by %.0f s, synchronised", peer.name, off)
 
 
+def _bound(item: Frame | Refused, peer: _Peer) -> Frame | Refused:
+    """A connection speaks for the transmitter of its first packet: a packet from another
+    source on it is refused (one connection cannot speak for a street of transmitters)."""
+    if isinstance(item, Refused):
+        return item
+    if peer.transmitter is None:
+        peer.transmitter = item.source
+    elif item.source != peer.transmitter:
+        bound = frames.address_hex(peer.transmitter)
+        return _refused(
+            item, f"source {item.source_hex} on the connection of {bound}", code="source"
+        )
+    return item
+
+
 def _refused(frame: Frame, detail: str, *, code: str) -> Refused:
     """A packet that passed the framing checks but is refused for what it holds."""
     return Refused(code, detail, frame.raw, frame.serial, frame.source, frame.destination)
@@ -402,6 +436,11 @@ def limits_from(settings: Settings) -> Limits:
         max_frame_bytes=settings.gb26875_max_frame_bytes,
         frames_per_s=settings.gb26875_frames_per_s,
         max_connections=settings.gb26875_max_connections,
+        allowed=tuple(
+            ip_network(n.strip(), strict=False)
+            for n in settings.gb26875_allow.split(",")
+            if n.strip()
+        ),
     )
 
 

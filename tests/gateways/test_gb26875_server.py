@@ -411,3 +411,28 @@ def test_packets_sent_together_are_carried_in_order_and_all_confirmed(rig: Rig) 
         (panel,),
     ).fetchall()
     assert [r[0] for r in rows] == ["alarm", "alarm_cleared"]
+
+
+def test_connections_from_outside_the_allowed_networks_are_closed(
+    make_rig: Callable[..., Any],
+) -> None:
+    with make_rig(allow="10.9.9.0/24, 192.0.2.7") as rig:
+        assert rig.client().closed_by_peer(timeout=5)
+        assert rig.metrics.connections_refused == 1
+    with make_rig(allow="127.0.0.0/8") as rig:
+        client = rig.client()
+        client.send(wire.frame(serial=1, command=2, source=rig.source, at=AT))
+        assert client.answer().command == CONFIRM
+
+
+def test_a_connection_speaks_for_one_transmitter(rig: Rig) -> None:
+    client = rig.client()
+    client.send(wire.frame(serial=1, command=2, source=rig.source, at=AT))
+    assert client.answer().command == CONFIRM
+    other = wire.address("0000000000ee")
+    client.send(wire.frame(serial=2, command=2, source=other, at=AT))
+    denied = client.answer()
+    assert (denied.command, denied.serial, denied.destination) == (DENY, 2, other)
+    assert rig.metrics.refused["source"] == 1
+    client.send(wire.frame(serial=3, command=2, source=rig.source, at=AT))
+    assert client.answer().command == CONFIRM
