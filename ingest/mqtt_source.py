@@ -28,6 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract.failover import Failover
 from contract.logins import session_login
 from contract.paho_client import START_HINT, BufferedClient
 from ingest.pipeline import Inbound
@@ -73,6 +74,7 @@ class MqttSource:
         self._explicit = False  # set_filters was called: subscribe to _filters, even if none
         self._pending: set[int] = set()
         self._target = target
+        self._failover = Failover(target.addresses, name=client_id)
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = min(receive_maximum, 65535)
         self._mqtt5 = mqtt5
@@ -109,6 +111,7 @@ class MqttSource:
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_socket_close = self._on_socket_close
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -200,7 +203,11 @@ class MqttSource:
         if reason.is_failure:
             self.last_error = f"disconnected from broker: {reason}"
             log.warning("%s; reconnecting", self.last_error)
+            self._failover.lost(self._client, str(reason))
         self._report(self._watch.dropped(reason_code=reason.value, now=time.time()))
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        self._failover.lost(self._client, "cannot reconnect")
 
     def _report(self, trouble: SessionTrouble | None) -> None:
         if trouble is None:
@@ -251,25 +258,19 @@ class MqttSource:
     # -- writer thread --------------------------------------------------------------------
     def start(self, *, wait_s: float = 10.0) -> None:
         """Connects and subscribes, or raises with what to do next."""
-        try:
-            if self._mqtt5:
-                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-                props.SessionExpiryInterval = self._session_expiry_s
-                props.ReceiveMaximum = self._receive_maximum
-                self._client.connect(
-                    self._target.host,
-                    self._target.port,
-                    keepalive=30,
-                    clean_start=False,
-                    properties=props,
+        if self._mqtt5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self._session_expiry_s
+            props.ReceiveMaximum = self._receive_maximum
+            self._failover.connect(
+                lambda host, port: self._client.connect(
+                    host, port, keepalive=30, clean_start=False, properties=props
                 )
-            else:
-                self._client.connect(self._target.host, self._target.port, keepalive=30)
-        except OSError as exc:
-            raise ConnectionError(
-                f"cannot reach MQTT broker at {self._target.host}:{self._target.port}: {exc}; "
-                f"{START_HINT}"
-            ) from exc
+            )
+        else:
+            self._failover.connect(
+                lambda host, port: self._client.connect(host, port, keepalive=30)
+            )
         self._client.loop_start()
         if not self._subscribed.wait(wait_s):
             self.stop()

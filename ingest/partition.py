@@ -30,6 +30,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.engine import Engine
+from contract.failover import Failover
 from contract.logins import UNROUTED_SUFFIX, session_login
 from ingest.mqtt_source import MqttSource
 from ingest.pipeline import Inbound
@@ -119,14 +120,25 @@ class UnroutedWatcher:
         self.subscription = f"fw/v1/{site}/#"
         self.known = known
         self._deliver = deliver
-        self._target = target
+        self._failover = Failover(target.addresses, name=client_id)
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True
         )
         if target.username:
             self._client.username_pw_set(session_login(target.username, client_id), target.password)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = lambda client, *_: client.subscribe(self.subscription, qos=0)
         self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = lambda client, _userdata: self._failover.lost(
+            client, "cannot reconnect"
+        )
+
+    def _on_disconnect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            self._failover.lost(client, str(reason))
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         levels = msg._topic.split(b"/", 4)
@@ -139,7 +151,7 @@ class UnroutedWatcher:
         self._deliver(Inbound(topic, bytes(msg.payload), datetime.now(UTC), None))
 
     def start(self) -> None:
-        self._client.connect(self._target.host, self._target.port, keepalive=30)
+        self._failover.connect(lambda host, port: self._client.connect(host, port, keepalive=30))
         self._client.loop_start()
 
     def stop(self) -> None:

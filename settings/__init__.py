@@ -235,19 +235,35 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url_is_mqtt(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError("FIREWATCH_MQTT_URL must look like mqtt://[user:password@]host[:port]")
+        try:
+            MqttTarget(value)
+        except ValueError:
+            raise ValueError(
+                "FIREWATCH_MQTT_URL must look like mqtt://[user:password@]host[:port], or list a "
+                "cluster's nodes to fail over across: mqtt://[user:password@]n1:1883,n2:1883"
+            ) from None
         return value
 
 
 class MqttTarget:
-    """The broker address split out of ``FIREWATCH_MQTT_URL``."""
+    """The broker address split out of ``FIREWATCH_MQTT_URL``: one broker, or a cluster's nodes
+    (``mqtt://n1:1883,n2:1883,n3:1883``, credentials once) that clients fail over across
+    (contract/failover.py). ``host`` and ``port`` are the first address. Raises ValueError."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.host: str = parts.hostname or "127.0.0.1"
-        self.port: int = parts.port or 1883
+        scheme, sep, rest = url.partition("://")
+        if scheme != "mqtt" or not sep:
+            raise ValueError(f"not an mqtt:// URL: {url!r}")
+        netloc = rest.split("/", 1)[0]
+        login, _, hosts = netloc.rpartition("@")
+        self.addresses: list[tuple[str, int]] = []
+        for node in hosts.split(","):
+            parts = urlsplit(f"mqtt://{node}")
+            if not parts.hostname:
+                raise ValueError(f"no host in {node!r} of the MQTT URL")
+            self.addresses.append((parts.hostname, parts.port or 1883))  # port: ValueError
+        self.host, self.port = self.addresses[0]
         # Percent-decoded, so a password may hold any character ('@' as %40).
-        self.username: str | None = unquote(parts.username) if parts.username else None
-        self.password: str | None = unquote(parts.password) if parts.password else None
+        user, colon, password = login.partition(":")
+        self.username: str | None = unquote(user) if user else None
+        self.password: str | None = unquote(password) if colon and password else None

@@ -6,9 +6,11 @@ reuses ids and the broker silently drops messages. The window keeps far below th
 Reconnection (paho-mqtt 2.2, verified in its source): the network thread reconnects by
 itself. On reconnecting, paho marks every unacknowledged QoS 1 message for sending again
 with the DUP flag, whatever ``clean_session`` says (only QoS 2 depends on it), and sends
-them after the CONNACK; messages published while disconnected wait in the same queue. Each
-keeps its place in the window until its PUBACK, so the window also bounds what piles up
-during an outage, and the publisher simply blocks until the broker is back. Resent
+them after the CONNACK; messages published while disconnected wait in the same queue. With
+several broker addresses (a cluster's nodes) it reconnects to the next one
+(contract/failover.py). Each keeps its place in the window until its PUBACK, so the window
+also bounds what piles up during an outage, and the publisher simply blocks until the broker
+is back. Resent
 messages may reach subscribers twice: at least once, as the contract says.
 """
 
@@ -21,6 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract.failover import Failover
 from contract.paho_client import START_HINT, BufferedClient
 from settings import MqttTarget
 
@@ -44,7 +47,9 @@ class Publisher:
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         self._client.on_publish = self._on_publish
         self._client.on_connect = self._on_connect
-        self._target = target
+        self._failover = Failover(target.addresses, name=client_id)
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = lambda c, _u: self._failover.lost(c, "cannot reconnect")
         self.published = 0
         self.acknowledged = 0
         self.peak_in_flight = 0
@@ -58,6 +63,10 @@ class Publisher:
         if not rc.is_failure:
             self.connections += 1
 
+    def _on_disconnect(self, c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        if rc.is_failure:
+            self._failover.lost(c, str(rc))
+
     @property
     def in_flight(self) -> int:
         """Published and not yet acknowledged by the broker."""
@@ -68,13 +77,7 @@ class Publisher:
         return max(0, self.connections - 1)
 
     def __enter__(self) -> Publisher:
-        try:
-            self._client.connect(self._target.host, self._target.port, keepalive=30)
-        except OSError as exc:
-            raise ConnectionError(
-                f"cannot reach MQTT broker at {self._target.host}:{self._target.port}: {exc}; "
-                f"{START_HINT}"
-            ) from exc
+        self._failover.connect(lambda host, port: self._client.connect(host, port, keepalive=30))
         self._client.loop_start()
         return self
 

@@ -37,6 +37,8 @@ class IngestProcess(Restartable):
             "FIREWATCH_INGEST_CLIENT_ID": self.settings.ingest_client_id,
             "FIREWATCH_INGEST_METRICS_PORT": str(self.metrics_port),
             "FIREWATCH_INGEST_BATCH_MAX": str(self.settings.ingest_batch_max),
+            "FIREWATCH_INGEST_WORKERS": str(self.settings.ingest_workers),
+            "FIREWATCH_INGEST_WORKER_INDEX": str(self.settings.ingest_worker_index),
         }
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
