@@ -41,7 +41,7 @@ from firewatch.testing import own_database, serving
 from settings import Settings
 from simulators.topology import build_quarter
 from store.migrate import backend
-from store.rollups import default_bucket
+from store.rollups import bucketed, default_bucket
 from store.timeseries import PartitionKeeper
 from store.users import add_user
 
@@ -178,7 +178,10 @@ def _timings(
         "series 30 d, raw": [],
         "overview 24 h": [],
         "monthly report": [],
+        "store: series 30 d, roll-up": [],
+        "store: series 30 d, raw": [],
     }
+    picks = [rng.choice(series) for _ in range(requests)]
 
     def timed(name: str, client: httpx2.Client, path: str, params: dict[str, Any]) -> None:
         began = time.perf_counter()
@@ -188,8 +191,7 @@ def _timings(
             raise SystemExit(f"{path}: {got.status_code} {got.text[:300]}")
 
     with serving(create_app(settings)) as base, httpx2.Client(base_url=base, headers=headers) as c:
-        for _ in range(requests):
-            device, metric = rng.choice(series)
+        for device, metric in picks:
             path = f"/api/v1/devices/{device}/readings"
             window = {"metric": metric, "from": since, "to": until}
             timed("series 30 d, roll-up", c, path, window | {"bucket": rolled_bucket})
@@ -197,6 +199,24 @@ def _timings(
             timed("overview 24 h", c, "/api/v1/overview", {"hours": 24})
             if len(out["monthly report"]) < max(5, requests // 20):
                 timed("monthly report", c, "/api/v1/reports/monthly", {"month": month})
+
+    async def store_side() -> None:
+        """The query alone, without HTTP and the API's Python around it."""
+        async with await psycopg.AsyncConnection.connect(loaded.url, autocommit=True) as conn:
+            for device, metric in picks:
+                for name, bucket_s in (("roll-up", rolled_bucket), ("raw", RAW_BUCKET_S)):
+                    began = time.perf_counter()
+                    await bucketed(
+                        conn,
+                        device_id=device,
+                        metric=metric,
+                        since=now - SPAN,
+                        until=now,
+                        bucket_s=bucket_s,
+                    )
+                    out[f"store: series 30 d, {name}"].append((time.perf_counter() - began) * 1000)
+
+    asyncio.run(store_side())
     return out
 
 
@@ -228,10 +248,12 @@ def main(argv: list[str] | None = None) -> int:
                     for d, m in conn.execute("SELECT device_id, metric FROM bench_series")
                 ]
             p95s: dict[str, list[float]] = {}
+            p50s: dict[str, list[float]] = {}
             for run in range(args.repeat):
                 timings = _timings(loaded, series, requests=args.requests, now=now)
                 for query, values in timings.items():
                     p95s.setdefault(query, []).append(percentile(values, 95))
+                    p50s.setdefault(query, []).append(statistics.median(values))
                 print(
                     f"  {name} run {run + 1}: "
                     + ", ".join(f"{q} p95 {percentile(v, 95):.1f} ms" for q, v in timings.items()),
@@ -244,12 +266,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             for label, size in loaded.sizes.items():
                 print(f"  size, {label:<24} {size:10,.0f} MB")
-            print(f"  {'p95 (ms), median of runs (spread)':<40}")
+            print(f"  {'ms, median of runs (spread)':<38}{'p50':>24}{'p95':>24}")
             for query, values in p95s.items():
-                print(f"  {query:<38}{_spread(values):>24}")
+                print(f"  {query:<38}{_spread(p50s[query]):>24}{_spread(values):>24}")
             raw = statistics.median(p95s["series 30 d, raw"])
             rolled = statistics.median(p95s["series 30 d, roll-up"])
             print(f"  raw / roll-up (series p95)            {raw / rolled:>10.1f}x")
+            sql_raw = statistics.median(p95s["store: series 30 d, raw"])
+            sql_rolled = statistics.median(p95s["store: series 30 d, roll-up"])
+            print(f"  raw / roll-up (store query p95)       {sql_raw / sql_rolled:>10.1f}x")
             figures += [
                 Figure(
                     name=f"{name}: a device's 30-day series p95",
