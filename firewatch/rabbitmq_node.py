@@ -36,7 +36,7 @@ class RabbitMqNode:
         self.mqtt_port = free_port()
         self.amqp_port = free_port()
         self.name = f"fwtest{self.amqp_port}@localhost"
-        self.url = f"mqtt://guest:guest@127.0.0.1:{self.mqtt_port}"
+        self.url = f"mqtt://127.0.0.1:{self.mqtt_port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _env(self) -> dict[str, str]:
@@ -45,7 +45,9 @@ class RabbitMqNode:
             RABBITMQ_CONF.read_text()
             + f"\nlisteners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
             + f"mqtt.listeners.tcp.default = 127.0.0.1:{self.mqtt_port}\n"
-            + "loopback_users = none\n"
+            # Anonymous, as the tests' Mosquitto listener: ingest logs each session in as
+            # <user>/<client id>, logins this node does not have.
+            + "mqtt.allow_anonymous = true\nmqtt.default_user = guest\nmqtt.default_pass = guest\n"
         )
         (workdir / "enabled_plugins").write_text("[rabbitmq_mqtt].\n")
         return {
@@ -92,7 +94,7 @@ class RabbitMqNode:
 
 @contextmanager
 def own_rabbitmq_node(workdir: Path) -> Iterator[str]:
-    """Yields its MQTT URL (guest/guest, accepted from 127.0.0.1 only)."""
+    """Yields its MQTT URL: anonymous clients act as guest, from 127.0.0.1 only."""
     node = RabbitMqNode(workdir)
     try:
         node.start()
