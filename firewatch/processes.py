@@ -116,13 +116,27 @@ def _exit_now(why: str) -> None:
     os._exit(1)
 
 
+def _local_gateways(settings: Settings) -> tuple[list[Source], list[gb26875.Gb26875Source]]:
+    """The gateways that run in ingest's process, and the GB/T 26875.3 server's among them.
+    Partitioned workers each own some devices, and neither a transmission device's packet nor
+    a model's topic says which worker's: they need ingest to be one worker."""
+    if settings.mapped_mqtt and settings.ingest_workers > 1:
+        raise gb26875.SettingsConflict(
+            f"FIREWATCH_MAPPED_MQTT is set but ingest runs as {settings.ingest_workers} workers "
+            "(FIREWATCH_INGEST_WORKERS): every worker would take every mapped device's messages; "
+            "run mapped MQTT devices' site with one ingest worker, or leave FIREWATCH_MAPPED_MQTT "
+            "unset"
+        )
+    panels = gb26875.beside_ingest(settings)
+    return [*mapped_mqtt.started(settings), *panels], panels
+
+
 def run_ingest(settings: Settings) -> None:
     """Ingest runs in a thread of its own, so the main thread stays free to take signals even
     while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
     Stopping(stop).install()
-    panels = gb26875.beside_ingest(settings)
-    gateways: list[Source] = [*mapped_mqtt.started(settings), *panels]
+    gateways, panels = _local_gateways(settings)
     parts = IngestParts.from_settings(settings, local_gateways=gateways)
     service = IngestService(settings, parts=parts)
     if settings.ingest_metrics_port:
@@ -208,8 +222,7 @@ def run_up(
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)
         if not stop.is_set():
-            panels = gb26875.beside_ingest(settings)
-            gateways: list[Source] = [*mapped_mqtt.started(settings), *panels]
+            gateways, panels = _local_gateways(settings)
             parts = IngestParts.from_settings(settings, local_gateways=gateways)
             service = IngestService(settings, parts=parts)
             gb26875.start(settings, panels, stop)

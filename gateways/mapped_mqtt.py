@@ -52,10 +52,13 @@ log = logging.getLogger(__name__)
 
 GATEWAY = "mqtt"
 SUBSCRIPTION = "the device models' topics"
-# Every translation of one message has its own seq: the message's milliseconds times SLOTS
-# plus its slot (0 the reading, 1 the status, 2.. its events), so no two collide under the
-# store's unique keys, and the same message always makes the same ones.
+# Every translation of one message has its own seq: a hash of the message's bytes times SLOTS
+# plus its slot (0 the reading, 1 the status, 2.. its events). The same message always makes
+# the same ones (a redelivery is a duplicate); two different messages of one device at the
+# same time (a backlog arriving in one millisecond, a rule's alarm in the second of a periodic
+# report) never collide, so neither is taken for the other's duplicate.
 SLOTS = 32
+_SEQ_SPAN = (2**63 - 1) // SLOTS
 READING_SLOT, STATUS_SLOT, FIRST_EVENT_SLOT = 0, 1, 2
 # A message makes a few contract messages; the batch asked for is counted in messages.
 ITEMS_PER_MESSAGE = 4
@@ -230,8 +233,9 @@ def _contract_messages(
     item: Inbound, device: Mapped, document: object, *, site: str
 ) -> list[Inbound]:
     said = extract(device.model, document)
-    base = _ms(said.ts if said.ts is not None else item.received_at)
-    ts = _EPOCH + base * _MS
+    ts = _EPOCH + _ms(said.ts if said.ts is not None else item.received_at) * _MS
+    digest = hashlib.blake2b(item.payload, digest_size=8).digest()
+    base = int.from_bytes(digest, "big") % _SEQ_SPAN
     at = item.received_at
     out: list[Inbound] = []
     if said.readings:
