@@ -24,6 +24,7 @@ from gateways import messages
 from gateways.carrier import NotCarried
 from gateways.push_targets import Refused, Translated
 from ingest.pipeline import Inbound
+from store.dead_letters import PAYLOAD_KEEP_BYTES
 
 RETRY_AFTER_S = 5
 PROBLEM_RAW_MAX = 64 * 1024  # a refused message's own report, as dead-lettered
@@ -80,14 +81,20 @@ async def refuse(
     raw: bytes,
     received_at: datetime,
 ) -> JSONResponse:
-    """Dead-letters the push as it came and answers its refusal (or 503 if not carried)."""
+    """Dead-letters the push as it came (its first bytes, as a dead letter keeps) and answers
+    its refusal (or 503 if not carried). Beyond the refusal budget, a burst of them from the
+    internet is only counted."""
+    if not state.push_refusals.may_record():
+        state.push_counters.ignored[gateway, "refusal_over_budget"] += 1
+        state.push_counters.answered[gateway, refused.status] += 1
+        return problem(refused.status, refused.detail)
     item = messages.refusal(
         gateway,
         state.settings.site,
         peer=peer,
         reason=refused.reason,
         detail=refused.detail,
-        raw=raw,
+        raw=raw[:PAYLOAD_KEEP_BYTES],
         received_at=received_at,
     )
     not_carried = await carry(state, gateway, [item])

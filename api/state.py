@@ -16,6 +16,7 @@ from api.alert_stream import AlertStream
 from gateways.carrier import InboxCarrier
 from gateways.platform_mapping import PlatformMaps
 from gateways.push_metrics import PushCounters
+from gateways.refusal_budget import RefusalBudget
 from settings import Settings
 
 
@@ -37,6 +38,8 @@ class AppState:
     # and counters (on this app's /metrics).
     push_maps: PlatformMaps = field(default_factory=PlatformMaps)
     push_counters: PushCounters = field(default_factory=PushCounters)
+    # The platforms' refusals dead-lettered at most this fast (their routes face the internet).
+    push_refusals: RefusalBudget = field(default_factory=RefusalBudget)
 
     def __post_init__(self) -> None:
         self.metrics.register(self.push_counters)

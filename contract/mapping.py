@@ -150,6 +150,8 @@ def _level_problem(levels: tuple[str, ...], device_level: int) -> str | None:
             return f"level {i + 1} is empty"
         if any(c in level for c in "+#{}"):
             return f"level {level[:64]!r} holds + # {{ or }}; only {{device}} varies"
+    if device_level == 0:
+        return "{device} must not be the first level: a device could name a reserved prefix"
     if levels[0].startswith("$"):
         return "must not start with $ (the broker's own topics)"
     if levels[0] in RESERVED_FIRST_LEVELS:

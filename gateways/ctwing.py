@@ -109,7 +109,10 @@ def _translate(
     if isinstance(head, str):
         return head
     device_id, ts = head
-    identity = orjson.dumps(report, option=orjson.OPT_SORT_KEYS)
+    try:
+        identity = orjson.dumps(report, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # deeper than 255 levels, or an integer beyond 64 bits
+        return "a report nests deeper than 255 levels or holds an integer beyond 64 bits"
     device = devices(device_id)
     ours = device.device_id if device is not None else unknown_id(device_id)
     fields = _fields(report, kind)

@@ -78,7 +78,7 @@ def nonce_age(value: str, *, key: bytes, now: float) -> float | None:
     stamp, dot, mac = value.partition(".")
     if not dot or not stamp.isdigit() or len(stamp) > 12:
         return None
-    if not hmac.compare_digest(mac, _mac(key, stamp)):
+    if not hmac.compare_digest(mac.encode(), _mac(key, stamp).encode()):
         return None
     return now - int(stamp)
 
@@ -126,7 +126,7 @@ def check_digest(
         expected = _md5(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:{qop}:{ha2}")
     else:
         return DigestCheck.WRONG
-    if not hmac.compare_digest(expected, p["response"].lower()):
+    if not hmac.compare_digest(expected.encode(), p["response"].lower().encode()):
         return DigestCheck.WRONG
     age = nonce_age(p["nonce"], key=key, now=now)
     if age is None:

@@ -322,7 +322,7 @@ def notification(body: Body, *, assume_tz: tzinfo) -> Notification:
             ("channel_name", _text(doc.get("channelName"))),
             ("mac", _text(doc.get("macAddress"))),
             ("ip", _text(doc.get("ipAddress"))),
-            ("active_post_count", int(count) if count is not None else None),
+            ("active_post_count", int(count) if count is not None and 0 <= count < 2**31 else None),
         )
         if found is not None
     }

@@ -201,7 +201,7 @@ def translate(
     return out
 
 
-def _translate_one(
+def _translate_one(  # noqa: PLR0911 - one refusal per way a message can be wrong
     out: Outcome,
     message: Any,
     *,
@@ -222,6 +222,8 @@ def _translate_one(
         return head
     dev_id, ts = head
     identity = _canonical(message)
+    if identity is None:
+        return "a message nests deeper than anyone needs"
     device = devices(dev_id)
     ours = device.device_id if device is not None else unknown_id(dev_id)
     fields = _fields(message, kind)
@@ -263,13 +265,18 @@ def _head(message: dict[str, Any]) -> tuple[str, datetime] | str:
     return dev_id, datetime.fromtimestamp(int(at_ms) / 1000, UTC)
 
 
-def _canonical(message: dict[str, Any]) -> bytes:
-    """The message's identity: its JSON with sorted keys (orjson's limit is 64-bit integers;
-    the standard library writes any)."""
+def _canonical(message: dict[str, Any]) -> bytes | None:
+    """The message's identity: its JSON with sorted keys (orjson's limit is 64-bit integers and
+    255 levels; the standard library writes any integer). None for a message nested too deep
+    for either."""
     try:
         return orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
     except TypeError:
+        pass
+    try:
         return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
+    except RecursionError:
+        return None
 
 
 def unknown_id(dev_id: str) -> str:

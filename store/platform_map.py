@@ -12,7 +12,7 @@ Platform = Literal["onenet", "ctwing"]
 _CONFIGS = """
 SELECT id, config -> %(platform)s
 FROM devices
-WHERE site = %(site)s AND config ? %(platform)s
+WHERE site = %(site)s AND config ? %(platform)s AND status <> 'decommissioned'
 ORDER BY id
 """
 

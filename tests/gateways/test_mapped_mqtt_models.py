@@ -93,6 +93,7 @@ def test_the_worked_examples_parse() -> None:
         ({"topic": "zigbee2mqtt/x{device}"}, ("topic",), "{device} once"),
         ({"topic": "a/#/{device}"}, ("topic",), "holds"),
         ({"topic": "fw/v1/{device}"}, ("topic",), "contract's own prefix"),
+        ({"topic": "{device}/v1/zilai/SD-1/event"}, ("topic",), "first level"),
         ({"topic": "$SYS/{device}"}, ("topic",), "must not start with"),
         ({"topic": "a//{device}"}, ("topic",), "level 2 is empty"),
         ({"metrics": [{"path": "x", "metric": "voltage_v"}]}, ("metrics", "0", "metric"), "smoke"),

@@ -192,6 +192,19 @@ def test_a_wrong_signature_is_403_and_dead_lettered_as_it_came(
     ]
 
 
+def test_a_burst_of_forged_pushes_fills_no_dead_letters(
+    base_url: str, ingest: IngestService, db: psycopg.Connection[Any], site: str
+) -> None:
+    """The route faces the internet: past a small burst, a forger's pushes are answered 403
+    and only counted, so the site's dead letters (capped) and the inbox stay for real ones."""
+    msg = {"at": _at(5), "type": 1, "ds_id": "smoke_state", "value": 1, "dev_id": DEV_ID}
+    for n in range(40):
+        forged = onenet_plain({**msg, "value": n}, token="someone-else")
+        assert _post(base_url, forged).status_code == 403
+    recorded = len(dead_letters(db, f"gw/onenet/{site}/127.0.0.1"))
+    assert 20 <= recorded < 40
+
+
 def test_a_tampered_body_does_not_check(
     base_url: str, ingest: IngestService, detector: str, db: psycopg.Connection[Any]
 ) -> None:
