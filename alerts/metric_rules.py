@@ -94,9 +94,12 @@ def heat(r: Round, room: Neighbours) -> None:
     need = np.maximum(r.cfg("early_rise_c"), r.cfg("early_z") * r.sigma)
     suspect = r.warm & (excess >= need / 2) & (rising > 0)
     room.mark(suspect)
-    strong = r.warm & (rising >= r.cfg("early_ror_c_per_min"))
-    solo = strong & (excess >= r.cfg("solo_factor") * need)
-    candidates = np.flatnonzero(strong & (excess >= need) & ~solo & ~classic)
+    # Alone, a detector needs solo_factor times the rise and the rate a neighbour's agreement
+    # lets count.
+    rate, alone = r.cfg("early_ror_c_per_min"), r.cfg("solo_factor")
+    solo = r.warm & (rising >= alone * rate) & (excess >= alone * need)
+    fused = r.warm & (rising >= rate) & (excess >= need)
+    candidates = np.flatnonzero(fused & ~solo & ~classic)
     together = np.zeros(len(r.s), dtype=bool)
     together[candidates] = room.neighbours(candidates)
     criterion = np.where(classic, "rate", np.where(solo, "early", "room"))

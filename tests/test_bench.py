@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.detection import FIXED_TARGET, ROR_TARGET, Targets, measure_targets
 from bench.fsri import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,16 +79,67 @@ def test_engine_benchmark_prints_the_ratio_against_one_message_at_a_time(results
     assert all(f["ratio"] > ENGINE_FLOOR for f in figures), figures
 
 
-def test_detection_on_the_fsri_fires_meets_its_targets() -> None:
-    """The engine's heat rules against the real fires: earlier than a fixed 57 °C detector on
-    the slow chair fires, and silent before every ignition."""
+@pytest.fixture(scope="module")
+def detection() -> Targets:
+    """Issue 19's held-out figures, measured once: every family held out in turn, tuned on the
+    others (bench/detection.py); batches of 200, as the engine decides the same however a
+    stream is cut (tests/alerts/test_detection_properties.py)."""
     try:
         data_dir()
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    result = _run("bench.detection")
+    return measure_targets(batch=200)
+
+
+def test_held_out_detection_is_silent_before_every_ignition_and_misses_no_fire(
+    detection: Targets,
+) -> None:
+    every = detection.every
+    assert every.n == 62
+    assert every.before_any == 0, [
+        (name, r.engine.before_any)
+        for h in detection.held
+        for name, r in h.rows.items()
+        if r.engine.before_any
+    ]
+    assert every.missed == 0
+
+
+def test_held_out_slow_fires_alarm_within_half_the_fixed_detector_s_time(
+    detection: Targets,
+) -> None:
+    slow = detection.slow
+    assert slow.n == 14
+    assert slow.fire <= FIXED_TARGET * slow.fixed, slow
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 19's target is not met: held out, the slow fires' fire-class median is "
+    "about 0.9 of the rate-of-rise detector's (docs/rules.md, section 6); strict, so this "
+    "fails once it is met and the mark must go",
+)
+def test_held_out_slow_fires_alarm_within_three_quarters_of_the_rate_of_rise_detector_s_time(
+    detection: Targets,
+) -> None:
+    slow = detection.slow
+    assert slow.fire <= ROR_TARGET * slow.ror, slow
+
+
+def test_slow_fires_in_a_warming_room_raise_nothing_before_ignition(detection: Targets) -> None:
+    warming = detection.warming
+    assert warming.before_any == 0, warming
+    assert warming.missed == 0
+
+
+def test_the_detection_benchmark_runs_and_prints_the_held_out_figures() -> None:
+    try:
+        data_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    result = _run("bench.detection", "--quick", "--batch", "500")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "engine alerts before ignition = 0" in result.stdout
+    assert "RedAccent" in result.stdout and "before ignition 0" in result.stdout
 
 
 def test_memory_benchmark_measures_a_real_ingest_process(results: Path) -> None:
