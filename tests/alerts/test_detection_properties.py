@@ -168,18 +168,18 @@ def neighbours_stream(draw: st.DrawFn) -> Batch:
     return sorted((m for s in per_device.values() for m in s), key=lambda m: arrival[id(m)])
 
 
-def decisions_cut(batch: Batch, cuts: list[int]) -> list[tuple[object, ...]]:
+def decisions_cut(batch: Batch, cuts: list[int]) -> list[tuple[str, str, str, datetime]]:
     engine = engine_of("N1", "N2", "N3")
-    out = []
+    out: list[tuple[str, str, str, datetime]] = []
     bounds = [0, *sorted(set(cuts)), len(batch)]
     for start, end in itertools.pairwise(bounds):
         if end > start:
             out += [
-                (d.subject, d.rule, d.change, d.at)
+                (d.subject, d.rule.value, d.change.value, d.at)
                 for d in run(engine, batch[start:end])
                 if d.change in (Change.RAISE, Change.CLEAR)
             ]
-    return sorted(out)  # type: ignore[type-var]
+    return sorted(out)
 
 
 @settings(PROPERTY, max_examples=100)
