@@ -23,9 +23,12 @@ from psycopg.conninfo import conninfo_to_dict
 from contract.topics import Channel, topic_for
 from firewatch.demo_database import fresh_demo_database
 from firewatch.demo_expectations import clock, scenario_lines
+from firewatch.demo_gateways import DemoGateways, with_gateways
 from firewatch.demo_grid import STAGED_TEST, DemoGrid, seed_grid
-from firewatch.processes import run_migrate
+from firewatch.processes import local_gateways, run_migrate
 from firewatch.serving import serve_all
+from gateways.gb26875 import running as gb26875
+from ingest.parts import IngestParts
 from ingest.service import IngestService
 from registry.service import import_document
 from settings import Settings
@@ -59,11 +62,14 @@ DEMO_SCENARIOS = (
 )
 
 
-async def _register(settings: Settings, quarter: Quarter, grid: DemoGrid) -> tuple[str, str]:
-    """The quarter through the registry's own import, its grid's rosters, and the demo
-    operator's token; and a line about the grid."""
+async def _register(
+    settings: Settings, quarter: Quarter, grid: DemoGrid, gateways: DemoGateways
+) -> tuple[str, str]:
+    """The quarter and the devices behind gateways through the registry's own import, its
+    grid's rosters, and the demo operator's token; and a line about the grid."""
     async with await connect_async(settings.database_url) as conn:
         await import_document(conn, quarter.document())
+        await import_document(conn, gateways.document(settings.site))
         token = await issue_token(conn, name="demo-operator", role="operator")
     zones = {b.zone for b in quarter.buildings}
     return token, await seed_grid(settings, zones=zones, phones=grid.workers.url, seed=SEED)
@@ -203,19 +209,21 @@ def _ms(moment: datetime) -> int:
 
 
 def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
-    settings = fresh_demo_database(settings)
+    settings = with_gateways(fresh_demo_database(settings))
     run_migrate(settings)
     quarter = build_quarter(seed=SEED, site=settings.site)
+    gateways = DemoGateways.of(quarter)
     grid = DemoGrid(settings, seed=SEED)
     grid.stage([VICTIM], STAGED_TEST)
     grid.workers.start()
-    token, grid_line = asyncio.run(_register(settings, quarter, grid))
+    token, grid_line = asyncio.run(_register(settings, quarter, grid, gateways))
     base = f"http://{settings.api_host}:{settings.api_port}"
     database = conninfo_to_dict(settings.database_url).get("dbname")
     print(
         f"\nregistered {len(quarter.devices)} simulated devices in {len(quarter.buildings)} "
         f"buildings at site {settings.site!r}, in the demo's own database {database} (made "
-        "afresh at every start: nothing of an earlier run is left).\n"
+        "afresh at every start: nothing of an earlier run is left),\n"
+        f"and behind gateways {gateways.summary()}.\n"
         f"  console:     {base}/  sign in with this operator token (demo-operator):\n"
         f"               {token}\n"
         f"  API docs:    {base}/docs and {base}/redoc\n"
@@ -230,7 +238,11 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
         f"Ctrl-C stops the demo.\n"
     )
     stop = threading.Event()
-    service = IngestService(settings)
+    beside, panels = local_gateways(settings)
+    service = IngestService(
+        settings, parts=IngestParts.from_settings(settings, local_gateways=beside)
+    )
+    gb26875.start(settings, panels, stop)
 
     async def main() -> None:
         async def publisher() -> None:
@@ -245,6 +257,13 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
                 await asyncio.sleep(0.1)
             await asyncio.to_thread(grid.operate, token, stop)
 
+        async def gateway_devices() -> None:
+            while not service.ready and not stop.is_set():
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(
+                gateways.run, settings, stop, say=lambda line: print(f"demo: {line}")
+            )
+
         async def timer() -> None:
             if duration > 0:
                 await asyncio.to_thread(stop.wait, duration)
@@ -254,6 +273,7 @@ def run_demo(settings: Settings, *, duration: float, rate: float) -> None:
             tasks.create_task(serve_all(settings, stop, service), name="pipeline")
             tasks.create_task(publisher(), name="publisher")
             tasks.create_task(operator(), name="operator")
+            tasks.create_task(gateway_devices(), name="gateway devices")
             tasks.create_task(timer(), name="timer")
 
     try:

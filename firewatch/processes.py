@@ -116,7 +116,7 @@ def _exit_now(why: str) -> None:
     os._exit(1)
 
 
-def _local_gateways(settings: Settings) -> tuple[list[Source], list[gb26875.Gb26875Source]]:
+def local_gateways(settings: Settings) -> tuple[list[Source], list[gb26875.Gb26875Source]]:
     """The gateways that run in ingest's process, and the GB/T 26875.3 server's among them.
     Partitioned workers each own some devices, and neither a transmission device's packet nor
     a model's topic says which worker's: they need ingest to be one worker."""
@@ -136,7 +136,7 @@ def run_ingest(settings: Settings) -> None:
     while ingest waits in a C call (psycopg, a socket)."""
     stop = threading.Event()
     Stopping(stop).install()
-    gateways, panels = _local_gateways(settings)
+    gateways, panels = local_gateways(settings)
     parts = IngestParts.from_settings(settings, local_gateways=gateways)
     service = IngestService(settings, parts=parts)
     if settings.ingest_metrics_port:
@@ -222,7 +222,7 @@ def run_up(
         if any(choice.embedded and choice.name == "database" for choice in choices):
             run_migrate(settings)
         if not stop.is_set():
-            gateways, panels = _local_gateways(settings)
+            gateways, panels = local_gateways(settings)
             parts = IngestParts.from_settings(settings, local_gateways=gateways)
             service = IngestService(settings, parts=parts)
             gb26875.start(settings, panels, stop)

@@ -178,6 +178,7 @@ def test_demo_runs_the_whole_pipeline_and_a_second_run_starts_clean(
         assert first.returncode == 0, first.stderr[-2000:]
         out = first.stdout
         assert "registered 3031 simulated devices" in out
+        assert "2 fire alarm panels through GB/T 26875.3" in out
         base = f"http://127.0.0.1:{env['FIREWATCH_API_PORT']}"
         # Where the console is and the token to sign in with, on the line below.
         lines = out.splitlines()
