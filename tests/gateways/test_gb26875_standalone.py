@@ -238,3 +238,36 @@ def test_firewatch_ingest_runs_the_server_in_its_process(
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_firewatch_up_runs_the_server_beside_the_api(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    transmitter = secrets.token_hex(6)
+    _register(db, settings.site, transmitter)
+    port, api_port = free_port(), free_port()
+    env = _env(
+        settings,
+        FIREWATCH_GB26875_PORT=str(port),
+        FIREWATCH_API_PORT=str(api_port),
+        FIREWATCH_INGEST_CLIENT_ID=f"up-{settings.site}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firewatch", "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _connects(port), timeout=30, what="up's GB/T 26875.3 server")
+        client = wire.Client(port)
+        client.send(_packet(transmitter, 3))
+        assert client.answer(timeout=20).command == CONFIRM
+        assert _alarms(db, settings.site) == {f"{settings.site}-C3": 1}
+        client.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics") as page:
+            assert "firewatch_gb26875_frames_confirmed_total 1.0" in page.read().decode()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
