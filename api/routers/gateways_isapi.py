@@ -40,6 +40,7 @@ from api.schemas import Problem
 from api.state import AppState, State
 from contract.messages import Reason
 from contract.topics import DEVICE_ID_RE
+from dispatch.field_links import link_secret
 from gateways import http_auth, isapi
 from gateways.carrier import NotCarried
 from gateways.isapi_body import ALERT_MAX_BYTES, Body, BodyReader, Refused
@@ -69,7 +70,10 @@ class _Receiver:
     """One app's counters, nonce key and refusal budget (a token bucket)."""
 
     counters: IsapiCounters = field(default_factory=IsapiCounters)
+    # Until derived from the site's shared secret (its first request): every api replica
+    # behind one address must accept the others' nonces, or a camera is told "stale" forever.
     nonce_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    shared: bool = False
     tokens: float = REFUSALS_BURST
     refilled: float = field(default_factory=time.monotonic)
 
@@ -157,6 +161,26 @@ def _login_problem(
     )
 
 
+async def _share_nonce_key(state: AppState, receiver: _Receiver) -> Response | None:
+    """Derives the Digest nonces' key from the site's shared secret (the field links'), so
+    every api replica accepts the others' nonces; the 503 to answer if it cannot be read."""
+    try:
+        async with state.open_pool.connection(
+            timeout=state.settings.gateway_commit_timeout_s
+        ) as conn:
+            secret = await link_secret(conn, state.settings)
+    except psycopg.Error as exc:
+        receiver.counters.not_carried += 1
+        return _problem(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the registry cannot be read: {type(exc).__name__}",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    receiver.nonce_key = hmac.new(secret, b"isapi digest nonces", "sha256").digest()
+    receiver.shared = True
+    return None
+
+
 async def _dead_letter(state: AppState, item: Any) -> None:
     """A refusal, carried like any message; the answer does not wait on it succeeding."""
     try:
@@ -224,12 +248,14 @@ _BODY = {"schema": {"type": "string", "format": "binary"}}
     summary="A thermal camera's alarm (Hikvision ISAPI EventNotificationAlert, XML or JSON, "
     "alone or multipart with pictures); HTTP Digest or Basic as the device id",
 )
-async def isapi_notification(request: Request, state: State) -> Response:  # noqa: PLR0911
+async def isapi_notification(request: Request, state: State) -> Response:  # noqa: C901, PLR0911 - one answer per way a post can end
     receiver = _receiver(state)
     counters = receiver.counters
     counters.received += 1
     received_at = datetime.now(UTC)
     peer = request.client.host if request.client else "unknown"
+    if not receiver.shared and (unreadable := await _share_nonce_key(state, receiver)):
+        return unreadable
     auth = http_auth.parse(request.headers.get("authorization"))
     if auth is None:
         counters.challenged += 1

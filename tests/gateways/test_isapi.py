@@ -6,7 +6,9 @@ their answer."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import math
+import re
 import socket
 import threading
 import time
@@ -266,6 +268,38 @@ def test_json_alone_and_fahrenheit(
         ("max_temp_c", 57.6, "rule-2", "3"),
         ("max_temp_c", 60.0, "rule-3", "1"),
     ]
+
+
+def test_a_nonce_from_one_api_replica_is_good_at_another(
+    ingest: IngestService,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    settings: Settings,
+    site: str,
+) -> None:
+    """Behind one address, a camera's challenge and its answer may reach different replicas
+    (the shipped nginx takes turns): the answer must check at either, not be told stale."""
+    camera = add_camera(registry, db, f"{site}-CAM")
+    body = tma_xml(datetime.now(UTC).replace(microsecond=0), 58.0)
+    with serving(create_app(settings)) as first, serving(create_app(settings)) as second:
+        challenge = httpx2.post(first + URL_PATH, content=body, headers=XML, timeout=30)
+        assert challenge.status_code == 401
+        digest = next(
+            v for v in challenge.headers.get_list("www-authenticate") if v.startswith("Digest")
+        )
+        nonce = re.search(r'nonce="([^"]+)"', digest)
+        assert nonce is not None
+        ha1 = hashlib.md5(f"{camera}:firewatch:{CAMERA_PASSWORD}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"POST:{URL_PATH}".encode()).hexdigest()
+        answer = hashlib.md5(f"{ha1}:{nonce[1]}:00000001:c0ffee:auth:{ha2}".encode()).hexdigest()
+        header = (
+            f'Digest username="{camera}", realm="firewatch", nonce="{nonce[1]}", '
+            f'uri="{URL_PATH}", qop=auth, nc=00000001, cnonce="c0ffee", response="{answer}"'
+        )
+        response = httpx2.post(
+            second + URL_PATH, content=body, headers={**XML, "Authorization": header}, timeout=30
+        )
+    assert response.status_code == 200, response.text
 
 
 def test_digest_as_the_camera_answers_it(
