@@ -54,15 +54,20 @@ class MetricRing:
         self.spread: F64 = np.zeros(capacity)
         self.changed_at: F64 = np.full(capacity, np.nan)
         self.since: I64 = np.zeros(capacity, dtype=np.int64)  # samples since the (re)start
+        # Only a ring deep enough for a rate keeps a trend: the level metrics' rings (a city's
+        # smoke chambers and leakage monitors) would pay 48 bytes a row for nothing.
+        self.trended = depth >= DEPTH
+        self.fields = _FIELDS if self.trended else _LEVEL_FIELDS
+        keep = capacity if self.trended else 0
         # The trend's weighted sums: weight, u, u², v, u·v, with u the time before the newest.
-        self.s0: F64 = np.zeros(capacity)
-        self.su: F64 = np.zeros(capacity)
-        self.suu: F64 = np.zeros(capacity)
-        self.sv: F64 = np.zeros(capacity)
-        self.suv: F64 = np.zeros(capacity)
+        self.s0: F64 = np.zeros(keep)
+        self.su: F64 = np.zeros(keep)
+        self.suu: F64 = np.zeros(keep)
+        self.sv: F64 = np.zeros(keep)
+        self.suv: F64 = np.zeros(keep)
         # Event time of the device's newest suspect sample (alerts.metric_rules.heat): what its
         # neighbours and its own smoke chamber read as corroboration.
-        self.hot_t: F64 = np.full(capacity, -np.inf)
+        self.hot_t: F64 = np.full(keep, -np.inf)
         self.row_of: I64 = np.full(0, -1, dtype=np.int64)  # device slot -> row, -1: none yet
         self.used = 0
 
@@ -98,13 +103,14 @@ class MetricRing:
         self.spread = _grown(self.spread, size, 0.0)  # type: ignore[assignment]
         self.changed_at = _grown(self.changed_at, size, np.nan)  # type: ignore[assignment]
         self.since = _grown(self.since, size, 0)  # type: ignore[assignment]
-        for name in _TREND:
-            setattr(self, name, _grown(getattr(self, name), size, 0.0))
-        self.hot_t = _grown(self.hot_t, size, -np.inf)  # type: ignore[assignment]
+        if self.trended:
+            for name in _TREND:
+                setattr(self, name, _grown(getattr(self, name), size, 0.0))
+            self.hot_t = _grown(self.hot_t, size, -np.inf)  # type: ignore[assignment]
 
     def rows(self, rows: I64) -> dict[str, npt.NDArray[np.generic]]:
         """A copy of these rows, to put back if the batch's transaction fails."""
-        return {name: getattr(self, name)[rows].copy() for name in _FIELDS}
+        return {name: getattr(self, name)[rows].copy() for name in self.fields}
 
     def restore(self, rows: I64, saved: dict[str, npt.NDArray[np.generic]]) -> None:
         for name, values in saved.items():
@@ -172,8 +178,9 @@ class MetricRing:
             jump=jump,
             min_sigma=min_sigma,
         )
-        after.hot_t = self.hot_t[rows]
-        for name in _FIELDS:
+        if self.trended:
+            after.hot_t = self.hot_t[rows]
+        for name in self.fields:
             if name != "hot_t":
                 getattr(self, name)[rows[lasts(first)]] = getattr(after, name)[lasts(first)]
         return Pushed(after, level, base, spread, predicted, slope)
@@ -203,7 +210,8 @@ class MetricRing:
         starts, last = np.flatnonzero(first), lasts(first)
         sizes = last - starts + 1
         row_base, row_spread = self.base[rows[starts]], self.spread[rows[starts]]
-        row = {name: getattr(self, name)[rows[starts]] for name in _TREND}
+        trend = _TREND if self.trended else ()
+        row = {name: getattr(self, name)[rows[starts]] for name in trend}
         for k in range(int(sizes.max(initial=0))):
             live = sizes > k
             i = starts[live] + k
@@ -218,6 +226,8 @@ class MetricRing:
             widened = widened + alpha[i] * (deviation - widened)
             after.base[i], after.spread[i] = moved, widened
             row_base[live], row_spread[live] = moved, widened
+            if not self.trended:
+                continue
             line, rise = _trend_step(row, live, dt=dt[i], decay=decay[i], new=new, sigma=sigma)
             predicted[i] = np.where(new, v[i], line)
             slope[i] = np.where(new, 0.0, rise)
@@ -229,6 +239,8 @@ class MetricRing:
             row["sv"][live] += counted
             for name in _TREND:
                 sums[name][i] = row[name][live]
+        if not self.trended:
+            return base, spread, base, np.zeros(count)
         for name in _TREND:
             setattr(after, name, sums[name])
         return base, spread, predicted, slope
@@ -345,3 +357,4 @@ _FIELDS = (
     *_TREND,
     "hot_t",
 )
+_LEVEL_FIELDS = tuple(name for name in _FIELDS if name not in (*_TREND, "hot_t"))
