@@ -148,10 +148,13 @@ class Engine:
                 self.timers.flooding.add(ident)
             elif subject in table.slot:
                 slot = table.slot[subject]
-                # A rule several metrics share is the device's main metric's.
-                main = STUCK_METRIC[table.devices[subject].kind]
-                shared = rule is Rule.SENSOR_STUCK or rule in METRIC_RULES[main]
-                scope = main if shared else _RULE_SCOPE.get(rule, "event")
+                # A rule several metrics share is the device's main metric's (a panel's
+                # component and a transmitter have none: their rules are their events').
+                main = STUCK_METRIC.get(table.devices[subject].kind)
+                shared = main is not None and (
+                    rule is Rule.SENSOR_STUCK or rule in METRIC_RULES[main]
+                )
+                scope = main if main is not None and shared else _RULE_SCOPE.get(rule, "event")
                 track = self.tracks[(scope, rule)]
                 if scope in self.rings:  # a metric's rules are kept by the ring's rows
                     ring = self.rings[scope]

@@ -145,3 +145,18 @@ def test_a_fire_alarm_is_live_exactly_when_the_newest_shield_event_is_no_shield(
             burning = True
         elif name == "alarm_cleared":
             burning = False
+
+
+def test_open_panel_alerts_survive_a_restart_and_their_return_is_noticed() -> None:
+    """Warm-up marks open alerts active; a component and a transmitter have no main metric."""
+    engine = engine_with(device("P1", Kind.PANEL), device("T1", Kind.TRANSMITTER))
+    engine.remember_open(
+        [("P1", "panel_fire"), ("P1", "panel_supervisory"), ("T1", "fault"), ("P1", "offline")]
+    )
+    back = engine.evaluate(
+        [event("P1", "alarm_cleared", 10, 1), event("T1", "fault_cleared", 10, 1)]
+    )
+    assert {(d.subject, d.rule, d.change) for d in back} >= {
+        ("P1", Rule.PANEL_FIRE, Change.CLEAR),
+        ("T1", Rule.FAULT, Change.CLEAR),
+    }
