@@ -84,8 +84,8 @@ class RuleConfig:
     warmup_samples: float = 20.0
     rewarm_after_s: float = 1800.0  # six missed 5-minute reports
     # Early rise (heat_ror's second criterion, docs/rules.md): a fire's ceiling plume rises
-    # above the room's own trend and keeps rising. With a neighbour (same floor or room) or the
-    # device's own smoke chamber agreeing, this much is a fire; alone, solo_factor times it.
+    # above the room's own trend and keeps rising. With a neighbour (same floor, room or
+    # building) agreeing, this much is a fire; alone, solo_factor times the rise and the rate.
     early_rise_c: float = 1.0  # above the device's own trend line, and at least early_z sigma
     early_z: float = 4.0  # chosen by bench.detection (cross-validated; docs/rules.md)
     early_ror_c_per_min: float = 5.0  # still rising this fast above the trend, over the window

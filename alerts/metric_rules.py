@@ -75,7 +75,8 @@ class Neighbours(Protocol):
 def heat(r: Round, room: Neighbours) -> None:
     """Fixed temperature; rate of rise, judged against the room's own warming trend; and the
     early rise: a ceiling that climbs well above its own trend line and keeps climbing, which a
-    neighbour's suspect reading (or, for a multi-sensor, its smoke) lets count sooner."""
+    neighbour's suspect reading lets count sooner. The suspect samples marked here are also what
+    a multi-sensor's own smoke rule reads (smoke())."""
     fixed = r.cfg("fixed_c")
     r.emit(
         Rule.HEAT_FIXED, AlertClass.FIRE, on=r.v >= fixed, off=r.v < fixed - 2.0, threshold_c=fixed
