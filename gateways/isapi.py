@@ -431,7 +431,8 @@ def _verdict(n: Notification, *, site: str, device_id: str, received_at: datetim
     return messages.event(
         site,
         device_id,
-        seq=_seq(n, "verdict"),
+        # A patrolling camera may post two presets' verdicts in one second.
+        seq=_seq(n, "verdict", *(f"{t.rule}@{t.preset}" for t in n.thermometry)),
         event_type=kind,
         detail=detail,
         ts=n.at,
