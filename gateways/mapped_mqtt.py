@@ -319,9 +319,13 @@ class MappedMqttSource:
             raise
         if snapshot == self._snapshot:
             return  # nothing changed: no new map, no repeated warnings
-        self._snapshot = snapshot
         fresh = DeviceMap(*snapshot)
+        # The new map before the new topics: what a new subscription brings at once (a retained
+        # message) must meet the map that knows its device. The snapshot last, so a failure
+        # here is tried again at the next refresh.
+        self.devices = fresh
         added, removed = self.session.set_filters(fresh.filters)
+        self._snapshot = snapshot
         if added or removed:
             log.info(
                 "mapped MQTT follows %d model topics (+%d -%d), %d devices",
@@ -330,7 +334,6 @@ class MappedMqttSource:
                 removed,
                 fresh.devices,
             )
-        self.devices = fresh
         self.counters.models, self.counters.devices = len(fresh.models), fresh.devices
 
     def _try_refresh(self) -> None:
