@@ -114,11 +114,12 @@ def _interval(value: timedelta) -> str:
 
 def policies(*, keep_days: int, stale_after_s: float) -> list[Policy]:
     """What ingest's maintenance keeps in place on TimescaleDB. The roll-ups are refreshed as far
-    back as a late message may still arrive, and kept as long as the readings."""
+    back as a late message may still arrive, compressed beyond that, like the readings, and kept
+    as long as them."""
     keep = timedelta(days=keep_days)
     late = compression_delay(stale_after_s)
     wanted = [Policy("policy_retention", t, {"drop_after": keep}) for t in TABLES + ROLLUPS]
-    wanted += [Policy("policy_compression", t, {"compress_after": late}) for t in TABLES]
+    wanted += [Policy("policy_compression", t, {"compress_after": late}) for t in TABLES + ROLLUPS]
     wanted += [
         Policy(
             "policy_refresh_continuous_aggregate",

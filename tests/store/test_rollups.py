@@ -46,7 +46,8 @@ def _rows(seed: int = 5) -> list[ReadingRow]:
 
 def _store(conn: psycopg.Connection[Any], rows: list[ReadingRow]) -> None:
     """In batches as ingest writes them, one redelivered (the ON CONFLICT path); on
-    TimescaleDB the first two days are materialised, the rest is read in real time."""
+    TimescaleDB the first two days are materialised and compressed, the rest is read in real
+    time."""
     PartitionKeeper(conn).ensure(conn, {r[0].date() for r in rows})
     prepare_staging(conn)
     half = len(rows) // 2
@@ -57,6 +58,8 @@ def _store(conn: psycopg.Connection[Any], rows: list[ReadingRow]) -> None:
         until = START + timedelta(days=2)
         conn.execute("CALL refresh_continuous_aggregate('readings_5m', NULL, %s)", (until,))
         conn.execute("CALL refresh_continuous_aggregate('readings_1h', NULL, %s)", (until,))
+        for view in ("readings_5m", "readings_1h"):
+            conn.execute("SELECT compress_chunk(c) FROM show_chunks(%s::regclass) c", (view,))
 
 
 def _expected(

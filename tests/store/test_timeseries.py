@@ -138,13 +138,15 @@ def test_timescaledb_policies_follow_the_stale_limit(own: str) -> None:
             "SELECT hypertable_name, (config ->> 'compress_after')::interval"
             " FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'"
         ).fetchall()
-        assert sorted(compressed) == [(t, delay) for t in ("events", "heartbeats", "readings")]
+        assert sorted(compressed) == [
+            (t, delay) for t in ("events", "heartbeats", "readings", "readings_1h", "readings_5m")
+        ]
         refreshed = db.execute(
             "SELECT (config ->> 'start_offset')::interval FROM timescaledb_information.jobs"
             " WHERE proc_name = 'policy_refresh_continuous_aggregate'"
         ).fetchall()
         assert refreshed == [(delay,), (delay,)]
-        assert len(changed) == 5  # three compression and two refresh policies
+        assert len(changed) == 7  # five compression and two refresh policies
         # Retention did not change: its jobs are the very same.
         kept = [k for k in before if k[0] == "policy_retention"]
         assert len(kept) == 5 and all(before[k] == after[k] for k in kept)
