@@ -150,7 +150,21 @@ class FrameReader:
         del self._buffer[:upto]
         return Refused("junk", why, raw)
 
-    def _next(self) -> Frame | Refused | None:  # noqa: PLR0911 - a return per checking error
+    def _not_a_packet(self) -> Refused | None:
+        """A start mark at 0 whose header cannot be a packet's (no protocol version 1): refused
+        with everything up to the next start mark that could begin one, as one refusal. A flood
+        of '@', or of start marks with garbage behind them, would otherwise cost a refusal (and
+        a deny to whatever address the garbage names) every byte or two."""
+        buffer = self._buffer
+        if len(buffer) < HEAD or buffer[4] == VERSION[0]:
+            return None
+        at = buffer.find(START, 1)
+        while at > 0 and at + HEAD <= len(buffer) and buffer[at + 4] != VERSION[0]:
+            at = buffer.find(START, at + 1)
+        upto = at if at > 0 else len(buffer)
+        return self._junk(upto, f"'@@' without protocol version {VERSION[0]}: not a packet")
+
+    def _next(self) -> Frame | Refused | None:  # noqa: C901, PLR0911 - a return per checking error
         buffer = self._buffer
         start = buffer.find(START)
         if start > 0:
@@ -162,6 +176,9 @@ class FrameReader:
             return None
         if len(buffer) < HEAD:
             return None
+        not_one = self._not_a_packet()
+        if not_one is not None:
+            return not_one
         length = int.from_bytes(buffer[24:26], "little")
         if length > self._max_adu:
             refused = _refused(
@@ -169,14 +186,14 @@ class FrameReader:
                 f"application data unit length {length} exceeds {self._max_adu}",
                 buffer[:HEAD],
             )
-            del buffer[:2]  # resynchronise at the next start mark
+            del buffer[:1]  # resynchronise at the next start mark, which may be the next byte
             return refused
         total = HEAD + length + TAIL
         if len(buffer) < total:
             return None
         raw = bytes(buffer[:total])
         if raw[-2:] != END:
-            del buffer[:2]
+            del buffer[:1]
             return _refused(
                 "end_mark",
                 f"no end mark '##' where the length {length} puts it (found {raw[-2:].hex()})",

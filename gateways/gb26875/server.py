@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -222,17 +222,19 @@ class Gb26875Server:
         finally:
             self.metrics.connections -= 1
             self._handlers.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            # A peer that stopped reading keeps unsent bytes in the transport, and a plain
+            # close would wait for them for ever: its handler and socket would leak.
+            writer.transport.abort()
 
     def _allowed(self, host: str) -> bool:
         if not self.limits.allowed:
             return True
         try:
-            address = ip_address(host)
+            found = ip_address(host)
         except ValueError:
             return False
+        # Listening on "::", an IPv4 peer arrives as ::ffff:a.b.c.d.
+        address = found.ipv4_mapped or found if isinstance(found, IPv6Address) else found
         return any(address in network for network in self.limits.allowed)
 
     async def _read(self, reader: asyncio.StreamReader, peer: _Peer) -> None:

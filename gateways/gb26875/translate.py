@@ -301,7 +301,12 @@ def _changes(
     at = moment(label, ctx.tz)
     before = ctx.memory.get(address)
     device = _device(address, ctx)
-    raised = [f for f in flags if state & f[0] and (before is None or not before & f[0])]
+    # A fire is said every time it is reported, not only when its flag changes: a panel reset
+    # often sends no per-component return to normal, and the next fire would then look like
+    # no change. A retransmission of one report is still one message (same seq and time).
+    raised = [
+        f for f in flags if state & f[0] and (before is None or not before & f[0] or f[0] == FIRE)
+    ]
     cleared = [f for f in flags if not state & f[0] and (before is None or before & f[0])]
     # A shield lifted goes last, after what it covered has cleared.
     ordered = [(f[1], f[3]) for f in raised] + [(f[2], f[3] + 8) for f in cleared[::-1]]

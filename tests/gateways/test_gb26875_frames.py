@@ -179,3 +179,18 @@ def test_valid_frames_between_junk_all_come_through(parts: list[tuple[bytes, int
     got = FrameReader().feed(stream)
     assert [f.serial for f in got if isinstance(f, Frame)] == [s for _, s in parts]
     assert all(r.code == "junk" for r in got if isinstance(r, Refused))
+
+
+def test_a_flood_of_start_marks_is_one_refusal_and_what_follows_still_reads() -> None:
+    """64 KiB of '@' held 32,755 refusals (11 MB) when each '@@' was a packet refused alone."""
+    got = FrameReader().feed(b"@" * 65536 + _good(serial=7))
+    refused = [r for r in got if isinstance(r, Refused)]
+    assert len(refused) <= 2
+    assert [f.serial for f in got if isinstance(f, Frame)] == [7]
+
+
+@pytest.mark.parametrize("stray", [b"@", b"xyz@", b"@#"])
+def test_a_stray_byte_before_a_packet_costs_not_the_packet(stray: bytes) -> None:
+    got = FrameReader().feed(stray + _good(serial=9))
+    assert [f.serial for f in got if isinstance(f, Frame)] == [9]
+    assert all(r.code == "junk" for r in got if isinstance(r, Refused))  # denied to nobody

@@ -75,7 +75,7 @@ def _events(items: list[Inbound]) -> list[tuple[str, str | None]]:
     return [(m.device_id, m.event_type) for m in _decoded(items)]
 
 
-def test_a_first_report_says_every_flag_and_later_ones_only_changes() -> None:
+def test_a_first_report_says_every_flag_and_later_ones_changes_and_any_fire() -> None:
     memory = StateMemory()
     frame, unit = _frame(_state(0x0003))  # normal running + fire
     first = translate(frame, unit, _ctx(memory))
@@ -87,11 +87,31 @@ def test_a_first_report_says_every_flag_and_later_ones_only_changes() -> None:
     ]
     assert first.remembered == [(HEX, 1, wire.component_id(10, 2))]
     frame, unit = _frame(_state(0x0007, at=AT + timedelta(seconds=1)))  # and a fault
-    assert _events(translate(frame, unit, _ctx(memory)).items) == [("P-1", "fault")]
+    # The fire is said again (a fire is never taken for no change), the fault as it is new.
+    assert _events(translate(frame, unit, _ctx(memory)).items) == [
+        ("P-1", "alarm"),
+        ("P-1", "fault"),
+    ]
     frame, unit = _frame(_state(0x0001, at=AT + timedelta(seconds=2)))  # back to normal
     assert _events(translate(frame, unit, _ctx(memory)).items) == [
         ("P-1", "fault_cleared"),
         ("P-1", "alarm_cleared"),
+    ]
+
+
+def test_a_fire_after_a_panel_reset_that_said_no_return_to_normal_is_a_fire() -> None:
+    """Many panels send no per-component return to normal when they are reset: the next fire
+    of that detector, a day later, must still be an alarm."""
+    memory = StateMemory()
+    frame, unit = _frame(_state(0x0003, at=AT - timedelta(days=1)))
+    translate(frame, unit, _ctx(memory))
+    frame, unit = _frame(_state(0x0003))
+    assert ("P-1", "alarm") in _events(translate(frame, unit, _ctx(memory)).items)
+    again = translate(frame, unit, _ctx(memory)).items  # its retransmission: the same message
+    assert [(m.seq, m.ts) for m in _decoded(again) if m.event_type == "alarm"] == [
+        (m.seq, m.ts)
+        for m in _decoded(translate(frame, unit, _ctx(memory)).items)
+        if m.event_type == "alarm"
     ]
 
 
