@@ -3,6 +3,7 @@ messages of one device at the same moment are two, whatever their times say."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import orjson
@@ -30,7 +31,7 @@ DEVICES = DeviceMap(
 AT = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # one millisecond for both: a backlog's burst
 
 
-def _identities(payload: dict[str, object]) -> set[tuple[str, int, object]]:
+def _identities(payload: Mapping[str, object]) -> set[tuple[str, int, object]]:
     item = Inbound("z2m/kitchen", orjson.dumps(payload), AT)
     translated = translate(item, DEVICES, site=SITE, max_bytes=1 << 16)
     assert translated.items, translated
