@@ -39,7 +39,6 @@ from gateways.gb26875.translate import (
     Address,
     Context,
     StateMemory,
-    TranslateError,
     Translation,
     addresses,
     heard,
@@ -315,8 +314,6 @@ class Gb26875Server:
                 units.append((frame, unit, moment(frame.label, self._tz)))
             except data_units.AduError as exc:
                 await self._refuse(_refused(frame, str(exc), code="data_unit"), peer)
-            except TranslateError as exc:
-                await self._refuse(_refused(frame, str(exc), code="time_label"), peer)
         return units
 
     async def _data(self, run: list[Frame], peer: _Peer) -> None:
@@ -346,11 +343,7 @@ class Gb26875Server:
         heard_now: set[str] = set()
         now = time.monotonic()
         for frame, unit, sent_at in units:
-            try:
-                translation = translate(frame, unit, ctx) if unit is not None else Translation()
-            except TranslateError as exc:
-                await self._refuse(_refused(frame, str(exc), code="time_label"), peer)
-                continue
+            translation = translate(frame, unit, ctx) if unit is not None else Translation()
             items += translation.items
             remembered += translation.remembered
             carried.append((frame, sent_at))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from gateways import messages
@@ -100,10 +100,6 @@ _TRANSMITTER_BITS = {
 }
 
 
-class TranslateError(ValueError):
-    """An object the centre cannot read (a time label naming no moment)."""
-
-
 class StateMemory:
     """The last flags seen per address, bounded (least recently reported dropped first)."""
 
@@ -153,11 +149,18 @@ class Context:
     received_at: datetime
 
 
+# What a time label naming no moment (a device whose clock was never set: all zeros) stands
+# for: a moment outside any time window, always the same, so a retransmission is the same
+# message. Ingest then takes it as any wrong clock: its fire alarms re-stamped with their
+# arrival, the rest dead-lettered as stale; and the server sets the device's clock.
+NO_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def moment(label: bytes, tz: tzinfo) -> datetime:
     try:
         return moment_of(label, tz)
-    except ValueError as exc:
-        raise TranslateError(f"time label {label.hex(' ')}: {exc}") from None
+    except ValueError:
+        return NO_MOMENT
 
 
 def heard(frame: Frame, ctx: Context) -> Inbound:
@@ -185,9 +188,6 @@ def addresses(frame: Frame, unit: DataUnit | None) -> set[Address]:
 
 
 def translate(frame: Frame, unit: DataUnit, ctx: Context) -> Translation:
-    """Raises TranslateError, before remembering anything, for a time label naming no moment."""
-    for obj in unit.objects:
-        moment(obj.label, ctx.tz)
     out = Translation()
     for obj in unit.objects:
         out.items.extend(_messages(frame.source_hex, obj, ctx, out.remembered))

@@ -221,3 +221,19 @@ def test_the_events_always_end_in_the_last_state(states: list[int]) -> None:
         "disabled": bool(last & 0x08),
         "supervisory": bool(last & 0x10),
     }
+
+
+def test_a_label_naming_no_moment_is_a_fixed_one_outside_any_window_and_the_fire_kept() -> None:
+    """A device whose clock was never set (all zeros): its fire alarm is not lost, and ingest
+    re-stamps it with its arrival, as for any wrong clock."""
+    memory = StateMemory()
+    unset = _state(0x0003)[:-6] + bytes(6)  # the object's time label all zeros
+    frame, unit = _frame(unset)
+    now = datetime.now(UTC)
+    results = [
+        decode(i.topic, i.payload, now=now, limits=Limits(), arrived=i.received_at)
+        for i in translate(frame, unit, _ctx(memory)).items
+    ]
+    alarms = [m for m in results if isinstance(m, Decoded) and m.event_type == "alarm"]
+    assert len(alarms) == 1 and alarms[0].device_ts is not None  # re-stamped, not refused
+    assert all(isinstance(m, Decoded) or m.reason.value == "stale" for m in results)
