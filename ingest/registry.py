@@ -119,6 +119,8 @@ class RegistryCache:
             "building": device.building,
             "status": device.status,
             "heartbeat_s": device.heartbeat_s,
+            "floor": device.floor,
+            "room": device.room,
         }
         try:
             info = device_info(**args, config=device.config)

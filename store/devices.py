@@ -28,9 +28,14 @@ class RegisteredDevice:
     building: str | None = None
     heartbeat_s: int = 0
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Where in its building: the engine's neighbours (alerts.devices.DeviceInfo.place).
+    floor: int | None = None
+    room: str | None = None
 
 
-_REGISTERED = "SELECT id, kind, site, status, building, heartbeat_s, config FROM devices"
+_REGISTERED = (
+    "SELECT id, kind, site, status, building, heartbeat_s, config, floor, room FROM devices"
+)
 
 
 def load_registered(
@@ -72,6 +77,8 @@ def _devices(rows: Iterable[tuple[Any, ...]]) -> Iterator[RegisteredDevice]:
             building=building,
             heartbeat_s=r[5],
             config=r[6] or empty,
+            floor=r[7],
+            room=sys.intern(r[8]) if r[8] else None,
         )
 
 
