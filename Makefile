@@ -43,6 +43,7 @@ bench: install
 	-$(BIN)/python -m bench.registry_import
 	-$(BIN)/python -m bench.subscriptions
 	-$(BIN)/python -m bench.body_limit
+	-nice $(BIN)/python -m bench.cluster
 	-nice $(BIN)/python -m bench.http_push
 	-nice $(BIN)/python -m bench.isapi_push
 	-nice $(BIN)/python -m bench.gb26875

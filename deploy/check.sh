@@ -48,6 +48,33 @@ PY
   fi
 fi
 
+# The NATS cluster: its compose file, and the node configuration as nats-server reads it.
+if docker compose version >/dev/null 2>&1; then
+  run "docker compose config (nats)" docker compose -f deploy/nats/compose.yaml config --quiet
+elif python3 -c 'import yaml' 2>/dev/null; then
+  run "nats/compose.yaml has three nodes on one config" python3 - <<'PY'
+import yaml
+services = yaml.safe_load(open("deploy/nats/compose.yaml"))["services"]
+assert set(services) == {"n1", "n2", "n3"}, set(services)
+for name, svc in services.items():
+    env = svc["environment"]
+    assert env["FW_NATS_NAME"] == name, name
+    assert [env[f"FW_NATS_ROUTE_{i}"] for i in (1, 2, 3)] == [f"nats-route://n{i}:6222" for i in (1, 2, 3)]
+    assert "./node.conf:/etc/nats/node.conf:ro" in svc["volumes"], name
+PY
+fi
+nats=$(command -v nats-server || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; })
+if [ -n "$nats" ]; then
+  run "nats-server -t node.conf" env FW_NATS_NAME=n1 FW_NATS_LISTEN=127.0.0.1:4222 \
+    FW_NATS_HTTP=127.0.0.1:8222 FW_NATS_STORE="$tmp/nats" FW_NATS_CLUSTER=127.0.0.1:6222 \
+    FW_NATS_MQTT=127.0.0.1:1883 FW_NATS_ROUTE_1=nats-route://n1:6222 \
+    FW_NATS_ROUTE_2=nats-route://n2:6222 FW_NATS_ROUTE_3=nats-route://n3:6222 \
+    FW_NATS_MAX_ACK_PENDING=16 \
+    "$nats" -c deploy/nats/node.conf -t
+else
+  skip "nats-server -t" "nats-server is not installed (apt-get install nats-server)"
+fi
+
 # Dockerfile lint.
 if command -v hadolint >/dev/null; then
   run "hadolint Dockerfile" hadolint --ignore DL3008 Dockerfile

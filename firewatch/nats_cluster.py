@@ -47,9 +47,10 @@ class NatsNode:
     def address(self) -> str:
         return f"127.0.0.1:{self.mqtt_port}"
 
-    def env(self, routes: list[str]) -> dict[str, str]:
+    def env(self, routes: list[str], *, max_ack_pending: int) -> dict[str, str]:
         """What deploy/nats/node.conf reads from its environment."""
         return {
+            "FW_NATS_MAX_ACK_PENDING": str(max_ack_pending),
             "FW_NATS_NAME": self.name,
             "FW_NATS_LISTEN": f"127.0.0.1:{self.client_port}",
             "FW_NATS_HTTP": f"127.0.0.1:{self.http_port}",
@@ -71,13 +72,15 @@ class NatsNode:
 
 
 class NatsCluster:
-    """Three nodes; ``url`` lists them all for failover, ``url_from(i)`` puts node i first."""
+    """Three nodes; ``url`` lists them all for failover, ``url_from(i)`` puts node i first.
+    ``max_ack_pending``: 16 for partitioned workers, 16384 for one (deploy/nats/node.conf)."""
 
-    def __init__(self, workdir: Path, *, nodes: int = 3) -> None:
+    def __init__(self, workdir: Path, *, max_ack_pending: int, nodes: int = 3) -> None:
         binary = nats_binary()
         if binary is None:
             raise RuntimeError("nats-server is not installed: apt-get install nats-server")
         self.binary = binary
+        self.max_ack_pending = max_ack_pending
         self.nodes = [NatsNode(f"n{i + 1}", workdir / f"n{i + 1}") for i in range(nodes)]
         self._routes = [f"nats-route://127.0.0.1:{n.route_port}" for n in self.nodes]
 
@@ -101,7 +104,7 @@ class NatsCluster:
         node.workdir.mkdir(parents=True, exist_ok=True)
         node.proc = subprocess.Popen(  # noqa: S603 - our own binary and config
             [self.binary, "-c", str(NODE_CONF), "-l", str(node.workdir / "nats.log")],
-            env={**os.environ, **node.env(self._routes)},
+            env={**os.environ, **node.env(self._routes, max_ack_pending=self.max_ack_pending)},
         )
 
     def _wait_ready(self, index: int) -> None:
@@ -163,8 +166,8 @@ def mqtt_answers(port: int, *, timeout: float = 5) -> bool:
 
 
 @contextmanager
-def own_nats_cluster(workdir: Path) -> Iterator[NatsCluster]:
-    cluster = NatsCluster(workdir)
+def own_nats_cluster(workdir: Path, *, max_ack_pending: int) -> Iterator[NatsCluster]:
+    cluster = NatsCluster(workdir, max_ack_pending=max_ack_pending)
     try:
         cluster.start()
         yield cluster

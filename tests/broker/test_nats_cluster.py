@@ -15,10 +15,11 @@ import psycopg
 import pytest
 
 from firewatch.nats_cluster import NatsCluster
+from firewatch.stream_checks import out_of_order, register_in_buildings
 from ingest.partition import assign
 from settings import Settings
 from store.devices import load_registered
-from tests.broker.clusters import nats_or_skip, out_of_order, register_in_buildings
+from tests.broker.clusters import nats_or_skip
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.traffic import (
     Message,
@@ -37,7 +38,7 @@ RATE = 1000.0  # msg/s: each phase's stream lasts ~4 s, so the fault falls in it
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    with nats_or_skip(tmp_path_factory.mktemp("nats")) as cluster:
+    with nats_or_skip(tmp_path_factory.mktemp("nats"), partitioned=True) as cluster:
         yield cluster
 
 

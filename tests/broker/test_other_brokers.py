@@ -46,7 +46,7 @@ def broker_url(
         with rabbitmq_or_skip(workdir) as url:
             yield url
     else:
-        with nats_or_skip(workdir) as cluster:
+        with nats_or_skip(workdir, partitioned=False) as cluster:
             yield cluster.url
 
 
