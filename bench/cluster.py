@@ -73,11 +73,12 @@ class Worker:
             "FIREWATCH_INGEST_WORKERS": "2",
             "FIREWATCH_INGEST_WORKER_INDEX": str(index),
             "FIREWATCH_INGEST_CLIENT_ID": f"bench-ingest-{index}",
-            "FIREWATCH_INGEST_METRICS_PORT": str(free_port()),
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def launch(self) -> None:
+        # A port of its own at each start: the last one's may not be free again yet.
+        self.env["FIREWATCH_INGEST_METRICS_PORT"] = str(free_port())
         self._offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
