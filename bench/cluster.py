@@ -1,7 +1,7 @@
 """Ingest on a three-node NATS cluster (deploy/nats/): a broker node lost, an ingest worker
 lost, a backlog drained by two workers against one, and an alarm's way to the screen.
 
-    python -m bench.cluster [--devices 100] [--messages 20000] [--backlog 30000] [--repeat 3]
+    python -m bench.cluster [--devices 20] [--messages 4000] [--backlog 4000] [--repeat 3]
 
 Two partitioned workers (FIREWATCH_INGEST_WORKERS=2), worker i connected to node i first, the
 publisher on node 3. Each repeat:
@@ -280,9 +280,9 @@ def drain(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=100)
-    parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--backlog", type=int, default=30_000)
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument("--backlog", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--alarms", type=int, default=100)
     args = parser.parse_args(argv)
