@@ -97,8 +97,9 @@ def afternoon_sun_roof(stage: Stage) -> None:
 def detector_swap(stage: Stage) -> None:
     """A technician takes a detector down and, 40 minutes later, puts up a new one under the
     same id: it reads its room 3.5 °C warmer (its own mounting and calibration, within the
-    two sensors' ±2 °C tolerances), reporting every few seconds while the technician checks it. A device back
-    from a silence learns its room again before any statistical rule judges it."""
+    two sensors' ±2 °C tolerances), reporting every few seconds while the technician checks
+    it. A device back from a silence learns its room again before any statistical rule judges
+    it."""
     b = stage.pick_building(_has_smoke)
     detector = _detector(stage, b)
     gone = 2400.0
