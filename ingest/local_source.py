@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 
+from ingest.batching import fill
 from ingest.pipeline import Inbound
 
 log = logging.getLogger(__name__)
@@ -65,22 +65,14 @@ class LocalSource:
             first = self._queue.get(timeout=idle_s) if idle_s > 0 else self._queue.get_nowait()
         except queue.Empty:
             return []
-        batch, size = [first], len(first.payload)
-        deadline = time.monotonic() + wait_s
-        while len(batch) < max_size and size < max_bytes:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=min(remaining, GAP_S))
-                except queue.Empty:
-                    break
-            batch.append(item)
-            size += len(item.payload)
-        return batch
+        return fill(
+            first,
+            self._queue,
+            max_size=max_size,
+            max_bytes=max_bytes,
+            wait_s=wait_s,
+            gap_s=GAP_S,
+        )
 
     def ack(self, batch: Sequence[Inbound]) -> int:
         done = 0

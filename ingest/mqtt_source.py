@@ -31,6 +31,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from contract.failover import Failover
 from contract.logins import session_login
 from contract.paho_client import START_HINT, BufferedClient
+from ingest.batching import fill
 from ingest.pipeline import Inbound
 from ingest.sessions import SessionTrouble, SessionWatch
 from settings import MqttTarget
@@ -295,22 +296,14 @@ class MqttSource:
             first = self._queue.get(timeout=idle_s)
         except queue.Empty:
             return []
-        batch, size = [first], len(first.payload)
-        deadline = time.monotonic() + wait_s
-        while len(batch) < max_size and size < max_bytes:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=min(remaining, GAP_S))
-                except queue.Empty:
-                    break
-            batch.append(item)
-            size += len(item.payload)
-        return batch
+        return fill(
+            first,
+            self._queue,
+            max_size=max_size,
+            max_bytes=max_bytes,
+            wait_s=wait_s,
+            gap_s=GAP_S,
+        )
 
     def ack(self, batch: Sequence[Inbound]) -> int:
         """Acknowledge in arrival order (as MQTT requires); returns how many were sent."""
