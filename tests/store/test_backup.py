@@ -36,7 +36,10 @@ def source() -> Iterator[str]:
         pytest.skip("pg_dump and pg_restore are not installed")
     with own_database("fw_backup") as url, psycopg.connect(url, autocommit=True) as conn:
         days = [NOW - timedelta(days=d) for d in range(14)]
-        PartitionKeeper(conn).ensure(conn, {d.date() for d in days})
+        # each day's readings run ten hours on, so they can fall in the next day's partition
+        PartitionKeeper(conn).ensure(
+            conn, {t.date() for d in days for t in (d, d + timedelta(minutes=600))}
+        )
         prepare_staging(conn)
         with conn.transaction():
             insert_readings(
