@@ -5,11 +5,12 @@ refresh and the progress line."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from alerts.engine import Engine
@@ -49,13 +50,40 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
-def _tune_garbage_collector() -> None:
+class _CollectorTuning:
     """Ingest makes a few short-lived objects per message and no reference cycles of its own;
     at the default threshold (700 allocations) the collector runs every few messages and
     re-walks each batch. Measured: +10 % throughput. The process's start-up objects are
-    frozen out of collection altogether."""
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    frozen out of collection altogether, after a collection: garbage frozen with them would
+    never be freed, sockets included. The last run to stop gives them back and the default
+    threshold, so a process that runs ingest again (its tests do) frees the MQTT clients of
+    the runs before, and their sockets."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._threshold = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._runs == 0:
+                self._threshold = gc.get_threshold()
+                gc.collect()
+                gc.freeze()
+                gc.set_threshold(GC_THRESHOLD, *self._threshold[1:])
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if self._runs == 0:
+                    gc.set_threshold(*self._threshold)
+                    gc.unfreeze()
+
+
+_collector_tuning = _CollectorTuning()
 
 
 class IngestService:
@@ -206,7 +234,10 @@ class IngestService:
     def run(self, stop: threading.Event) -> None:
         """Runs until ``stop`` is set; only an unreachable broker at start-up raises."""
         self.connect()
-        _tune_garbage_collector()
+        with _collector_tuning.held():
+            self._run(stop)
+
+    def _run(self, stop: threading.Event) -> None:
         log.info("ingest subscribed to %s", self.source.subscription)
         preparer = Preparer(
             self.source,
