@@ -1,7 +1,10 @@
-"""paho-mqtt with buffered reads and batched acknowledgements, for ingest and simulators."""
+"""paho-mqtt with buffered reads and batched acknowledgements, for ingest and simulators; and
+a network loop that waits with poll(), for every paho client in a process that imports this."""
 
 from __future__ import annotations
 
+import math
+import select
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +19,44 @@ START_HINT = (
 )
 
 _PUBACK = struct.Struct("!BBH")
+
+# What select() reports a socket ready for, read from poll()'s answer: a hang-up or an error is
+# readable (the read then sees the close), an error is writable too.
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+_WRITABLE = select.POLLOUT | select.POLLERR
+
+
+class _PollAsSelect:
+    """Stands in for the ``select`` module in paho's client module, whose network loop calls
+    ``select.select`` and nothing else from it.
+
+    select() cannot watch a descriptor numbered 1024 (FD_SETSIZE) or more: paho then takes the
+    ValueError for a lost connection, reconnects on a new socket with a number as high, and
+    never connects again. Ingest reaches such numbers when it hosts a GB/T 26875.3 server with
+    a thousand transmitters. poll() has no such limit and answers the same question.
+    """
+
+    @staticmethod
+    def select(
+        rlist: Sequence[Any], wlist: Sequence[Any], xlist: Sequence[Any], timeout: float | None
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        poller = select.poll()
+        masks: dict[int, int] = {}
+        for objects, mask in ((rlist, select.POLLIN), (wlist, select.POLLOUT)):
+            for obj in objects:
+                masks[obj.fileno()] = masks.get(obj.fileno(), 0) | mask
+        for fd, mask in masks.items():
+            poller.register(fd, mask)  # a closed socket's -1 raises ValueError, as select does
+        wait_ms = None if timeout is None else math.ceil(timeout * 1000)
+        ready = dict(poller.poll(wait_ms))
+
+        def answering(objects: Sequence[Any], wanted: int) -> list[Any]:
+            return [obj for obj in objects if ready.get(obj.fileno(), 0) & wanted]
+
+        return answering(rlist, _READABLE), answering(wlist, _WRITABLE), []
+
+
+mqtt.select = _PollAsSelect  # type: ignore[assignment,attr-defined]
 
 
 class BufferedClient(mqtt.Client):
