@@ -36,7 +36,6 @@ from gateways.gb26875.data_units import DataUnit
 from gateways.gb26875.frames import Command, Frame, FrameReader, Refused
 from gateways.gb26875.mapping import Mapping, MappingUnavailable
 from gateways.gb26875.translate import (
-    Address,
     Context,
     StateMemory,
     Translation,
@@ -319,8 +318,8 @@ class Gb26875Server:
     async def _data(self, run: list[Frame], peer: _Peer) -> None:
         """Sends (2) and answers (5) read together from one connection, carried to ingest in
         one hand-over and in order, each confirmed once that hand-over is committed. Not
-        carried, none is confirmed and their states are forgotten: the device sends them
-        again, in order, and they make the same messages."""
+        carried, none is confirmed and the states they said are not remembered: the device
+        sends them again, in order, and they make the same messages."""
         units = await self._units(run, peer)
         if not units:
             return
@@ -330,22 +329,21 @@ class Gb26875Server:
             log.warning("GB/T 26875.3 %s: not answered, %s", peer.name, exc)
             self.metrics.not_carried += len(units)
             return
+        pending = self._memory.pending()
         ctx = Context(
             site=self._site,
             tz=self._tz,
             lookup=self._mapping.lookup,
-            memory=self._memory,
+            memory=pending,
             received_at=datetime.now(UTC),
         )
         items: list[Inbound] = []
-        remembered: list[Address] = []
         carried: list[tuple[Frame, datetime]] = []
         heard_now: set[str] = set()
         now = time.monotonic()
         for frame, unit, sent_at in units:
             translation = translate(frame, unit, ctx) if unit is not None else Translation()
             items += translation.items
-            remembered += translation.remembered
             carried.append((frame, sent_at))
             transmitter = frame.source_hex
             last = peer.heard_at.get(transmitter, float("-inf"))
@@ -357,12 +355,12 @@ class Gb26875Server:
         try:
             await self._carrier.carry(items, gateway=GATEWAY)
         except NotCarried as exc:
-            self._memory.forget(remembered)
             self.metrics.not_carried += len(carried)
             log.warning(
                 "GB/T 26875.3 %s: %d packets not answered: %s", peer.name, len(carried), exc
             )
             return
+        pending.commit()
         for transmitter in heard_now:
             peer.heard_at[transmitter] = now
         await self._confirm(carried, peer)

@@ -1,5 +1,5 @@
 """Information objects to contract messages (gateways/messages.py), pure but for the state
-memory the caller hands in.
+memory the caller hands in (the server hands in a hand-over's pending states).
 
 A state object (types 1, 2, 21) is a snapshot of flags. Each flag that changed since the
 last snapshot of the same address becomes an event: set -> ``alarm``, ``fault``,
@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from gateways import messages
 from gateways.gb26875.data_units import (
@@ -101,7 +101,7 @@ _TRANSMITTER_BITS = {
 
 
 class StateMemory:
-    """The last flags seen per address, bounded (least recently reported dropped first)."""
+    """The last flags committed per address, bounded (least recently reported dropped first)."""
 
     def __init__(self, *, capacity: int = 200_000) -> None:
         self._states: OrderedDict[Address, int] = OrderedDict()
@@ -116,16 +116,44 @@ class StateMemory:
         if len(self._states) > self._capacity:
             self._states.popitem(last=False)
 
-    def forget(self, addresses: list[Address]) -> None:
-        """Their packet was not carried: its repeat must make the same events again."""
-        for address in addresses:
-            self._states.pop(address, None)
+    def pending(self) -> PendingStates:
+        return PendingStates(self)
+
+
+class PendingStates:
+    """The states one hand-over's packets leave, kept apart until ingest has committed it.
+
+    Until then the memory must keep saying what is stored: a device that reconnects and sends
+    the same report again meanwhile is judged against it, and so makes the same events under
+    the same ``seq`` (stored once), even if the first hand-over is never committed.
+    """
+
+    def __init__(self, memory: StateMemory) -> None:
+        self._memory = memory
+        self._states: dict[Address, int] = {}
+
+    def get(self, address: Address) -> int | None:
+        if address in self._states:
+            return self._states[address]
+        return self._memory.get(address)
+
+    def put(self, address: Address, state: int) -> None:
+        self._states[address] = state
+
+    def commit(self) -> None:
+        for address, state in self._states.items():
+            self._memory.put(address, state)
+
+
+class States(Protocol):
+    def get(self, address: Address) -> int | None: ...
+
+    def put(self, address: Address, state: int) -> None: ...
 
 
 @dataclass(slots=True)
 class Translation:
     items: list[Inbound] = field(default_factory=list)
-    remembered: list[Address] = field(default_factory=list)
 
 
 def synthetic_id(address: Address) -> str:
@@ -145,7 +173,7 @@ class Context:
     site: str
     tz: tzinfo
     lookup: Lookup
-    memory: StateMemory
+    memory: States
     received_at: datetime
 
 
@@ -190,12 +218,12 @@ def addresses(frame: Frame, unit: DataUnit | None) -> set[Address]:
 def translate(frame: Frame, unit: DataUnit, ctx: Context) -> Translation:
     out = Translation()
     for obj in unit.objects:
-        out.items.extend(_messages(frame.source_hex, obj, ctx, out.remembered))
+        out.items.extend(_messages(frame.source_hex, obj, ctx))
     return out
 
 
 def _messages(  # noqa: C901 - one case per object type
-    transmitter: str, obj: InfoObject, ctx: Context, remembered: list[Address]
+    transmitter: str, obj: InfoObject, ctx: Context
 ) -> Iterator[Inbound]:
     match obj:
         case ComponentState():
@@ -216,7 +244,6 @@ def _messages(  # noqa: C901 - one case per object type
                 detail=detail,
                 ctx=ctx,
             )
-            remembered.append(address)
         case SystemState():
             address = (transmitter, obj.system, None)
             detail = {
@@ -232,7 +259,6 @@ def _messages(  # noqa: C901 - one case per object type
                 detail=detail,
                 ctx=ctx,
             )
-            remembered.append(address)
         case TransmitterState():
             address = (transmitter, None, None)
             detail = {"state": f"0x{obj.state:02x}", **_named(obj.state, _TRANSMITTER_BITS)}
@@ -244,7 +270,6 @@ def _messages(  # noqa: C901 - one case per object type
                 detail=detail,
                 ctx=ctx,
             )
-            remembered.append(address)
         case AnalogValue():
             if obj.analog_type == ANALOG_TEMPERATURE:
                 address = (transmitter, obj.system, obj.component)

@@ -18,6 +18,7 @@ from gateways.gb26875.translate import (
     Address,
     Context,
     StateMemory,
+    States,
     addresses,
     heard,
     synthetic_id,
@@ -35,7 +36,7 @@ MAPPED: dict[Address, str] = {
 }
 
 
-def _ctx(memory: StateMemory | None = None) -> Context:
+def _ctx(memory: States | None = None) -> Context:
     return Context(
         site="zilai",
         tz=wire.TZ,
@@ -85,7 +86,7 @@ def test_a_first_report_says_every_flag_and_later_ones_changes_and_any_fire() ->
         ("P-1", "fault_cleared"),
         ("P-1", "disabled_cleared"),
     ]
-    assert first.remembered == [(HEX, 1, wire.component_id(10, 2))]
+    assert memory.get((HEX, 1, wire.component_id(10, 2))) == 0x0003
     frame, unit = _frame(_state(0x0007, at=AT + timedelta(seconds=1)))  # and a fault
     # The fire is said again (a fire is never taken for no change), the fault as it is new.
     assert _events(translate(frame, unit, _ctx(memory)).items) == [
@@ -97,6 +98,30 @@ def test_a_first_report_says_every_flag_and_later_ones_changes_and_any_fire() ->
         ("P-1", "fault_cleared"),
         ("P-1", "alarm_cleared"),
     ]
+
+
+def test_states_a_hand_over_said_are_remembered_only_once_it_is_committed() -> None:
+    """A fault clears; before that hand-over commits, the device reconnects and sends the
+    report again. The repeat must say the clearing too (same seq, stored once): if the first
+    hand-over is never committed, the repeat is all ingest gets."""
+    memory = StateMemory()
+    address = (HEX, 1, wire.component_id(10, 2))
+    frame, unit = _frame(_state(0x0005))  # a fault
+    committed = memory.pending()
+    translate(frame, unit, _ctx(committed))
+    assert memory.get(address) is None  # not committed yet
+    committed.commit()
+    assert memory.get(address) == 0x0005
+    frame, unit = _frame(_state(0x0001, at=AT + timedelta(seconds=1)))  # the fault cleared
+    first, repeat = memory.pending(), memory.pending()
+    said = _decoded(translate(frame, unit, _ctx(first)).items)
+    said_again = _decoded(translate(frame, unit, _ctx(repeat)).items)
+    assert [(m.event_type, m.seq, m.ts) for m in said] == [
+        (m.event_type, m.seq, m.ts) for m in said_again
+    ]
+    assert ("P-1", "fault_cleared") in [(m.device_id, m.event_type) for m in said_again]
+    repeat.commit()  # the first is never committed
+    assert memory.get(address) == 0x0001
 
 
 def test_a_fire_after_a_panel_reset_that_said_no_return_to_normal_is_a_fire() -> None:
