@@ -6,6 +6,7 @@ disturbs a valid connection alongside."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
 import socket
 import threading
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract.kinds import KIND_SPECS, Kind
-from firewatch.testing import free_port, wait_until
+from firewatch.testing import free_port, open_sockets, wait_until
 from gateways.gb26875 import running
 from gateways.gb26875.server import Gb26875Metrics
 from ingest.parts import IngestParts
@@ -314,6 +315,21 @@ def test_idle_connections_are_closed(make_rig: Callable[..., Any]) -> None:
     with make_rig(idle_timeout_s=0.5) as rig:
         client = rig.client()
         assert client.closed_by_peer(timeout=5)
+
+
+def test_stopping_closes_the_connections_still_open(make_rig: Callable[..., Any]) -> None:
+    """Each peer's connection is closed by the server's stop, not left to the process's end:
+    the server side of every connection is gone once it has stopped."""
+    gc.collect()
+    before = open_sockets()
+    with make_rig() as rig:
+        clients = [rig.client() for _ in range(3)]
+        wait_until(lambda: rig.metrics.connections == 3, timeout=5, what="three connections")
+    assert all(client.closed_by_peer(timeout=5) for client in clients)
+    for client in clients:
+        client.close()
+    gc.collect()  # the stopped ingest's MQTT client, a reference cycle
+    assert open_sockets() == before
 
 
 def test_connections_over_the_limit_are_refused(make_rig: Callable[..., Any]) -> None:
