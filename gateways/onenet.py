@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from contract.messages import Reason
+from contract.text import text_problem
 from gateways.push_targets import (
     PlatformDevice,
     Refused,
@@ -66,18 +67,12 @@ def url_check_ok(token: str, *, msg: str, nonce: str, signature_: str) -> bool:
 def open_push(body: bytes, *, token: str, aes_key: str) -> list[Any]:
     """The push's messages, once its signature checks (and, in secure mode, it decrypts)."""
     fields = _top_level(body)
-    nonce, given = fields.get("nonce"), fields.get("msg_signature")
-    if not isinstance(nonce, tuple) or not isinstance(nonce[0], str):
-        raise Refused(Reason.MALFORMED, "'nonce' must be a string", 400)
-    if not 0 < len(nonce[0]) <= NONCE_MAX:
+    nonce, given = _string(fields, "nonce"), _string(fields, "msg_signature")
+    if not 0 < len(nonce) <= NONCE_MAX:
         raise Refused(Reason.MALFORMED, f"'nonce' must be 1..{NONCE_MAX} characters", 400)
-    if not isinstance(given, tuple) or not isinstance(given[0], str):
-        raise Refused(Reason.MALFORMED, "'msg_signature' must be a string", 400)
     if "enc_msg" in fields:
-        enc = fields["enc_msg"][0]
-        if not isinstance(enc, str):
-            raise Refused(Reason.MALFORMED, "'enc_msg' must be a string", 400)
-        if not _same(signature(token, nonce[0], enc), given[0]):
+        enc = _string(fields, "enc_msg")
+        if not _same(signature(token, nonce, enc), given):
             raise Refused(Reason.BAD_SIGNATURE, "msg_signature does not match enc_msg", 403)
         if not aes_key:
             raise Refused(
@@ -89,9 +84,21 @@ def open_push(body: bytes, *, token: str, aes_key: str) -> list[Any]:
     if "msg" not in fields:
         raise Refused(Reason.MALFORMED, "the body has neither 'msg' nor 'enc_msg'", 400)
     value, text = fields["msg"]
-    if not _same(signature(token, nonce[0], text), given[0]):
+    if not _same(signature(token, nonce, text), given):
         raise Refused(Reason.BAD_SIGNATURE, "msg_signature does not match msg", 403)
     return _messages(value)
+
+
+def _string(fields: dict[str, tuple[Any, str]], name: str) -> str:
+    """A member that must be a string: one that cannot be UTF-8 (a lone surrogate, escaped in
+    the JSON) cannot be signed either, so it is refused here, not met by the hash."""
+    value = fields.get(name, (None, ""))[0]
+    if not isinstance(value, str):
+        raise Refused(Reason.MALFORMED, f"'{name}' must be a string", 400)
+    problem = text_problem(value)
+    if problem is not None:
+        raise Refused(Reason.MALFORMED, f"'{name}': {problem}", 400)
+    return value
 
 
 def decrypt(enc_msg: str, *, aes_key: str) -> bytes:

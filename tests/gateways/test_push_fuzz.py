@@ -164,3 +164,18 @@ def test_ctwing_any_signed_bytes(
     base_url: str, ingest: IngestService, mapped: str, db: psycopg.Connection[Any], body: bytes
 ) -> None:
     assert _ctwing(base_url, body) in ANSWERS
+
+
+@pytest.mark.parametrize("member", ["nonce", "msg_signature", "enc_msg"])
+def test_onenet_a_lone_surrogate_in_a_signed_member_is_a_400(
+    base_url: str, ingest: IngestService, mapped: str, db: psycopg.Connection[Any], member: str
+) -> None:
+    """Valid JSON (an escaped lone surrogate) that no string can be UTF-8 encoded from: the
+    signature's hash met it and answered 500."""
+    fields = {"nonce": '"Ab12Cd34"', "msg_signature": '"x"', "enc_msg": '"AAAA"'}
+    fields[member] = '"ab\\ud800cd"'
+    body = "{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}"
+    response = httpx2.post(f"{base_url}/api/v1/gateways/onenet", content=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert member in response.json()["detail"] and "surrogate" in response.json()["detail"]
+    _still_taking(base_url, db, mapped)
