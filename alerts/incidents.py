@@ -19,9 +19,12 @@ gets back where each signal goes and what an incident now is.
   most urgent open one), its class the highest any of them reached, never lower, and
   ``confirmed`` once two devices' fire signals were raised within the window of each other (a
   positive alarm sequence: two detectors, or a camera and a detector).
-- **Acknowledged means acknowledged.** A signal that joins an acknowledged incident, or moves
-  up inside it, is acknowledged with it unless it raises the incident's class or confirms it
-  (:func:`carried`); a shelved incident shelves what joins it the same way.
+- **Acknowledged means acknowledged, for its episode.** A signal that joins an acknowledged
+  incident, or moves up inside it, is acknowledged with it unless it raises the incident's
+  class or confirms it (:func:`carried`), and only if it comes within ``EPISODE_GAP`` of the
+  incident's last activity (:func:`acknowledged_episode`): an acknowledged fire left open for
+  a week must not take in today's fire quietly. A shelved incident shelves what joins it the
+  same way until its shelf ends.
 - **Operators' actions** cascade to the open signals, each through the alert lifecycle table
   (:func:`cascade`).
 """
@@ -57,6 +60,11 @@ FIRE_SIGNAL_RULES = frozenset(
         Rule.CAMERA_PREALARM,
     }
 )
+
+# Quiet this long, an incident's next signal is a new episode, which its acknowledgement does
+# not cover. Longer than a fire takes to reach its next detectors (minutes), shorter than a
+# shift.
+EPISODE_GAP = timedelta(minutes=30)
 
 # Most urgent first: the incident's state is its most urgent open signal's.
 _URGENCY = (State.ACTIVE_UNACK, State.RETURNED_UNACK, State.ACTIVE_ACK, State.SHELVED)
@@ -274,6 +282,27 @@ def carried(before: View, after: View) -> Action | None:
     if before.state is State.SHELVED and after.alert_class != AlertClass.FIRE:
         return Action.SHELVE
     return None
+
+
+def acknowledged_episode(fresh: Sequence[Signal], *, last_at: datetime) -> list[Signal]:
+    """Of the signals that joined or moved up in an acknowledged incident, those its
+    acknowledgement carries: each within ``EPISODE_GAP`` of the incident's last activity
+    (``last_at``) or of one carried before it, in event time. From the first that is not, all
+    stand: they are a new episode, and the incident calls the operator again. Taken in event
+    order, the answer is the same however the signals are cut into batches."""
+    carried: list[Signal] = []
+    reference = last_at
+    for signal in sorted(fresh, key=_latest_step):
+        at = _latest_step(signal)
+        if at > reference + EPISODE_GAP:
+            break
+        carried.append(signal)
+        reference = max(reference, at)
+    return carried
+
+
+def _latest_step(signal: Signal) -> datetime:
+    return signal.steps[-1] if signal.steps else signal.raised_at
 
 
 def cascade(

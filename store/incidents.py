@@ -28,6 +28,7 @@ from alerts.incidents import (
     OpenIncident,
     Signal,
     View,
+    acknowledged_episode,
     carried,
     joins_incidents,
     lock_keys,
@@ -386,6 +387,8 @@ def refresh(
             carry = None  # a shelf without an end is no shelf to join
         if carry is not None:
             moved = [s for s in signals if s.alert_id in fresh and s.state is State.ACTIVE_UNACK]
+            if carry is Action.ACK:
+                moved = acknowledged_episode(moved, last_at=row["last_at"])
             if moved:
                 done.carried += _carry(c, ident, row, carry, moved)
                 c.execute(MEMBERS, ([ident],))

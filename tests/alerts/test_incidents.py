@@ -10,12 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alerts.incidents import (
+    EPISODE_GAP,
     Candidate,
     Join,
     Open,
     OpenIncident,
     Signal,
     View,
+    acknowledged_episode,
     allowed,
     carried,
     cascade,
@@ -208,6 +210,46 @@ def test_an_acknowledgement_carries_unless_the_class_rises_or_it_confirms() -> N
     assert (
         carried(View(state=State.ACTIVE_UNACK, alert_class="fire", confirmed_at=None), fire) is None
     )
+
+
+def test_an_acknowledgement_covers_its_episode_not_a_fire_a_week_later() -> None:
+    """An acknowledged fire left open: a detector's fire minutes later is the same episode; a
+    fire a week later is not, and neither is what follows it."""
+    last = T0 + timedelta(seconds=100)
+    soon = sig("D2", Rule.SMOKE_ALARM, 100 + 20 * 60)
+    assert acknowledged_episode([soon], last_at=last) == [soon]
+    week = 7 * 24 * 3600.0
+    later, then = sig("D3", Rule.SMOKE_ALARM, week), sig("D2", Rule.SMOKE_ALARM, week + 5)
+    assert acknowledged_episode([then, later], last_at=last) == []
+    # A chain of signals each within the gap of the one before stays in the episode.
+    gap = EPISODE_GAP.total_seconds()
+    chain = [sig(f"D{n}", Rule.SMOKE_ALARM, 100 + n * (gap - 1)) for n in range(1, 4)]
+    assert acknowledged_episode(chain, last_at=last) == chain
+
+
+@given(
+    st.lists(st.integers(0, 4 * 3600), min_size=1, max_size=8, unique=True),
+    st.integers(0, 8),
+)
+def test_an_episode_is_the_same_however_the_signals_are_cut_into_batches(
+    offsets: list[int], cut: int
+) -> None:
+    """Carried in one batch, or in two where the second starts from the first's result: an
+    incident that stood (a signal not carried) carries nothing more, and one that carried all
+    goes on from its newest step."""
+    fresh = sorted(
+        (sig(f"D{n}", Rule.SMOKE_ALARM, float(s)) for n, s in enumerate(offsets)),
+        key=lambda s: s.raised_at,
+    )
+    first, second = fresh[:cut], fresh[cut:]
+    whole = acknowledged_episode(fresh, last_at=T0)
+    carried_first = acknowledged_episode(first, last_at=T0)
+    if len(carried_first) < len(first):
+        in_two = carried_first  # the incident stands: nothing more is carried
+    else:
+        newest = max((s.raised_at for s in first), default=T0)
+        in_two = carried_first + acknowledged_episode(second, last_at=max(T0, newest))
+    assert in_two == whole
 
 
 def test_a_fire_incident_cannot_be_shelved() -> None:

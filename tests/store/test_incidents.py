@@ -286,6 +286,28 @@ def test_a_signal_joining_an_acknowledged_incident_stays_quiet_unless_it_raises_
     assert incident_log(db, incident["id"])[-1] == "rise"
 
 
+def test_a_fire_long_after_an_acknowledged_fire_calls_the_operator_again(
+    db: psycopg.Connection[Any], place: Place
+) -> None:
+    """An acknowledged fire left open (latched, nobody resolved it): another detector's fire
+    in the same building minutes later is the same episode and stays acknowledged; one two
+    hours later is a new episode, unconfirmed and of no higher class, and still calls."""
+    p = place
+    apply(db, signal(p, p.d1, Rule.SMOKE_ALARM, 0))
+    [incident] = incidents(db, p)
+    ack_all(db, incident["id"])
+    apply(db, signal(p, p.e1, Rule.LEAKAGE, 600))  # ten minutes on: the same episode
+    assert incidents(db, p)[0]["state"] == "active_ack"
+    apply(db, signal(p, p.d2, Rule.SMOKE_ALARM, 600 + 2 * 3600))
+    [after] = incidents(db, p)
+    assert (after["id"], after["class"], after["state"]) == (incident["id"], "fire", "active_unack")
+    assert after["confirmed_at"] is None
+    state = db.execute(
+        "SELECT state FROM alerts WHERE subject = %s AND site = %s", (p.d2, p.site)
+    ).fetchone()
+    assert state == ("active_unack",)
+
+
 # -- batch boundaries --------------------------------------------------------------------------
 
 STEPS = st.lists(
