@@ -67,7 +67,8 @@ class LocalCarrier:
         except Full as exc:
             raise NotCarried(f"{exc}; send again later") from None
         try:
-            await asyncio.wait_for(asyncio.shield(committed), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):  # no task per hand-over, as wait_for
+                await asyncio.shield(committed)
         except TimeoutError:
             raise NotCarried(f"ingest did not commit within {self._timeout_s:g} s") from None
 
