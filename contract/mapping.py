@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contract.json_paths import MISSING, PathError, parse_path, resolve
 from contract.kinds import FRAME_METRICS, KIND_SPECS, STATUS_METRICS, Kind
-from contract.messages import Reason
+from contract.messages import NO_MOMENT, Reason
 
 DEVICE_FIELD = "{device}"
 MODEL_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -372,7 +372,7 @@ def _timestamp(value: object, spec: TimeField) -> datetime:
         except ValueError:
             raise bad(f"{value!r} is not an ISO 8601 time") from None
         if not _MIN_YEAR <= parsed.year < _MAX_YEAR:
-            raise bad(f"{value!r} is not between {_MIN_YEAR} and {_MAX_YEAR}")
+            return NO_MOMENT  # a clock never set (Tasmota before NTP: 1970): a fire still counts
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=spec.zone)
         return parsed.astimezone(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -11,6 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.topics import Channel
+
+# What a device time naming no moment stands for (a clock never set: 1970 after a power cut,
+# a GB/T 26875.3 label of zeros): one moment outside any time window, always the same, so a
+# retransmission is still the same message. Ingest then takes it as any wrong clock: the
+# clock-exempt events (contract/kinds.py) re-stamped with their arrival, the rest dead-lettered
+# as stale. For the gateways, whose devices' clocks are not ours to set; the contract's own
+# ``ts`` outside 2000-2100 is a unit mistake and refused.
+NO_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Reason(StrEnum):

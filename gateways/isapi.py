@@ -41,7 +41,7 @@ import orjson
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from contract.messages import Reason
+from contract.messages import NO_MOMENT, Reason
 from gateways import messages
 from gateways.isapi_body import Body, Refused, Syntax
 from ingest.pipeline import Inbound
@@ -296,7 +296,7 @@ def _when(text: str, assume_tz: tzinfo) -> datetime:
     except ValueError:
         raise Refused(Reason.SCHEMA, f"dateTime {text!r} is not ISO 8601") from None
     if not 2000 <= at.year < 2100:
-        raise Refused(Reason.SCHEMA, f"dateTime {text!r} is not between 2000 and 2100")
+        return NO_MOMENT  # a clock never set (1970 after a power cut): a fire still counts
     return at if at.tzinfo is not None else at.replace(tzinfo=assume_tz)
 
 
@@ -318,6 +318,7 @@ def notification(body: Body, *, assume_tz: tzinfo) -> Notification:
         key: found
         for key, found in (
             ("event_type", event_type),
+            ("date_time", at_text),  # the camera's own words, whatever its clock said
             ("description", _text(doc.get("eventDescription"))),
             ("channel_name", _text(doc.get("channelName"))),
             ("mac", _text(doc.get("macAddress"))),

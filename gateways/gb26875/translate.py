@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
+from contract.messages import NO_MOMENT
 from gateways import messages
 from gateways.gb26875.data_units import (
     AnalogValue,
@@ -177,14 +178,9 @@ class Context:
     received_at: datetime
 
 
-# What a time label naming no moment (a device whose clock was never set: all zeros) stands
-# for: a moment outside any time window, always the same, so a retransmission is the same
-# message. Ingest then takes it as any wrong clock: its fire alarms re-stamped with their
-# arrival, the rest dead-lettered as stale; and the server sets the device's clock.
-NO_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def moment(label: bytes, tz: tzinfo) -> datetime:
+    """A label naming no moment (all zeros: a clock never set) is NO_MOMENT; the server then
+    sets the device's clock."""
     try:
         return moment_of(label, tz)
     except ValueError:

@@ -179,6 +179,38 @@ def test_fire_detection_raises_camera_fire_which_latches(
     assert row is not None and row[2] == "active_unack"  # a fire alarm latches
 
 
+def test_a_camera_whose_clock_was_never_set_still_raises_its_fire(
+    ingest: IngestService,
+    registry: Registry,
+    db: psycopg.Connection[Any],
+    base_url: str,
+    site: str,
+) -> None:
+    """Back from a power cut with no time server, a camera says 1970: its fire detection is
+    stored at its arrival and raises camera_fire, with the camera's own words kept; its
+    heartbeat, which needs no re-stamping, is dead-lettered as stale."""
+    camera = add_camera(registry, db, f"{site}-CAM")
+    unset = datetime(1970, 1, 1, 8, 0, 12, tzinfo=UTC)
+    before = datetime.now(UTC)
+    assert _post(base_url, fire_xml(unset), device=camera).status_code == 200
+    row = _alert(db, camera, "camera_fire")
+    assert row is not None and row[1:3] == ("fire", "active_unack")
+    found = db.execute(
+        "SELECT ts, detail FROM events WHERE device_id = %s AND type = 'fire_detected'",
+        (camera,),
+    ).fetchone()
+    assert found is not None
+    ts, detail = found
+    assert before - timedelta(seconds=1) <= ts <= datetime.now(UTC)
+    assert detail["date_time"] == "1970-01-01T08:00:12+00:00"
+    assert detail["clock_skew"]["device_ts"].startswith("2000-01-01")
+    assert _post(base_url, heartbeat_xml(unset), device=camera).status_code == 200
+    reasons = db.execute(
+        "SELECT reason FROM dead_letters WHERE device_id = %s", (camera,)
+    ).fetchall()
+    assert reasons == [("stale",)]
+
+
 def test_smoke_detection_returns_when_inactive_and_heartbeat(
     ingest: IngestService,
     registry: Registry,
