@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from prometheus_client.registry import Collector
 from psycopg_pool import AsyncConnectionPool
+from starlette.requests import ClientDisconnect
 
 from api.alert_stream import AlertStream
 from api.errors import add_registry_errors
-from api.limits import RequestGuard
+from api.limits import RequestGuard, client_gone
 from api.metrics import registry_for
 from api.routers import (
     alerts,
@@ -124,6 +125,7 @@ def create_app(
     app.add_middleware(RequestGuard)
     app.state.firewatch = state
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     add_registry_errors(app)
     # In order: routes are matched in the order they are added.
     for routes in (

@@ -14,6 +14,8 @@ import re
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contract.text import printable, text_problem
@@ -64,7 +66,8 @@ class RequestGuard:
 
         async def counted() -> Message:
             """Past the limit, answers 413 itself and tells the route the client has gone: a
-            route's own error answer to that (FastAPI's 400) is dropped by ``muted``."""
+            route's own answer to that (FastAPI's 400, ``client_gone``'s) is dropped by
+            ``muted``."""
             nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request" and not refused:
@@ -78,13 +81,7 @@ class RequestGuard:
             if not refused:
                 await send(message)
 
-        try:
-            await self.app(scope, counted, muted)
-        except Exception:
-            # A route that reads its body itself (the import) meets the disconnect it was
-            # handed as an error; the client already has its 413.
-            if not refused:
-                raise
+        await self.app(scope, counted, muted)
 
 
 def _refusal(scope: Scope, limit: int) -> tuple[int, object] | None:
@@ -124,6 +121,15 @@ def _url_problem(scope: Scope) -> tuple[list[str], str] | None:
         if problem is not None:
             return ["query", printable(name)], problem
     return None
+
+
+async def client_gone(_request: Request, exc: Exception) -> JSONResponse:
+    """A client that left before its body was complete (a camera or a phone losing its link,
+    a scanner): there is no one to answer, but it is no error of ours. Routes that read their
+    own body (the pushes, the import, field photos) meet it as ClientDisconnect; unhandled, it
+    was logged as an unhandled exception in the application, a traceback each time."""
+    assert isinstance(exc, ClientDisconnect)
+    return JSONResponse({"detail": "the body did not arrive whole: the client went away"}, 400)
 
 
 async def _answer(send: Send, status: int, detail: object) -> None:

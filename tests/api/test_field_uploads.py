@@ -7,6 +7,7 @@ is read (review finding: the pool held for the whole upload, a revoked link's bo
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,3 +160,31 @@ def test_a_revoked_link_or_a_resolved_incident_is_refused_before_the_body(
         "SELECT answers, refusals FROM field_links WHERE id = %s", (link_id,)
     ).fetchone()
     assert counts == (0, 1)
+
+
+def test_an_upload_cut_off_by_a_phone_that_leaves_is_no_error_of_ours(
+    capfd: pytest.CaptureFixture[str],  # first: the server's log goes where it was at its start
+    served: str,
+    db: psycopg.Connection[Any],
+    dispatched: tuple[dict[str, str], int, int, str],
+) -> None:
+    """A phone that loses its link mid-photo: ClientDisconnect was raised out of the route,
+    logged as an exception in the application; nothing is stored and the link still works."""
+    _operator, _incident, dispatch_id, link = dispatched
+    capfd.readouterr()
+    conn = _start_upload(served, link, sent=PNG)
+    conn.shutdown(socket.SHUT_WR)
+    try:
+        while conn.recv(65536):
+            pass
+    finally:
+        conn.close()
+    time.sleep(0.5)  # the server logs after it has closed the connection
+    seen = httpx2.get(f"{served}/api/v1/field/{link}", timeout=5)
+    assert seen.status_code == 200, seen.text
+    logged = capfd.readouterr().err
+    assert "Exception in ASGI application" not in logged, logged[-2000:]
+    stored = db.execute(
+        "SELECT count(*) FROM field_photos WHERE dispatch_id = %s", (dispatch_id,)
+    ).fetchone()
+    assert stored == (0,)
