@@ -508,6 +508,21 @@ def test_import_csv_one_section_told_by_its_header(api: Api) -> None:
     )
 
 
+@pytest.mark.parametrize("phone", ["1-5-7", "1 ( ) 2", "+1-2-3"])
+def test_a_phone_of_too_few_digits_once_compacted_is_a_422_not_a_500(api: Api, phone: str) -> None:
+    """The pattern let punctuation count towards a phone's length; the import validates each
+    person twice, and the second time the compacted number failed outside any handler."""
+    s = api.site
+    people = f"id,name,phone\n{s}-p,P,{phone}\n"
+    refused = _import(api, people.encode(), "text/csv")
+    assert refused.status_code == 422, refused.text
+    assert [(e["section"], e["field"]) for e in refused.json()["errors"]] == [("people", "phone")]
+    put = api.as_("admin").put(f"/api/v1/people/{s}-q", json={"name": "Q", "phone": phone})
+    assert put.status_code == 422, put.text
+    fine = api.as_("admin").put(f"/api/v1/people/{s}-q", json={"name": "Q", "phone": "1-2-3-4"})
+    assert fine.status_code == 201 and fine.json()["phone"] == "1234"
+
+
 def test_an_import_over_the_body_limit_is_a_413(api: Api) -> None:
     rows = "".join(f"{api.site}-p{i},name {i}\n" for i in range(20_000))  # about 400 KiB
     response = _import(api, f"id,name\n{rows}".encode(), "text/csv")
