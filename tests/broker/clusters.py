@@ -15,11 +15,12 @@ from firewatch.rabbitmq_node import own_rabbitmq_node, rabbitmq_binary
 
 
 @contextmanager
-def nats_or_skip(workdir: Path, *, partitioned: bool) -> Iterator[NatsCluster]:
-    """Configured for partitioned workers, or for one (deploy/nats/node.conf)."""
+def nats_or_skip(workdir: Path, *, max_ack_pending: int) -> Iterator[NatsCluster]:
+    """``max_ack_pending`` as deploy/nats/node.conf says: 16384 for one worker, for several
+    as high as their filters allow."""
     if nats_binary() is None:
         pytest.skip("nats-server is not installed (apt-get install nats-server; .ci/run does)")
-    with own_nats_cluster(workdir, max_ack_pending=16 if partitioned else 16384) as cluster:
+    with own_nats_cluster(workdir, max_ack_pending=max_ack_pending) as cluster:
         yield cluster
 
 

@@ -46,7 +46,7 @@ def broker_url(
         with rabbitmq_or_skip(workdir) as url:
             yield url
     else:
-        with nats_or_skip(workdir, partitioned=False) as cluster:
+        with nats_or_skip(workdir, max_ack_pending=16384) as cluster:
             yield cluster.url
 
 
