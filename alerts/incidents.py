@@ -22,8 +22,8 @@ gets back where each signal goes and what an incident now is.
 - **Acknowledged means acknowledged, for its episode.** A signal that joins an acknowledged
   incident, or moves up inside it, is acknowledged with it unless it raises the incident's
   class or confirms it (:func:`carried`), and only if it comes within ``EPISODE_GAP`` of the
-  incident's last activity (:func:`acknowledged_episode`): an acknowledged fire left open for
-  a week must not take in today's fire quietly. A shelved incident shelves what joins it the
+  incident's last raise or move up (:func:`acknowledged_episode`): an acknowledged fire left
+  open for a week must not take in today's fire quietly. A shelved incident shelves what joins it the
   same way until its shelf ends.
 - **Operators' actions** cascade to the open signals, each through the alert lifecycle table
   (:func:`cascade`).
@@ -31,7 +31,7 @@ gets back where each signal goes and what an incident now is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -284,15 +284,31 @@ def carried(before: View, after: View) -> Action | None:
     return None
 
 
-def acknowledged_episode(fresh: Sequence[Signal], *, last_at: datetime) -> list[Signal]:
-    """Of the signals that joined or moved up in an acknowledged incident, those its
-    acknowledgement carries: each within ``EPISODE_GAP`` of the incident's last activity
-    (``last_at``) or of one carried before it, in event time. From the first that is not, all
-    stand: they are a new episode, and the incident calls the operator again. Taken in event
-    order, the answer is the same however the signals are cut into batches."""
+def acknowledged_episode(
+    moved: Sequence[Signal],
+    signals: Sequence[Signal],
+    *,
+    fresh: Collection[int],
+    joined: Collection[int],
+) -> list[Signal]:
+    """Of the signals that joined or moved up now (``moved``, of the ``fresh`` ids) in an
+    acknowledged incident, those its acknowledgement carries: each within ``EPISODE_GAP`` of
+    the incident's activity before them or of one carried before it, in event time. From the
+    first that is not, all stand: they are a new episode, and the incident calls the operator
+    again.
+
+    The activity before them is the steps (raises, moves up) of the incident's ``signals``
+    that are not fresh, and the raising of a fresh one that had joined before (``joined``
+    are those new to the incident now); not repeats, nor operators' comments, which say
+    nothing of the fire. In event order, a stream cut into batches anywhere gives the same
+    answer."""
+    before = [t for s in signals if s.alert_id not in fresh for t in (s.steps or (s.raised_at,))]
+    before += [s.raised_at for s in signals if s.alert_id in fresh and s.alert_id not in joined]
+    if not before:
+        return []
     carried: list[Signal] = []
-    reference = last_at
-    for signal in sorted(fresh, key=_latest_step):
+    reference = max(before)
+    for signal in sorted(moved, key=_latest_step):
         at = _latest_step(signal)
         if at > reference + EPISODE_GAP:
             break

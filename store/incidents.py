@@ -388,7 +388,9 @@ def refresh(
         if carry is not None:
             moved = [s for s in signals if s.alert_id in fresh and s.state is State.ACTIVE_UNACK]
             if carry is Action.ACK:
-                moved = acknowledged_episode(moved, last_at=row["last_at"])
+                moved = acknowledged_episode(
+                    moved, signals, fresh=fresh, joined=joined.get(ident, ())
+                )
             if moved:
                 done.carried += _carry(c, ident, row, carry, moved)
                 c.execute(MEMBERS, ([ident],))

@@ -212,19 +212,46 @@ def test_an_acknowledgement_carries_unless_the_class_rises_or_it_confirms() -> N
     )
 
 
+def _episode(old: list[Signal], new: list[Signal]) -> list[Signal]:
+    """What an acknowledged incident of ``old`` signals carries of ``new`` ones joining it."""
+    ids = {s.alert_id for s in new}
+    return acknowledged_episode(new, old + new, fresh=ids, joined=ids)
+
+
 def test_an_acknowledgement_covers_its_episode_not_a_fire_a_week_later() -> None:
     """An acknowledged fire left open: a detector's fire minutes later is the same episode; a
     fire a week later is not, and neither is what follows it."""
-    last = T0 + timedelta(seconds=100)
+    first = sig("D1", Rule.SMOKE_ALARM, 100, State.ACTIVE_ACK)
     soon = sig("D2", Rule.SMOKE_ALARM, 100 + 20 * 60)
-    assert acknowledged_episode([soon], last_at=last) == [soon]
+    assert _episode([first], [soon]) == [soon]
     week = 7 * 24 * 3600.0
     later, then = sig("D3", Rule.SMOKE_ALARM, week), sig("D2", Rule.SMOKE_ALARM, week + 5)
-    assert acknowledged_episode([then, later], last_at=last) == []
+    assert _episode([first], [then, later]) == []
     # A chain of signals each within the gap of the one before stays in the episode.
     gap = EPISODE_GAP.total_seconds()
-    chain = [sig(f"D{n}", Rule.SMOKE_ALARM, 100 + n * (gap - 1)) for n in range(1, 4)]
-    assert acknowledged_episode(chain, last_at=last) == chain
+    chain = [sig(f"D{n}", Rule.SMOKE_ALARM, 100 + (n - 1) * (gap - 1)) for n in range(2, 5)]
+    assert _episode([first], chain) == chain
+
+
+def test_a_signal_moving_up_counts_from_its_own_raising() -> None:
+    """A lone acknowledged signal moving up within its class: minutes after its raising it is
+    the same episode, hours after a new one."""
+    raised = T0 + timedelta(seconds=100)
+    for after, carried_ in ((300, True), (3 * 3600, False)):
+        moved = Signal(
+            alert_id=1,
+            device_id="D1",
+            rule=Rule.SMOKE_ALARM.value,
+            alert_class=AlertClass.FIRE.value,
+            state=State.ACTIVE_UNACK,
+            condition_active=True,
+            raised_at=raised,
+            last_at=raised + timedelta(seconds=after),
+            steps=(raised, raised + timedelta(seconds=after)),
+        )
+        assert acknowledged_episode([moved], [moved], fresh={1}, joined=()) == (
+            [moved] if carried_ else []
+        )
 
 
 @given(
@@ -234,21 +261,19 @@ def test_an_acknowledgement_covers_its_episode_not_a_fire_a_week_later() -> None
 def test_an_episode_is_the_same_however_the_signals_are_cut_into_batches(
     offsets: list[int], cut: int
 ) -> None:
-    """Carried in one batch, or in two where the second starts from the first's result: an
-    incident that stood (a signal not carried) carries nothing more, and one that carried all
-    goes on from its newest step."""
+    """Signals joining an incident acknowledged at T0, in one batch or in two: an incident
+    that stood in the first (a signal not carried) carries nothing more in the second."""
+    first_signal = sig("D0", Rule.SMOKE_ALARM, 0, State.ACTIVE_ACK)
     fresh = sorted(
-        (sig(f"D{n}", Rule.SMOKE_ALARM, float(s)) for n, s in enumerate(offsets)),
+        (sig(f"D{n + 1}", Rule.SMOKE_ALARM, float(s)) for n, s in enumerate(offsets)),
         key=lambda s: s.raised_at,
     )
-    first, second = fresh[:cut], fresh[cut:]
-    whole = acknowledged_episode(fresh, last_at=T0)
-    carried_first = acknowledged_episode(first, last_at=T0)
-    if len(carried_first) < len(first):
-        in_two = carried_first  # the incident stands: nothing more is carried
-    else:
-        newest = max((s.raised_at for s in first), default=T0)
-        in_two = carried_first + acknowledged_episode(second, last_at=max(T0, newest))
+    early, late = fresh[:cut], fresh[cut:]
+    whole = _episode([first_signal], fresh)
+    carried_early = _episode([first_signal], early)
+    in_two = carried_early
+    if len(carried_early) == len(early):
+        in_two = carried_early + _episode([first_signal, *early], late)
     assert in_two == whole
 
 

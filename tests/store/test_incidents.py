@@ -308,6 +308,41 @@ def test_a_fire_long_after_an_acknowledged_fire_calls_the_operator_again(
     assert state == ("active_unack",)
 
 
+@pytest.mark.parametrize("cut", [True, False], ids=["two batches", "one batch"])
+def test_repeats_and_comments_do_not_stretch_an_episode(
+    db: psycopg.Connection[Any], place: Place, cut: bool
+) -> None:
+    """A detector stuck in alarm repeats for 45 min after its acknowledgement, and the operator
+    comments: neither is a new step of the fire, so another room's fire at 50 min (more than
+    30 min after the last raise) calls again, however the stream is cut."""
+    p = place
+    minute = 60.0
+    apply(db, signal(p, p.d1, Rule.SMOKE_ALARM, 0))
+    [incident] = incidents(db, p)
+    ack_all(db, incident["id"])
+    repeats = [signal(p, p.d1, Rule.SMOKE_ALARM, m * minute, Change.REPEAT) for m in (10, 29, 45)]
+    apply(db, *repeats)
+    with db.transaction(), db.cursor(row_factory=dict_row) as cur:
+        refresh(cur, [incident["id"]], actor="op1", window_s=WINDOW_S, action="comment")
+    later = [
+        signal(p, p.e1, Rule.LEAKAGE, 20 * minute),  # the same episode: carried
+        signal(p, p.d2, Rule.SMOKE_ALARM, 51 * minute),  # 31 min after e1: a new one
+    ]
+    if cut:
+        apply(db, later[0])
+        apply(db, later[1])
+    else:
+        apply(db, *later)
+    states = dict(
+        db.execute(
+            "SELECT subject, state FROM alerts WHERE site = %s AND subject IN (%s, %s)",
+            (p.site, p.e1, p.d2),
+        ).fetchall()
+    )
+    assert states == {p.e1: "active_ack", p.d2: "active_unack"}
+    assert incidents(db, p)[0]["state"] == "active_unack"
+
+
 # -- batch boundaries --------------------------------------------------------------------------
 
 STEPS = st.lists(
