@@ -3,7 +3,11 @@
 A fire or tamper event whose device time is outside the window is stored at its arrival time,
 but a redelivery arrives later. Its stamp is therefore the first copy's, remembered under the
 message's own identity (device, seq, device time); the events' unique index then counts every
-later copy as a duplicate. The stamp is remembered in its own short transaction, before the
+later copy as a duplicate. A copy is one only within ``SAME_MESSAGE_WITHIN`` of the first: a
+device whose clock names no moment says the same identity for every fire of a component (a
+GB/T 26875.3 label of zeros, seq made of the state), and its next fire, an hour later, is a
+new message. A copy redelivered later than that (ingest away longer) is stored twice: a
+duplicate, never a lost fire. The stamp is remembered in its own short transaction, before the
 batch's: a batch that fails and is retried takes the same stamp again, and a concurrent worker
 that receives another copy waits on the primary key and gets the same one.
 """
@@ -11,7 +15,7 @@ that receives another copy waits on the primary key and gets the same one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -22,10 +26,15 @@ Claim = tuple[str, int, datetime]
 # One claim at a time, so each probe is pruned to the one partition of its time.
 _STORED_AS_SENT = "SELECT 1 FROM events WHERE device_id = %s AND ts = %s AND seq = %s"
 
+# How long after a re-stamped event's arrival a copy of it is still that event: a device's
+# retries and a broker's redelivery after a restart come within seconds to minutes.
+SAME_MESSAGE_WITHIN = timedelta(minutes=10)
+
 _REMEMBER = """
 INSERT INTO restamped_events AS r (device_id, seq, device_ts, ts)
 SELECT * FROM unnest(%s::text[], %s::int8[], %s::timestamptz[], %s::timestamptz[])
-ON CONFLICT (device_id, seq, device_ts) DO UPDATE SET ts = r.ts
+ON CONFLICT (device_id, seq, device_ts) DO UPDATE
+    SET ts = CASE WHEN r.ts < excluded.ts - %s THEN excluded.ts ELSE r.ts END
 RETURNING device_id, seq, device_ts, ts
 """
 
@@ -53,6 +62,7 @@ def stamps(
                     [c[1] for c in rest],
                     [c[2] for c in rest],
                     [proposed[c] for c in rest],
+                    SAME_MESSAGE_WITHIN,
                 ),
             )
             found.update({(d, s, t): stamp for d, s, t, stamp in rows})

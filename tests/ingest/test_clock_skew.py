@@ -143,10 +143,26 @@ def test_stamps_are_remembered_per_identity(
     device = registry.add(f"{site}-SD", Kind.SMOKE)
     claim = (device, 1, datetime(2001, 1, 1, tzinfo=UTC))
     other = (device, 2, datetime(2001, 1, 1, tzinfo=UTC))
-    first, later = datetime.now(UTC), datetime.now(UTC) + timedelta(minutes=10)
+    first = datetime.now(UTC)
+    later = first + timedelta(minutes=5)  # a retry: within SAME_MESSAGE_WITHIN
     assert stamps(db, [(claim, first)]) == {claim: first}
     assert stamps(db, [(claim, later), (other, later)]) == {claim: first, other: later}
     assert stamps(db, []) == {}
+
+
+def test_the_same_identity_long_after_is_a_new_message(
+    registry: Registry, db: psycopg.Connection[Any], site: str
+) -> None:
+    """A GB/T 26875.3 component whose labels are zeros says the same (device, seq, time) for
+    each of its fires: the next fire, two hours on, is stored at its own arrival, and its own
+    retries take that stamp."""
+    device = registry.add(f"{site}-P", Kind.SMOKE)
+    claim = (device, 0x0302, datetime(2000, 1, 1, tzinfo=UTC))
+    first = datetime.now(UTC) - timedelta(hours=2)
+    again = first + timedelta(hours=2)
+    assert stamps(db, [(claim, first)]) == {claim: first}
+    assert stamps(db, [(claim, again)]) == {claim: again}
+    assert stamps(db, [(claim, again + timedelta(seconds=30))]) == {claim: again}
 
 
 def test_a_copy_sent_again_once_its_time_is_in_the_window_is_a_duplicate(
