@@ -325,8 +325,8 @@ class Gb26875Server:
     async def _data(self, run: list[Frame], peer: _Peer) -> None:
         """Sends (2) and answers (5) read together from one connection, carried to ingest in
         one hand-over and in order, each confirmed once that hand-over is committed. Not
-        carried, none is confirmed and the states they said are not remembered: the device
-        sends them again, in order, and they make the same messages."""
+        carried, none is confirmed and the states they name are forgotten: the device sends
+        them again, in order, and says every flag."""
         units = await self._units(run, peer)
         if not units:
             return
@@ -362,6 +362,7 @@ class Gb26875Server:
         try:
             await self._carrier.carry(items, gateway=GATEWAY)
         except NotCarried as exc:
+            pending.forget()  # ingest may still commit it: which state stands is not known
             self.metrics.not_carried += len(carried)
             log.warning(
                 "GB/T 26875.3 %s: %d packets not answered: %s", peer.name, len(carried), exc

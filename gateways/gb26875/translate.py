@@ -21,7 +21,7 @@ them once.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
@@ -120,13 +120,19 @@ class StateMemory:
     def pending(self) -> PendingStates:
         return PendingStates(self)
 
+    def forget(self, addresses: Iterable[Address]) -> None:
+        for address in addresses:
+            self._states.pop(address, None)
+
 
 class PendingStates:
     """The states one hand-over's packets leave, kept apart until ingest has committed it.
 
     Until then the memory must keep saying what is stored: a device that reconnects and sends
     the same report again meanwhile is judged against it, and so makes the same events under
-    the same ``seq`` (stored once), even if the first hand-over is never committed.
+    the same ``seq`` (stored once), even if the first hand-over is never committed. A
+    hand-over not carried in time may still be committed later, so neither the old state nor
+    the new one is then known: ``forget`` drops them, and the next report says every flag.
     """
 
     def __init__(self, memory: StateMemory) -> None:
@@ -144,6 +150,9 @@ class PendingStates:
     def commit(self) -> None:
         for address, state in self._states.items():
             self._memory.put(address, state)
+
+    def forget(self) -> None:
+        self._memory.forget(self._states)
 
 
 class States(Protocol):
@@ -214,12 +223,12 @@ def addresses(frame: Frame, unit: DataUnit | None) -> set[Address]:
 def translate(frame: Frame, unit: DataUnit, ctx: Context) -> Translation:
     out = Translation()
     for obj in unit.objects:
-        out.items.extend(_messages(frame.source_hex, obj, ctx))
+        out.items.extend(_messages(frame.source_hex, obj, ctx, serial=frame.serial))
     return out
 
 
 def _messages(  # noqa: C901 - one case per object type
-    transmitter: str, obj: InfoObject, ctx: Context
+    transmitter: str, obj: InfoObject, ctx: Context, *, serial: int
 ) -> Iterator[Inbound]:
     match obj:
         case ComponentState():
@@ -239,6 +248,7 @@ def _messages(  # noqa: C901 - one case per object type
                 flags=_PANEL_FLAGS,
                 detail=detail,
                 ctx=ctx,
+                serial=serial,
             )
         case SystemState():
             address = (transmitter, obj.system, None)
@@ -254,6 +264,7 @@ def _messages(  # noqa: C901 - one case per object type
                 flags=_SYSTEM_FLAGS,
                 detail=detail,
                 ctx=ctx,
+                serial=serial,
             )
         case TransmitterState():
             address = (transmitter, None, None)
@@ -265,6 +276,7 @@ def _messages(  # noqa: C901 - one case per object type
                 flags=_TRANSMITTER_FLAGS,
                 detail=detail,
                 ctx=ctx,
+                serial=serial,
             )
         case AnalogValue():
             if obj.analog_type == ANALOG_TEMPERATURE:
@@ -279,10 +291,10 @@ def _messages(  # noqa: C901 - one case per object type
                 )
         case Operation():
             address = (transmitter, obj.system, None)
-            yield from _operations(address, obj.flags, obj.operator, obj.label, ctx)
+            yield from _operations(address, obj.flags, obj.operator, obj.label, ctx, serial=serial)
         case TransmitterOperation():
             address = (transmitter, None, None)
-            yield from _operations(address, obj.flags, obj.operator, obj.label, ctx)
+            yield from _operations(address, obj.flags, obj.operator, obj.label, ctx, serial=serial)
             if obj.flags & INSPECTION_ANSWERED:  # the duty person answered 查岗: heard
                 yield messages.status(
                     ctx.site,
@@ -318,6 +330,7 @@ def _changes(
     flags: Flags,
     detail: dict[str, Any],
     ctx: Context,
+    serial: int,
 ) -> Iterator[Inbound]:
     at = moment(label, ctx.tz)
     before = ctx.memory.get(address)
@@ -336,7 +349,7 @@ def _changes(
             ctx.site,
             device,
             ts=at,
-            seq=state << 8 | code,
+            seq=_unique(at, serial) | state << 8 | code,
             event_type=event,
             detail=detail,
             received_at=ctx.received_at,
@@ -346,8 +359,17 @@ def _changes(
     ctx.memory.put(address, state)
 
 
+def _unique(at: datetime, serial: int) -> int:
+    """Bits that keep apart two reports of a device whose labels name no moment: they say the
+    same state at the same (no) time, and the second fire would be taken for the first's copy.
+    The packet's serial number tells them apart; a retransmission keeps it (6.5), so it is
+    still one message, unless it comes on a new connection under a new number: then a
+    duplicate, never a lost fire."""
+    return serial << 40 if at == NO_MOMENT else 0
+
+
 def _operations(
-    address: Address, flags: int, operator: int, label: bytes, ctx: Context
+    address: Address, flags: int, operator: int, label: bytes, ctx: Context, *, serial: int
 ) -> Iterator[Inbound]:
     """A manual alarm at the panel or the transmission device is a fire alarm; a test puts the
     device in test mode (its alarms are recorded, never dispatched)."""
@@ -356,8 +378,8 @@ def _operations(
             yield messages.event(
                 ctx.site,
                 _device(address, ctx),
-                ts=moment(label, ctx.tz),
-                seq=1 << 32 | flags << 8 | bit,
+                ts=(at := moment(label, ctx.tz)),
+                seq=_unique(at, serial) | 1 << 32 | flags << 8 | bit,
                 event_type=event,
                 detail={"operation": f"0x{flags:02x}", "operator": operator},
                 received_at=ctx.received_at,

@@ -206,6 +206,72 @@ def test_not_committed_in_time_is_not_confirmed_and_the_repeat_is_stored_once(ri
     assert _events(rig, panel, "alarm") == 1
 
 
+def _state(rig: Rig, *, serial: int, state: int, after_s: float, zero_label: bool = False) -> bytes:
+    at = AT + timedelta(seconds=after_s)
+    obj = wire.component(system=1, zone=10, position=2, state=state, at=at, text="烟感")
+    if zero_label:  # a clock never set: the object's time label is all zeros
+        obj = obj[:-6] + bytes(6)
+    return wire.frame(serial=serial, command=2, source=rig.source, adu=wire.unit(2, obj), at=at)
+
+
+def test_a_shield_committed_after_its_timeout_is_lifted_by_the_next_state(rig: Rig) -> None:
+    """A shield's hand-over misses the commit timeout but ingest commits it later; the device
+    gives up on that packet and sends its next state, the shield lifted. The lifting must be
+    stored, or the component's next fire would stay shielded."""
+    panel = rig.register(f"{rig.site}-P1", Kind.PANEL, system=1, component=wire.component_id(10, 2))
+    client = rig.client()
+    client.send(_state(rig, serial=1, state=0x0001, after_s=0))
+    assert client.answer().serial == 1
+    lifted = _events(rig, panel, "disabled_cleared")  # a first report says every flag
+    rig.commits.clear()
+    client.send(_state(rig, serial=2, state=0x0009, after_s=1))  # shielded
+    with pytest.raises(TimeoutError):
+        client.answer(timeout=4.0)
+    rig.commits.set()
+    wait_until(lambda: _events(rig, panel, "disabled") == 1, timeout=5, what="the late shield")
+    client.send(_state(rig, serial=3, state=0x0001, after_s=2))
+    assert client.answer().serial == 3
+    assert _events(rig, panel, "disabled_cleared") == lifted + 1
+    client.send(_state(rig, serial=4, state=0x0003, after_s=3))  # a fire
+    assert client.answer().serial == 4
+    row = rig.db.execute(
+        "SELECT state, suppressed_reason FROM alerts WHERE device_id = %s AND rule = 'panel_fire'",
+        (panel,),
+    ).fetchone()
+    assert row == ("active_unack", None)
+
+
+def test_each_fire_of_a_device_whose_labels_are_zeros_is_its_own(rig: Rig) -> None:
+    """A transmitter whose clock was never set labels every report with zeros: two fires of
+    one component say the same state at the same (no) time. The second, after the first was
+    resolved, is a fire of its own, re-stamped and alerted, not the first one's copy."""
+    panel = rig.register(f"{rig.site}-P1", Kind.PANEL, system=1, component=wire.component_id(10, 2))
+    client = rig.client()
+    client.send(_state(rig, serial=1, state=0x0003, after_s=0, zero_label=True))
+    assert client.answer().serial == 1
+    client.send(_state(rig, serial=1, state=0x0003, after_s=0, zero_label=True))  # a retry
+    assert client.answer().serial == 1
+    assert _events(rig, panel, "alarm") == 1
+    rig.db.execute(
+        "UPDATE alerts SET state = 'resolved', resolved_at = now(), cause = 'false_alarm'"
+        " WHERE device_id = %s",
+        (panel,),
+    )
+    client.send(_state(rig, serial=2, state=0x0001, after_s=1, zero_label=True))
+    assert client.answer().serial == 2
+    client.send(_state(rig, serial=3, state=0x0003, after_s=2, zero_label=True))
+    assert client.answer().serial == 3
+    assert _events(rig, panel, "alarm") == 2
+    assert (
+        rig.count(
+            "SELECT count(*) FROM alerts WHERE device_id = %s AND rule = 'panel_fire'"
+            " AND state = 'active_unack'",
+            panel,
+        )
+        == 1
+    )
+
+
 def test_bad_checksum_end_mark_and_length_are_denied_and_dead_lettered(rig: Rig) -> None:
     client = rig.client()
     peer = f"127.0.0.1:{client.sock.getsockname()[1]}"
