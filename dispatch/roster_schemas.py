@@ -156,7 +156,8 @@ class ChannelRead(BaseModel):
 
 
 def _weekdays(value: Any) -> Any:
-    """A CSV cell ``1-5`` or ``6,7`` as the list JSON would give; ``*`` every day."""
+    """A CSV cell ``1-5`` or ``6,7`` as the list JSON would give; ``*`` every day. A range
+    is of days 1..7 only: ``1-100000000000`` would be a list no memory holds (a 500)."""
     if not isinstance(value, str):
         return value
     if value.strip() == "*":
@@ -164,7 +165,9 @@ def _weekdays(value: Any) -> Any:
     days: list[Any] = []
     for part in _words(value):
         first, dash, last = part.partition("-")
-        if dash and first.isdigit() and last.isdigit():
+        if dash and first.isascii() and first.isdigit() and last.isascii() and last.isdigit():
+            if not (len(first) == len(last) == 1 and 1 <= int(first) <= int(last) <= 7):
+                raise ValueError(f"{part[:20]!r} is not a range of ISO days within 1-7")
             days.extend(range(int(first), int(last) + 1))
         else:
             days.append(part)

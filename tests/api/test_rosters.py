@@ -523,6 +523,30 @@ def test_a_phone_of_too_few_digits_once_compacted_is_a_422_not_a_500(api: Api, p
     assert fine.status_code == 201 and fine.json()["phone"] == "1234"
 
 
+@pytest.mark.parametrize("weekdays", ["1-100000000000", "1-3000000", "0-9"])
+def test_a_weekday_range_beyond_the_week_is_a_422_not_a_500(api: Api, weekdays: str) -> None:
+    """A range was expanded before it was checked: '1-100000000000' asked for a list no memory
+    holds (MemoryError, a 500), and a smaller one held the worker's memory while it was built."""
+    g1, s = zone(api), api.site
+    worker = person(api, "w")
+    shifts = f"zone,person,position,weekdays,start,end\n{g1},{worker},0,{weekdays},08:00,20:00\n"
+    refused = _import(api, shifts.encode(), "text/csv")
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["section"], error["field"]) == ("shifts", "weekdays")
+    assert "within 1-7" in error["reason"]
+    shift = {
+        "person": worker,
+        "position": 0,
+        "weekdays": weekdays,
+        "start": "08:00",
+        "end": "20:00",
+    }
+    put = api.as_("admin").put(f"/api/v1/zones/{g1}/roster", json={"shifts": [shift]})
+    assert put.status_code == 422, put.text
+    assert api.as_("admin").get(f"/api/v1/zones/{s}-G1/roster").json()["shifts"] == []
+
+
 def test_an_import_over_the_body_limit_is_a_413(api: Api) -> None:
     rows = "".join(f"{api.site}-p{i},name {i}\n" for i in range(20_000))  # about 400 KiB
     response = _import(api, f"id,name\n{rows}".encode(), "text/csv")
