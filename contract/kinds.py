@@ -78,9 +78,19 @@ EVENT_TYPES = frozenset(
 # with their arrival (docs/contract.md, "A wrong device clock"): a detector whose clock drifted
 # still reports smoke. Everything else from such a device is dead-lettered.
 # A panel's shield and its lifting likewise: a lost lifting would hold the component's alarms
-# back for good.
+# back for good. And a thermal camera's own thermometry verdicts (ISAPI TMA, TMPA), the way a
+# dome whose clock was lost in a power cut reports a hot spot.
 CLOCK_EXEMPT_EVENTS = frozenset(
-    {"alarm", "fire_detected", "smoke_detected", "tamper", "disabled", "disabled_cleared"}
+    {
+        "alarm",
+        "fire_detected",
+        "smoke_detected",
+        "tamper",
+        "disabled",
+        "disabled_cleared",
+        "temperature_alarm",
+        "temperature_prealarm",
+    }
 )
 
 

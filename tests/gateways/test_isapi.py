@@ -188,7 +188,8 @@ def test_a_camera_whose_clock_was_never_set_still_raises_its_fire(
 ) -> None:
     """Back from a power cut with no time server, a camera says 1970: its fire detection is
     stored at its arrival and raises camera_fire, with the camera's own words kept; its
-    heartbeat, which needs no re-stamping, is dead-lettered as stale."""
+    heartbeat, which needs no re-stamping, is dead-lettered as stale. A dome's own TMA verdict
+    likewise raises camera_hotspot."""
     camera = add_camera(registry, db, f"{site}-CAM")
     unset = datetime(1970, 1, 1, 8, 0, 12, tzinfo=UTC)
     before = datetime.now(UTC)
@@ -207,6 +208,16 @@ def test_a_camera_whose_clock_was_never_set_still_raises_its_fire(
     assert _post(base_url, heartbeat_xml(unset), device=camera).status_code == 200
     reasons = db.execute(
         "SELECT reason FROM dead_letters WHERE device_id = %s", (camera,)
+    ).fetchall()
+    assert reasons == [("stale",)]
+    # Another dome's own thermometry alarm (TMA): its verdict re-stamped and alerted, the
+    # temperatures it carries dead-lettered as stale.
+    dome = add_camera(registry, db, f"{site}-DOME")
+    assert _post(base_url, tma_xml(unset, 95.0), device=dome).status_code == 200
+    row = _alert(db, dome, "camera_hotspot")
+    assert row is not None and row[1:3] == ("fire", "active_unack")
+    reasons = db.execute(
+        "SELECT DISTINCT reason FROM dead_letters WHERE device_id = %s", (dome,)
     ).fetchall()
     assert reasons == [("stale",)]
 

@@ -526,7 +526,17 @@ def test_stale():
 ARRIVED = NOW - timedelta(milliseconds=250)
 
 
-@pytest.mark.parametrize("event_type", ["alarm", "fire_detected", "smoke_detected", "tamper"])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "alarm",
+        "fire_detected",
+        "smoke_detected",
+        "tamper",
+        "temperature_alarm",
+        "temperature_prealarm",
+    ],
+)
 @pytest.mark.parametrize(
     "offset", [timedelta(hours=1), timedelta(minutes=5, microseconds=1), -timedelta(days=8)]
 )
