@@ -3,6 +3,7 @@ a network loop that waits with poll(), for every paho client in a process that i
 
 from __future__ import annotations
 
+import errno
 import math
 import select
 import struct
@@ -49,6 +50,10 @@ class _PollAsSelect:
             poller.register(fd, mask)  # a closed socket's -1 raises ValueError, as select does
         wait_ms = None if timeout is None else math.ceil(timeout * 1000)
         ready = dict(poller.poll(wait_ms))
+        if any(events & select.POLLNVAL for events in ready.values()):
+            # Closed under the socket object: select raises EBADF, and paho then reconnects;
+            # answering "nothing ready" would have it spin until its keepalive ran out.
+            raise OSError(errno.EBADF, "a socket paho waits on was closed")
 
         def answering(objects: Sequence[Any], wanted: int) -> list[Any]:
             return [obj for obj in objects if ready.get(obj.fileno(), 0) & wanted]

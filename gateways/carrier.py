@@ -67,7 +67,7 @@ class LocalCarrier:
         except Full as exc:
             raise NotCarried(f"{exc}; send again later") from None
         try:
-            async with asyncio.timeout(self._timeout_s):  # no task per hand-over, as wait_for
+            async with asyncio.timeout(self._timeout_s):
                 await asyncio.shield(committed)
         except TimeoutError:
             raise NotCarried(f"ingest did not commit within {self._timeout_s:g} s") from None

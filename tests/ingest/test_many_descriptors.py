@@ -6,8 +6,10 @@ opened its socket and never sent CONNECT."""
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
+import select
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from contract import paho_client
 from contract.kinds import Kind
 from firewatch.testing import broker_config, free_port, start_broker, stop_broker, wait_until
 from settings import Settings
@@ -83,3 +86,17 @@ def test_ingest_with_high_descriptors_stores_and_reconnects(
             wait_until(lambda: stored() == 2, timeout=20, what="the reading after the restart")
     finally:
         stop_broker(broker)
+
+
+def test_a_socket_closed_under_pahos_wait_is_an_error_as_select_says() -> None:
+    """select() raises EBADF for a descriptor closed under its socket object, and paho then
+    reconnects; poll() reports it ready-invalid, which must raise the same, not "nothing
+    ready" (paho would spin until its keepalive ran out)."""
+    ours, theirs = socket.socketpair()
+    with theirs:
+        os.close(ours.fileno())
+        for wait in (select.select, paho_client._PollAsSelect.select):
+            with pytest.raises(OSError) as caught:
+                wait([ours], [], [], 0.1)
+            assert caught.value.errno == errno.EBADF
+        ours.detach()
