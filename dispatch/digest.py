@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.request import parse_http_list, parse_keqv_list
+from urllib.request import parse_http_list
 
 # Strongest first: a camera offering several challenges gets the first of these it offers.
 _ALGORITHMS = {"SHA-256": "sha256", "SHA-256-SESS": "sha256", "MD5": "md5", "MD5-SESS": "md5"}
@@ -35,7 +35,7 @@ def parse(header: str) -> Challenge | None:
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
         return None
-    fields = {k.lower(): v for k, v in parse_keqv_list(parse_http_list(rest)).items()}
+    fields = _fields(rest)
     algorithm = fields.get("algorithm", "MD5")
     qops = [q.strip().lower() for q in fields["qop"].split(",")] if "qop" in fields else None
     if (
@@ -52,6 +52,22 @@ def parse(header: str) -> Challenge | None:
         qop=qops is not None,
         opaque=fields.get("opaque"),
     )
+
+
+def _fields(params: str) -> dict[str, str]:
+    """A challenge's ``name=value`` pairs, names lower-cased, quotes removed. A camera's
+    header is the camera's word: a bare token (``stale``) or an empty value (``qop=``) is
+    skipped, where urllib's ``parse_keqv_list`` raised ValueError or IndexError (a 500)."""
+    fields = {}
+    for item in parse_http_list(params):
+        name, equals, value = item.partition("=")
+        if not equals:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        fields[name.strip().lower()] = value
+    return fields
 
 
 def choose(headers: Iterable[str]) -> Challenge | None:

@@ -129,9 +129,12 @@ def _put(target: PtzTarget, path: str, *, headers: dict[str, str], deadline: flo
 
 
 def _status_code(body: bytes) -> int | None:
-    """ISAPI's ResponseStatus ``statusCode`` (1: OK), None when the body holds none."""
+    """ISAPI's ResponseStatus ``statusCode`` (1: OK), None when the body holds none; -1 for a
+    number of more digits than any code has (int() of one over 4,300 digits raises)."""
     found = re.search(rb"<statusCode>\s*(\d+)\s*</statusCode>", body)
-    return int(found.group(1)) if found else None
+    if found is None:
+        return None
+    return int(found.group(1)) if len(found.group(1)) <= 9 else -1
 
 
 def _isapi_reason(body: bytes) -> str:

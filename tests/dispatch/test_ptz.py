@@ -10,7 +10,13 @@ import time
 import pytest
 
 from dispatch.ptz import CameraError, CameraTimeout, IsapiDriver, PtzTarget, goto_preset
-from tests.dispatch.isapi_camera import FakeCamera, closed_port, fake_camera, silent_camera
+from tests.dispatch.isapi_camera import (
+    FakeCamera,
+    answering_camera,
+    closed_port,
+    fake_camera,
+    silent_camera,
+)
 
 
 def _target(url: str, *, password: str = "Circle of Life", channel: int = 1) -> PtzTarget:
@@ -118,3 +124,32 @@ def test_a_camera_asking_for_a_login_we_cannot_give_says_so() -> None:
     ):
         IsapiDriver().goto_preset(_target(camera.url), 1, timeout_s=3.0)
     assert camera.moves == []
+
+
+_CHALLENGE = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Digest "
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (_CHALLENGE + b'realm="r", nonce="n", qop="auth", stale\r\n\r\n', "refused the login"),
+        (_CHALLENGE + b"foo\r\n\r\n", "asks for a login we cannot give"),
+        (_CHALLENGE + b'realm="r", nonce="n", qop=\r\n\r\n', "asks for a login we cannot give"),
+        (_CHALLENGE + b'realm="r", nonce="n", algorithm=\r\n\r\n', "asks for a login"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5025\r\n\r\n<statusCode>"
+            + b"1" * 5000
+            + b"</statusCode>",
+            "did not move to preset 1: HTTP 200",
+        ),
+    ],
+    ids=["bare-token", "no-pairs", "empty-qop", "empty-algorithm", "5000-digit-status"],
+)
+def test_a_camera_answering_nonsense_is_a_camera_error_not_a_crash(
+    answer: bytes, said: str
+) -> None:
+    """Its challenge went through urllib's parse_keqv_list (ValueError on a bare token,
+    IndexError on an empty value) and its statusCode through int() (ValueError past 4,300
+    digits): a 500 from the goto route instead of its 502."""
+    with answering_camera(answer) as url, pytest.raises(CameraError, match=said):
+        IsapiDriver().goto_preset(_target(url), 1, timeout_s=3.0)
