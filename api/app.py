@@ -1,4 +1,4 @@
-"""The FastAPI app factory; its lifespan owns the connection pool."""
+"""The FastAPI app factory; its lifespan owns the connection pools."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ from api.validation import validation_error
 from gateways.carrier import InboxCarrier
 from settings import MqttTarget, Settings
 
+POOL_MAX = 10
+AUTH_POOL_MAX = 3
+
 
 def broker_reachable(target: MqttTarget) -> Callable[[], Awaitable[bool]]:
     """Readiness of the broker for an API running without ingest in its process."""
@@ -90,9 +93,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+        pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=POOL_MAX, open=False)
+        # Token checks have their own: a route holds its connection while its token is
+        # checked, so with one pool a burst of requests held every connection, each waiting
+        # for a second one (PoolTimeout, a 500, after 30 s).
+        auth_pool = AsyncConnectionPool(
+            settings.database_url, min_size=1, max_size=AUTH_POOL_MAX, open=False
+        )
         await pool.open()
-        state.pool = pool
+        await auth_pool.open()
+        state.pool, state.auth_pool = pool, auth_pool
         carrier = InboxCarrier(settings.database_url, timeout_s=settings.gateway_commit_timeout_s)
         await carrier.start()
         state.gateway_carrier = carrier
@@ -105,8 +115,9 @@ def create_app(
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await streaming
+            await auth_pool.close()
             await pool.close()
-            state.pool = None
+            state.pool = state.auth_pool = None
 
     app = FastAPI(
         title="Firewatch",

@@ -24,7 +24,8 @@ async def _principal(state: State, token: str | None) -> Principal:
             "'firewatch users add NAME --role ROLE'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    async with state.open_pool.connection() as conn:
+    # Not the routes' pool: the route may already hold one of those (api/app.py).
+    async with state.open_auth_pool.connection() as conn:
         principal = await principal_for_token(conn, token)
     if principal is None:
         raise HTTPException(

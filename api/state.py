@@ -22,8 +22,9 @@ from settings import Settings
 
 @dataclass(kw_only=True, slots=True)
 class AppState:
-    """``pool`` is opened by the lifespan, so it is None only before start-up and after
-    shutdown; ``session_problem`` is set when ingest runs in this process."""
+    """``pool`` and ``auth_pool`` (token checks only) are opened by the lifespan, so they
+    are None only before start-up and after shutdown; ``session_problem`` is set when ingest
+    runs in this process."""
 
     settings: Settings
     alert_stream: AlertStream
@@ -31,6 +32,7 @@ class AppState:
     broker_ok: Callable[[], Awaitable[bool]]
     session_problem: Callable[[], str | None] | None
     pool: AsyncConnectionPool[Any] | None = None
+    auth_pool: AsyncConnectionPool[Any] | None = None
     # The HTTP push receivers' way to ingest (api/routers/gateways_*.py), started by the
     # lifespan: a 200 to a platform or a camera means ingest has committed its push.
     gateway_carrier: InboxCarrier | None = None
@@ -48,6 +50,11 @@ class AppState:
     def open_pool(self) -> AsyncConnectionPool[Any]:
         assert self.pool is not None, "the pool is opened by the app's lifespan"
         return self.pool
+
+    @property
+    def open_auth_pool(self) -> AsyncConnectionPool[Any]:
+        assert self.auth_pool is not None, "the pool is opened by the app's lifespan"
+        return self.auth_pool
 
     @property
     def carrier(self) -> InboxCarrier:
