@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from typing import Any
 
 import orjson
@@ -36,10 +35,11 @@ def _devices(site: str, count: int, building: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_quarter_as_simulate_topology_writes_it_imports_in_under_two_seconds(
+def test_the_quarter_as_simulate_topology_writes_it_imports_whole(
     settings: Settings,
 ) -> None:
-    """A database of its own: the quarter's ids (SD-0001, B-001) are fixed."""
+    """A database of its own: the quarter's ids (SD-0001, B-001) are fixed. Its speed is
+    bench/registry_import.py's to measure, not a timed test's."""
     quarter = build_quarter(seed=7, site="zilai")
     data = orjson.dumps(quarter.document())
     total = len(quarter.devices) + len(quarter.video_cameras)  # 3,031 and 122
@@ -58,13 +58,10 @@ def test_the_quarter_as_simulate_topology_writes_it_imports_in_under_two_seconds
         assert dry.status_code == 200, dry.text[:2000]
         assert len(dry.json()["created"]) == total and dry.json()["credentials"] == []
         assert tech.get("/api/v1/devices").json()["total"] == 0
-        started = time.perf_counter()
         response = tech.post(
             "/api/v1/devices/import", content=data, headers={"Content-Type": "application/json"}
         )
-        elapsed = time.perf_counter() - started
         assert response.status_code == 200, response.text[:2000]
-        assert elapsed < 2.0, f"import took {elapsed:.2f} s"
         report = response.json()
         assert (len(report["created"]), report["buildings_created"]) == (total, 320)
         assert {c["device_id"] for c in report["credentials"]} == set(report["created"])
