@@ -18,15 +18,9 @@ demo: install
 	@deploy/local/services.sh check --broker
 	$(BIN)/firewatch demo
 
-# Two pytest processes, each half the suite: the suite's in-process servers leave sockets open
-# (about 1,000 by its end), and paho's select() cannot watch a descriptor numbered 1024 or
-# more, so a broker client opened late in one long process never connects.
-FIRST_HALF := tests/alerts tests/api tests/broker tests/dashboard tests/deploy tests/dispatch
-
 test: install
 	@deploy/local/services.sh check
-	$(BIN)/pytest $(FIRST_HALF)
-	$(BIN)/pytest tests $(addprefix --ignore=,$(FIRST_HALF))
+	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
