@@ -45,7 +45,6 @@ from bench.results import Figure, record
 from contract.kinds import Kind
 from contract.topics import Channel, topic_for
 from firewatch.nats_cluster import NatsCluster, own_nats_cluster
-from firewatch.stream_checks import out_of_order, register_in_buildings
 from firewatch.testing import ROOT, free_port, own_database, wait_until
 from ingest.partition import assign
 from registry.service import import_document
@@ -54,6 +53,7 @@ from simulators.devices import SimDevice
 from simulators.publisher import Publisher
 from simulators.topology import build_quarter
 from store.devices import load_registered
+from store.stream_checks import out_of_order, register_in_buildings
 from store.users import add_user
 
 BUILDINGS = 20

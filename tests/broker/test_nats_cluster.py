@@ -20,12 +20,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firewatch.nats_cluster import NatsCluster
-from firewatch.stream_checks import out_of_order, register_in_buildings
 from firewatch.testing import wait_until
 from ingest.partition import assign, device_topics
 from settings import MqttTarget, Settings
 from simulators.publisher import Publisher
 from store.devices import load_registered
+from store.stream_checks import out_of_order, register_in_buildings
 from tests.broker.clusters import nats_or_skip
 from tests.faults.ingest_process import IngestProcess, log_records
 from tests.faults.traffic import (
