@@ -23,8 +23,8 @@ gets back where each signal goes and what an incident now is.
   incident, or moves up inside it, is acknowledged with it unless it raises the incident's
   class or confirms it (:func:`carried`), and only if it comes within ``EPISODE_GAP`` of the
   incident's last raise or move up (:func:`acknowledged_episode`): an acknowledged fire left
-  open for a week must not take in today's fire quietly. A shelved incident shelves what joins it the
-  same way until its shelf ends.
+  open for a week must not take in today's fire quietly. A shelved incident shelves what
+  joins it the same way until its shelf ends.
 - **Operators' actions** cascade to the open signals, each through the alert lifecycle table
   (:func:`cascade`).
 """
