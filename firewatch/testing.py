@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import secrets
 import socket
 import subprocess
 import threading
@@ -31,9 +32,26 @@ BROKER_CONF = embedded.BROKER_CONF
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing holds now, below the kernel's ephemeral range. One from that range
+    (what binding port 0 gives) can become the local port of an outgoing connection between
+    this check and the server's bind: EADDRINUSE, seen once in a CI run."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = low - 1 - secrets.randbelow(min(12_000, low - 10_000))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port found below {low}: is something holding them all?")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def open_sockets() -> int:
